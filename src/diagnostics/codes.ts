@@ -1,0 +1,85 @@
+/**
+ * Every diagnostic warpc can report: one table, referred to by name.
+ *
+ * Codes are stable (tooling greps them); never reuse a retired number.
+ * `{name}` placeholders are filled from the arguments given at the report site.
+ * A test fails when a code here is never referred to by the code base.
+ */
+
+export type Severity = 'error' | 'warning';
+
+export interface CodeDef {
+  readonly code: string;
+  readonly severity: Severity;
+  readonly message: string;
+}
+
+export const CODES = {
+  // 0xx: reading the document
+  FileUnreadable: { code: 'WARPC0001', severity: 'error', message: 'cannot read {file}: {reason}' },
+  YamlSyntax: { code: 'WARPC0002', severity: 'error', message: 'YAML syntax error: {detail}' },
+  DuplicateKey: { code: 'WARPC0003', severity: 'error', message: 'duplicate key "{key}"' },
+  NotAMapping: { code: 'WARPC0004', severity: 'error', message: 'the profile must be a YAML mapping' },
+  MultipleDocuments: { code: 'WARPC0005', severity: 'error', message: 'the profile must be a single YAML document' },
+  YamlAlias: { code: 'WARPC0006', severity: 'error', message: 'YAML anchors, aliases and tags are not allowed in a profile' },
+  ControlCharacter: { code: 'WARPC0007', severity: 'error', message: 'control character {char} in {what}: not allowed anywhere in a profile' },
+
+  // 01x: the schema
+  SchemaRequired: { code: 'WARPC0010', severity: 'error', message: 'missing required property "{property}"' },
+  SchemaUnknownProperty: { code: 'WARPC0011', severity: 'error', message: 'unknown property "{property}"{hint}' },
+  SchemaType: { code: 'WARPC0012', severity: 'error', message: '{what} must be {expected}' },
+  SchemaEnum: { code: 'WARPC0013', severity: 'error', message: '{what} must be one of: {allowed}' },
+  SchemaConstraint: { code: 'WARPC0014', severity: 'error', message: '{what} {constraint}' },
+  UnsupportedVersion: { code: 'WARPC0015', severity: 'error', message: 'unsupported profile version {version}: this warpc reads version 1' },
+
+  // 02x: addresses and names
+  InvalidPrefix: { code: 'WARPC0020', severity: 'error', message: '"{value}" is not a valid IP prefix (CIDR){hint}' },
+  HostBitsSet: { code: 'WARPC0021', severity: 'error', message: '"{value}" has host bits set: did you mean {suggestion}?' },
+  InvalidAddress: { code: 'WARPC0022', severity: 'error', message: '"{value}" is not a valid IP address' },
+  InvalidHostPattern: { code: 'WARPC0023', severity: 'error', message: '"{value}" is not a valid host pattern: {reason} (use "name" or "*.name")' },
+  InvalidDomain: { code: 'WARPC0024', severity: 'error', message: '"{value}" is not a valid domain name: {reason}' },
+  InvalidEndpoint: { code: 'WARPC0025', severity: 'error', message: '"{value}" is not a valid endpoint: {reason}' },
+  InvalidPublicKey: { code: 'WARPC0026', severity: 'error', message: 'peer_public_key must be a base64 WireGuard key (32 bytes, 44 characters ending in "=")' },
+  InvalidUrl: { code: 'WARPC0027', severity: 'error', message: '"{value}" is not a valid {what} URL: {reason}' },
+  InvalidInterfaceName: { code: 'WARPC0028', severity: 'error', message: '"{value}" is not a valid interface name: {reason}' },
+  AddressFamilyMismatch: { code: 'WARPC0029', severity: 'error', message: '{what} must be an IPv{family} address, got "{value}"' },
+
+  // 03x: split tunnel semantics
+  EntryBothAddressAndHost: { code: 'WARPC0030', severity: 'error', message: 'a split tunnel entry has either "address" or "host", not both' },
+  EntryNeitherAddressNorHost: { code: 'WARPC0031', severity: 'error', message: 'a split tunnel entry needs "address" or "host"' },
+  DuplicateEntry: { code: 'WARPC0032', severity: 'warning', message: '{what} "{value}" is listed twice (first at line {otherLine}); the second has no effect' },
+  ShadowedEntry: { code: 'WARPC0033', severity: 'warning', message: '{what} "{value}" is already covered by "{other}" at line {otherLine}; it has no effect' },
+  IncludeModeEmpty: { code: 'WARPC0034', severity: 'error', message: 'split_tunnel mode "include" with no entries sends nothing into the tunnel; list the destinations to include' },
+  HostEntryUnsupportedMode: { code: 'WARPC0035', severity: 'error', message: 'host entry "{value}" is not supported in service mode {mode}: domain entries need the DNS proxy' },
+  FallbackUnsupportedMode: { code: 'WARPC0036', severity: 'error', message: 'fallback_domains are not available in service mode {mode}: DNS stays with the OS' },
+  AlwaysTunnelBypassed: { code: 'WARPC0037', severity: 'warning', message: 'always_tunnel "{value}" contains {address} ({reason}), which must bypass the tunnel; that address stays direct' },
+  SplitTunnelIgnored: { code: 'WARPC0038', severity: 'warning', message: 'split_tunnel has no effect in service mode {mode}: nothing is routed' },
+  EndpointInsideTunnelOnly: { code: 'WARPC0039', severity: 'warning', message: 'include mode lists {value}, which contains the tunnel endpoint {endpoint}; the endpoint stays direct' },
+
+  // 04x: DNS
+  FallbackServerPath: { code: 'WARPC0040', severity: 'warning', message: 'fallback server {server} for "{suffix}" is a {kind} address but its queries go into the tunnel, where it is only reachable if the gateway routes to it; add it to the split tunnel exclude list if it is on the local network' },
+  DuplicateFallbackSuffix: { code: 'WARPC0041', severity: 'error', message: 'fallback suffix "{value}" is listed twice (first at line {otherLine})' },
+  DohAddressMissing: { code: 'WARPC0042', severity: 'error', message: 'dns.doh_addresses is empty: the proxy needs at least one address to reach {url} without DNS' },
+  LoopbackFallbackServer: { code: 'WARPC0043', severity: 'warning', message: 'fallback server {server} for "{suffix}" is a loopback address: warpc\'s own proxy listens on 127.0.2.2/127.0.2.3 and must not be a fallback server' },
+
+  // 05x: interface, tunnel
+  InterfaceAddressReserved: { code: 'WARPC0050', severity: 'warning', message: 'interface {family} address {value} is inside a destination that goes into the tunnel; replies to it may loop' },
+  MtuOutOfRange: { code: 'WARPC0051', severity: 'error', message: 'interface.mtu {value} is outside {min}–{max}{hint}' },
+  NoPeerKey: { code: 'WARPC0052', severity: 'warning', message: 'tunnel.peer_public_key is not set: the WireGuard configuration has no peer until the device adds one' },
+  LinuxNumberRange: { code: 'WARPC0053', severity: 'error', message: 'targets.linux.{field} {value} is outside {min}–{max}' },
+
+  // 06x: targets
+  TargetUnknown: { code: 'WARPC0060', severity: 'error', message: 'unknown target "{value}"; known targets: {known}' },
+  TargetCannotExpress: { code: 'WARPC0061', severity: 'error', message: 'target {target} cannot express {feature}' },
+  TargetLimitation: { code: 'WARPC0062', severity: 'warning', message: 'target {target}: {detail}' },
+  DescriptionDropped: { code: 'WARPC0063', severity: 'warning', message: 'target {target}: description at line {line} cannot be written in {language} and is left out: {reason}' },
+
+  // 07x: output
+  OutputUnwritable: { code: 'WARPC0070', severity: 'error', message: 'cannot write {path}: {reason}' },
+  OutputNotWarpc: { code: 'WARPC0071', severity: 'error', message: 'refusing to write into {path}: it exists and is not a warpc output directory (no manifest.json)' },
+
+  // 08x: explain
+  ExplainBadQuery: { code: 'WARPC0080', severity: 'error', message: '"{value}" is neither an IP address nor a domain name' },
+} as const satisfies Record<string, CodeDef>;
+
+export type CodeName = keyof typeof CODES;

@@ -1,0 +1,128 @@
+/**
+ * The Plan: every routing, firewall and DNS decision, made once, OS-agnostic.
+ *
+ * Targets translate a Plan into their own syntax and never decide anything
+ * themselves; `warpc explain` answers from the Plan. All prefix sets are
+ * minimal and exact (see src/net/prefix-set.ts).
+ */
+import type { DualSet } from '../net/prefix-set.js';
+import type { HostPattern } from '../net/names.js';
+import type { DnsManager, Pos, ServiceMode, SplitMode } from '../profile/types.js';
+
+export type Path = 'tunnel' | 'direct';
+
+/** What the service mode lets warpc change on the device. */
+export interface Features {
+  /** The local DNS proxy and pointing the OS resolver at it. */
+  readonly dns: boolean;
+  /** The WireGuard tunnel interface. */
+  readonly tunnel: boolean;
+  /** Routes (and policy rules) that send traffic into the tunnel. */
+  readonly routes: boolean;
+  /** Firewall rules that keep tunnel-bound traffic off other interfaces. */
+  readonly firewall: boolean;
+  /** A local SOCKS5/HTTP proxy instead of OS routing (service_mode: proxy). */
+  readonly localProxy: boolean;
+}
+
+/** Why an address bypasses the tunnel whatever the Split Tunnel list says. */
+export type BypassReason = 'tunnel_endpoint' | 'orchestration' | 'doh_direct';
+
+export interface BypassAddress {
+  readonly address: string;
+  readonly reason: BypassReason;
+}
+
+/** One input to the split-tunnel computation, kept for `explain` and for diagnostics. */
+export interface AddressRule {
+  /** Canonical CIDR. */
+  readonly cidr: string;
+  readonly source: 'entry' | 'always_tunnel';
+  readonly description: string;
+  readonly pos: Pos;
+  readonly isDefault: boolean;
+}
+
+/** A Split Tunnel host entry, enforced at run time by the DNS proxy. */
+export interface HostRule {
+  readonly pattern: HostPattern;
+  /** Canonical text: `name` or `*.name`. */
+  readonly text: string;
+  /** Where addresses resolved for a matching name go. */
+  readonly action: Path;
+  readonly description: string;
+  readonly pos: Pos;
+}
+
+export interface FallbackServer {
+  /** Canonical address. */
+  readonly address: string;
+  /** The path queries to it take, from the Split Tunnel sets. */
+  readonly path: Path;
+}
+
+export interface FallbackRule {
+  readonly suffix: string;
+  /** Empty when `useSystemResolvers`. */
+  readonly servers: readonly FallbackServer[];
+  /** No dns_server given: the resolvers the device had before warpc took over DNS. */
+  readonly useSystemResolvers: boolean;
+  readonly description: string;
+  readonly pos: Pos;
+}
+
+export interface DnsPlan {
+  /** Where the local proxy listens (port 53). */
+  readonly listen: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  readonly doh: { readonly url: string; readonly addresses: readonly string[]; readonly via: Path };
+  readonly search: readonly string[];
+  /** Longest suffix wins; sorted by suffix for determinism. */
+  readonly fallback: readonly FallbackRule[];
+  /** Names the proxy answers itself, with their addresses. */
+  readonly localAnswers: readonly { readonly name: string; readonly addresses: readonly string[] }[];
+}
+
+export interface TunnelPlan {
+  readonly protocol: 'wireguard';
+  readonly endpoint: { readonly host: string; readonly port: number };
+  readonly peerPublicKey: string | null;
+  /** What the peer may send us / we send to it: everything the routes can steer in. */
+  readonly allowedIps: readonly string[];
+}
+
+export interface Plan {
+  readonly name: string;
+  readonly serviceMode: ServiceMode;
+  readonly features: Features;
+  readonly interface: { readonly ipv4: string; readonly ipv6: string | null; readonly mtu: number };
+  readonly split: {
+    readonly mode: SplitMode;
+    /** Destinations whose packets go into the tunnel (address rules only; hosts are run-time). */
+    readonly tunnel: DualSet;
+    /** The complement of `tunnel`: destinations that go directly. */
+    readonly direct: DualSet;
+    /** The address inputs, in profile order (entries then always_tunnel). */
+    readonly rules: readonly AddressRule[];
+    readonly hosts: readonly HostRule[];
+    /** Addresses that always bypass the tunnel (subtracted from `tunnel`). */
+    readonly bypass: readonly BypassAddress[];
+  };
+  /** Null when the service mode has no tunnel. */
+  readonly tunnel: TunnelPlan | null;
+  /** Null when the service mode leaves DNS to the OS. */
+  readonly dns: DnsPlan | null;
+  /** A local proxy (service_mode: proxy), otherwise null. */
+  readonly localProxy: { readonly address: string; readonly port: number } | null;
+  readonly targets: {
+    readonly linux: {
+      readonly interface: string;
+      readonly table: number;
+      readonly fwmark: number;
+      readonly rulePriority: number;
+      readonly nftTable: string;
+      readonly dnsManager: DnsManager;
+    };
+    readonly macos: { readonly interface: string; readonly pfAnchor: string };
+    readonly windows: { readonly interface: string };
+  };
+}

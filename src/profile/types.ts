@@ -1,0 +1,69 @@
+/**
+ * The validated profile: every field present, defaults filled, readonly.
+ *
+ * Field names follow the YAML contract (schema/profile.schema.json) converted to
+ * camelCase. Positions (`Pos`) point back into the YAML for diagnostics.
+ */
+
+export type ServiceMode = 'warp' | '1dot1' | 'warp_tunnel_only' | 'proxy' | 'posture_only';
+export type SplitMode = 'exclude' | 'include';
+export type DnsVia = 'tunnel' | 'direct';
+export type DnsManager = 'auto' | 'resolv.conf' | 'systemd-resolved';
+
+/** A location in the profile source, for diagnostics: JSON path plus resolved line/col. */
+export interface Pos {
+  /** JSON-pointer-like path into the document, e.g. ['split_tunnel', 'entries', 3]. */
+  readonly path: readonly (string | number)[];
+  /** 1-based line, 0 when the value came from a default. */
+  readonly line: number;
+  readonly col: number;
+}
+
+export type SplitEntry =
+  | { readonly kind: 'address'; readonly address: string; readonly description: string; readonly pos: Pos; readonly isDefault: boolean }
+  | { readonly kind: 'host'; readonly host: string; readonly description: string; readonly pos: Pos; readonly isDefault: boolean };
+
+export interface FallbackDomain {
+  /** Lowercased, without a trailing dot. */
+  readonly suffix: string;
+  /** Empty: use the resolvers the device had before warpc took over DNS. */
+  readonly dnsServers: readonly string[];
+  readonly description: string;
+  readonly pos: Pos;
+  readonly isDefault: boolean;
+}
+
+export interface Profile {
+  readonly version: 1;
+  readonly name: string;
+  readonly serviceMode: ServiceMode;
+  readonly splitTunnel: { readonly mode: SplitMode; readonly entries: readonly SplitEntry[]; readonly entriesAreDefault: boolean };
+  readonly fallbackDomains: readonly FallbackDomain[];
+  readonly fallbackDomainsAreDefault: boolean;
+  readonly alwaysTunnel: readonly { readonly address: string; readonly pos: Pos }[];
+  readonly interface: { readonly ipv4: string; readonly ipv6: string | null; readonly mtu: number };
+  readonly tunnel: {
+    readonly protocol: 'wireguard';
+    readonly endpoint: { readonly host: string; readonly port: number };
+    readonly peerPublicKey: string | null;
+  };
+  readonly dns: {
+    readonly dohUrl: string;
+    readonly dohAddresses: readonly string[];
+    readonly dohVia: DnsVia;
+    readonly search: readonly string[];
+  };
+  readonly orchestration: { readonly url: string; readonly addresses: readonly string[] };
+  readonly targets: {
+    readonly linux: {
+      readonly interface: string;
+      readonly table: number;
+      readonly fwmark: number;
+      readonly rulePriority: number;
+      readonly nftTable: string;
+      readonly dnsManager: DnsManager;
+    };
+    readonly macos: { readonly interface: string; readonly pfAnchor: string };
+    readonly windows: { readonly interface: string };
+  };
+}

@@ -1,0 +1,399 @@
+/**
+ * src/net/ip.ts: strict parsing and canonical (RFC 5952) formatting.
+ * ip-cidr serves as an independent oracle for the ranges of valid prefixes.
+ */
+import fc from 'fast-check';
+import IPCIDR from 'ip-cidr';
+import { describe, expect, it } from 'vitest';
+import {
+  MAX,
+  canonicalAddress,
+  formatAddress,
+  formatPrefix,
+  hostMaskOf,
+  isIPv4Mapped,
+  parseAddress,
+  parsePrefix,
+  prefixContains,
+  prefixCovers,
+  prefixLast,
+  type Family,
+  type Prefix,
+} from '../../src/net/ip.js';
+
+const v6 = (text: string): bigint => {
+  const a = parseAddress(text);
+  if (a === null || a.family !== 6) throw new Error(`test setup: ${text} is not IPv6`);
+  return a.value;
+};
+
+describe('parseAddress: IPv4', () => {
+  it.each([
+    ['0.0.0.0', 0n],
+    ['255.255.255.255', MAX[4]],
+    ['1.2.3.4', 0x01020304n],
+    ['10.0.0.1', 0x0a000001n],
+    ['192.168.100.200', 0xc0a864c8n],
+  ])('%s', (text, value) => {
+    expect(parseAddress(text)).toEqual({ family: 4, value });
+  });
+
+  it.each([
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '1.2.3.256',
+    '256.0.0.0',
+    '01.2.3.4', // leading zero: octal to some parsers
+    '1.2.3.04',
+    '1.2.3.00',
+    '1.2.3.000',
+    '1.2.3.',
+    '.1.2.3',
+    '1..2.3',
+    '1.2.3.4 ',
+    ' 1.2.3.4',
+    '1.2.3.4\n',
+    '1.2.3.-4',
+    '1.2.3.+4',
+    '0x1.2.3.4',
+    '1.2.3.4%eth0',
+    '1.2.3.1e1',
+    '16909060', // a bare integer is not an address
+    '１.2.3.4', // full-width digit
+  ])('refuses %j', (text) => {
+    expect(parseAddress(text)).toBeNull();
+  });
+});
+
+describe('parseAddress: IPv6', () => {
+  it.each([
+    ['::', 0n],
+    ['::1', 1n],
+    ['1::', 1n << 112n],
+    ['::ffff:1.2.3.4', 0xffff_0102_0304n],
+    ['::ffff:0:0', 0xffff_0000_0000n],
+    ['::1.2.3.4', 0x0102_0304n],
+    ['a:b:c:d:e:f:1.2.3.4', 0x000a_000b_000c_000d_000e_000f_0102_0304n],
+    ['1:2:3:4:5:6:7:8', 0x0001_0002_0003_0004_0005_0006_0007_0008n],
+    ['1:2:3:4:5:6:7::', 0x0001_0002_0003_0004_0005_0006_0007_0000n],
+    ['::2:3:4:5:6:7:8', 0x0000_0002_0003_0004_0005_0006_0007_0008n],
+    ['1::8', 0x0001_0000_0000_0000_0000_0000_0000_0008n],
+    ['2001:DB8::A', 0x2001_0db8_0000_0000_0000_0000_0000_000an],
+    ['2001:0db8:0000:0000:0000:0000:0000:000a', 0x2001_0db8_0000_0000_0000_0000_0000_000an],
+    ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', MAX[6]],
+    ['ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255', MAX[6]],
+    ['1:2:3:4:5::1.2.3.4', 0x0001_0002_0003_0004_0005_0000_0102_0304n],
+    ['fe80::1', 0xfe80_0000_0000_0000_0000_0000_0000_0001n],
+  ])('%s', (text, value) => {
+    expect(parseAddress(text)).toEqual({ family: 6, value });
+  });
+
+  it.each([
+    ':::',
+    ':',
+    '1:::2',
+    '::1::',
+    '1::2::3',
+    ':1::2',
+    '1::2:',
+    ':1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:',
+    '1:2:3:4:5:6:7', // too few groups
+    '1:2:3:4:5:6:7:8:9', // too many groups
+    '1:2:3:4:5:6:7:8::', // '::' must stand for at least one group
+    '::1:2:3:4:5:6:7:8',
+    '1:2:3:4::5:6:7:8',
+    '12345::',
+    '::g',
+    'fe80::1%eth0', // zone ids are refused
+    'fe80::1%1',
+    '::ffff:01.2.3.4',
+    '::ffff:1.2.3',
+    '::ffff:1.2.3.256',
+    '1.2.3.4::',
+    '::1.2.3.4:1',
+    'a:b:c:d:e:f:g:1.2.3.4',
+    'a:b:c:d:e:f:0:1.2.3.4', // 9 groups' worth
+    '1:2:3:4:5:6::1.2.3.4', // '::' for zero groups
+    ':1.2.3.4',
+    '[::1]',
+    ' ::1',
+    '::1 ',
+    '0000:0000:0000:0000:0000:0000:0000:00000',
+  ])('refuses %j', (text) => {
+    expect(parseAddress(text)).toBeNull();
+  });
+});
+
+describe('parsePrefix', () => {
+  it.each([
+    ['0.0.0.0/0', 4, 0n, 0],
+    ['::/0', 6, 0n, 0],
+    ['10.0.0.0/8', 4, 0x0a000000n, 8],
+    ['1.2.3.4/32', 4, 0x01020304n, 32],
+    ['1.2.3.4', 4, 0x01020304n, 32],
+    ['2001:db8::/32', 6, 0x2001_0db8n << 96n, 32],
+    ['::1/128', 6, 1n, 128],
+    ['::1', 6, 1n, 128],
+    ['::ffff:0:0/96', 6, 0xffffn << 32n, 96],
+    ['::ffff:10.0.0.0/104', 6, (0xffffn << 32n) | 0x0a000000n, 104],
+  ])('%s', (text, family, network, length) => {
+    expect(parsePrefix(text)).toEqual({ ok: true, prefix: { family, network, length } });
+  });
+
+  it.each([
+    ['1.2.3.0/33', 'length'],
+    ['::/129', 'length'],
+    ['1.2.3.0/', 'length'],
+    ['1.2.3.0/024', 'length'],
+    ['1.2.3.0/-1', 'length'],
+    ['1.2.3.0/+24', 'length'],
+    ['1.2.3.0/24/24', 'length'],
+    ['1.2.3.0/ 24', 'length'],
+    ['1.2.3.0/1000', 'length'],
+    ['10.0.0.1/8', 'host-bits'],
+    ['1.2.3.4/0', 'host-bits'],
+    ['0.0.0.1/31', 'host-bits'],
+    ['2001:db8::1/64', 'host-bits'],
+    ['::1/0', 'host-bits'],
+    ['::ffff:1.2.3.4/96', 'host-bits'],
+    ['/8', 'syntax'],
+    ['', 'syntax'],
+    ['01.0.0.0/8', 'syntax'],
+    ['fe80::%eth0/64', 'syntax'],
+    [':::/0', 'syntax'],
+  ] as const)('refuses %j (%s)', (text, error) => {
+    expect(parsePrefix(text)).toEqual({ ok: false, error });
+  });
+});
+
+describe('formatAddress: canonical text (RFC 5952)', () => {
+  it.each([
+    ['::', '::'],
+    ['0:0:0:0:0:0:0:0', '::'],
+    ['::1', '::1'],
+    ['1::', '1::'],
+    ['2001:DB8::1', '2001:db8::1'], // lowercase
+    ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'], // no leading zeros, '::' used
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], // first of equal runs
+    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'], // longest run
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], // a single zero group is not compressed
+    ['1:0:1:0:1:0:1:0', '1:0:1:0:1:0:1:0'],
+    ['0:1:2:3:4:5:6:7', '0:1:2:3:4:5:6:7'],
+    ['1:2:3:4:5:6:7:0', '1:2:3:4:5:6:7:0'],
+    ['0:0:1:2:3:4:5:6', '::1:2:3:4:5:6'],
+    ['1:2:3:4:5:6:0:0', '1:2:3:4:5:6::'],
+    ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
+    // Mixed notation is optional in RFC 5952 section 5; warpc prints hex everywhere.
+    ['::ffff:1.2.3.4', '::ffff:102:304'],
+    ['a:b:c:d:e:f:1.2.3.4', 'a:b:c:d:e:f:102:304'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['255.255.255.255', '255.255.255.255'],
+  ])('%s -> %s', (text, canonical) => {
+    expect(canonicalAddress(text)).toBe(canonical);
+  });
+
+  it('returns null for text that does not parse', () => {
+    expect(canonicalAddress('1.2.3.04')).toBeNull();
+    expect(canonicalAddress('fe80::1%eth0')).toBeNull();
+  });
+
+  it('formatPrefix', () => {
+    expect(formatPrefix({ family: 4, network: 0n, length: 0 })).toBe('0.0.0.0/0');
+    expect(formatPrefix({ family: 6, network: 0n, length: 0 })).toBe('::/0');
+    expect(formatPrefix({ family: 6, network: 0xffffn << 32n, length: 96 })).toBe('::ffff:0:0/96');
+  });
+});
+
+describe('prefix helpers', () => {
+  const p = (text: string): Prefix => {
+    const r = parsePrefix(text);
+    if (!r.ok) throw new Error(`test setup: ${text}`);
+    return r.prefix;
+  };
+
+  it('hostMaskOf and prefixLast', () => {
+    expect(hostMaskOf(4, 0)).toBe(MAX[4]);
+    expect(hostMaskOf(4, 32)).toBe(0n);
+    expect(hostMaskOf(6, 0)).toBe(MAX[6]);
+    expect(prefixLast(p('10.0.0.0/8'))).toBe(0x0affffffn);
+    expect(prefixLast(p('::/0'))).toBe(MAX[6]);
+    expect(prefixLast(p('::1'))).toBe(1n);
+  });
+
+  it('prefixContains keeps families apart', () => {
+    expect(prefixContains(p('0.0.0.0/0'), { family: 4, value: MAX[4] })).toBe(true);
+    expect(prefixContains(p('0.0.0.0/0'), { family: 6, value: 0n })).toBe(false);
+    expect(prefixContains(p('::/0'), { family: 4, value: 0n })).toBe(false);
+    expect(prefixContains(p('10.0.0.0/8'), { family: 4, value: 0x0b000000n })).toBe(false);
+    expect(prefixContains(p('10.0.0.0/8'), { family: 4, value: 0x09ffffffn })).toBe(false);
+  });
+
+  it('prefixCovers', () => {
+    expect(prefixCovers(p('10.0.0.0/8'), p('10.1.0.0/16'))).toBe(true);
+    expect(prefixCovers(p('10.0.0.0/8'), p('10.0.0.0/8'))).toBe(true);
+    expect(prefixCovers(p('10.1.0.0/16'), p('10.0.0.0/8'))).toBe(false);
+    expect(prefixCovers(p('10.0.0.0/8'), p('11.0.0.0/16'))).toBe(false);
+    expect(prefixCovers(p('::/0'), p('0.0.0.0/0'))).toBe(false);
+  });
+
+  it('isIPv4Mapped', () => {
+    expect(isIPv4Mapped({ family: 6, value: v6('::ffff:127.0.2.2') })).toBe(true);
+    expect(isIPv4Mapped({ family: 6, value: v6('::ffff:0:0') })).toBe(true);
+    expect(isIPv4Mapped({ family: 6, value: v6('::1:ffff:0:0') })).toBe(false);
+    expect(isIPv4Mapped({ family: 6, value: v6('::fffe:ffff:ffff') })).toBe(false);
+    expect(isIPv4Mapped({ family: 4, value: 0xffffn << 32n })).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Properties
+
+const familyArb = fc.constantFrom<Family>(4, 6);
+const addressArb = (family: Family): fc.Arbitrary<bigint> => fc.bigInt({ min: 0n, max: MAX[family] });
+const anyAddressArb = familyArb.chain((family) => addressArb(family).map((value) => ({ family, value })));
+const prefixArb: fc.Arbitrary<Prefix> = familyArb.chain((family) =>
+  fc.tuple(addressArb(family), fc.integer({ min: 0, max: family === 4 ? 32 : 128 })).map(([a, length]) => ({
+    family,
+    network: a & ~hostMaskOf(family, length) & MAX[family],
+    length,
+  })),
+);
+
+/** Every RFC 4291 text form of an IPv6 value: any '::' placement, any leading zeros, any case, maybe a dotted tail. */
+const v6TextArb: fc.Arbitrary<{ value: bigint; text: string }> = fc
+  .record({
+    value: fc.oneof(addressArb(6), fc.bigInt({ min: 0n, max: 0xffff_ffff_ffffn }), fc.constant(0n), fc.constant(MAX[6])),
+    pad: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 8, maxLength: 8 }),
+    upper: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+    dotted: fc.boolean(),
+    cut: fc.tuple(fc.nat(8), fc.nat(8)),
+  })
+  .map(({ value, pad, upper, dotted, cut }) => {
+    const groups: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      let g = Number((value >> BigInt((7 - i) * 16)) & 0xffffn).toString(16);
+      g = g.padStart(Math.min(4, g.length + pad[i]!), '0');
+      groups.push(upper[i] ? g.toUpperCase() : g);
+    }
+    let tail: string[] = [];
+    let n = 8;
+    if (dotted) {
+      tail = [formatAddress(4, value & 0xffff_ffffn)];
+      n = 6;
+    }
+    const body = groups.slice(0, n);
+    // Replace a run of zero groups (if any, and chosen) with '::'.
+    let [a, b] = cut[0] <= cut[1] ? cut : [cut[1], cut[0]];
+    b = Math.min(b, n);
+    a = Math.min(a, b);
+    const run = body.slice(a, b);
+    if (b > a && run.every((g) => /^0+$/.test(g))) {
+      const left = body.slice(0, a).join(':');
+      const right = [...body.slice(b), ...tail].join(':');
+      return { value, text: `${left}::${right}` };
+    }
+    return { value, text: [...body, ...tail].join(':') };
+  });
+
+describe('properties', () => {
+  it('format then parse is the identity, and formatting is canonical', () => {
+    fc.assert(
+      fc.property(anyAddressArb, ({ family, value }) => {
+        const text = formatAddress(family, value);
+        expect(parseAddress(text)).toEqual({ family, value });
+        expect(canonicalAddress(text)).toBe(text);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('every RFC 4291 text form parses to its value and formats to one canonical text', () => {
+    fc.assert(
+      fc.property(v6TextArb, ({ value, text }) => {
+        expect(parseAddress(text)).toEqual({ family: 6, value });
+        expect(canonicalAddress(text)).toBe(formatAddress(6, value));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('canonical IPv6 text follows RFC 5952 section 4', () => {
+    fc.assert(
+      fc.property(fc.oneof(addressArb(6), v6TextArb.map((x) => x.value)), (value) => {
+        const text = formatAddress(6, value);
+        expect(text).toMatch(/^[0-9a-f:]+$/); // lowercase, no dotted tail
+        expect(text.split('::').length).toBeLessThanOrEqual(2);
+        for (const g of text.split(':')) if (g !== '') expect(g).toMatch(/^(0|[1-9a-f][0-9a-f]{0,3})$/);
+        // The compressed run is the longest (first among equals), of length >= 2.
+        const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt((7 - i) * 16)) & 0xffffn));
+        let best = 0;
+        let bestAt = -1;
+        for (let i = 0; i < 8; i++) {
+          let j = i;
+          while (j < 8 && groups[j] === 0) j++;
+          if (j - i > best) [best, bestAt] = [j - i, i];
+        }
+        if (best >= 2) {
+          const left = text.split('::')[0]!;
+          expect(text).toContain('::');
+          expect(left === '' ? 0 : left.split(':').length).toBe(bestAt);
+        } else {
+          expect(text).not.toContain('::');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('ip-cidr agrees on the first and last address of every valid prefix', () => {
+    fc.assert(
+      fc.property(prefixArb, (p) => {
+        const text = formatPrefix(p);
+        expect(parsePrefix(text)).toEqual({ ok: true, prefix: p });
+        expect(IPCIDR.isValidCIDR(text)).toBe(true);
+        const oracle = new IPCIDR(text);
+        expect(oracle.start<bigint>({ type: 'bigInteger' })).toBe(p.network);
+        expect(oracle.end<bigint>({ type: 'bigInteger' })).toBe(prefixLast(p));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('ip-cidr agrees on containment', () => {
+    fc.assert(
+      fc.property(
+        prefixArb.chain((p) =>
+          fc.tuple(
+            fc.constant(p),
+            fc.oneof(
+              addressArb(p.family),
+              // near the edges of the prefix, where the bugs live
+              fc.constantFrom(-1n, 0n, 1n).map((d) => p.network + d),
+              fc.constantFrom(-1n, 0n, 1n).map((d) => prefixLast(p) + d),
+            ),
+          ),
+        ),
+        ([p, value]) => {
+          fc.pre(value >= 0n && value <= MAX[p.family]);
+          const oracle = new IPCIDR(formatPrefix(p));
+          expect(prefixContains(p, { family: p.family, value })).toBe(oracle.contains(formatAddress(p.family, value)));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a prefix with any host bit set is refused', () => {
+    fc.assert(
+      fc.property(prefixArb, fc.nat(127), (p, bit) => {
+        const host = BigInt(bit % (p.family === 4 ? 32 : 128));
+        const mask = hostMaskOf(p.family, p.length);
+        fc.pre(((1n << host) & mask) !== 0n);
+        const text = `${formatAddress(p.family, p.network | (1n << host))}/${p.length}`;
+        expect(parsePrefix(text)).toEqual({ ok: false, error: 'host-bits' });
+      }),
+    );
+  });
+});

@@ -1,0 +1,60 @@
+/** `warpc check <profile> [--target …] [--format text|json]`: validate and plan, write nothing. */
+import type { Command } from 'commander';
+import { hasErrors, withFile } from '../diagnostics/diagnostic.js';
+import { analyze, resolveTargets } from '../compile.js';
+import { CliExit, EXIT } from './exit.js';
+import { diagnosticsJson, formatOption, printDiagnostics, readProfile, summary, writeJson, type Format } from './common.js';
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description('validate a profile and report every problem; writes nothing')
+    .argument('<profile>', 'profile YAML file, or - for standard input')
+    .option('-t, --target <targets>', 'also check what these targets can express ("all" for every target)', 'all')
+    .addOption(formatOption())
+    .addHelpText('after', '\nExamples:\n  $ warpc check profile.yaml\n  $ warpc check profile.yaml --format json | jq .diagnostics')
+    .action((profilePath: string, opts: { target: string; format: Format }) => {
+      const { targets, diagnostics: targetDiags } = resolveTargets(opts.target);
+      if (targetDiags.length > 0) {
+        printDiagnostics(targetDiags, null);
+        throw new CliExit(EXIT.usage);
+      }
+      const { source, diagnostics: readDiags, file } = readProfile(profilePath);
+      let diagnostics = readDiags;
+      let summaryFacts: Record<string, unknown> | null = null;
+      if (source !== null) {
+        const result = analyze(source);
+        const all = [...result.diagnostics];
+        if (result.plan) for (const t of targets) all.push(...t.check(result.plan));
+        diagnostics = withFile(all, file);
+        if (result.plan && !hasErrors(all)) {
+          const p = result.plan;
+          summaryFacts = {
+            name: p.name,
+            service_mode: p.serviceMode,
+            split_mode: p.split.mode,
+            tunnel_prefixes: { ipv4: p.split.tunnel.v4.prefixCount(), ipv6: p.split.tunnel.v6.prefixCount() },
+            direct_prefixes: { ipv4: p.split.direct.v4.prefixCount(), ipv6: p.split.direct.v6.prefixCount() },
+            host_rules: p.split.hosts.length,
+            fallback_domains: p.dns?.fallback.length ?? 0,
+          };
+        }
+      }
+      const ok = !hasErrors(diagnostics);
+      if (opts.format === 'json') {
+        writeJson({ ok, diagnostics: diagnosticsJson(diagnostics), summary: summaryFacts });
+      } else {
+        printDiagnostics(diagnostics, source);
+        if (summaryFacts) {
+          const s = summaryFacts as { name: string; service_mode: string; split_mode: string; tunnel_prefixes: { ipv4: number; ipv6: number }; host_rules: number; fallback_domains: number };
+          process.stdout.write(
+            `${file}: ok (${summary(diagnostics)}): profile ${s.name}, service mode ${s.service_mode}, split tunnel ${s.split_mode}, ` +
+              `${s.tunnel_prefixes.ipv4}+${s.tunnel_prefixes.ipv6} tunnel prefixes (IPv4+IPv6), ${s.host_rules} host rules, ${s.fallback_domains} fallback domains\n`,
+          );
+        } else {
+          process.stderr.write(`${file}: ${summary(diagnostics)}\n`);
+        }
+      }
+      if (!ok) throw new CliExit(EXIT.failure);
+    });
+}

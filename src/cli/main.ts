@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * warpc's command line. Each command lives in its own file and exports a
+ * `register(program)` function; this file only lists them.
+ */
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { CliExit, EXIT } from './exit.js';
+import { register as registerCompile } from './compile.js';
+import { register as registerCheck } from './check.js';
+import { register as registerExplain } from './explain.js';
+
+/** Every command, in the order `--help` lists them. */
+const COMMANDS: readonly ((program: Command) => void)[] = [registerCompile, registerCheck, registerExplain];
+
+export function buildProgram(): Command {
+  const program = new Command('warpc')
+    .description('Compile WARP profiles into per-OS network configuration, and apply it on Linux.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ warpc check profile.yaml
+  $ warpc compile profile.yaml --target linux --out build
+  $ warpc explain profile.yaml 10.1.2.3 intranet.corp.example.com
+  $ warpc compile profile.yaml --format json     # diagnostics as JSON for pipelines
+
+Exit codes: 0 success (warnings allowed), 1 profile errors or failure, 2 usage errors.`,
+  );
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CliExit) {
+      if (err.message) process.stderr.write(`${err.message}\n`);
+      return err.code;
+    }
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(`warpc: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT.failure;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${(await import('node:fs')).realpathSync(process.argv[1])}`).href;
+if (invokedDirectly) {
+  process.exitCode = await main(process.argv.slice(2));
+}

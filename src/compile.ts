@@ -1,0 +1,85 @@
+/**
+ * The compiler, end to end and pure: profile text in, diagnostics and files out.
+ * Nothing here touches the disk; `src/emit/write.ts` does that, and only when
+ * there are no errors.
+ */
+import { diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
+import { buildManifest, MANIFEST_FILE, serializeManifest, type Manifest } from './emit/manifest.js';
+import { RenderError } from './emit/quote.js';
+import { findTarget, targetNames, TARGETS } from './emit/registry.js';
+import type { TargetModule } from './emit/target.js';
+import { buildPlan } from './plan/plan.js';
+import type { Plan } from './plan/types.js';
+import { loadProfileSource } from './profile/load.js';
+import type { Profile } from './profile/types.js';
+import { validateProfile } from './profile/validate.js';
+import { VERSION } from './version.js';
+
+export interface OutputFile {
+  readonly text: string;
+  readonly mode: number;
+}
+
+export interface AnalyzeResult {
+  readonly diagnostics: Diagnostic[];
+  readonly profile: Profile | null;
+  readonly plan: Plan | null;
+}
+
+/** Load, validate and plan; no targets. */
+export function analyze(source: string): AnalyzeResult {
+  const loaded = loadProfileSource(source);
+  if (!loaded.doc) return { diagnostics: sortDiagnostics(loaded.diagnostics), profile: null, plan: null };
+  const validated = validateProfile(loaded.doc);
+  if (!validated.profile) return { diagnostics: sortDiagnostics(validated.diagnostics), profile: null, plan: null };
+  const planned = buildPlan(validated.profile);
+  return { diagnostics: sortDiagnostics([...validated.diagnostics, ...planned.diagnostics]), profile: validated.profile, plan: planned.plan };
+}
+
+/** `linux`, `macos,windows`, `all` → target modules, or a diagnostic for an unknown name. */
+export function resolveTargets(spec: string): { targets: TargetModule[]; diagnostics: Diagnostic[] } {
+  const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.includes('all')) return { targets: [...TARGETS], diagnostics: [] };
+  const targets: TargetModule[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const name of names) {
+    const t = findTarget(name);
+    if (!t) diagnostics.push(diag('TargetUnknown', { value: name, known: [...targetNames(), 'all'].join(', ') }));
+    else if (!targets.includes(t)) targets.push(t);
+  }
+  // Registry order, whatever order they were named in.
+  targets.sort((a, b) => TARGETS.indexOf(a) - TARGETS.indexOf(b));
+  return { targets, diagnostics };
+}
+
+export interface CompileResult extends AnalyzeResult {
+  /** Paths relative to the output directory (`linux/routes4.batch`, `manifest.json`). Empty on error. */
+  readonly files: ReadonlyMap<string, OutputFile>;
+  readonly manifest: Manifest | null;
+}
+
+export function compile(source: string, targets: readonly TargetModule[]): CompileResult {
+  const analyzed = analyze(source);
+  const { plan, profile } = analyzed;
+  const diagnostics = [...analyzed.diagnostics];
+  const files = new Map<string, OutputFile>();
+  if (!plan || !profile || hasErrors(diagnostics)) return { ...analyzed, diagnostics, files: new Map(), manifest: null };
+
+  for (const target of targets) diagnostics.push(...target.check(plan));
+  if (hasErrors(diagnostics)) return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files: new Map(), manifest: null };
+
+  for (const target of targets) {
+    let artifacts;
+    try {
+      artifacts = target.emit(plan, { compilerVersion: VERSION });
+    } catch (err) {
+      // Validation should make this impossible: a render error is a bug, reported as one.
+      if (err instanceof RenderError) throw new Error(`target ${target.name} refused a validated value: ${err.message}`);
+      throw err;
+    }
+    for (const a of artifacts) files.set(`${target.name}/${a.path}`, { text: a.text, mode: a.mode });
+  }
+  const manifest = buildManifest({ version: VERSION, profileName: profile.name, profileSource: source, targets: targets.map((t) => t.name), files });
+  files.set(MANIFEST_FILE, { text: serializeManifest(manifest), mode: 0o644 });
+  return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files, manifest };
+}

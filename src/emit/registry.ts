@@ -1,0 +1,16 @@
+/**
+ * The target registry: one entry per OS, listed here and nowhere else.
+ * `warpc compile --target all` means every entry, in this order.
+ */
+import { linux } from '../../targets/linux/index.js';
+import type { TargetModule } from './target.js';
+
+export const TARGETS: readonly TargetModule[] = [linux];
+
+export function targetNames(): string[] {
+  return TARGETS.map((t) => t.name);
+}
+
+export function findTarget(name: string): TargetModule | undefined {
+  return TARGETS.find((t) => t.name === name);
+}

@@ -1,0 +1,130 @@
+/**
+ * Template rendering. Targets keep their text formats as Handlebars templates
+ * next to their module (targets/<os>/*.hbs) and render them here, in an
+ * isolated Handlebars environment: no HTML escaping (wrong for every target),
+ * strict mode (a missing field is an error, not an empty string), only the
+ * helpers below. Every interpolation goes through a helper: typed values
+ * (addresses, prefixes, names, numbers) are re-validated and render bare; free
+ * text goes through a quoting helper. test/emit/templates.test.ts walks every
+ * template and fails on a bare `{{value}}`.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Handlebars from 'handlebars';
+import { formatAddress, formatPrefix, parseAddress, parsePrefix } from '../net/ip.js';
+import { parseDomainName, parseHostPattern } from '../net/names.js';
+import { PACKAGE_ROOT } from '../version.js';
+import { commentText, nftQuote, powershellQuote, RenderError, shellQuote } from './quote.js';
+
+export { RenderError };
+
+function str(v: unknown, helper: string): string {
+  if (typeof v !== 'string') throw new RenderError(`{{${helper}}} expects a string, got ${typeof v}`);
+  return v;
+}
+
+/** Typed-value helpers: each validates its argument and returns it bare. */
+export const VALUE_HELPERS: Record<string, (v: unknown) => string> = {
+  /** A canonical IP prefix. */
+  cidr(v) {
+    const s = str(v, 'cidr');
+    const r = parsePrefix(s);
+    if (!r.ok || formatPrefix(r.prefix) !== s) throw new RenderError(`not a canonical prefix: ${JSON.stringify(s)}`);
+    return s;
+  },
+  /** A canonical IP address. */
+  ip(v) {
+    const s = str(v, 'ip');
+    const a = parseAddress(s);
+    if (!a || formatAddress(a.family, a.value) !== s) throw new RenderError(`not a canonical address: ${JSON.stringify(s)}`);
+    return s;
+  },
+  /** A non-negative integer, in decimal. */
+  int(v) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RenderError(`not a non-negative integer: ${String(v)}`);
+    return String(v);
+  },
+  /** A non-negative integer, in hex with 0x. */
+  hex(v) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RenderError(`not a non-negative integer: ${String(v)}`);
+    return `0x${v.toString(16)}`;
+  },
+  /** An identifier: interface names, nft tables and sets, pf anchors, service names. */
+  ident(v) {
+    const s = str(v, 'ident');
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(s)) throw new RenderError(`not an identifier: ${JSON.stringify(s)}`);
+    return s;
+  },
+  /** A domain name (LDH) or a host pattern (`*.name`). */
+  domain(v) {
+    const s = str(v, 'domain');
+    const r = s.startsWith('*.') ? parseHostPattern(s) : parseDomainName(s);
+    if (!r.ok) throw new RenderError(`not a domain name: ${JSON.stringify(s)}`);
+    return s;
+  },
+  /** A WireGuard key (base64 of 32 bytes). */
+  wgkey(v) {
+    const s = str(v, 'wgkey');
+    if (!/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(s)) throw new RenderError('not a WireGuard key');
+    return s;
+  },
+  /** An https URL already checked by the validator; refuse anything a config line could trip on. */
+  url(v) {
+    const s = str(v, 'url');
+    if (!/^https:\/\/[A-Za-z0-9._~:/?&=%+,;@!$()*[\]-]+$/.test(s) || /['"`\\\s]/.test(s)) throw new RenderError(`not a safe URL: ${JSON.stringify(s)}`);
+    return s;
+  },
+  /** A path inside the package's own output (relative, no dot-dot). */
+  relpath(v) {
+    const s = str(v, 'relpath');
+    if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(s) || s.split('/').includes('..')) throw new RenderError(`not a relative path: ${JSON.stringify(s)}`);
+    return s;
+  },
+};
+
+/** Quoting helpers: free text in, a literal of the target language out. */
+export const QUOTE_HELPERS: Record<string, (v: unknown) => string> = {
+  sh: (v) => shellQuote(str(v, 'sh')),
+  ps: (v) => powershellQuote(str(v, 'ps')),
+  nftstr: (v) => nftQuote(str(v, 'nftstr')),
+  comment: (v) => commentText(str(v, 'comment')),
+};
+
+export const ALLOWED_HELPERS = new Set([...Object.keys(VALUE_HELPERS), ...Object.keys(QUOTE_HELPERS)]);
+export const ALLOWED_BLOCKS = new Set(['each', 'if', 'unless']);
+
+const hb = Handlebars.create();
+for (const [name, fn] of Object.entries({ ...VALUE_HELPERS, ...QUOTE_HELPERS })) {
+  // The last argument Handlebars passes is its options object: ignore it.
+  hb.registerHelper(name, (value: unknown) => fn(value));
+}
+
+const compiled = new Map<string, Handlebars.TemplateDelegate>();
+
+/** The absolute path of a template shipped with warpc. */
+export function templatePath(target: string, name: string): string {
+  if (!/^[a-z0-9]+$/.test(target) || !/^[A-Za-z0-9_.-]+\.hbs$/.test(name)) throw new Error(`bad template name ${target}/${name}`);
+  return join(PACKAGE_ROOT, 'targets', target, name);
+}
+
+/** Render `targets/<target>/<name>` with `view`. Templates come only from the package. */
+export function render(target: string, name: string, view: object): string {
+  const key = `${target}/${name}`;
+  let tpl = compiled.get(key);
+  if (!tpl) {
+    tpl = hb.compile(readFileSync(templatePath(target, name), 'utf8'), {
+      noEscape: true,
+      strict: true,
+      knownHelpers: Object.fromEntries([...ALLOWED_HELPERS].map((h) => [h, true])),
+      knownHelpersOnly: true,
+      preventIndent: true,
+    });
+    compiled.set(key, tpl);
+  }
+  return tpl(view, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
+}
+
+/** Parse a template to its AST (for the template-safety test). */
+export function parseTemplate(text: string): hbs.AST.Program {
+  return Handlebars.parse(text);
+}

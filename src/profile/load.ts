@@ -1,0 +1,155 @@
+/**
+ * Read profile YAML into a plain value plus a way to find any path's source
+ * position. YAML 1.2 core schema only (so `on`, `yes` stay strings and `0777`
+ * is decimal), duplicate keys rejected, no anchors/aliases/tags, no control
+ * characters anywhere.
+ */
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
+import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+
+export interface Located {
+  line: number;
+  col: number;
+  length: number;
+}
+
+export interface LoadedDocument {
+  readonly value: unknown;
+  readonly source: string;
+  /** Position of the value at `path`, or of its nearest existing ancestor. `key` points at the mapping key instead. */
+  locate(path: readonly (string | number)[], opts?: { key?: boolean }): Located;
+}
+
+/** Characters that may not appear anywhere: C0 except TAB/LF/CR, DEL, C1, line/paragraph separators, bidi controls. */
+const FORBIDDEN_IN_SOURCE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** In a scalar value, TAB, LF and CR are forbidden too: no field of a profile spans lines. */
+const FORBIDDEN_IN_VALUE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+function charName(c: string): string {
+  const cp = c.codePointAt(0)!;
+  return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+export function loadProfileSource(source: string): { doc: LoadedDocument | null; diagnostics: Diagnostic[] } {
+  const lineCounter = new LineCounter();
+  const pos = (offset: number): { line: number; col: number } => lineCounter.linePos(Math.min(offset, source.length));
+
+  // Control characters in the raw text first: the YAML parser would report them less clearly.
+  const diagnostics: Diagnostic[] = [];
+  const m = FORBIDDEN_IN_SOURCE.exec(source);
+  if (m) {
+    const before = source.slice(0, m.index);
+    const line = before.split('\n').length;
+    const col = m.index - before.lastIndexOf('\n');
+    diagnostics.push(diag('ControlCharacter', { char: charName(m[0]), what: 'the profile text' }, { line, col }));
+    return { doc: null, diagnostics };
+  }
+  if (source.startsWith('\ufeff')) source = source.slice(1);
+
+  const docs = parseAllDocuments(source, { version: '1.2', schema: 'core', uniqueKeys: true, strict: true, prettyErrors: false, lineCounter, merge: false });
+  if (!Array.isArray(docs)) {
+    // An empty stream.
+    return { doc: null, diagnostics: [diag('NotAMapping', {}, { line: 1, col: 1 })] };
+  }
+  if (docs.length === 0) return { doc: null, diagnostics: [diag('NotAMapping', {}, { line: 1, col: 1 })] };
+  if (docs.length > 1) {
+    const second = docs[1]!;
+    const at = pos(second.range[0]);
+    return { doc: null, diagnostics: [diag('MultipleDocuments', {}, at)] };
+  }
+  const doc = docs[0]! as Document.Parsed;
+  for (const err of doc.errors) {
+    const at = pos(err.pos[0]);
+    if (err.code === 'DUPLICATE_KEY') {
+      const keyText = source.slice(err.pos[0], err.pos[1]).trim() || '?';
+      diagnostics.push(diag('DuplicateKey', { key: keyText.replace(/:$/, '') }, { ...at, length: Math.max(1, err.pos[1] - err.pos[0]) }));
+    } else {
+      diagnostics.push(diag('YamlSyntax', { detail: firstLine(err.message) }, at));
+    }
+  }
+  if (diagnostics.length > 0) return { doc: null, diagnostics };
+
+  // No anchors, aliases, tags: a profile is plain data.
+  visit(doc, {
+    Alias(_, node) {
+      const at = pos(node.range?.[0] ?? 0);
+      diagnostics.push(diag('YamlAlias', {}, at));
+    },
+    Node(_, node) {
+      if ((node as { anchor?: string }).anchor || ((node as { tag?: string }).tag && !isPlainTag(node))) {
+        const at = pos(node.range?.[0] ?? 0);
+        diagnostics.push(diag('YamlAlias', {}, at));
+      }
+    },
+    Scalar(_, node) {
+      if (typeof node.value === 'string') {
+        const bad = FORBIDDEN_IN_VALUE.exec(node.value);
+        if (bad) {
+          const at = pos(node.range?.[0] ?? 0);
+          diagnostics.push(diag('ControlCharacter', { char: charName(bad[0]), what: 'a value' }, at));
+        }
+      }
+    },
+  });
+  if (diagnostics.length > 0) return { doc: null, diagnostics: dedupe(diagnostics) };
+
+  if (!isMap(doc.contents)) {
+    const at = doc.contents ? pos(doc.contents.range?.[0] ?? 0) : { line: 1, col: 1 };
+    return { doc: null, diagnostics: [diag('NotAMapping', {}, at)] };
+  }
+
+  const value = doc.toJS({ maxAliasCount: 0 }) as unknown;
+  const loaded: LoadedDocument = {
+    value,
+    source,
+    locate(path, opts = {}) {
+      let node: unknown = doc.contents;
+      let keyNode: Node | null = null;
+      for (const seg of path) {
+        let next: unknown;
+        keyNode = null;
+        if (isMap(node)) {
+          const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === seg);
+          if (pair && isNode(pair.key)) keyNode = pair.key;
+          next = pair?.value;
+        } else if (isSeq(node) && typeof seg === 'number') {
+          next = node.items[seg];
+        }
+        if (!isNode(next)) {
+          // Nearest existing ancestor, or the key whose value is missing/null.
+          if (keyNode) node = keyNode;
+          break;
+        }
+        node = next;
+      }
+      const target = (opts.key && keyNode ? keyNode : node) as Node;
+      const range = target.range ?? [0, 1, 1];
+      const at = pos(range[0]);
+      // Underline the first line of the node only.
+      const text = source.slice(range[0], range[1]);
+      const nl = text.indexOf('\n');
+      return { ...at, length: Math.max(1, nl < 0 ? text.length : nl) };
+    },
+  };
+  return { doc: loaded, diagnostics: [] };
+}
+
+function isPlainTag(node: unknown): boolean {
+  // Explicit tags like !!str are refused too; only untagged nodes are plain.
+  return !(node as { tag?: string }).tag;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = `${d.code}:${d.line}:${d.col}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+

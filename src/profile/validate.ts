@@ -1,0 +1,462 @@
+/**
+ * Profile validation: the JSON schema (structure, types, enums) first, then the
+ * semantic checks the schema cannot express. The result is a fully defaulted,
+ * typed Profile, or diagnostics with positions; never both errors and a profile.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { canonicalAddress, formatAddress, formatPrefix, hostMaskOf, parseAddress, parsePrefix, prefixCovers, type Prefix } from '../net/ip.js';
+import { formatHostPattern, hostPatternCovers, parseDomainName, parseHostPattern, type HostPattern, type NameError } from '../net/names.js';
+import { PACKAGE_ROOT } from '../version.js';
+import * as D from './defaults.js';
+import type { LoadedDocument } from './load.js';
+import type { FallbackDomain, Pos, Profile, SplitEntry } from './types.js';
+
+let validator: ValidateFunction | undefined;
+
+function schemaValidator(): ValidateFunction {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', 'profile.schema.json'), 'utf8')) as object;
+    const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
+    validator = ajv.compile(schema);
+  }
+  return validator;
+}
+
+/** A JSON-pointer instancePath (`/split_tunnel/entries/0`) to a path array. */
+function toPath(instancePath: string): (string | number)[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
+}
+
+function describePath(path: readonly (string | number)[]): string {
+  if (path.length === 0) return 'the profile';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  object: 'a mapping',
+  array: 'a list',
+  boolean: 'true or false',
+};
+
+function schemaDiagnostics(errors: readonly ErrorObject[], doc: LoadedDocument): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const e of errors) {
+    const path = toPath(e.instancePath);
+    const what = describePath(path);
+    switch (e.keyword) {
+      case 'required': {
+        const property = (e.params as { missingProperty: string }).missingProperty;
+        out.push(diag('SchemaRequired', { property }, { ...doc.locate(path), path }));
+        break;
+      }
+      case 'additionalProperties': {
+        const property = (e.params as { additionalProperty: string }).additionalProperty;
+        const keyPath = [...path, property];
+        const known = Object.keys(knownProperties(e.parentSchema));
+        const near = closest(property, known);
+        const hint = near ? ` (did you mean "${near}"?)` : known.length ? `; expected one of: ${known.join(', ')}` : '';
+        out.push(diag('SchemaUnknownProperty', { property, hint }, { ...doc.locate(keyPath, { key: true }), path: keyPath }));
+        break;
+      }
+      case 'type': {
+        const expected = String((e.params as { type: string }).type)
+          .split(',')
+          .map((t) => TYPE_WORDS[t] ?? t)
+          .join(' or ');
+        out.push(diag('SchemaType', { what, expected }, { ...doc.locate(path), path }));
+        break;
+      }
+      case 'enum': {
+        const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String).join(', ');
+        out.push(diag('SchemaEnum', { what, allowed }, { ...doc.locate(path), path }));
+        break;
+      }
+      default:
+        out.push(diag('SchemaConstraint', { what, constraint: e.message ?? e.keyword }, { ...doc.locate(path), path }));
+    }
+  }
+  return out;
+}
+
+function knownProperties(parentSchema: unknown): Record<string, unknown> {
+  return ((parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+}
+
+/** A known name within edit distance 2, for "did you mean". */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return dp[a.length]![b.length]!;
+}
+
+const NAME_REASON: Record<NameError, string> = {
+  empty: 'it is empty',
+  'too-long': 'longer than 253 characters',
+  'label-length': 'a label is longer than 63 characters',
+  'label-syntax': 'labels are letters, digits and inner hyphens, separated by single dots',
+  wildcard: '"*" is only allowed as the whole first label',
+};
+
+/* The raw (schema-valid) document shape. */
+interface RawEntry {
+  address?: string;
+  host?: string;
+  description?: string;
+}
+interface RawProfile {
+  version: number;
+  name?: string;
+  service_mode?: Profile['serviceMode'];
+  split_tunnel?: { mode?: Profile['splitTunnel']['mode']; entries?: RawEntry[] };
+  fallback_domains?: { suffix: string; dns_server?: string[]; description?: string }[];
+  always_tunnel?: string[];
+  interface?: { ipv4?: string; ipv6?: string; mtu?: number };
+  tunnel?: { protocol?: 'wireguard'; endpoint?: string; peer_public_key?: string };
+  dns?: { doh_url?: string; doh_addresses?: string[]; doh_via?: 'tunnel' | 'direct'; search?: string[] };
+  orchestration?: { url?: string; addresses?: string[] };
+  targets?: {
+    linux?: { interface?: string; table?: number; fwmark?: number; rule_priority?: number; nft_table?: string; dns_manager?: Profile['targets']['linux']['dnsManager'] };
+    macos?: { interface?: string; pf_anchor?: string };
+    windows?: { interface?: string };
+  };
+}
+
+/** Interface names: what Linux accepts (≤15 bytes, no '/', no whitespace) narrowed to a safe set. */
+const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+/** nft identifiers and pf anchor names: letters, digits and a few separators. */
+const NFT_TABLE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+const PF_ANCHOR = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+
+export function validateProfile(doc: LoadedDocument): { profile: Profile | null; diagnostics: Diagnostic[] } {
+  const validate = schemaValidator();
+  if (!validate(doc.value)) {
+    return { profile: null, diagnostics: schemaDiagnostics(validate.errors ?? [], doc) };
+  }
+  const raw = doc.value as RawProfile;
+  const ds: Diagnostic[] = [];
+  const at = (path: (string | number)[], opts?: { key?: boolean }): Pos & { length: number } => ({ ...doc.locate(path, opts), path });
+  const defaultPos = (path: (string | number)[]): Pos => ({ path, line: 0, col: 0 });
+
+  if (raw.version !== 1) {
+    ds.push(diag('UnsupportedVersion', { version: raw.version }, at(['version'])));
+    return { profile: null, diagnostics: ds };
+  }
+
+  const serviceMode = raw.service_mode ?? D.DEFAULT_SERVICE_MODE;
+
+  /* A single address; reports and returns null when invalid. */
+  const address = (text: string, path: (string | number)[], family?: 4 | 6, what?: string): string | null => {
+    const a = parseAddress(text);
+    if (!a) {
+      ds.push(diag('InvalidAddress', { value: text }, at(path)));
+      return null;
+    }
+    if (family && a.family !== family) {
+      ds.push(diag('AddressFamilyMismatch', { what: what ?? describePath(path), family, value: text }, at(path)));
+      return null;
+    }
+    return formatAddress(a.family, a.value);
+  };
+
+  /* A prefix; a bare address is a host prefix. */
+  const prefix = (text: string, path: (string | number)[]): Prefix | null => {
+    const r = parsePrefix(text);
+    if (r.ok) return r.prefix;
+    if (r.error === 'host-bits') {
+      const slash = text.indexOf('/');
+      const a = parseAddress(text.slice(0, slash))!;
+      const len = Number(text.slice(slash + 1));
+      const suggestion = formatPrefix({ family: a.family, network: a.value & ~hostMaskOf(a.family, len), length: len });
+      ds.push(diag('HostBitsSet', { value: text, suggestion }, at(path)));
+    } else {
+      ds.push(diag('InvalidPrefix', { value: text, hint: r.error === 'length' ? ': the prefix length is out of range' : '' }, at(path)));
+    }
+    return null;
+  };
+
+  /* -------- split tunnel -------- */
+  const splitMode = raw.split_tunnel?.mode ?? D.DEFAULT_SPLIT_TUNNEL_MODE;
+  const entriesAreDefault = raw.split_tunnel?.entries === undefined;
+  const entries: SplitEntry[] = [];
+  if (entriesAreDefault) {
+    if (splitMode === 'exclude') {
+      D.DEFAULT_EXCLUDE_ENTRIES.forEach((e, i) =>
+        entries.push({ kind: 'address', address: e.address, description: e.description, pos: defaultPos(['split_tunnel', 'entries', i]), isDefault: true }),
+      );
+    }
+  } else {
+    const seenPrefixes: { prefix: Prefix; line: number; text: string }[] = [];
+    const seenHosts: { pattern: HostPattern; line: number; text: string }[] = [];
+    raw.split_tunnel!.entries!.forEach((e, i) => {
+      const path = ['split_tunnel', 'entries', i];
+      const description = e.description ?? '';
+      if (e.address !== undefined && e.host !== undefined) {
+        ds.push(diag('EntryBothAddressAndHost', {}, at(path)));
+        return;
+      }
+      if (e.address === undefined && e.host === undefined) {
+        ds.push(diag('EntryNeitherAddressNorHost', {}, at(path)));
+        return;
+      }
+      if (e.address !== undefined) {
+        const p = prefix(e.address, [...path, 'address']);
+        if (!p) return;
+        const here = at([...path, 'address']);
+        const text = formatPrefix(p);
+        const dup = seenPrefixes.find((s) => s.prefix.family === p.family && s.prefix.network === p.network && s.prefix.length === p.length);
+        const cover = dup ? undefined : seenPrefixes.find((s) => prefixCovers(s.prefix, p));
+        if (dup) {
+          ds.push(diag('DuplicateEntry', { what: 'address', value: e.address, otherLine: dup.line }, here, [{ message: 'first listed here', line: dup.line, col: 1 }]));
+        } else if (cover) {
+          ds.push(diag('ShadowedEntry', { what: 'address', value: e.address, other: cover.text, otherLine: cover.line }, here, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: 1 }]));
+        }
+        // Later broader entries shadow earlier narrower ones too.
+        for (const s of seenPrefixes) {
+          if (!dup && prefixCovers(p, s.prefix) && !(s.prefix.length === p.length)) {
+            ds.push(diag('ShadowedEntry', { what: 'address', value: s.text, other: text, otherLine: here.line }, { line: s.line, col: 1, path }, [{ message: `"${text}" is listed here`, line: here.line, col: here.col }]));
+          }
+        }
+        seenPrefixes.push({ prefix: p, line: here.line, text });
+        entries.push({ kind: 'address', address: text, description, pos: here, isDefault: false });
+      } else {
+        const r = parseHostPattern(e.host!);
+        const here = at([...path, 'host']);
+        if (!r.ok) {
+          ds.push(diag('InvalidHostPattern', { value: e.host!, reason: NAME_REASON[r.error] }, here));
+          return;
+        }
+        const text = formatHostPattern(r.pattern);
+        const dup = seenHosts.find((s) => s.pattern.wildcard === r.pattern.wildcard && s.pattern.name === r.pattern.name);
+        const cover = dup ? undefined : seenHosts.find((s) => hostPatternCovers(s.pattern, r.pattern));
+        if (dup) ds.push(diag('DuplicateEntry', { what: 'host', value: e.host!, otherLine: dup.line }, here, [{ message: 'first listed here', line: dup.line, col: 1 }]));
+        else if (cover) ds.push(diag('ShadowedEntry', { what: 'host', value: e.host!, other: cover.text, otherLine: cover.line }, here, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: 1 }]));
+        seenHosts.push({ pattern: r.pattern, line: here.line, text });
+        if (serviceMode === 'warp_tunnel_only') {
+          ds.push(diag('HostEntryUnsupportedMode', { value: e.host!, mode: serviceMode }, here));
+        }
+        entries.push({ kind: 'host', host: text, description, pos: here, isDefault: false });
+      }
+    });
+    if (splitMode === 'include' && raw.split_tunnel!.entries!.length === 0) {
+      ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'entries'])));
+    }
+  }
+  if (splitMode === 'include' && entriesAreDefault) {
+    ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'mode'])));
+  }
+  if (raw.split_tunnel !== undefined && (serviceMode === '1dot1' || serviceMode === 'proxy' || serviceMode === 'posture_only')) {
+    ds.push(diag('SplitTunnelIgnored', { mode: serviceMode }, at(['split_tunnel'], { key: true })));
+  }
+
+  /* -------- fallback domains -------- */
+  const fallbackDomainsAreDefault = raw.fallback_domains === undefined;
+  const fallbackDomains: FallbackDomain[] = [];
+  if (fallbackDomainsAreDefault) {
+    if (serviceMode !== 'warp_tunnel_only') {
+      D.DEFAULT_FALLBACK_SUFFIXES.forEach((suffix, i) =>
+        fallbackDomains.push({ suffix, dnsServers: [], description: '', pos: defaultPos(['fallback_domains', i]), isDefault: true }),
+      );
+    }
+  } else {
+    if (serviceMode === 'warp_tunnel_only' && raw.fallback_domains!.length > 0) {
+      ds.push(diag('FallbackUnsupportedMode', { mode: serviceMode }, at(['fallback_domains'], { key: true })));
+    }
+    const seen = new Map<string, number>();
+    raw.fallback_domains!.forEach((f, i) => {
+      const path = ['fallback_domains', i];
+      const here = at([...path, 'suffix']);
+      const r = parseDomainName(f.suffix);
+      if (!r.ok) {
+        ds.push(diag('InvalidDomain', { value: f.suffix, reason: NAME_REASON[r.error] }, here));
+        return;
+      }
+      const first = seen.get(r.name);
+      if (first !== undefined) {
+        ds.push(diag('DuplicateFallbackSuffix', { value: f.suffix, otherLine: first }, here, [{ message: 'first listed here', line: first, col: 1 }]));
+        return;
+      }
+      seen.set(r.name, here.line);
+      const servers: string[] = [];
+      (f.dns_server ?? []).forEach((s, j) => {
+        const a = address(s, [...path, 'dns_server', j]);
+        if (a !== null && !servers.includes(a)) servers.push(a);
+      });
+      fallbackDomains.push({ suffix: r.name, dnsServers: servers, description: f.description ?? '', pos: here, isDefault: false });
+    });
+  }
+
+  /* -------- always_tunnel -------- */
+  const alwaysTunnel: { address: string; pos: Pos }[] = [];
+  if (raw.always_tunnel === undefined) {
+    D.DEFAULT_ALWAYS_TUNNEL.forEach((a, i) => alwaysTunnel.push({ address: a, pos: defaultPos(['always_tunnel', i]) }));
+  } else {
+    raw.always_tunnel.forEach((a, i) => {
+      const p = prefix(a, ['always_tunnel', i]);
+      if (p) alwaysTunnel.push({ address: formatPrefix(p), pos: at(['always_tunnel', i]) });
+    });
+  }
+
+  /* -------- interface -------- */
+  const ipv4 = raw.interface?.ipv4 !== undefined ? address(raw.interface.ipv4, ['interface', 'ipv4'], 4, 'interface.ipv4') : D.DEFAULT_INTERFACE.ipv4;
+  const ipv6 = raw.interface?.ipv6 !== undefined ? address(raw.interface.ipv6, ['interface', 'ipv6'], 6, 'interface.ipv6') : D.DEFAULT_INTERFACE.ipv6;
+  const mtu = raw.interface?.mtu ?? D.DEFAULT_INTERFACE.mtu;
+  {
+    // IPv6 needs at least 1280 (RFC 8200); WireGuard adds 60–80 bytes to whatever the path carries.
+    const min = ipv6 !== null ? 1280 : 576;
+    if (mtu < min || mtu > 65535) {
+      ds.push(diag('MtuOutOfRange', { value: mtu, min, max: 65535, hint: ipv6 !== null && mtu < 1280 ? ' (IPv6 needs at least 1280)' : '' }, at(['interface', 'mtu'])));
+    }
+  }
+
+  /* -------- tunnel -------- */
+  let endpoint: { host: string; port: number } | null = null;
+  {
+    const text = raw.tunnel?.endpoint ?? D.DEFAULT_TUNNEL.endpoint;
+    const path = ['tunnel', 'endpoint'];
+    const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):([0-9]{1,5})$/.exec(text);
+    if (!m) {
+      ds.push(diag('InvalidEndpoint', { value: text, reason: 'write ADDRESS:PORT, or [IPv6]:PORT' }, at(path)));
+    } else {
+      const host = canonicalAddress(m[1] ?? m[2]!);
+      const port = Number(m[3]);
+      const fam = parseAddress(m[1] ?? m[2]!)?.family;
+      if (host === null) ds.push(diag('InvalidEndpoint', { value: text, reason: 'the host must be an IP address (no DNS lookup happens before the tunnel)' }, at(path)));
+      else if (m[1] !== undefined && fam !== 6) ds.push(diag('InvalidEndpoint', { value: text, reason: 'brackets are for IPv6 addresses' }, at(path)));
+      else if (port < 1 || port > 65535) ds.push(diag('InvalidEndpoint', { value: text, reason: 'the port must be 1–65535' }, at(path)));
+      else endpoint = { host, port };
+    }
+  }
+  const peerPublicKey = raw.tunnel?.peer_public_key ?? D.DEFAULT_TUNNEL.peerPublicKey;
+  if (peerPublicKey !== null && !WG_KEY.test(peerPublicKey)) ds.push(diag('InvalidPublicKey', {}, at(['tunnel', 'peer_public_key'])));
+
+  /* -------- dns -------- */
+  const dohUrl = raw.dns?.doh_url ?? D.DEFAULT_DNS.dohUrl;
+  {
+    const reason = checkHttpsUrl(dohUrl);
+    if (reason) ds.push(diag('InvalidUrl', { value: dohUrl, what: 'DoH', reason }, at(['dns', 'doh_url'])));
+  }
+  const dohAddresses: string[] = [];
+  if (raw.dns?.doh_addresses === undefined) dohAddresses.push(...D.DEFAULT_DNS.dohAddresses);
+  else raw.dns.doh_addresses.forEach((a, i) => {
+    const c = address(a, ['dns', 'doh_addresses', i]);
+    if (c !== null && !dohAddresses.includes(c)) dohAddresses.push(c);
+  });
+  const dnsInUse = serviceMode === 'warp' || serviceMode === '1dot1';
+  if (dnsInUse && dohAddresses.length === 0 && raw.dns?.doh_addresses !== undefined) {
+    ds.push(diag('DohAddressMissing', { url: dohUrl }, at(['dns', 'doh_addresses'])));
+  }
+  const search: string[] = [];
+  (raw.dns?.search ?? D.DEFAULT_DNS.search).forEach((s, i) => {
+    const r = parseDomainName(s);
+    if (!r.ok) ds.push(diag('InvalidDomain', { value: s, reason: NAME_REASON[r.error] }, at(['dns', 'search', i])));
+    else if (!search.includes(r.name)) search.push(r.name);
+  });
+
+  /* -------- orchestration -------- */
+  const orchUrl = raw.orchestration?.url ?? D.DEFAULT_ORCHESTRATION.url;
+  {
+    const reason = checkHttpsUrl(orchUrl);
+    if (reason) ds.push(diag('InvalidUrl', { value: orchUrl, what: 'orchestration', reason }, at(['orchestration', 'url'])));
+  }
+  const orchAddresses: string[] = [];
+  if (raw.orchestration?.addresses === undefined) orchAddresses.push(...D.DEFAULT_ORCHESTRATION.addresses);
+  else raw.orchestration.addresses.forEach((a, i) => {
+    const c = address(a, ['orchestration', 'addresses', i]);
+    if (c !== null && !orchAddresses.includes(c)) orchAddresses.push(c);
+  });
+
+  /* -------- targets -------- */
+  const lx = raw.targets?.linux ?? {};
+  const linux = {
+    interface: lx.interface ?? D.DEFAULT_LINUX.interface,
+    table: lx.table ?? D.DEFAULT_LINUX.table,
+    fwmark: lx.fwmark ?? D.DEFAULT_LINUX.fwmark,
+    rulePriority: lx.rule_priority ?? D.DEFAULT_LINUX.rulePriority,
+    nftTable: lx.nft_table ?? D.DEFAULT_LINUX.nftTable,
+    dnsManager: lx.dns_manager ?? D.DEFAULT_LINUX.dnsManager,
+  };
+  const ifname = (value: string, path: (string | number)[]): void => {
+    if (!IFNAME.test(value)) ds.push(diag('InvalidInterfaceName', { value, reason: 'at most 15 letters, digits, "_", "." or "-", starting with a letter or digit' }, at(path)));
+  };
+  ifname(linux.interface, ['targets', 'linux', 'interface']);
+  // Table numbers: 0 (unspec), 253–255 (default/main/local) are the kernel's; 2^32-1 is invalid.
+  const numberRange = (field: string, value: number, min: number, max: number, reserved: number[] = []): void => {
+    if (value < min || value > max || reserved.includes(value)) {
+      ds.push(diag('LinuxNumberRange', { field, value, min, max: reserved.length ? `${max} (not ${reserved.join(', ')})` : max }, at(['targets', 'linux', field])));
+    }
+  };
+  numberRange('table', linux.table, 1, 0xfffffffe, [253, 254, 255]);
+  numberRange('fwmark', linux.fwmark, 1, 0xffffffff);
+  numberRange('rule_priority', linux.rulePriority, 1, 32765);
+  if (!NFT_TABLE.test(linux.nftTable)) {
+    ds.push(diag('InvalidInterfaceName', { value: linux.nftTable, reason: 'an nft table name is a letter followed by letters, digits, "_" or "-" (at most 32)' }, at(['targets', 'linux', 'nft_table'])));
+  }
+  const macos = { interface: raw.targets?.macos?.interface ?? D.DEFAULT_MACOS.interface, pfAnchor: raw.targets?.macos?.pf_anchor ?? D.DEFAULT_MACOS.pfAnchor };
+  if (!/^utun[0-9]{1,3}$/.test(macos.interface)) ds.push(diag('InvalidInterfaceName', { value: macos.interface, reason: 'macOS tunnel interfaces are utunN' }, at(['targets', 'macos', 'interface'])));
+  if (!PF_ANCHOR.test(macos.pfAnchor)) ds.push(diag('InvalidInterfaceName', { value: macos.pfAnchor, reason: 'a pf anchor name is letters, digits, "_", "." or "-"' }, at(['targets', 'macos', 'pf_anchor'])));
+  const windows = { interface: raw.targets?.windows?.interface ?? D.DEFAULT_WINDOWS.interface };
+  ifname(windows.interface, ['targets', 'windows', 'interface']);
+
+  if (hasErrors(ds) || ipv4 === null || endpoint === null) return { profile: null, diagnostics: ds };
+
+  const profile: Profile = {
+    version: 1,
+    name: raw.name ?? 'default',
+    serviceMode,
+    splitTunnel: { mode: splitMode, entries, entriesAreDefault },
+    fallbackDomains,
+    fallbackDomainsAreDefault,
+    alwaysTunnel,
+    interface: { ipv4, ipv6, mtu },
+    tunnel: { protocol: 'wireguard', endpoint, peerPublicKey },
+    dns: { dohUrl, dohAddresses, dohVia: raw.dns?.doh_via ?? D.DEFAULT_DNS.dohVia, search },
+    orchestration: { url: orchUrl, addresses: orchAddresses },
+    targets: { linux, macos, windows },
+  };
+  return { profile, diagnostics: ds };
+}
+
+/** Null when `text` is an https URL warpc can use as-is, else the reason. */
+function checkHttpsUrl(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'it does not parse as a URL';
+  }
+  if (url.protocol !== 'https:') return 'it must use https';
+  if (url.username || url.password) return 'credentials in the URL are not allowed';
+  if (url.hash) return 'a fragment is not allowed';
+  if (/[\s"'`\\]/.test(text)) return 'quotes, backslashes and spaces are not allowed';
+  return null;
+}

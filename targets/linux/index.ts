@@ -1,0 +1,160 @@
+/**
+ * The Linux target: policy routing with `ip -batch`, an nftables table, a
+ * WireGuard config for `wg setconf`, resolv.conf or systemd-resolved, the DNS
+ * proxy's configuration, a settings file for `warpc up`, and up.sh/down.sh for
+ * admins who apply by hand. It translates the Plan; it decides nothing.
+ */
+import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
+import { render } from '../../src/emit/render.js';
+import { stableJson } from '../../src/emit/json.js';
+import type { Plan } from '../../src/plan/types.js';
+import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+
+/** The runtime settings file: everything `warpc up` needs that is not in another artifact. */
+export interface LinuxSettings {
+  version: 1;
+  service_mode: Plan['serviceMode'];
+  features: { dns: boolean; tunnel: boolean; routes: boolean; firewall: boolean; local_proxy: boolean };
+  interface: { name: string; ipv4: string; ipv6: string | null; mtu: number };
+  routing: { table: number; fwmark: number; rule_priority: number };
+  nft_table: string;
+  dns_manager: Plan['targets']['linux']['dnsManager'];
+  split_mode: Plan['split']['mode'];
+  dns: { listen: string[]; search: string[] } | null;
+  host_rules: { pattern: string; action: 'tunnel' | 'direct' }[];
+  local_proxy: { address: string; port: number } | null;
+}
+
+export function linuxSettings(plan: Plan): LinuxSettings {
+  const lx = plan.targets.linux;
+  const f = plan.features;
+  return {
+    version: 1,
+    service_mode: plan.serviceMode,
+    features: { dns: f.dns, tunnel: f.tunnel, routes: f.routes, firewall: f.firewall, local_proxy: f.localProxy },
+    interface: { name: lx.interface, ipv4: plan.interface.ipv4, ipv6: plan.interface.ipv6, mtu: plan.interface.mtu },
+    routing: { table: lx.table, fwmark: lx.fwmark, rule_priority: lx.rulePriority },
+    nft_table: lx.nftTable,
+    dns_manager: lx.dnsManager,
+    split_mode: plan.split.mode,
+    dns: plan.dns ? { listen: [...plan.dns.listen.v4, ...plan.dns.listen.v6], search: [...plan.dns.search] } : null,
+    host_rules: plan.split.hosts.map((h) => ({ pattern: h.text, action: h.action })),
+    local_proxy: plan.localProxy ? { ...plan.localProxy } : null,
+  };
+}
+
+/** The profile's address entries as comment lines: what the admin wrote, next to what it became. */
+function entryComments(plan: Plan): { action: string; cidr: string; description: string }[] {
+  return plan.split.rules.map((r) => ({
+    action: r.source === 'always_tunnel' ? 'always' : plan.split.mode,
+    cidr: r.cidr,
+    description: r.description,
+  }));
+}
+
+function emit(plan: Plan, ctx: EmitContext): Artifact[] {
+  const lx = plan.targets.linux;
+  const f = plan.features;
+  const base = { version: ctx.compilerVersion, name: plan.name, mode: plan.serviceMode };
+  const out: Artifact[] = [];
+  const file = (path: string, text: string, mode = 0o644): void => {
+    out.push({ path, text, mode });
+  };
+
+  file('settings.json', stableJson(linuxSettings(plan)));
+
+  if (f.routes) {
+    for (const family of [4, 6] as const) {
+      const key = family === 4 ? 'v4' : 'v6';
+      const tunnel = plan.split.tunnel[key].toCidrs();
+      const direct = plan.split.direct[key].toCidrs();
+      file(
+        `routes${family}.batch`,
+        render('linux', 'routes.batch.hbs', {
+          ...base,
+          family,
+          fwmark: lx.fwmark,
+          table: lx.table,
+          priority: lx.rulePriority,
+          ifname: lx.interface,
+          exclude: plan.split.mode === 'exclude',
+          entries: entryComments(plan).filter((e) => e.cidr.includes(':') === (family === 6)),
+          direct,
+          tunnel,
+          directCount: direct.length,
+          tunnelCount: tunnel.length,
+        }),
+      );
+    }
+  }
+
+  if (f.firewall) {
+    file(
+      'ruleset.nft',
+      render('linux', 'ruleset.nft.hbs', {
+        ...base,
+        table: lx.nftTable,
+        ifname: lx.interface,
+        fwmark: lx.fwmark,
+        entries: entryComments(plan),
+        tunnel4: plan.split.tunnel.v4.toCidrs(),
+        tunnel6: plan.split.tunnel.v6.toCidrs(),
+      }),
+    );
+  }
+
+  if (plan.tunnel) {
+    const t = plan.tunnel;
+    file(
+      'wireguard.conf',
+      render('linux', 'wireguard.conf.hbs', {
+        ...base,
+        ifname: lx.interface,
+        fwmark: lx.fwmark,
+        peer: t.peerPublicKey
+          ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps }
+          : null,
+      }),
+    );
+  }
+
+  if (plan.dns) {
+    const nameservers = [...plan.dns.listen.v4, ...plan.dns.listen.v6];
+    file('resolv.conf', render('linux', 'resolv.conf.hbs', { ...base, nameservers, search: plan.dns.search }));
+    file(
+      'resolved.sh',
+      render('linux', 'resolved.sh.hbs', { ...base, nameservers, search: plan.dns.search, defaultLink: f.tunnel ? lx.interface : null }),
+      0o755,
+    );
+    const cfg = dnsProxyConfigFromPlan(plan);
+    if (cfg) file('dns-proxy.json', serializeDnsProxyConfig(cfg));
+  }
+
+  if (f.dns || f.tunnel || f.routes || f.firewall) {
+    const view = {
+      ...base,
+      features: f,
+      ifname: lx.interface,
+      ipv4: plan.interface.ipv4,
+      ipv6: plan.interface.ipv6,
+      mtu: plan.interface.mtu,
+      nftTable: lx.nftTable,
+      fwmark: lx.fwmark,
+      table: lx.table,
+      priority: lx.rulePriority,
+      dnsManager: lx.dnsManager,
+      proxyV6: plan.dns ? plan.dns.listen.v6 : [],
+    };
+    file('up.sh', render('linux', 'up.sh.hbs', view), 0o755);
+    file('down.sh', render('linux', 'down.sh.hbs', view), 0o755);
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+export const linux: TargetModule = {
+  name: 'linux',
+  description: 'Linux: ip policy routing, nftables, WireGuard (wg setconf), resolv.conf or systemd-resolved, the DNS proxy',
+  capabilities: { hostRules: 'dns-answer', policyRouting: true, firewall: true, ipv6: true },
+  check: () => [],
+  emit,
+};

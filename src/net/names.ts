@@ -10,12 +10,21 @@
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/**
+ * Lowercase ASCII letters only. DNS names compare case-insensitively in ASCII alone
+ * (RFC 4343); `toLowerCase()` would also fold e.g. KELVIN SIGN (U+212A) into an ASCII
+ * `k`, letting a non-LDH text pass the grammar.
+ */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+}
+
 export type NameError = 'empty' | 'too-long' | 'label-length' | 'label-syntax' | 'wildcard';
 
 /** Validate a domain name; returns the lowercased name or the reason it is invalid. */
 export function parseDomainName(text: string): { ok: true; name: string } | { ok: false; error: NameError } {
   if (text.length === 0) return { ok: false, error: 'empty' };
-  const name = text.toLowerCase();
+  const name = asciiLower(text);
   if (name.length > 253) return { ok: false, error: 'too-long' };
   for (const label of name.split('.')) {
     if (label.length === 0 || label.length > 63) return { ok: false, error: label.length === 0 ? 'label-syntax' : 'label-length' };
@@ -47,7 +56,7 @@ export function formatHostPattern(p: HostPattern): string {
 
 /** Lowercase a query name and drop one trailing dot. */
 export function normalizeName(name: string): string {
-  const lower = name.toLowerCase();
+  const lower = asciiLower(name);
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 

@@ -41,7 +41,7 @@ export const CODES = {
   InvalidEndpoint: { code: 'WARPC0025', severity: 'error', message: '"{value}" is not a valid endpoint: {reason}' },
   InvalidPublicKey: { code: 'WARPC0026', severity: 'error', message: 'peer_public_key must be a base64 WireGuard key (32 bytes, 44 characters ending in "=")' },
   InvalidUrl: { code: 'WARPC0027', severity: 'error', message: '"{value}" is not a valid {what} URL: {reason}' },
-  InvalidInterfaceName: { code: 'WARPC0028', severity: 'error', message: '"{value}" is not a valid interface name: {reason}' },
+  InvalidName: { code: 'WARPC0028', severity: 'error', message: '"{value}" is not a valid {what}: {reason}' },
   AddressFamilyMismatch: { code: 'WARPC0029', severity: 'error', message: '{what} must be an IPv{family} address, got "{value}"' },
 
   // 03x: split tunnel semantics

@@ -61,8 +61,11 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
   for (const err of doc.errors) {
     const at = pos(err.pos[0]);
     if (err.code === 'DUPLICATE_KEY') {
-      const keyText = source.slice(err.pos[0], err.pos[1]).trim() || '?';
-      diagnostics.push(diag('DuplicateKey', { key: keyText.replace(/:$/, '') }, { ...at, length: Math.max(1, err.pos[1] - err.pos[0]) }));
+      // The error's range may cover only part of the key: take the whole key from the source.
+      const rest = source.slice(err.pos[0]);
+      const key = /^(?:"([^"]*)"|'([^']*)'|([^:\n]*?))\s*:/.exec(rest);
+      const keyText = (key?.[1] ?? key?.[2] ?? key?.[3] ?? '').trim() || '?';
+      diagnostics.push(diag('DuplicateKey', { key: keyText }, { ...at, length: keyText.length }));
     } else {
       diagnostics.push(diag('YamlSyntax', { detail: firstLine(err.message) }, at));
     }

@@ -19,7 +19,7 @@ let validator: ValidateFunction | undefined;
 function schemaValidator(): ValidateFunction {
   if (!validator) {
     const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', 'profile.schema.json'), 'utf8')) as object;
-    const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
+    const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false, verbose: true });
     validator = ajv.compile(schema);
   }
   return validator;
@@ -215,8 +215,8 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
       );
     }
   } else {
-    const seenPrefixes: { prefix: Prefix; line: number; text: string }[] = [];
-    const seenHosts: { pattern: HostPattern; line: number; text: string }[] = [];
+    const seenPrefixes: { prefix: Prefix; line: number; col: number; text: string }[] = [];
+    const seenHosts: { pattern: HostPattern; line: number; col: number; text: string }[] = [];
     raw.split_tunnel!.entries!.forEach((e, i) => {
       const path = ['split_tunnel', 'entries', i];
       const description = e.description ?? '';
@@ -236,17 +236,17 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
         const dup = seenPrefixes.find((s) => s.prefix.family === p.family && s.prefix.network === p.network && s.prefix.length === p.length);
         const cover = dup ? undefined : seenPrefixes.find((s) => prefixCovers(s.prefix, p));
         if (dup) {
-          ds.push(diag('DuplicateEntry', { what: 'address', value: e.address, otherLine: dup.line }, here, [{ message: 'first listed here', line: dup.line, col: 1 }]));
+          ds.push(diag('DuplicateEntry', { what: 'address', value: e.address, otherLine: dup.line }, here, [{ message: 'first listed here', line: dup.line, col: dup.col }]));
         } else if (cover) {
-          ds.push(diag('ShadowedEntry', { what: 'address', value: e.address, other: cover.text, otherLine: cover.line }, here, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: 1 }]));
+          ds.push(diag('ShadowedEntry', { what: 'address', value: e.address, other: cover.text, otherLine: cover.line }, here, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: cover.col }]));
         }
         // Later broader entries shadow earlier narrower ones too.
         for (const s of seenPrefixes) {
           if (!dup && prefixCovers(p, s.prefix) && !(s.prefix.length === p.length)) {
-            ds.push(diag('ShadowedEntry', { what: 'address', value: s.text, other: text, otherLine: here.line }, { line: s.line, col: 1, path }, [{ message: `"${text}" is listed here`, line: here.line, col: here.col }]));
+            ds.push(diag('ShadowedEntry', { what: 'address', value: s.text, other: text, otherLine: here.line }, { line: s.line, col: s.col, path }, [{ message: `"${text}" is listed here`, line: here.line, col: here.col }]));
           }
         }
-        seenPrefixes.push({ prefix: p, line: here.line, text });
+        seenPrefixes.push({ prefix: p, line: here.line, col: here.col, text });
         entries.push({ kind: 'address', address: text, description, pos: here, isDefault: false });
       } else {
         const r = parseHostPattern(e.host!);
@@ -258,9 +258,9 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
         const text = formatHostPattern(r.pattern);
         const dup = seenHosts.find((s) => s.pattern.wildcard === r.pattern.wildcard && s.pattern.name === r.pattern.name);
         const cover = dup ? undefined : seenHosts.find((s) => hostPatternCovers(s.pattern, r.pattern));
-        if (dup) ds.push(diag('DuplicateEntry', { what: 'host', value: e.host!, otherLine: dup.line }, here, [{ message: 'first listed here', line: dup.line, col: 1 }]));
-        else if (cover) ds.push(diag('ShadowedEntry', { what: 'host', value: e.host!, other: cover.text, otherLine: cover.line }, here, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: 1 }]));
-        seenHosts.push({ pattern: r.pattern, line: here.line, text });
+        if (dup) ds.push(diag('DuplicateEntry', { what: 'host', value: e.host!, otherLine: dup.line }, here, [{ message: 'first listed here', line: dup.line, col: dup.col }]));
+        else if (cover) ds.push(diag('ShadowedEntry', { what: 'host', value: e.host!, other: cover.text, otherLine: cover.line }, here, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: cover.col }]));
+        seenHosts.push({ pattern: r.pattern, line: here.line, col: here.col, text });
         if (serviceMode === 'warp_tunnel_only') {
           ds.push(diag('HostEntryUnsupportedMode', { value: e.host!, mode: serviceMode }, here));
         }
@@ -291,7 +291,7 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     if (serviceMode === 'warp_tunnel_only' && raw.fallback_domains!.length > 0) {
       ds.push(diag('FallbackUnsupportedMode', { mode: serviceMode }, at(['fallback_domains'], { key: true })));
     }
-    const seen = new Map<string, number>();
+    const seen = new Map<string, { line: number; col: number }>();
     raw.fallback_domains!.forEach((f, i) => {
       const path = ['fallback_domains', i];
       const here = at([...path, 'suffix']);
@@ -302,10 +302,10 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
       }
       const first = seen.get(r.name);
       if (first !== undefined) {
-        ds.push(diag('DuplicateFallbackSuffix', { value: f.suffix, otherLine: first }, here, [{ message: 'first listed here', line: first, col: 1 }]));
+        ds.push(diag('DuplicateFallbackSuffix', { value: f.suffix, otherLine: first.line }, here, [{ message: 'first listed here', line: first.line, col: first.col }]));
         return;
       }
-      seen.set(r.name, here.line);
+      seen.set(r.name, { line: here.line, col: here.col });
       const servers: string[] = [];
       (f.dns_server ?? []).forEach((s, j) => {
         const a = address(s, [...path, 'dns_server', j]);
@@ -406,7 +406,7 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     dnsManager: lx.dns_manager ?? D.DEFAULT_LINUX.dnsManager,
   };
   const ifname = (value: string, path: (string | number)[]): void => {
-    if (!IFNAME.test(value)) ds.push(diag('InvalidInterfaceName', { value, reason: 'at most 15 letters, digits, "_", "." or "-", starting with a letter or digit' }, at(path)));
+    if (!IFNAME.test(value)) ds.push(diag('InvalidName', { value, what: 'interface name', reason: 'at most 15 letters, digits, "_", "." or "-", starting with a letter or digit' }, at(path)));
   };
   ifname(linux.interface, ['targets', 'linux', 'interface']);
   // Table numbers: 0 (unspec), 253–255 (default/main/local) are the kernel's; 2^32-1 is invalid.
@@ -419,11 +419,11 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
   numberRange('fwmark', linux.fwmark, 1, 0xffffffff);
   numberRange('rule_priority', linux.rulePriority, 1, 32765);
   if (!NFT_TABLE.test(linux.nftTable)) {
-    ds.push(diag('InvalidInterfaceName', { value: linux.nftTable, reason: 'an nft table name is a letter followed by letters, digits, "_" or "-" (at most 32)' }, at(['targets', 'linux', 'nft_table'])));
+    ds.push(diag('InvalidName', { value: linux.nftTable, what: 'nft table name', reason: 'an nft table name is a letter followed by letters, digits, "_" or "-" (at most 32)' }, at(['targets', 'linux', 'nft_table'])));
   }
   const macos = { interface: raw.targets?.macos?.interface ?? D.DEFAULT_MACOS.interface, pfAnchor: raw.targets?.macos?.pf_anchor ?? D.DEFAULT_MACOS.pfAnchor };
-  if (!/^utun[0-9]{1,3}$/.test(macos.interface)) ds.push(diag('InvalidInterfaceName', { value: macos.interface, reason: 'macOS tunnel interfaces are utunN' }, at(['targets', 'macos', 'interface'])));
-  if (!PF_ANCHOR.test(macos.pfAnchor)) ds.push(diag('InvalidInterfaceName', { value: macos.pfAnchor, reason: 'a pf anchor name is letters, digits, "_", "." or "-"' }, at(['targets', 'macos', 'pf_anchor'])));
+  if (!/^utun[0-9]{1,3}$/.test(macos.interface)) ds.push(diag('InvalidName', { value: macos.interface, what: 'macOS interface name', reason: 'macOS tunnel interfaces are utunN' }, at(['targets', 'macos', 'interface'])));
+  if (!PF_ANCHOR.test(macos.pfAnchor)) ds.push(diag('InvalidName', { value: macos.pfAnchor, what: 'pf anchor name', reason: 'a pf anchor name is letters, digits, "_", "." or "-"' }, at(['targets', 'macos', 'pf_anchor'])));
   const windows = { interface: raw.targets?.windows?.interface ?? D.DEFAULT_WINDOWS.interface };
   ifname(windows.interface, ['targets', 'windows', 'interface']);
 

@@ -1,0 +1,12 @@
+/** `warpc confirm`: keep what a running `warpc try` applied. */
+import type { Command } from 'commander';
+import { runConfirm } from '../runtime/linux/foreground.js';
+import { runtimeAction, stateDirOption } from './up.js';
+
+export function register(program: Command): void {
+  program
+    .command('confirm')
+    .description('keep the configuration a running warpc try applied (otherwise it reverts at its deadline)')
+    .addOption(stateDirOption())
+    .action((opts: { stateDir: string }) => runtimeAction(() => runConfirm(opts.stateDir)));
+}

@@ -1,0 +1,177 @@
+/**
+ * The agent in the foreground (`warpc up`, `warpc try`), as systemd runs it:
+ * apply, then wait for SIGINT/SIGTERM (or `warpc down`, which sends SIGTERM),
+ * and restore the snapshot on the way out. `try` also reverts unless
+ * `warpc confirm` (SIGUSR1) comes before the deadline.
+ */
+import { RealExecutor } from '../exec.js';
+import { sleep } from '../proc.js';
+import { agentAlive, recoverFromJournal, revert, up, UpError, type Log } from './agent.js';
+import type { DnsManagerChoice } from './dns-manager.js';
+import { isOpen, readJournal, writeJournal } from './journal.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/warpc';
+export const DEFAULT_ROOT = '/';
+
+export interface AgentCliOptions {
+  readonly compiledDir: string;
+  readonly stateDir: string;
+  readonly root: string;
+  readonly dnsManager?: DnsManagerChoice;
+  readonly dohCa?: string;
+  readonly mode: 'up' | 'try';
+  readonly tryTimeoutSeconds?: number;
+}
+
+export const stderrLog: Log = (msg) => process.stderr.write(`warpc: ${msg}\n`);
+
+export class AgentExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function runForeground(o: AgentCliOptions, log: Log = stderrLog): Promise<void> {
+  const exec = new RealExecutor({ root: o.root, stateDir: o.stateDir });
+  let stopSignal: NodeJS.Signals | null = null;
+  let confirmed = false;
+  let wake: (() => void) | null = null;
+  const onStop = (sig: NodeJS.Signals): void => {
+    if (stopSignal === null) log(`${sig} received: stopping`);
+    stopSignal = sig;
+    wake?.();
+  };
+  const onConfirm = (): void => {
+    confirmed = true;
+    wake?.();
+  };
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  process.on('SIGHUP', onStop);
+  process.on('SIGUSR1', onConfirm);
+  try {
+    let agent;
+    try {
+      agent = await up({
+        exec,
+        compiledDir: o.compiledDir,
+        mode: o.mode,
+        log,
+        aborted: () => stopSignal !== null,
+        ...(o.dnsManager ? { dnsManager: o.dnsManager } : {}),
+        ...(o.dohCa ? { dohCa: o.dohCa } : {}),
+        ...(o.tryTimeoutSeconds !== undefined ? { tryTimeoutSeconds: o.tryTimeoutSeconds } : {}),
+      });
+    } catch (err) {
+      if (err instanceof UpError) throw new AgentExit(1, `warpc up: ${err.message}`);
+      throw err;
+    }
+    log(`up: ${agent.compiled.settings.serviceMode} mode from ${agent.compiled.dir}; state in ${o.stateDir}${o.mode === 'try' ? `; reverting at ${agent.journal.try_deadline} unless confirmed (warpc confirm --state-dir ${o.stateDir})` : ''}`);
+    const deadline = agent.journal.try_deadline ? Date.parse(agent.journal.try_deadline) : null;
+    let expired = false;
+    // Keep the event loop alive (a tunnel-only agent has no sockets of its own).
+    const keepAlive = setInterval(() => undefined, 60_000);
+    try {
+      while (stopSignal === null) {
+        if (deadline !== null && !confirmed) {
+          const left = deadline - Date.now();
+          if (left <= 0) {
+            expired = true;
+            break;
+          }
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, Math.min(left, 1000));
+          });
+        } else {
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+        }
+        if (confirmed && agent.journal.mode === 'try') {
+          agent.journal.mode = 'up';
+          agent.journal.try_deadline = null;
+          await writeJournal(exec, agent.journal);
+          log('confirmed: keeping the configuration');
+        }
+      }
+    } finally {
+      clearInterval(keepAlive);
+    }
+    if (expired) log(`not confirmed within ${o.tryTimeoutSeconds ?? 120} s: reverting`);
+    const rep = await revert(exec, agent.journal, agent.proxy, agent.hosts, log);
+    if (rep.errors.length > 0) throw new AgentExit(1, `warpc: restore incomplete: ${rep.errors.join('; ')}`);
+    if (expired) throw new AgentExit(1, 'warpc try: not confirmed in time; the previous configuration is back');
+  } finally {
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
+    process.off('SIGHUP', onStop);
+    process.off('SIGUSR1', onConfirm);
+  }
+}
+
+/** An executor for commands that act on a journal: the journal's root unless one is given. */
+export async function journalExecutor(stateDir: string, root: string | undefined): Promise<RealExecutor> {
+  const j = await readJournal(stateDir);
+  return new RealExecutor({ root: root ?? j?.root ?? DEFAULT_ROOT, stateDir });
+}
+
+/** `warpc down`: ask the running agent to stop (SIGTERM) and wait; restore ourselves if it is gone. */
+export async function runDown(stateDir: string, root: string | undefined, timeoutS: number, log: Log = stderrLog): Promise<void> {
+  const exec = await journalExecutor(stateDir, root);
+  const j = await readJournal(stateDir);
+  if (!isOpen(j)) {
+    log(j ? 'not running (journal closed)' : `not running (no journal in ${stateDir})`);
+    return;
+  }
+  if (await agentAlive(j)) {
+    log(`stopping the agent (pid ${j.pid})`);
+    process.kill(j.pid, 'SIGTERM');
+    const until = Date.now() + timeoutS * 1000;
+    while (Date.now() < until && (await agentAlive(j))) await sleep(50);
+    if (await agentAlive(j)) throw new AgentExit(1, `warpc down: pid ${j.pid} still running after ${timeoutS} s`);
+  }
+  const after = await readJournal(stateDir);
+  if (after !== null && after.state !== 'closed') {
+    log('the agent did not close its journal: restoring from it');
+    const r = await recoverFromJournal(exec, log);
+    if (!r.restored) throw new AgentExit(1, 'warpc down: restore incomplete (see above); run warpc recover after fixing it');
+    return;
+  }
+  if (after?.restore && after.restore.errors.length > 0) throw new AgentExit(1, `warpc down: restore had errors: ${after.restore.errors.join('; ')}`);
+  log('down: device restored');
+}
+
+export async function runRecover(stateDir: string, root: string | undefined, log: Log = stderrLog): Promise<void> {
+  const exec = await journalExecutor(stateDir, root);
+  try {
+    const r = await recoverFromJournal(exec, log);
+    if (r.report && !r.restored) throw new AgentExit(1, 'warpc recover: restore incomplete (see above)');
+  } catch (err) {
+    if (err instanceof AgentExit) throw err;
+    throw new AgentExit(1, `warpc recover: ${(err as Error).message}`);
+  }
+}
+
+export async function runConfirm(stateDir: string, log: Log = stderrLog): Promise<void> {
+  const j = await readJournal(stateDir);
+  if (!isOpen(j) || !(await agentAlive(j))) throw new AgentExit(1, 'warpc confirm: no running warpc try in this state dir');
+  if (j.mode !== 'try') {
+    log('already confirmed');
+    return;
+  }
+  process.kill(j.pid, 'SIGUSR1');
+  for (let i = 0; i < 200; i++) {
+    const now = await readJournal(stateDir);
+    if (now?.mode === 'up' && now.try_deadline === null) {
+      log('confirmed: the configuration stays');
+      return;
+    }
+    if (!isOpen(now)) throw new AgentExit(1, 'warpc confirm: too late, the configuration was reverted');
+    await sleep(50);
+  }
+  throw new AgentExit(1, 'warpc confirm: the agent did not acknowledge');
+}

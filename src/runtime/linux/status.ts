@@ -1,0 +1,93 @@
+/** `warpc status`: the journal and the tunnel as seen through UAPI, snake_case for JSON. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { publicKeyOf } from '../tunnel/keys.js';
+import { tunnelStatus } from '../tunnel/wireguard.js';
+import { agentAlive } from './agent.js';
+import { readJournal } from './journal.js';
+
+export interface StatusReport {
+  state_dir: string;
+  journal_state: string;
+  mode: string | null;
+  agent_running: boolean;
+  pid: number | null;
+  started_at: string | null;
+  steps_done: string[];
+  try_deadline: string | null;
+  interface: string | null;
+  tunnel_backend: string | null;
+  public_key: string | null;
+  listen_port: number | null;
+  fwmark: string | null;
+  endpoint: string | null;
+  latest_handshake: string | null;
+  latest_handshake_seconds_ago: number | null;
+  transfer_rx: number | null;
+  transfer_tx: number | null;
+  peers: { public_key: string; endpoint: string | null; allowed_ips: string[]; latest_handshake: string | null; transfer_rx: number; transfer_tx: number }[];
+  dns_manager: string | null;
+  dns_manager_reason: string | null;
+  routing_table: number | null;
+  nft_table: string | null;
+  last_restore: { done: string[]; errors: string[]; resolv: string } | null;
+}
+
+export async function collectStatus(stateDir: string): Promise<StatusReport> {
+  const j = await readJournal(stateDir);
+  const alive = j ? await agentAlive(j) : false;
+  const ifname = j?.names.ifname ?? null;
+  const dev = ifname && j?.state !== 'closed' ? await tunnelStatus(ifname) : null;
+  let publicKey: string | null = null;
+  if (dev?.privateKeyHex) publicKey = publicKeyOf(Buffer.from(dev.privateKeyHex, 'hex').toString('base64'));
+  else {
+    const key = await readFile(join(stateDir, 'private.key'), 'utf8').catch(() => null);
+    if (key) publicKey = publicKeyOf(key.trim());
+  }
+  const iso = (sec: number): string | null => (sec > 0 ? new Date(sec * 1000).toISOString() : null);
+  const peer = dev?.peers[0];
+  return {
+    state_dir: stateDir,
+    journal_state: j ? j.state : 'none',
+    mode: j?.mode ?? null,
+    agent_running: alive,
+    pid: j && alive ? j.pid : null,
+    started_at: j?.started_at ?? null,
+    steps_done: j?.steps_done ?? [],
+    try_deadline: j?.try_deadline ?? null,
+    interface: ifname,
+    tunnel_backend: j?.tunnel?.backend ?? null,
+    public_key: publicKey,
+    listen_port: dev ? dev.listenPort : null,
+    fwmark: dev ? `0x${dev.fwmark.toString(16)}` : null,
+    endpoint: peer?.endpoint ?? null,
+    latest_handshake: peer ? iso(peer.lastHandshake) : null,
+    latest_handshake_seconds_ago: peer && peer.lastHandshake > 0 ? Math.max(0, Math.round(Date.now() / 1000 - peer.lastHandshake)) : null,
+    transfer_rx: peer ? peer.rxBytes : null,
+    transfer_tx: peer ? peer.txBytes : null,
+    peers: (dev?.peers ?? []).map((p) => ({ public_key: p.publicKey, endpoint: p.endpoint, allowed_ips: p.allowedIps, latest_handshake: iso(p.lastHandshake), transfer_rx: p.rxBytes, transfer_tx: p.txBytes })),
+    dns_manager: j?.dns?.manager ?? null,
+    dns_manager_reason: j?.dns?.reason ?? null,
+    routing_table: j?.names.table ?? null,
+    nft_table: j?.names.nft_table ?? null,
+    last_restore: j?.restore ?? null,
+  };
+}
+
+export function formatStatus(s: StatusReport): string {
+  const rows: [string, string][] = [
+    ['state', `${s.journal_state}${s.agent_running ? ` (agent pid ${s.pid ?? '?'}, ${s.mode})` : ' (agent not running)'}`],
+    ['state dir', s.state_dir],
+    ['interface', s.interface ? `${s.interface} (${s.tunnel_backend ?? 'no tunnel'})` : '-'],
+    ['public key', s.public_key ?? '-'],
+    ['endpoint', s.endpoint ?? '-'],
+    ['latest handshake', s.latest_handshake ? `${s.latest_handshake} (${s.latest_handshake_seconds_ago ?? '?'} s ago)` : 'never'],
+    ['transfer', s.transfer_rx === null ? '-' : `${s.transfer_rx} B received, ${s.transfer_tx ?? 0} B sent`],
+    ['DNS manager', s.dns_manager ? `${s.dns_manager}: ${s.dns_manager_reason ?? ''}` : '-'],
+    ['routing', s.routing_table === null ? '-' : `table ${s.routing_table}, nft table inet ${s.nft_table ?? '-'}`],
+  ];
+  if (s.try_deadline) rows.push(['try deadline', `${s.try_deadline} (warpc confirm keeps it)`]);
+  if (s.last_restore && s.journal_state === 'closed') rows.push(['last restore', s.last_restore.errors.length === 0 ? `clean (resolv.conf: ${s.last_restore.resolv})` : `errors: ${s.last_restore.errors.join('; ')}`]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return `${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n`;
+}

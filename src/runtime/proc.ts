@@ -1,0 +1,63 @@
+/** Process identity checks by PID, for stopping exactly the processes warpc started. */
+import { readFile } from 'node:fs/promises';
+
+/** The kernel's start time of a process (clock ticks since boot), or null when it is gone. */
+export async function processStartTime(pid: number): Promise<string | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Field 22, counted after the command name in parentheses (which may hold spaces).
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export async function processCmdline(pid: number): Promise<string[] | null> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+  } catch {
+    return null;
+  }
+}
+
+/** Is this PID still the same process we recorded (same start time)? */
+export async function isSameProcess(pid: number, startTime: string | null): Promise<boolean> {
+  const now = await processStartTime(pid);
+  return now !== null && (startTime === null || now === startTime);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Send a signal to a recorded process and wait until it is gone; SIGKILL after `graceMs`. */
+export async function stopProcess(pid: number, startTime: string | null, graceMs = 3000): Promise<boolean> {
+  if (!(await isSameProcess(pid, startTime))) return false;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return false;
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!(await isSameProcess(pid, startTime)) || (await isZombie(pid))) return true;
+    await sleep(25);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+  for (let i = 0; i < 100 && (await isSameProcess(pid, startTime)) && !(await isZombie(pid)); i++) await sleep(20);
+  return true;
+}
+
+async function isZombie(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The answer cache.
+ *
+ * Keys come from wire.cacheKey (lowercased name, type, class, EDNS state with
+ * the DO and CD bits). An entry keeps the upstream response bytes and the
+ * offsets of its TTL fields; a hit copies the bytes once, then patches the
+ * ID, the question (so the client sees its own 0x20 case), the RD bit and the
+ * TTLs, decremented by the whole seconds the entry has spent here.
+ *
+ * Bounded by entries and by bytes; when full, the oldest insertion goes first
+ * (expired entries are also swept periodically by the proxy).
+ */
+import { HEADER_LEN } from './wire.js';
+
+export interface CacheEntry {
+  readonly data: Buffer;
+  readonly ttlOffsets: Uint32Array;
+  readonly ttls: Uint32Array;
+  readonly storedAt: number;
+  readonly expiresAt: number;
+}
+
+export interface CacheLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+}
+
+export class DnsCache {
+  private readonly map = new Map<string, CacheEntry>();
+  private bytes = 0;
+
+  constructor(private readonly limits: CacheLimits) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get byteSize(): number {
+    return this.bytes;
+  }
+
+  /** The live entry for `key`, or undefined (an expired entry is removed). */
+  get(key: string, now: number): CacheEntry | undefined {
+    const e = this.map.get(key);
+    if (e === undefined) return undefined;
+    if (now >= e.expiresAt) {
+      this.delete(key, e);
+      return undefined;
+    }
+    return e;
+  }
+
+  /**
+   * Store `data` (an upstream response) for `ttl` seconds. `ttlOffsets` lists
+   * the TTL fields to decrement on hits.
+   */
+  set(key: string, data: Buffer, ttlOffsets: readonly number[], ttl: number, now: number): void {
+    if (ttl <= 0 || data.length > this.limits.maxBytes) return;
+    const old = this.map.get(key);
+    if (old !== undefined) this.delete(key, old);
+    const offsets = Uint32Array.from(ttlOffsets);
+    const ttls = new Uint32Array(offsets.length);
+    for (let i = 0; i < offsets.length; i++) {
+      const t = data.readUInt32BE(offsets[i]!);
+      ttls[i] = t > 0x7fffffff ? 0 : t;
+    }
+    const entry: CacheEntry = { data, ttlOffsets: offsets, ttls, storedAt: now, expiresAt: now + ttl * 1000 };
+    while (this.map.size >= this.limits.maxEntries || this.bytes + data.length > this.limits.maxBytes) {
+      const first = this.map.entries().next();
+      if (first.done === true) break;
+      this.delete(first.value[0], first.value[1]);
+    }
+    this.map.set(key, entry);
+    this.bytes += data.length;
+  }
+
+  /** Remove expired entries; returns how many. */
+  sweep(now: number): number {
+    let n = 0;
+    for (const [k, e] of this.map) {
+      if (now >= e.expiresAt) {
+        this.delete(k, e);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+
+  private delete(key: string, e: CacheEntry): void {
+    this.map.delete(key);
+    this.bytes -= e.data.length;
+  }
+}
+
+/**
+ * The response for a query `msg` (whose question ends at `questionEnd`) from
+ * a cache entry: one copy, then ID, question, RD bit and TTLs patched.
+ */
+export function renderEntry(e: CacheEntry, msg: Uint8Array, questionEnd: number, now: number): Buffer {
+  const data = e.data;
+  const out = Buffer.allocUnsafe(data.length);
+  data.copy(out, 0, 0, data.length);
+  out[0] = msg[0]!;
+  out[1] = msg[1]!;
+  out[2] = (out[2]! & 0xfe) | (msg[2]! & 0x01);
+  out.set(msg.subarray(HEADER_LEN, questionEnd), HEADER_LEN);
+  const elapsed = ((now - e.storedAt) / 1000) | 0;
+  if (elapsed > 0) {
+    const offs = e.ttlOffsets;
+    const ttls = e.ttls;
+    for (let i = 0; i < offs.length; i++) {
+      const t = ttls[i]! - elapsed;
+      out.writeUInt32BE(t > 0 ? t : 0, offs[i]!);
+    }
+  }
+  return out;
+}

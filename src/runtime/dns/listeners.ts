@@ -1,0 +1,155 @@
+/**
+ * UDP and TCP listeners (RFC 1035 §4.2, RFC 7766).
+ *
+ * TCP: two-byte length prefixes, several queries per connection, answered as
+ * they complete (possibly out of order, RFC 7766 §6.2.1.1), a bound on
+ * connections, on queries pending per connection, and an idle timeout.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Logger } from './log.js';
+import type { ProxyCore, ReplySink } from './proxy.js';
+
+export interface ListenAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface TcpLimits {
+  readonly maxConnections: number;
+  readonly maxPendingPerConnection: number;
+  readonly idleTimeoutMs: number;
+}
+
+export const DEFAULT_TCP_LIMITS: TcpLimits = { maxConnections: 256, maxPendingPerConnection: 128, idleTimeoutMs: 10_000 };
+
+export class UdpListener implements ReplySink {
+  private constructor(
+    private readonly sock: dgram.Socket,
+    readonly address: string,
+    readonly port: number,
+  ) {}
+
+  static bind(core: ProxyCore, at: ListenAddress, logger: Logger): Promise<UdpListener> {
+    return new Promise((resolve, reject) => {
+      const sock = dgram.createSocket({ type: net.isIPv6(at.address) ? 'udp6' : 'udp4', ipv6Only: net.isIPv6(at.address), recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
+      const onError = (err: Error): void => reject(err);
+      sock.once('error', onError);
+      sock.bind({ address: at.address, port: at.port, exclusive: true }, () => {
+        sock.off('error', onError);
+        sock.on('error', (err) => logger.warn('udp socket error', { address: at.address, error: err.message }));
+        const l = new UdpListener(sock, at.address, sock.address().port);
+        sock.on('message', (msg, rinfo) => {
+          try {
+            core.handle(msg, true, l, rinfo.port, rinfo.address);
+          } catch (err) {
+            logger.error('query handling failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+          }
+        });
+        resolve(l);
+      });
+    });
+  }
+
+  reply(resp: Buffer, port: number, address: string): void {
+    this.sock.send(resp, port, address);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.sock.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
+
+class TcpConnection implements ReplySink {
+  private acc: Buffer | null = null;
+  pending = 0;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly core: ProxyCore,
+    private readonly limits: TcpLimits,
+    private readonly logger: Logger,
+  ) {
+    socket.setNoDelay(true);
+    socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => socket.destroy());
+  }
+
+  private onData(chunk: Buffer): void {
+    let buf = this.acc === null ? chunk : Buffer.concat([this.acc, chunk]);
+    let off = 0;
+    while (buf.length - off >= 2) {
+      const n = buf.readUInt16BE(off);
+      if (buf.length - off - 2 < n) break;
+      const msg = buf.subarray(off + 2, off + 2 + n);
+      off += 2 + n;
+      if (this.pending >= this.limits.maxPendingPerConnection) {
+        // A client that pipelines more than the bound without waiting for answers.
+        this.logger.debug('tcp client over its pending bound; closing');
+        this.socket.destroy();
+        return;
+      }
+      this.pending++;
+      try {
+        if (!this.core.handle(msg, false, this, 0, '')) this.pending--;
+      } catch (err) {
+        this.logger.error('query handling failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      }
+    }
+    this.acc = off >= buf.length ? null : buf.subarray(off);
+  }
+
+  reply(resp: Buffer): void {
+    this.pending--;
+    if (this.socket.destroyed || !this.socket.writable) return;
+    const frame = Buffer.allocUnsafe(resp.length + 2);
+    frame.writeUInt16BE(resp.length, 0);
+    resp.copy(frame, 2);
+    this.socket.write(frame);
+  }
+}
+
+export class TcpListener {
+  private readonly conns = new Set<net.Socket>();
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly address: string,
+    readonly port: number,
+  ) {}
+
+  static bind(core: ProxyCore, at: ListenAddress, limits: TcpLimits, logger: Logger): Promise<TcpListener> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ pauseOnConnect: false });
+      server.maxConnections = limits.maxConnections;
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.listen({ host: at.address, port: at.port, ipv6Only: net.isIPv6(at.address), exclusive: true }, () => {
+        server.off('error', onError);
+        server.on('error', (err) => logger.warn('tcp server error', { address: at.address, error: err.message }));
+        const addr = server.address() as net.AddressInfo;
+        const l = new TcpListener(server, at.address, addr.port);
+        server.on('connection', (socket) => {
+          l.conns.add(socket);
+          socket.on('close', () => l.conns.delete(socket));
+          new TcpConnection(socket, core, limits, logger);
+        });
+        resolve(l);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      for (const s of this.conns) s.destroy();
+      this.server.close(() => resolve());
+    });
+  }
+}

@@ -10,9 +10,26 @@ import { register as registerCompile } from './compile.js';
 import { register as registerCheck } from './check.js';
 import { register as registerExplain } from './explain.js';
 import { register as registerDnsProxy } from './dns-proxy.js';
+import { register as registerUp } from './up.js';
+import { register as registerDown } from './down.js';
+import { register as registerStatus } from './status.js';
+import { register as registerTry } from './try.js';
+import { register as registerConfirm } from './confirm.js';
+import { register as registerRecover } from './recover.js';
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: readonly ((program: Command) => void)[] = [registerCompile, registerCheck, registerExplain, registerDnsProxy];
+const COMMANDS: readonly ((program: Command) => void)[] = [
+  registerCompile,
+  registerCheck,
+  registerExplain,
+  registerDnsProxy,
+  registerUp,
+  registerDown,
+  registerStatus,
+  registerTry,
+  registerConfirm,
+  registerRecover,
+];
 
 export function buildProgram(): Command {
   const program = new Command('warpc')

@@ -11,7 +11,7 @@ function where(pos: { line: number }): string {
   return pos.line > 0 ? `line ${pos.line}` : 'default';
 }
 
-function addressText(e: AddressExplanation): string {
+function addressText(plan: Plan, e: AddressExplanation): string {
   const r = e.reason;
   let why: string;
   switch (r.kind) {
@@ -25,7 +25,7 @@ function addressText(e: AddressExplanation): string {
       why = `always_tunnel ${r.rule.cidr} (${where(r.rule.pos)})`;
       break;
     case 'entry':
-      why = `split tunnel ${r.rule.isDefault ? 'default ' : ''}entry ${r.rule.cidr} (${where(r.rule.pos)}${r.rule.description ? `: ${r.rule.description}` : ''}) in ${r.rule.isDefault ? 'exclude' : 'this'} list`;
+      why = `split tunnel ${plan.split.mode} entry ${r.rule.cidr} (${r.rule.isDefault ? 'a default entry' : where(r.rule.pos)}${r.rule.description ? `: ${r.rule.description}` : ''})`;
       break;
     case 'mode_default':
       why = r.mode === 'exclude' ? 'no exclude entry matches, so it goes into the tunnel' : 'no include entry matches, so it stays outside the tunnel';
@@ -127,7 +127,7 @@ export function register(program: Command): void {
         writeJson({ ok: true, diagnostics: diagnosticsJson(diagnostics), results: results.map((r) => (r.kind === 'address' ? addressJson(r.e) : nameJson(r.e))) });
       } else {
         printDiagnostics(diagnostics.filter((d) => d.severity === 'error'), source);
-        for (const r of results) process.stdout.write(`${r.kind === 'address' ? addressText(r.e) : nameText(plan, r.e)}\n`);
+        for (const r of results) process.stdout.write(`${r.kind === 'address' ? addressText(plan, r.e) : nameText(plan, r.e)}\n`);
       }
     });
 }

@@ -1,0 +1,167 @@
+/**
+ * The command line as a pipeline uses it: the built binary, exit codes,
+ * output directories, JSON, determinism, the manifest contract.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/emit/manifest.js';
+import { FIXTURES_DIR, listFiles } from '../helpers/fixtures.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+function warpc(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, cwd: ROOT });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+let tmp: string;
+beforeAll(() => {
+  if (!existsSync(BIN)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+  tmp = mkdtempSync(join(tmpdir(), 'warpc-cli-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const corp = join(FIXTURES_DIR, 'corporate-exclude', 'profile.yaml');
+
+describe('warpc compile', () => {
+  it('writes the goldens, a valid manifest with correct hashes, and identical bytes twice', () => {
+    const out = join(tmp, 'o1');
+    const r = warpc(['compile', corp, '--target', 'linux', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^wrote \d+ files to /);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { path: string; sha256: string; size: number; mode: string }[]; profile: { sha256: string }; targets: string[] };
+    const ajv = new Ajv({ strict: true });
+    const validate = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'manifest.schema.json'), 'utf8')) as object);
+    expect(validate(manifest), JSON.stringify(validate.errors)).toBe(true);
+    expect(manifest.targets).toEqual(['linux']);
+    expect(manifest.profile.sha256).toBe(sha256(readFileSync(corp)));
+    expect(manifest.files.map((f) => f.path).sort()).toEqual(listFiles(out).filter((p) => p !== 'manifest.json'));
+    for (const f of manifest.files) {
+      const data = readFileSync(join(out, f.path));
+      expect(sha256(data), f.path).toBe(f.sha256);
+      expect(data.length).toBe(f.size);
+      expect((statSync(join(out, f.path)).mode & 0o777).toString(8).padStart(4, '0')).toBe(f.mode);
+      expect(data.toString('utf8'), `${f.path} is the golden`).toBe(readFileSync(join(FIXTURES_DIR, 'corporate-exclude', 'expected', f.path), 'utf8'));
+    }
+    const first = listFiles(out).map((p) => readFileSync(join(out, p), 'utf8'));
+    expect(warpc(['compile', corp, '--out', out]).code).toBe(0);
+    expect(listFiles(out).map((p) => readFileSync(join(out, p), 'utf8'))).toEqual(first);
+  });
+
+  it('reads the profile from standard input with -', () => {
+    const out = join(tmp, 'stdin');
+    const r = warpc(['compile', '-', '--out', out], readFileSync(corp, 'utf8'));
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(out, 'linux', 'ruleset.nft'), 'utf8')).toBe(readFileSync(join(FIXTURES_DIR, 'corporate-exclude', 'expected', 'linux', 'ruleset.nft'), 'utf8'));
+  });
+
+  it('a broken profile: exit 1, file:line:col with the source line and caret, no output directory', () => {
+    const out = join(tmp, 'never');
+    const bad = join(FIXTURES_DIR, '_error_', 'bad-prefixes', 'profile.yaml');
+    const r = warpc(['compile', bad, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bad}:5:16: error WARPC0021: "10.0.0.1/8" has host bits set: did you mean 10.0.0.0/8?`);
+    expect(r.stderr).toContain('5 |     - address: 10.0.0.1/8\n  |                ^^^^^^^^^^');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a broken profile leaves an existing output untouched', () => {
+    const out = join(tmp, 'keep');
+    expect(warpc(['compile', corp, '--out', out]).code).toBe(0);
+    const before = listFiles(out).map((p) => readFileSync(join(out, p), 'utf8'));
+    expect(warpc(['compile', join(FIXTURES_DIR, '_error_', 'duplicate-key', 'profile.yaml'), '--out', out]).code).toBe(1);
+    expect(listFiles(out).map((p) => readFileSync(join(out, p), 'utf8'))).toEqual(before);
+  });
+
+  it('refuses to replace a directory that is not warpc output', () => {
+    const out = join(tmp, 'precious');
+    mkdirSync(out);
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const r = warpc(['compile', corp, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('WARPC0071');
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(listFiles(out)).toEqual(['notes.txt']);
+  });
+
+  it('--format json gives the diagnostics as objects', () => {
+    const r = warpc(['compile', join(FIXTURES_DIR, '_error_', 'unknown-property', 'profile.yaml'), '--out', join(tmp, 'j'), '--format', 'json']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { ok: boolean; diagnostics: { code: string; line: number; column: number; severity: string; message: string; path: unknown[] }[] };
+    expect(j.ok).toBe(false);
+    expect(j.diagnostics).toEqual([
+      expect.objectContaining({ code: 'WARPC0011', severity: 'error', line: 2, column: 1, path: ['split_tunel'], message: 'unknown property "split_tunel" (did you mean "split_tunnel"?)' }),
+    ]);
+  });
+
+  it('usage errors exit 2', () => {
+    expect(warpc(['compile', corp, '--target', 'beos', '--out', join(tmp, 'u')]).code).toBe(2);
+    expect(warpc(['compile']).code).toBe(2);
+    expect(warpc(['frobnicate']).code).toBe(2);
+    expect(warpc(['compile', corp, '--format', 'xml']).code).toBe(2);
+  });
+
+  it('a missing profile file is a coded error, exit 1', () => {
+    const r = warpc(['compile', join(tmp, 'nope.yaml'), '--out', join(tmp, 'n')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('WARPC0001');
+  });
+});
+
+describe('warpc check', () => {
+  it('ok with a summary; warnings do not fail', () => {
+    const r = warpc(['check', join(FIXTURES_DIR, 'ipv6-heavy', 'profile.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('warning WARPC0033');
+    expect(r.stdout).toContain('ok (0 errors, 1 warning)');
+  });
+  it('json summary', () => {
+    const r = warpc(['check', corp, '--format', 'json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { ok: boolean; summary: { service_mode: string; host_rules: number } };
+    expect(j.ok).toBe(true);
+    expect(j.summary).toMatchObject({ service_mode: 'warp', host_rules: 2 });
+  });
+});
+
+describe('warpc explain', () => {
+  it('addresses: path and the deciding entry', () => {
+    const r = warpc(['explain', corp, '10.1.2.3', '8.8.8.8', '162.159.193.7', '172.64.130.1']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('10.1.2.3: direct — split tunnel exclude entry 10.0.0.0/8 (line 10: Corporate LAN)');
+    expect(lines[1]).toBe('8.8.8.8: tunnel — no exclude entry matches, so it goes into the tunnel');
+    expect(lines[2]).toBe('162.159.193.7: direct — it is the tunnel endpoint, which always bypasses the tunnel');
+    expect(lines[3]).toBe('172.64.130.1: tunnel — always_tunnel 172.64.128.0/20 (default)');
+  });
+  it('names: resolver, path, and host rule', () => {
+    const r = warpc(['explain', corp, 'build.dev.corp.example.com', 'www.example.org', 'us02web.zoom.us', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { results: Record<string, unknown>[] };
+    expect(j.results[0]).toMatchObject({ query: 'build.dev.corp.example.com', resolver: { kind: 'fallback', suffix: 'dev.corp.example.com', servers: [{ address: '10.20.0.53', path: 'direct' }] } });
+    expect(j.results[1]).toMatchObject({ resolver: { kind: 'doh', path: 'tunnel' }, host_rule: null });
+    expect(j.results[2]).toMatchObject({ host_rule: { pattern: '*.zoom.us', action: 'direct' } });
+  });
+  it('a query that is neither an address nor a name is a usage error', () => {
+    expect(warpc(['explain', corp, 'not a name!']).code).toBe(2);
+  });
+});
+
+describe('help and version', () => {
+  it('--version prints the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = warpc(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+  it('--help lists commands with examples', () => {
+    const r = warpc(['--help']);
+    expect(r.code).toBe(0);
+    for (const word of ['compile', 'check', 'explain', 'Examples:', 'Exit codes']) expect(r.stdout).toContain(word);
+  });
+});

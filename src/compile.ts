@@ -52,6 +52,24 @@ export function resolveTargets(spec: string): { targets: TargetModule[]; diagnos
   return { targets, diagnostics };
 }
 
+/**
+ * What the core refuses on a target's behalf, from its declared capabilities:
+ * a plan feature the target cannot express is an error, never a silent omission.
+ */
+export function capabilityCheck(target: TargetModule, plan: Plan): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const c = target.capabilities;
+  const refuse = (feature: string): void => {
+    out.push(diag('TargetCannotExpress', { target: target.name, feature }));
+  };
+  if (plan.split.hosts.length > 0 && c.hostRules === 'none') refuse(`Split Tunnel host entries (${plan.split.hosts.map((h) => h.text).join(', ')})`);
+  if (plan.features.firewall && !c.firewall) refuse('the firewall that keeps tunnel-bound traffic off other interfaces');
+  if (plan.features.routes && !c.ipv6 && !(plan.split.tunnel.v6.isEmpty && plan.split.direct.v6.isEmpty)) {
+    refuse('IPv6 routes');
+  }
+  return out;
+}
+
 export interface CompileResult extends AnalyzeResult {
   /** Paths relative to the output directory (`linux/routes4.batch`, `manifest.json`). Empty on error. */
   readonly files: ReadonlyMap<string, OutputFile>;
@@ -65,7 +83,7 @@ export function compile(source: string, targets: readonly TargetModule[]): Compi
   const files = new Map<string, OutputFile>();
   if (!plan || !profile || hasErrors(diagnostics)) return { ...analyzed, diagnostics, files: new Map(), manifest: null };
 
-  for (const target of targets) diagnostics.push(...target.check(plan));
+  for (const target of targets) diagnostics.push(...capabilityCheck(target, plan), ...target.check(plan));
   if (hasErrors(diagnostics)) return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files: new Map(), manifest: null };
 
   for (const target of targets) {

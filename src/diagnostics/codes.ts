@@ -63,7 +63,6 @@ export const CODES = {
   LoopbackFallbackServer: { code: 'WARPC0043', severity: 'warning', message: 'fallback server {server} for "{suffix}" is a loopback address: warpc\'s own proxy listens on 127.0.2.2/127.0.2.3 and must not be a fallback server' },
 
   // 05x: interface, tunnel
-  InterfaceAddressReserved: { code: 'WARPC0050', severity: 'warning', message: 'interface {family} address {value} is inside a destination that goes into the tunnel; replies to it may loop' },
   MtuOutOfRange: { code: 'WARPC0051', severity: 'error', message: 'interface.mtu {value} is outside {min}–{max}{hint}' },
   NoPeerKey: { code: 'WARPC0052', severity: 'warning', message: 'tunnel.peer_public_key is not set: the WireGuard configuration has no peer until the device adds one' },
   LinuxNumberRange: { code: 'WARPC0053', severity: 'error', message: 'targets.linux.{field} {value} is outside {min}–{max}' },

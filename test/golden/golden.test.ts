@@ -86,3 +86,17 @@ describe('error fixtures', () => {
     });
   }
 });
+
+describe('capabilities', () => {
+  it('the core refuses a plan feature a target cannot express, with a coded error and no files', async () => {
+    const { linux } = await import('../../targets/linux/index.js');
+    const limited = { ...linux, name: 'limited', capabilities: { ...linux.capabilities, hostRules: 'none' as const, firewall: false } };
+    const source = readFileSync(join(validFixtures().find((f) => f.name === 'corporate-exclude')!.dir, 'profile.yaml'), 'utf8');
+    const result = compile(source, [limited]);
+    expect(result.files.size).toBe(0);
+    expect(result.diagnostics.filter((d) => d.code === 'WARPC0061').map((d) => d.message)).toEqual([
+      'target limited cannot express Split Tunnel host entries (*.zoom.us, teams.microsoft.com)',
+      'target limited cannot express the firewall that keeps tunnel-bound traffic off other interfaces',
+    ]);
+  });
+});

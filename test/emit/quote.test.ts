@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { commentText, nftQuote, powershellQuote, RenderError, shellQuote } from '../../src/emit/quote.js';
+import { render, VALUE_HELPERS } from '../../src/emit/render.js';
+
+describe('shellQuote', () => {
+  it('reads back exactly through a real shell', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('\u0000')), (s) => {
+        const out = execFileSync('sh', ['-c', `printf '%s' ${shellQuote(s)}`], { encoding: 'utf8' });
+        expect(out).toBe(s);
+      }),
+      { numRuns: 60 },
+    );
+  });
+  it('handles the classics', () => {
+    for (const s of [`'`, `it's`, `$(reboot)`, '`id`', `"; rm -rf /`, '\\', "'\\''"]) {
+      expect(execFileSync('sh', ['-c', `printf '%s' ${shellQuote(s)}`], { encoding: 'utf8' })).toBe(s);
+    }
+  });
+});
+
+describe('powershellQuote', () => {
+  it("doubles ' and the curly quotes PowerShell also treats as quotes", () => {
+    expect(powershellQuote(`it's`)).toBe(`'it''s'`);
+    expect(powershellQuote('‘a’ ‚b‛')).toBe(`'‘‘a’’ ‚‚b‛‛'`);
+    expect(() => powershellQuote('a\nb')).toThrow(RenderError);
+  });
+});
+
+describe('nftQuote and commentText', () => {
+  it('refuse what the language cannot hold', () => {
+    expect(nftQuote('Corporate LAN')).toBe('"Corporate LAN"');
+    expect(() => nftQuote('say "hi"')).toThrow(RenderError);
+    expect(() => commentText('line\nbreak')).toThrow(RenderError);
+    expect(() => commentText('line\u2028break')).toThrow(RenderError);
+    expect(commentText(`it's "fine" $(here) #`)).toBe(`it's "fine" $(here) #`);
+  });
+});
+
+describe('typed-value helpers refuse anything but their type', () => {
+  const cases: [string, unknown, boolean][] = [
+    ['cidr', '10.0.0.0/8', true],
+    ['cidr', '10.0.0.1/8', false],
+    ['cidr', '10.0.0.0/8; rm', false],
+    ['ip', '2001:db8::1', true],
+    ['ip', '2001:DB8::1', false],
+    ['int', 65743, true],
+    ['int', '65743', false],
+    ['int', -1, false],
+    ['ident', 'CloudflareWARP', true],
+    ['ident', 'a b', false],
+    ['ident', "x'", false],
+    ['domain', '*.zoom.us', true],
+    ['domain', 'a.b;c', false],
+    ['url', 'https://a.example/dns-query', true],
+    ['url', "https://a.example/'x", false],
+    ['wgkey', 'bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=', true],
+    ['wgkey', 'abc', false],
+  ];
+  for (const [helper, value, ok] of cases) {
+    it(`${helper}(${JSON.stringify(value)}) ${ok ? 'renders' : 'throws'}`, () => {
+      const f = VALUE_HELPERS[helper]!;
+      if (ok) expect(f(value)).toBe(String(value));
+      else expect(() => f(value)).toThrow(RenderError);
+    });
+  }
+  it('templates are strict: a missing field is an error, not an empty string', () => {
+    expect(() => render('linux', 'resolv.conf.hbs', { version: '1', name: 'x' })).toThrow();
+  });
+});

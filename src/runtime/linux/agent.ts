@@ -241,7 +241,6 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
       proxy = await startProxy({
         configText: text('dns-proxy.json'),
         systemResolvers: resolvers,
-        fwmark: names.fwmark,
         ...(opts.dohCa ? { dohCaFile: opts.dohCa } : {}),
         onHostAnswer: installer ? (a) => installer.apply(a) : null,
         log,

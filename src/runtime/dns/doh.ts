@@ -43,6 +43,7 @@ interface SessionState {
   pingTimer: NodeJS.Timeout | null;
   usable: boolean;
   connected: boolean;
+  failed: boolean;
 }
 
 export interface DohStats {
@@ -55,6 +56,8 @@ export interface DohStats {
 
 /** An error before any response headers arrived on a session that was already in use. */
 class ConnectionLost extends Error {}
+/** The session never came up (TCP or TLS failed). */
+class ConnectFailed extends Error {}
 
 export class DohClient {
   private readonly url: URL;
@@ -96,20 +99,27 @@ export class DohClient {
     this.stats.requests++;
     const deadline = Date.now() + this.timeoutMs;
     let resp: Buffer;
-    try {
-      resp = await this.attempt(body, deadline);
-    } catch (err) {
-      if (!(err instanceof ConnectionLost) || this.closed) {
-        this.stats.failures++;
-        throw toUpstreamError(err);
-      }
-      this.stats.retries++;
-      this.emit('retry', { reason: err.message });
+    let retried = false;
+    let connectFailures = 0;
+    for (;;) {
       try {
         resp = await this.attempt(body, deadline);
-      } catch (err2) {
+        break;
+      } catch (err) {
+        const timeLeft = deadline - Date.now() > 0;
+        if (!this.closed && timeLeft && err instanceof ConnectionLost && !retried) {
+          // A pooled connection turned out dead: one transparent retry on a new session.
+          retried = true;
+          this.stats.retries++;
+          this.emit('retry', { reason: err.message });
+          continue;
+        }
+        if (!this.closed && timeLeft && err instanceof ConnectFailed && ++connectFailures < this.opts.addresses.length) {
+          // That bootstrap address is unreachable: the next one (getSession moved on).
+          continue;
+        }
         this.stats.failures++;
-        throw toUpstreamError(err2);
+        throw toUpstreamError(err);
       }
     }
     resp[0] = id >> 8;
@@ -149,15 +159,14 @@ export class DohClient {
           ...(this.ca ? { ca: this.ca } : {}),
         }),
     });
-    const state: SessionState = { session, address, lastActivity: Date.now(), requests: 0, pingTimer: null, usable: true, connected: false };
+    const state: SessionState = { session, address, lastActivity: Date.now(), requests: 0, pingTimer: null, usable: true, connected: false, failed: false };
     this.all.add(state);
     this.current = state;
     this.stats.sessions++;
     this.emit('connect', { address });
     session.on('error', (err) => {
       this.emit('session-error', { address, error: err.message });
-      // A connection that never came up moves the next attempt to the next bootstrap address.
-      if (!state.connected) this.addressIndex++;
+      if (!state.connected) this.connectFailed(state);
       this.drop(state, false);
     });
     session.on('goaway', (code) => {
@@ -166,7 +175,17 @@ export class DohClient {
       if (this.current === state) this.current = null;
     });
     session.on('close', () => this.drop(state, false));
+    // A bootstrap address that does not answer at all must not hold every query until the kernel gives up.
+    const connectTimer = setTimeout(() => {
+      if (!state.connected) {
+        this.emit('connect-timeout', { address });
+        this.connectFailed(state);
+      }
+    }, Math.max(1, Math.floor(this.timeoutMs / 2)));
+    connectTimer.unref();
+    session.on('close', () => clearTimeout(connectTimer));
     session.on('connect', () => {
+      clearTimeout(connectTimer);
       state.connected = true;
       this.schedulePing(state, this.pingIntervalMs);
     });
@@ -220,6 +239,14 @@ export class DohClient {
     }
   }
 
+  /** A connection that never came up moves the next attempt to the next bootstrap address (once per session). */
+  private connectFailed(state: SessionState): void {
+    if (state.failed) return;
+    state.failed = true;
+    this.addressIndex++;
+    this.drop(state, true);
+  }
+
   private drop(state: SessionState, destroy: boolean): void {
     state.usable = false;
     if (state.pingTimer !== null) {
@@ -248,10 +275,17 @@ export class DohClient {
         if (err) reject(err);
         else resolve(value!);
       };
-      const lost = (why: string): Error =>
-        reused && !gotHeaders ? new ConnectionLost(why) : new UpstreamError(`DoH ${this.origin} via ${state.address}: ${why}`, 'failed');
+      const lost = (why: string): Error => {
+        const text = `DoH ${this.origin} via ${state.address}: ${why}`;
+        if (!state.connected) {
+          this.connectFailed(state);
+          return new ConnectFailed(text);
+        }
+        return reused && !gotHeaders ? new ConnectionLost(text) : new UpstreamError(text, 'failed');
+      };
       const remaining = Math.max(1, deadline - Date.now());
       const timer = setTimeout(() => {
+        if (!state.connected) this.connectFailed(state);
         settle(new UpstreamError(`DoH ${this.origin} via ${state.address}: no answer within ${this.timeoutMs} ms`, 'timeout'));
         if (!req.closed) req.close(http2.constants.NGHTTP2_CANCEL);
       }, remaining);

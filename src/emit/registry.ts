@@ -3,9 +3,13 @@
  * `warpc compile --target all` means every entry, in this order.
  */
 import { linux } from '../../targets/linux/index.js';
+import { macos } from '../../targets/macos/index.js';
+import { windows } from '../../targets/windows/index.js';
+import { ios } from '../../targets/ios/index.js';
+import { android } from '../../targets/android/index.js';
 import type { TargetModule } from './target.js';
 
-export const TARGETS: readonly TargetModule[] = [linux];
+export const TARGETS: readonly TargetModule[] = [linux, macos, windows, ios, android];
 
 export function targetNames(): string[] {
   return TARGETS.map((t) => t.name);

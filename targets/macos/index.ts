@@ -1,0 +1,157 @@
+/**
+ * The macOS target: routes on the utun with `route`, a pf anchor, DNS through
+ * the dynamic store (`scutil`), a WireGuard peer config for `wg setconf`, the
+ * DNS proxy's configuration, and up.sh/down.sh that apply and remove it all.
+ * macOS has no policy routing, so exclude mode is the plan's tunnel set itself
+ * (the minimal complement of the direct set), routed on the utun. It
+ * translates the Plan; it decides nothing.
+ */
+import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
+import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
+import { render } from '../../src/emit/render.js';
+import type { Plan } from '../../src/plan/types.js';
+import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+
+const NAME = 'macos';
+
+/** The dynamic-store service ID warpc's DNS dictionary lives under. */
+export function macosServiceId(plan: Plan): string {
+  return `warpc.${plan.name}`;
+}
+
+/**
+ * The routes to install on the utun for one family. A /0 is installed as its two
+ * /1 halves: the original default route must stay, because the bypass host
+ * routes and the tunnel endpoint itself still leave through its gateway.
+ */
+export function macosRoutes(cidrs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const c of cidrs) {
+    if (c === '0.0.0.0/0') out.push('0.0.0.0/1', '128.0.0.0/1');
+    else if (c === '::/0') out.push('::/1', '8000::/1');
+    else out.push(c);
+  }
+  return out;
+}
+
+function entryComments(plan: Plan): { action: string; cidr: string; description: string }[] {
+  return plan.split.rules.map((r) => ({ action: r.source === 'always_tunnel' ? 'always' : plan.split.mode, cidr: r.cidr, description: r.description }));
+}
+
+/** Host entries up.sh can resolve: exact names (a wildcard names no address). */
+export function resolvable(plan: Plan): string[] {
+  return plan.split.hosts.filter((h) => !h.pattern.wildcard).map((h) => h.text);
+}
+
+function check(plan: Plan): Diagnostic[] {
+  const ds: Diagnostic[] = [];
+  for (const h of plan.split.hosts) {
+    const detail = h.pattern.wildcard
+      ? `host entry "${h.text}" is a wildcard: macOS has no warpc runtime to route the addresses of DNS answers, and a wildcard names no address to resolve when up.sh runs; it has no effect`
+      : `host entry "${h.text}" is resolved once when up.sh runs (routes and pf); later changes to its addresses are not followed`;
+    ds.push(diag('TargetLimitation', { target: NAME, detail }, h.pos));
+  }
+  if (plan.features.localProxy && plan.localProxy) {
+    ds.push(
+      diag('TargetLimitation', {
+        target: NAME,
+        detail: `service mode ${plan.serviceMode}: the local proxy on ${plan.localProxy.address}:${plan.localProxy.port} is run by the client application; nothing on the OS changes, so no files are written`,
+      }),
+    );
+  }
+  return ds;
+}
+
+function emit(plan: Plan, ctx: EmitContext): Artifact[] {
+  const mac = plan.targets.macos;
+  const f = plan.features;
+  const base = { version: ctx.compilerVersion, name: plan.name, mode: plan.serviceMode, ifname: mac.interface, anchor: mac.pfAnchor };
+  const out: Artifact[] = [];
+  const file = (path: string, text: string, mode = 0o644): void => {
+    out.push({ path, text, mode });
+  };
+  const bypass4 = plan.split.bypass.filter((b) => !b.address.includes(':'));
+  const bypass6 = plan.split.bypass.filter((b) => b.address.includes(':'));
+  const serviceId = macosServiceId(plan);
+
+  if (f.routes) {
+    file(
+      'routes.sh',
+      render(NAME, 'routes.sh.hbs', {
+        ...base,
+        exclude: plan.split.mode === 'exclude',
+        entries: entryComments(plan),
+        bypass4,
+        bypass6,
+        routes4: macosRoutes(plan.split.tunnel.v4.toCidrs()),
+        routes6: macosRoutes(plan.split.tunnel.v6.toCidrs()),
+        hosts: resolvable(plan),
+        hostsDirect: plan.split.mode === 'exclude',
+      }),
+      0o755,
+    );
+  }
+  if (f.firewall) {
+    file(
+      'pf.conf',
+      render(NAME, 'pf.conf.hbs', {
+        ...base,
+        entries: entryComments(plan),
+        bypass: plan.split.bypass.map((b) => b.address),
+        tunnel4: plan.split.tunnel.v4.toCidrs(),
+        tunnel6: plan.split.tunnel.v6.toCidrs(),
+      }),
+    );
+  }
+  if (plan.tunnel) {
+    const t = plan.tunnel;
+    file(
+      'wireguard.conf',
+      render(NAME, 'wireguard.conf.hbs', {
+        ...base,
+        peer: t.peerPublicKey
+          ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps }
+          : null,
+      }),
+    );
+  }
+  if (plan.dns) {
+    file(
+      'dns.scutil',
+      render(NAME, 'dns.scutil.hbs', {
+        ...base,
+        serviceId,
+        servers: [...plan.dns.listen.v4, ...plan.dns.listen.v6],
+        search: plan.dns.search,
+        match: plan.dns.fallback.map((r) => r.suffix),
+      }),
+    );
+    const cfg = dnsProxyConfigFromPlan(plan);
+    if (cfg) file('dns-proxy.json', serializeDnsProxyConfig(cfg));
+  }
+  if (f.dns || f.tunnel || f.routes || f.firewall) {
+    const view = {
+      ...base,
+      features: f,
+      serviceId,
+      ipv4: plan.interface.ipv4,
+      ipv6: plan.interface.ipv6,
+      mtu: plan.interface.mtu,
+      proxyV4: plan.dns ? plan.dns.listen.v4 : [],
+      proxyV6: plan.dns ? plan.dns.listen.v6 : [],
+      hasTunnel: plan.tunnel !== null,
+      hostTable: resolvable(plan).length === 0 ? null : plan.split.mode === 'exclude' ? 'warpc_host_bypass' : 'warpc_host_tunnel',
+    };
+    file('up.sh', render(NAME, 'up.sh.hbs', view), 0o755);
+    file('down.sh', render(NAME, 'down.sh.hbs', view), 0o755);
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+export const macos: TargetModule = {
+  name: NAME,
+  description: 'macOS: routes on the utun (route), a pf anchor, DNS in the dynamic store (scutil), WireGuard peer (wg setconf)',
+  capabilities: { hostRules: 'tunnel-start', policyRouting: false, firewall: true, ipv6: true },
+  check,
+  emit,
+};

@@ -1,0 +1,181 @@
+/**
+ * The Windows target: apply.ps1 / revert.ps1 (NetTCPIP, DnsClient and NetSecurity
+ * cmdlets, -WhatIf, stop at the first error), the same with netsh for machines
+ * without those modules, a WireGuard peer config for `wg.exe setconf`, and the DNS
+ * proxy's configuration. Windows has no policy routing, so exclude mode routes
+ * the plan's tunnel set itself (the minimal complement of the direct set) on
+ * the adapter. It translates the Plan; it decides nothing.
+ */
+import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
+import { powershellQuote, RenderError } from '../../src/emit/quote.js';
+import { render } from '../../src/emit/render.js';
+import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
+import { canonicalAddress } from '../../src/net/ip.js';
+import type { Plan } from '../../src/plan/types.js';
+import { DNS_PROXY_V6_WINDOWS } from '../../src/profile/defaults.js';
+import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+
+const NAME = 'windows';
+
+/** Remote addresses per firewall rule: Windows Firewall takes at most 1000. */
+export const FIREWALL_CHUNK = 500;
+
+/** The firewall rule group, shared by every rule apply.ps1 adds; revert.ps1 removes the group. */
+export function windowsFirewallGroup(plan: Plan): string {
+  return `warpc.${plan.name}`;
+}
+
+/** The DNS servers of the Windows adapter: the proxy's IPv4 addresses and its IPv4-mapped IPv6 one. */
+export function windowsDnsServers(plan: Plan): string[] {
+  return plan.dns ? [...plan.dns.listen.v4, ...windowsProxyV6()] : [];
+}
+
+/** DNS_PROXY_V6_WINDOWS in warpc's canonical text (the IPv4-mapped address in hex groups). */
+function windowsProxyV6(): string[] {
+  return DNS_PROXY_V6_WINDOWS.map((a) => {
+    const c = canonicalAddress(a);
+    if (c === null) throw new Error(`bad built-in address ${a}`);
+    return c;
+  });
+}
+
+function windowsPlanForProxy(plan: Plan): Plan {
+  if (!plan.dns) return plan;
+  return { ...plan, dns: { ...plan.dns, listen: { v4: plan.dns.listen.v4, v6: windowsProxyV6() } } };
+}
+
+function chunks<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+function check(plan: Plan): Diagnostic[] {
+  const ds: Diagnostic[] = [];
+  const lim = (detail: string, at?: Parameters<typeof diag>[2]): void => {
+    ds.push(diag('TargetLimitation', { target: NAME, detail }, at));
+  };
+  for (const h of plan.split.hosts) {
+    if (h.pattern.wildcard) {
+      lim(`host entry "${h.text}" is a wildcard: Windows has no warpc runtime to route the addresses of DNS answers, and a wildcard names no address to resolve when apply.ps1 runs; it has no effect`, h.pos);
+    } else if (h.action === 'direct') {
+      lim(`host entry "${h.text}" cannot be excluded on Windows: Windows Firewall block rules win over allow rules, so its addresses stay in the tunnel`, h.pos);
+    } else {
+      lim(`host entry "${h.text}" is resolved once when apply.ps1 runs (apply.netsh.cmd does not resolve it); later changes to its addresses are not followed`, h.pos);
+    }
+  }
+  if (plan.features.firewall) {
+    lim('apply.netsh.cmd has no firewall rules (netsh advfirewall cannot limit a rule to the adapters other than the tunnel): only apply.ps1 blocks tunnel-bound destinations elsewhere');
+  }
+  if (plan.dns && !plan.tunnel) {
+    lim(`service mode ${plan.serviceMode} has no tunnel adapter: apply.ps1 and apply.netsh.cmd take the adapters whose DNS servers to replace, and the revert scripts set them back to automatic (DHCP), not to earlier static servers`);
+  }
+  if (plan.features.localProxy && plan.localProxy) {
+    lim(`service mode ${plan.serviceMode}: the local proxy on ${plan.localProxy.address}:${plan.localProxy.port} is run by the client application; nothing on the OS changes, so no files are written`);
+  }
+  for (const r of plan.split.rules) {
+    if (!r.description) continue;
+    try {
+      powershellQuote(r.description);
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      ds.push(diag('DescriptionDropped', { target: NAME, line: r.pos.line, language: 'PowerShell', reason: err.message }, r.pos));
+    }
+  }
+  return ds;
+}
+
+function psSafe(text: string): string {
+  try {
+    powershellQuote(text);
+    return text;
+  } catch (err) {
+    if (err instanceof RenderError) return '';
+    throw err;
+  }
+}
+
+function emit(plan: Plan, ctx: EmitContext): Artifact[] {
+  const win = plan.targets.windows;
+  const f = plan.features;
+  const out: Artifact[] = [];
+  const file = (path: string, text: string, mode = 0o644): void => {
+    out.push({ path, text, mode });
+  };
+  if (!(f.dns || f.tunnel || f.routes || f.firewall)) return out;
+
+  const routes4 = plan.split.tunnel.v4.toCidrs();
+  const routes6 = plan.split.tunnel.v6.toCidrs();
+  const group = windowsFirewallGroup(plan);
+  const firewall: { name: string; description: string; addresses: string[] }[] = [];
+  for (const [family, set] of [
+    [4, routes4],
+    [6, routes6],
+  ] as const) {
+    const parts = chunks(set, FIREWALL_CHUNK);
+    parts.forEach((addresses, i) => {
+      firewall.push({
+        name: `${group}.tunnel${family}.${i + 1}`,
+        description: `warpc ${ctx.compilerVersion}, profile ${plan.name}: block IPv${family} destinations that belong in the tunnel off ${win.interface} (part ${i + 1} of ${parts.length})`,
+        addresses,
+      });
+    });
+  }
+  const dnsServers = windowsDnsServers(plan);
+  const numbered = (xs: string[]): { address: string; index: number; first: boolean }[] => xs.map((address, i) => ({ address, index: i + 1, first: i === 0 }));
+  const view = {
+    version: ctx.compilerVersion,
+    name: plan.name,
+    mode: plan.serviceMode,
+    ifname: win.interface,
+    group,
+    features: f,
+    hasTunnel: plan.tunnel !== null,
+    dnsWithoutTunnel: plan.dns !== null && plan.tunnel === null,
+    exclude: plan.split.mode === 'exclude',
+    ipv4: plan.interface.ipv4,
+    ipv6: plan.interface.ipv6,
+    mtu: plan.interface.mtu,
+    entries: plan.split.rules.map((r) => ({ action: r.source === 'always_tunnel' ? 'always' : plan.split.mode, cidr: r.cidr, description: psSafe(r.description) })),
+    routes: [...routes4, ...routes6],
+    routes4,
+    routes6,
+    firewall,
+    dnsServers,
+    dns4: numbered(dnsServers.filter((a) => !a.includes(':'))),
+    dns6: numbered(dnsServers.filter((a) => a.includes(':'))),
+    search: plan.dns ? plan.dns.search : [],
+    hostsTunnel: plan.split.hosts.filter((h) => !h.pattern.wildcard && h.action === 'tunnel').map((h) => h.text),
+    hostRule: `${group}.hosts`,
+    hostRuleDescription: `warpc ${ctx.compilerVersion}, profile ${plan.name}: block the resolved addresses of Split Tunnel host entries off ${win.interface}`,
+  };
+  file('apply.ps1', render(NAME, 'apply.ps1.hbs', view));
+  file('revert.ps1', render(NAME, 'revert.ps1.hbs', view));
+  file('apply.netsh.cmd', render(NAME, 'apply.netsh.cmd.hbs', view));
+  file('revert.netsh.cmd', render(NAME, 'revert.netsh.cmd.hbs', view));
+  if (plan.tunnel) {
+    const t = plan.tunnel;
+    file(
+      'wireguard.conf',
+      render(NAME, 'wireguard.conf.hbs', {
+        version: ctx.compilerVersion,
+        name: plan.name,
+        ifname: win.interface,
+        peer: t.peerPublicKey
+          ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps }
+          : null,
+      }),
+    );
+  }
+  const cfg = dnsProxyConfigFromPlan(windowsPlanForProxy(plan));
+  if (cfg) file('dns-proxy.json', serializeDnsProxyConfig(cfg));
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+export const windows: TargetModule = {
+  name: NAME,
+  description: 'Windows: PowerShell (and netsh) for the adapter, routes, firewall rules and DNS; WireGuard peer (wg.exe setconf)',
+  capabilities: { hostRules: 'tunnel-start', policyRouting: false, firewall: true, ipv6: true },
+  check,
+  emit,
+};

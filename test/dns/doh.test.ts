@@ -21,7 +21,7 @@ import { makeCertificates } from './peers.js';
 interface Seen {
   headers: http2.IncomingHttpHeaders;
   body: Buffer;
-  servername: string | false;
+  servername: string | false | null;
   session: http2.ServerHttp2Session;
 }
 

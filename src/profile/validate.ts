@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { canonicalAddress, formatAddress, formatPrefix, hostMaskOf, parseAddress, parsePrefix, prefixCovers, type Prefix } from '../net/ip.js';
-import { formatHostPattern, hostPatternCovers, parseDomainName, parseHostPattern, type HostPattern, type NameError } from '../net/names.js';
+import { canonicalAddress, formatAddress, formatPrefix, hostMaskOf, parseAddress, parsePrefix, type Prefix } from '../net/ip.js';
+import { formatHostPattern, parseDomainName, parseHostPattern, type HostPattern, type NameError } from '../net/names.js';
 import { PACKAGE_ROOT } from '../version.js';
 import * as D from './defaults.js';
 import type { LoadedDocument } from './load.js';
+import { hostRedundancy, prefixRedundancy, type Listed } from './redundancy.js';
 import type { FallbackDomain, Pos, Profile, SplitEntry } from './types.js';
 
 let validator: ValidateFunction | undefined;
@@ -215,8 +216,8 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
       );
     }
   } else {
-    const seenPrefixes: { prefix: Prefix; line: number; col: number; text: string }[] = [];
-    const seenHosts: { pattern: HostPattern; line: number; col: number; text: string }[] = [];
+    const listedPrefixes: Listed<Prefix>[] = [];
+    const listedHosts: Listed<HostPattern>[] = [];
     raw.split_tunnel!.entries!.forEach((e, i) => {
       const path = ['split_tunnel', 'entries', i];
       const description = e.description ?? '';
@@ -233,20 +234,7 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
         if (!p) return;
         const here = at([...path, 'address']);
         const text = formatPrefix(p);
-        const dup = seenPrefixes.find((s) => s.prefix.family === p.family && s.prefix.network === p.network && s.prefix.length === p.length);
-        const cover = dup ? undefined : seenPrefixes.find((s) => prefixCovers(s.prefix, p));
-        if (dup) {
-          ds.push(diag('DuplicateEntry', { what: 'address', value: e.address, otherLine: dup.line }, here, [{ message: 'first listed here', line: dup.line, col: dup.col }]));
-        } else if (cover) {
-          ds.push(diag('ShadowedEntry', { what: 'address', value: e.address, other: cover.text, otherLine: cover.line }, here, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: cover.col }]));
-        }
-        // Later broader entries shadow earlier narrower ones too.
-        for (const s of seenPrefixes) {
-          if (!dup && prefixCovers(p, s.prefix) && !(s.prefix.length === p.length)) {
-            ds.push(diag('ShadowedEntry', { what: 'address', value: s.text, other: text, otherLine: here.line }, { line: s.line, col: s.col, path }, [{ message: `"${text}" is listed here`, line: here.line, col: here.col }]));
-          }
-        }
-        seenPrefixes.push({ prefix: p, line: here.line, col: here.col, text });
+        listedPrefixes.push({ value: p, text, raw: e.address, ...here });
         entries.push({ kind: 'address', address: text, description, pos: here, isDefault: false });
       } else {
         const r = parseHostPattern(e.host!);
@@ -256,17 +244,14 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
           return;
         }
         const text = formatHostPattern(r.pattern);
-        const dup = seenHosts.find((s) => s.pattern.wildcard === r.pattern.wildcard && s.pattern.name === r.pattern.name);
-        const cover = dup ? undefined : seenHosts.find((s) => hostPatternCovers(s.pattern, r.pattern));
-        if (dup) ds.push(diag('DuplicateEntry', { what: 'host', value: e.host!, otherLine: dup.line }, here, [{ message: 'first listed here', line: dup.line, col: dup.col }]));
-        else if (cover) ds.push(diag('ShadowedEntry', { what: 'host', value: e.host!, other: cover.text, otherLine: cover.line }, here, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: cover.col }]));
-        seenHosts.push({ pattern: r.pattern, line: here.line, col: here.col, text });
+        listedHosts.push({ value: r.pattern, text, raw: e.host!, ...here });
         if (serviceMode === 'warp_tunnel_only') {
           ds.push(diag('HostEntryUnsupportedMode', { value: e.host!, mode: serviceMode }, here));
         }
         entries.push({ kind: 'host', host: text, description, pos: here, isDefault: false });
       }
     });
+    ds.push(...prefixRedundancy(listedPrefixes), ...hostRedundancy(listedHosts));
     if (splitMode === 'include' && raw.split_tunnel!.entries!.length === 0) {
       ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'entries'])));
     }

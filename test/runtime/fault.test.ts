@@ -94,6 +94,33 @@ describeE2E('warpc fault injection and recovery (namespaces)', E2E_TOOLS, () => 
     expect(await deviceState(t, root)).toEqual(before);
   });
 
+  it('warpc try reverts when nobody confirms within --timeout', async () => {
+    const { root, stateDir } = await freshRoot(t, 'try-expire');
+    const before = await deviceState(t, root);
+    const agent = await startAgent(t, ['try', linuxDir, '--timeout', '3', '--state-dir', stateDir, '--root', root, '--doh-ca', t.caPem]);
+    expect(agent.log()).toMatch(/reverting at .* unless confirmed/);
+    expect((await deviceState(t, root)).rules4).not.toBe(before.rules4);
+    const exit = await agent.exited;
+    expect(exit.code).toBe(1);
+    expect(agent.log()).toMatch(/not confirmed within 3 s: reverting/);
+    expect(await deviceState(t, root)).toEqual(before);
+  });
+
+  it('warpc try + warpc confirm keeps the configuration until warpc down', async () => {
+    const { root, stateDir } = await freshRoot(t, 'try-confirm');
+    const before = await deviceState(t, root);
+    const agent = await startAgent(t, ['try', linuxDir, '--timeout', '20', '--state-dir', stateDir, '--root', root, '--doh-ca', t.caPem]);
+    expect(agent.log()).toMatch(/warpc: up: /);
+    const c = await warpc(t.dev, ['confirm', '--state-dir', stateDir]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(agent.log()).toMatch(/confirmed: keeping the configuration/);
+    const s = JSON.parse((await warpc(t.dev, ['status', '--state-dir', stateDir, '--format', 'json'])).stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ journal_state: 'committed', mode: 'up', try_deadline: null, agent_running: true });
+    expect((await warpc(t.dev, ['down', '--state-dir', stateDir])).code).toBe(0);
+    expect((await agent.exited).code).toBe(0);
+    expect(await deviceState(t, root)).toEqual(before);
+  });
+
   it('a tampered or missing compiled file is refused and nothing changes', async () => {
     const { root, stateDir } = await freshRoot(t, 'tamper');
     const before = await deviceState(t, root);

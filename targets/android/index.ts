@@ -77,9 +77,9 @@ export function androidSettings(plan: Plan): AndroidVpnService {
     tail.push({ method: 'setMtu', mtu: plan.interface.mtu });
   }
   const routed = establish && f.routes;
-  const modern = routed
-    ? [...modernRoutes(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4), ...modernRoutes(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6)]
-    : [];
+  const both = routed ? [...modernRoutes(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4), ...modernRoutes(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6)] : [];
+  // Builder order: every addRoute, then every excludeRoute.
+  const modern = [...both.filter((c) => c.method === 'addRoute'), ...both.filter((c) => c.method === 'excludeRoute')];
   const legacy = routed ? [...plan.split.tunnel.v4.toCidrs(), ...plan.split.tunnel.v6.toCidrs()].map((c) => prefixCall('addRoute', c)) : [];
   return {
     version: 1,

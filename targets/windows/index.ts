@@ -67,6 +67,9 @@ function check(plan: Plan): Diagnostic[] {
   if (plan.features.firewall) {
     lim('apply.netsh.cmd has no firewall rules (netsh advfirewall cannot limit a rule to the adapters other than the tunnel): only apply.ps1 blocks tunnel-bound destinations elsewhere');
   }
+  if (plan.dns && plan.dns.search.length > 0) {
+    lim('apply.netsh.cmd does not set the DNS suffix search list (netsh has no command for it): apply.ps1 does');
+  }
   if (plan.dns && !plan.tunnel) {
     lim(`service mode ${plan.serviceMode} has no tunnel adapter: apply.ps1 and apply.netsh.cmd take the adapters whose DNS servers to replace, and the revert scripts set them back to automatic (DHCP), not to earlier static servers`);
   }

@@ -1,0 +1,152 @@
+/** Reads the macOS artifacts (routes.sh, pf.conf, dns.scutil) back into a TargetModel. */
+import { AddressSet, familyOf, RouteTable, type DnsModel, type TargetModel } from './model.js';
+import { shWords } from './sh.js';
+
+export type Files = ReadonlyMap<string, string>;
+
+/** routes.sh as run with `add`: which prefixes go to the utun, which hosts via the gateway. */
+export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: number; hosts: string[]; comments: string[] } {
+  const vars: Record<string, string> = { op: 'add', gw4: '<gw4>', gw6: '<gw6>' };
+  const table = new RouteTable();
+  let tunnelRoutes = 0;
+  const hosts: string[] = [];
+  const comments: string[] = [];
+  let header = true;
+  text.split('\n').forEach((raw, n) => {
+    const line = raw.trim();
+    if (header && line.startsWith('#')) {
+      const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(raw);
+      if (m && m[3] !== undefined) comments.push(m[3]);
+      return;
+    }
+    if (line === 'set -eu') header = false;
+    const assign = /^ifname=(.*)$/.exec(line);
+    if (assign) {
+      const w = shWords(assign[1]!, vars, n + 1).words;
+      if (w.length !== 1) throw new Error('routes.sh: ifname is not one word');
+      vars['ifname'] = w[0]!;
+      return;
+    }
+    const res = /^resolve (\S+) >>/.exec(line);
+    if (res) {
+      hosts.push(shWords(res[1]!, vars, n + 1).words[0]!);
+      return;
+    }
+    if (!line.startsWith('route ')) return;
+    if (line.includes('"$addr"')) return; // resolved host entries: addresses known at run time
+    const { words } = shWords(line, vars, n + 1);
+    // route -n add -inet|-inet6 (-net P -interface IF | -host A GW) >/dev/null || tolerate
+    const end = words.indexOf('>/dev/null');
+    const args = words.slice(0, end < 0 ? words.length : end);
+    if (args[0] !== 'route' || args[1] !== '-n' || args[2] !== 'add') throw new Error(`routes.sh:${n + 1}: unexpected ${line}`);
+    const family = args[3] === '-inet' ? 4 : args[3] === '-inet6' ? 6 : 0;
+    if (!family) throw new Error(`routes.sh:${n + 1}: no address family`);
+    if (args[4] === '-net' && args[6] === '-interface' && args.length === 8) {
+      if (args[7] !== vars['ifname']) throw new Error(`routes.sh:${n + 1}: route on ${args[7]}`);
+      if (familyOf(args[5]!) !== family) throw new Error(`routes.sh:${n + 1}: family mismatch`);
+      table.add(args[5]!, 'tunnel');
+      tunnelRoutes++;
+    } else if (args[4] === '-host' && args.length === 7 && args[6] === (family === 4 ? '<gw4>' : '<gw6>')) {
+      table.add(args[5]!, 'direct');
+    } else if (args[4] === '-host' && args[5] === '$addr') {
+      /* resolved host entries: run-time addresses */
+    } else throw new Error(`routes.sh:${n + 1}: unexpected route ${args.join(' ')}`);
+  });
+  return { table, tunnelRoutes, hosts, comments };
+}
+
+/** pf.conf: tables and quick rules, evaluated first match for a packet leaving on `iface`. */
+export function readPf(text: string, tunnelIf: string): { blocked: (address: string, iface: string) => boolean; tables: Map<string, AddressSet>; comments: string[] } {
+  const comments: string[] = [];
+  const joined: string[] = [];
+  let pending = '';
+  for (const raw of text.split('\n')) {
+    if (raw.startsWith('#')) {
+      const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(raw);
+      if (m && m[3] !== undefined) comments.push(m[3]);
+      continue;
+    }
+    if (raw.endsWith('\\')) pending += `${raw.slice(0, -1)} `;
+    else {
+      joined.push(pending + raw);
+      pending = '';
+    }
+  }
+  if (pending) throw new Error('pf.conf: dangling continuation');
+  const tables = new Map<string, AddressSet>();
+  type Rule = { action: 'pass' | 'block'; on: string | null; af: 4 | 6 | null; to: string | null };
+  const rules: Rule[] = [];
+  for (const l of joined.map((s) => s.trim()).filter(Boolean)) {
+    let m = /^table <([A-Za-z0-9_]+)> (const )?(?:\{(.*)\}|persist)$/.exec(l);
+    if (m) {
+      if (tables.has(m[1]!)) throw new Error(`pf.conf: table ${m[1]} twice`);
+      const set = new AddressSet();
+      for (const item of (m[3] ?? '').split(/[\s,]+/).filter(Boolean)) set.add(item);
+      tables.set(m[1]!, set);
+      continue;
+    }
+    m = /^(pass|block return) out quick(?: on (\S+))?(?: (inet6?))?(?: to <([A-Za-z0-9_]+)>| all)$/.exec(l);
+    if (m) {
+      if (m[4] && !tables.has(m[4])) throw new Error(`pf.conf: unknown table ${m[4]}`);
+      rules.push({ action: m[1] === 'pass' ? 'pass' : 'block', on: m[2] ?? null, af: m[3] === 'inet' ? 4 : m[3] === 'inet6' ? 6 : null, to: m[4] ?? null });
+      continue;
+    }
+    throw new Error(`pf.conf: unexpected line ${l}`);
+  }
+  if (!rules.some((r) => r.action === 'pass' && r.on === tunnelIf)) throw new Error('pf.conf: the tunnel is not passed');
+  const blocked = (address: string, iface: string): boolean => {
+    for (const r of rules) {
+      if (r.on !== null && r.on !== iface) continue;
+      if (r.af !== null && r.af !== familyOf(address)) continue;
+      if (r.to !== null && !tables.get(r.to)!.has(address)) continue;
+      return r.action === 'block';
+    }
+    return false;
+  };
+  return { blocked, tables, comments };
+}
+
+/** dns.scutil: the dictionary set under State:/Network/Service/<id>/DNS. */
+export function readScutil(text: string): { key: string; dict: Map<string, string[]> } {
+  let dict = new Map<string, string[]>();
+  let key: string | null = null;
+  for (const raw of text.split('\n')) {
+    const l = raw.trim();
+    if (l === '' || l.startsWith('#')) continue;
+    const w = l.split(/\s+/);
+    if (w[0] === 'open' || w[0] === 'close' || w[0] === 'quit') continue;
+    if (w[0] === 'd.init') dict = new Map();
+    else if (w[0] === 'd.add' && w[2] === '*') dict.set(w[1]!, w.slice(3));
+    else if (w[0] === 'set' && w.length === 2) {
+      if (key !== null) throw new Error('dns.scutil: set twice');
+      key = w[1]!;
+    } else throw new Error(`dns.scutil: unexpected ${l}`);
+  }
+  if (key === null || !/^State:\/Network\/Service\/[^/]+\/DNS$/.test(key)) throw new Error('dns.scutil: no dynamic-store DNS key');
+  return { key, dict };
+}
+
+export function readMacos(files: Files, tunnelIf: string): TargetModel & { tunnelRoutes: number; matchDomains: string[] } {
+  const routesSh = files.get('routes.sh');
+  const pf = files.get('pf.conf');
+  const scutil = files.get('dns.scutil');
+  const r = routesSh ? readRoutesSh(routesSh) : null;
+  const p = pf ? readPf(pf, tunnelIf) : null;
+  let dns: DnsModel | null = null;
+  let match: string[] = [];
+  if (scutil) {
+    const { dict } = readScutil(scutil);
+    match = dict.get('SupplementalMatchDomains') ?? [];
+    // up.sh points the primary service at the same servers: every name.
+    dns = { servers: dict.get('ServerAddresses') ?? [], search: dict.get('SearchDomains') ?? [], matchDomains: [''] };
+  }
+  return {
+    routes: r ? r.table : null,
+    blockedOffTunnel: p ? (a) => p.blocked(a, 'en0') && !p.blocked(a, tunnelIf) : null,
+    dns,
+    texts: r ? r.comments : p ? p.comments : [],
+    hosts: r ? r.hosts : [],
+    tunnelRoutes: r ? r.tunnelRoutes : 0,
+    matchDomains: match,
+  };
+}

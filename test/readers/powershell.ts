@@ -1,0 +1,242 @@
+/**
+ * A PowerShell tokenizer for the subset warpc emits, written from the language
+ * specification (about_Quoting_Rules, about_Parsing), not from warpc's quoting
+ * function: single-quoted strings may open and close with any of ' ‘ ’ ‚ ‛ and
+ * two consecutive quote characters stand for one (the second); an
+ * unterminated string is an error. Then a small evaluator extracts the cmdlet
+ * calls a reader cares about, with literal arguments resolved.
+ */
+const SQ = new Set(["'", '\u2018', '\u2019', '\u201a', '\u201b']);
+const DQ = new Set(['"', '\u201c', '\u201d', '\u201e']);
+
+export type Tok =
+  | { t: 'str'; v: string }
+  | { t: 'xstr'; v: string }
+  | { t: 'var'; v: string }
+  | { t: 'param'; v: string }
+  | { t: 'num'; v: string }
+  | { t: 'word'; v: string }
+  | { t: 'punct'; v: string }
+  | { t: 'nl' };
+
+export function tokenize(src: string): Tok[] {
+  const out: Tok[] = [];
+  let i = 0;
+  const n = src.length;
+  while (i < n) {
+    const c = src[i]!;
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+    } else if (c === '\n') {
+      out.push({ t: 'nl' });
+      i++;
+    } else if (c === '`' && src[i + 1] === '\n') {
+      i += 2; // line continuation
+    } else if (c === '<' && src[i + 1] === '#') {
+      const end = src.indexOf('#>', i + 2);
+      if (end < 0) throw new Error('ps: unterminated block comment');
+      i = end + 2;
+    } else if (c === '#') {
+      while (i < n && src[i] !== '\n') i++;
+    } else if (SQ.has(c)) {
+      i++;
+      let s = '';
+      for (;;) {
+        if (i >= n) throw new Error('ps: unterminated single-quoted string');
+        const d = src[i]!;
+        if (SQ.has(d)) {
+          if (i + 1 < n && SQ.has(src[i + 1]!)) {
+            s += src[i + 1];
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        s += d;
+        i++;
+      }
+      out.push({ t: 'str', v: s });
+    } else if (DQ.has(c)) {
+      i++;
+      let s = '';
+      for (;;) {
+        if (i >= n) throw new Error('ps: unterminated double-quoted string');
+        const d = src[i]!;
+        if (d === '`') {
+          s += src[i + 1] ?? '';
+          i += 2;
+          continue;
+        }
+        if (DQ.has(d)) {
+          if (i + 1 < n && DQ.has(src[i + 1]!)) {
+            s += src[i + 1];
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        s += d;
+        i++;
+      }
+      out.push({ t: 'xstr', v: s });
+    } else if (c === '$') {
+      let j = i + 1;
+      while (j < n && /[A-Za-z0-9_:]/.test(src[j]!)) j++;
+      if (j === i + 1) throw new Error(`ps: bare $ at ${i}`);
+      out.push({ t: 'var', v: src.slice(i + 1, j).replace(/:$/, '') });
+      i = j;
+    } else if (c === '-' && /[A-Za-z]/.test(src[i + 1] ?? '')) {
+      let j = i + 1;
+      while (j < n && /[A-Za-z0-9_:]/.test(src[j]!)) j++;
+      out.push({ t: 'param', v: src.slice(i + 1, j) });
+      i = j;
+    } else if (/[0-9]/.test(c)) {
+      let j = i;
+      while (j < n && /[0-9.]/.test(src[j]!)) j++;
+      out.push({ t: 'num', v: src.slice(i, j) });
+      i = j;
+    } else if (c === '@' && src[i + 1] === '(') {
+      out.push({ t: 'punct', v: '@(' });
+      i += 2;
+    } else if (c === '+' && src[i + 1] === '=') {
+      out.push({ t: 'punct', v: '+=' });
+      i += 2;
+    } else if ('(){}[],;|=&.!'.includes(c)) {
+      out.push({ t: 'punct', v: c });
+      i++;
+    } else if (/[A-Za-z_]/.test(c)) {
+      let j = i;
+      while (j < n && /[A-Za-z0-9_.\-\\]/.test(src[j]!)) j++;
+      out.push({ t: 'word', v: src.slice(i, j) });
+      i = j;
+    } else {
+      throw new Error(`ps: unexpected character ${JSON.stringify(c)} at ${i}`);
+    }
+  }
+  return out;
+}
+
+/** A value the reader could resolve statically, or RUNTIME for one only known when the script runs. */
+export type Value = string | Value[] | typeof RUNTIME;
+export const RUNTIME = Symbol('runtime');
+
+/** Parse `@( … )` starting at tokens[i] (the '@(' token); returns the array and the index after ')'. */
+function parseArray(toks: Tok[], i: number, vars: Map<string, Value>): [Value, number] {
+  const items: Value[] = [];
+  const open = i;
+  i++;
+  let expectItem = true;
+  let unary = false;
+  for (;;) {
+    const t = toks[i];
+    if (!t) throw new Error('ps: unterminated @(');
+    if (t.t === 'punct' && t.v === ')') {
+      if (unary) throw new Error('ps: dangling comma');
+      return [items, i + 1];
+    }
+    if (t.t === 'nl') {
+      expectItem = true;
+      i++;
+      continue;
+    }
+    if (t.t === 'punct' && t.v === ',') {
+      if (expectItem) unary = true;
+      expectItem = true;
+      i++;
+      continue;
+    }
+    // Anything but a list of values (a pipeline, an expression): only known at run time.
+    if (!expectItem || (t.t === 'punct' && !['@(', '(', '{'].includes(t.v))) return [RUNTIME, skipGroup(toks, open)];
+    const [v, next] = parseValue(toks, i, vars);
+    // @( @(…) ) flattens; the unary comma in @( ,@(…) ) keeps the inner array whole.
+    if (Array.isArray(v) && !unary) items.push(...v);
+    else items.push(v);
+    unary = false;
+    expectItem = false;
+    i = next;
+  }
+}
+
+/** The index after the bracket that closes the one at tokens[i]. */
+function skipGroup(toks: Tok[], i: number): number {
+  let depth = 0;
+  for (let j = i; j < toks.length; j++) {
+    const u = toks[j]!;
+    if (u.t === 'punct' && (u.v === '(' || u.v === '{' || u.v === '@(')) depth++;
+    if (u.t === 'punct' && (u.v === ')' || u.v === '}')) depth--;
+    if (depth === 0) return j + 1;
+  }
+  throw new Error('ps: unbalanced brackets');
+}
+
+/** One argument value at tokens[i]. */
+export function parseValue(toks: Tok[], i: number, vars: Map<string, Value>): [Value, number] {
+  const t = toks[i];
+  if (!t) throw new Error('ps: missing value');
+  if (t.t === 'str' || t.t === 'num' || t.t === 'word') return [t.v, i + 1];
+  if (t.t === 'var') {
+    if (t.v === 'true' || t.v === 'false' || t.v === 'null') return [t.v, i + 1];
+    return [vars.has(t.v) ? vars.get(t.v)! : RUNTIME, i + 1];
+  }
+  if (t.t === 'punct' && t.v === '@(') return parseArray(toks, i, vars);
+  if (t.t === 'punct' && (t.v === '(' || t.v === '{')) {
+    // A subexpression or script block: its value is only known at run time.
+    return [RUNTIME, skipGroup(toks, i)];
+  }
+  if (t.t === 'xstr') return [/\$/.test(t.v) ? RUNTIME : t.v, i + 1];
+  throw new Error(`ps: unexpected token ${JSON.stringify(t)}`);
+}
+
+export interface Call {
+  readonly name: string;
+  readonly params: Map<string, Value>;
+}
+
+/**
+ * Walk the script: record `$x = value` assignments with static values, and
+ * every call of a command in `names` with its named parameters.
+ */
+export function extract(src: string, names: readonly string[]): { calls: Call[]; vars: Map<string, Value>; toks: Tok[] } {
+  const toks = tokenize(src);
+  const vars = new Map<string, Value>();
+  const calls: Call[] = [];
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    const prev = toks[i - 1];
+    const atStart = !prev || prev.t === 'nl' || (prev.t === 'punct' && ['{', ';', '|'].includes(prev.v));
+    if (t.t === 'var' && atStart && toks[i + 1]?.t === 'punct' && (toks[i + 1] as { v: string }).v === '=') {
+      const [v, next] = parseValue(toks, i + 2, vars);
+      // Anything more on the line (a pipeline, an operator) makes the value a run-time one.
+      const after = toks[next];
+      vars.set(t.v, after && after.t !== 'nl' && !(after.t === 'punct' && after.v === '}') ? RUNTIME : v);
+      continue;
+    }
+    if (t.t === 'word' && atStart && names.includes(t.v)) {
+      const params = new Map<string, Value>();
+      let j = i + 1;
+      while (j < toks.length) {
+        const u = toks[j]!;
+        if (u.t === 'nl' || (u.t === 'punct' && (u.v === '|' || u.v === '}' || u.v === ';'))) break;
+        if (u.t !== 'param') throw new Error(`ps: ${t.v}: positional argument ${JSON.stringify(u)}`);
+        const nx = toks[j + 1];
+        if (u.v.endsWith(':')) {
+          const [v, next] = parseValue(toks, j + 1, vars);
+          params.set(u.v.slice(0, -1), v);
+          j = next;
+        } else if (!nx || nx.t === 'param' || nx.t === 'nl' || (nx.t === 'punct' && ['|', '}', ';'].includes(nx.v))) {
+          params.set(u.v, 'true');
+          j++;
+        } else {
+          const [v, next] = parseValue(toks, j + 1, vars);
+          params.set(u.v, v);
+          j = next;
+        }
+      }
+      calls.push({ name: t.v, params });
+      i = j - 1;
+    }
+  }
+  return { calls, vars, toks };
+}

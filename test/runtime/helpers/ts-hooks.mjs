@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+
+const CACHE = join(tmpdir(), 'warpc-ts-cache');
 
 export async function resolve(specifier, context, next) {
   if ((specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:')) && specifier.endsWith('.js') && context.parentURL) {
@@ -17,10 +22,22 @@ export async function resolve(specifier, context, next) {
 export async function load(url, context, next) {
   if (url.startsWith('file:') && url.endsWith('.ts')) {
     const source = await readFile(fileURLToPath(url), 'utf8');
+    // Transpiled output is cached by content (and TypeScript version): many short CLI runs per test.
+    const key = createHash('sha256').update(ts.version).update('\0').update(url).update('\0').update(source).digest('hex');
+    const cached = join(CACHE, `${key}.js`);
+    try {
+      return { format: 'module', source: await readFile(cached, 'utf8'), shortCircuit: true };
+    } catch {
+      /* not cached yet */
+    }
     const out = ts.transpileModule(source, {
       fileName: fileURLToPath(url),
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false, inlineSourceMap: true, verbatimModuleSyntax: false },
     });
+    await mkdir(CACHE, { recursive: true, mode: 0o700 });
+    const tmp = `${cached}.${process.pid}.tmp`;
+    await writeFile(tmp, out.outputText);
+    await rename(tmp, cached);
     return { format: 'module', source: out.outputText, shortCircuit: true };
   }
   return next(url, context);

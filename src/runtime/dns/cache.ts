@@ -108,7 +108,8 @@ export function renderEntry(e: CacheEntry, msg: Uint8Array, questionEnd: number,
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = (out[2]! & 0xfe) | (msg[2]! & 0x01);
-  out.set(msg.subarray(HEADER_LEN, questionEnd), HEADER_LEN);
+  // The client's own spelling of the question (a short loop; no subarray allocation).
+  for (let i = HEADER_LEN; i < questionEnd; i++) out[i] = msg[i]!;
   const elapsed = ((now - e.storedAt) / 1000) | 0;
   if (elapsed > 0) {
     const offs = e.ttlOffsets;

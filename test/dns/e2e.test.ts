@@ -213,14 +213,16 @@ describeE2E('warpc dns-proxy with dnsdist (DoH), unbound and dig in namespaces',
     expect(await gateway.seen()).toContain('www.example.com');
   });
 
-  it('recovers transparently when the pooled DoH connection dies between queries', async () => {
+  it('reconnects after the Gateway restarts under an open session, without a failed query', async () => {
     expect((await dig('www.example.com', 'NS')).status).toBe('NOERROR');
-    // Restart the Gateway while the proxy holds an open session to it.
+    const connects = (proxyLog.match(/doh connect/g) ?? []).length;
     gateway.child.kill('SIGTERM');
     await new Promise<void>((r) => (gateway.child.exitCode !== null ? r() : gateway.child.once('exit', () => r())));
     gateway = await startDnsdistDoh(peer, dir, { address: '198.18.0.2', host: 'gateway.test', cert: certs.cert, key: certs.key, ca: certs.ca, backend: '198.18.0.4:53', blocked: 'blocked.example.com' });
     const r = await dig('www.example.com', 'SOA');
     expect(r.status).toBe('NOERROR');
+    // A new session was opened for it (the dead one was noticed and dropped, or retried once).
+    expect((proxyLog.match(/doh connect/g) ?? []).length).toBe(connects + 1);
   });
 
   it('listens on its default addresses (UDP and TCP, IPv4 and IPv6, port 53) and stops cleanly on SIGTERM', async () => {

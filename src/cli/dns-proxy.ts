@@ -9,25 +9,25 @@ import { createLogger, DnsProxyConfigError, loadDnsProxyConfig, parseHostPort, s
 import { CliExit, EXIT } from './exit.js';
 
 interface Options {
-  listen: string[];
+  listen?: string[];
   dohCa?: string;
-  systemResolvers: string[];
+  systemResolvers?: string[];
   logFormat: LogFormat;
   logLevel: LogLevel;
   queryTimeout?: string;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-const collectList = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').filter((s) => s !== '')];
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+const collectList = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').filter((s) => s !== '')];
 
 export function register(program: Command): void {
   program
     .command('dns-proxy')
     .description('Run the local DNS proxy in the foreground from a compiled Linux target (stops on SIGINT/SIGTERM).')
     .argument('<dir>', 'compiled Linux target folder holding dns-proxy.json')
-    .option('--listen <addr:port>', 'listen on this address, UDP and TCP (repeatable; default: the addresses in dns-proxy.json, port 53)', collect, [])
+    .option('--listen <addr:port>', 'listen on this address, UDP and TCP (repeatable; default: the addresses in dns-proxy.json, port 53)', collect)
     .option('--doh-ca <file>', 'also trust this CA certificate (PEM) for the DoH server')
-    .option('--system-resolvers <addr[,addr…]>', 'resolvers for fallback suffixes without servers (ADDR, ADDR:PORT or [V6]:PORT; repeatable)', collectList, [])
+    .option('--system-resolvers <addr[,addr…]>', 'resolvers for fallback suffixes without servers (ADDR, ADDR:PORT or [V6]:PORT; repeatable)', collectList)
     .option('--query-timeout <ms>', 'answer SERVFAIL when an upstream has not answered within this time')
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
@@ -41,12 +41,12 @@ Examples:
     )
     .action(async (dir: string, opts: Options) => {
       const listen: ListenAddress[] = [];
-      for (const text of opts.listen) {
+      for (const text of opts.listen ?? []) {
         const a = parseHostPort(text, 53);
         if (a === null) throw new CliExit(EXIT.usage, `warpc dns-proxy: --listen ${JSON.stringify(text)}: expected ADDR:PORT or [V6]:PORT`);
         listen.push(a);
       }
-      for (const text of opts.systemResolvers) {
+      for (const text of opts.systemResolvers ?? []) {
         if (parseHostPort(text, 53) === null) throw new CliExit(EXIT.usage, `warpc dns-proxy: --system-resolvers ${JSON.stringify(text)}: expected ADDR, ADDR:PORT or [V6]:PORT`);
       }
       let queryTimeoutMs: number | undefined;

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeE2E } from '../helpers/e2e.js';
-import { ADDR, addDevicePeer, buildTopology, compileProfile, destroyTopology, deviceState, E2E_TOOLS, freshRoot, profileYaml, startAgent, warpc, wgProcesses, type Agent, type Topology } from './helpers/topology.js';
+import { ADDR, addDevicePeer, rootState, buildTopology, compileProfile, destroyTopology, deviceState, E2E_TOOLS, freshRoot, profileYaml, startAgent, warpc, wgProcesses, type Agent, type Topology } from './helpers/topology.js';
 
 const LEAK_COUNTERS = ['tunnel_bound', 'cdn', 'direct_site', 'dns_fallback', 'dns_other', 'https_out', 'wg'] as const;
 
@@ -20,6 +20,7 @@ describeE2E('warpc up end to end (namespaces, wireguard-go, dnsdist DoH, nftable
   let root: string;
   let stateDir: string;
   let before: Record<string, string>;
+  let rootBefore: Record<string, string>;
 
   const dig = async (name: string, extra: string[] = []): Promise<string> =>
     (await t.dev.tryRun('dig', ['+time=3', '+tries=1', '@127.0.2.2', name, ...extra])).stdout;
@@ -30,6 +31,7 @@ describeE2E('warpc up end to end (namespaces, wireguard-go, dnsdist DoH, nftable
   const routeGet = async (dst: string, extra: string[] = []): Promise<string> => (await t.dev.run('ip', ['route', 'get', dst, ...extra])).stdout;
 
   beforeAll(async () => {
+    rootBefore = await rootState();
     t = await buildTopology();
     // Counters at the device's physical link, on the router side (what really leaves the device).
     await t.rtr.run('nft', ['-f', '-'], {
@@ -181,5 +183,9 @@ describeE2E('warpc up end to end (namespaces, wireguard-go, dnsdist DoH, nftable
     expect(await wgProcesses(t.devIf)).toEqual([]);
     const s = JSON.parse((await warpc(t.dev, ['status', '--state-dir', stateDir, '--format', 'json'])).stdout) as Record<string, unknown>;
     expect(s).toMatchObject({ journal_state: 'closed', agent_running: false });
+  });
+
+  it('the root namespace was never touched: rules, nft tables, links and /etc/resolv.conf are as before', async () => {
+    expect(await rootState()).toEqual(rootBefore);
   });
 });

@@ -9,10 +9,10 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, stat, symlink, writeFile, readdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { STEPS } from '../../src/runtime/linux/journal.js';
 import { describeE2E } from '../helpers/e2e.js';
-import { CLI, compileProfile, destroyTopology, deviceState, E2E_TOOLS, freshRoot, LOADER, profileYaml, buildTopology, startAgent, warpc, wgProcesses, REPO, type Topology } from './helpers/topology.js';
+import { addDevicePeer, stopLeftoverAgents, CLI, compileProfile, destroyTopology, deviceState, E2E_TOOLS, freshRoot, LOADER, profileYaml, buildTopology, startAgent, warpc, wgProcesses, REPO, type Topology } from './helpers/topology.js';
 
 describeE2E('warpc fault injection and recovery (namespaces)', E2E_TOOLS, () => {
   let t: Topology;
@@ -21,6 +21,9 @@ describeE2E('warpc fault injection and recovery (namespaces)', E2E_TOOLS, () => 
   beforeAll(async () => {
     t = await buildTopology();
     linuxDir = await compileProfile(t, profileYaml(t));
+  });
+  afterEach(async () => {
+    if (t) await stopLeftoverAgents(t);
   });
   afterAll(async () => {
     await destroyTopology(t);
@@ -83,11 +86,15 @@ describeE2E('warpc fault injection and recovery (namespaces)', E2E_TOOLS, () => 
     expect(await deviceState(t, root)).toEqual(before);
   });
 
-  it('SIGTERM to the agent (as systemd stops it) restores the snapshot', async () => {
+  it('SIGTERM to the agent (as systemd stops it) restores the snapshot; NODE_EXTRA_CA_CERTS is trusted for DoH', async () => {
     const { root, stateDir } = await freshRoot(t, 'sigterm');
     const before = await deviceState(t, root);
-    const agent = await startAgent(t, ['up', linuxDir, '--state-dir', stateDir, '--root', root, '--doh-ca', t.caPem]);
+    // No --doh-ca: the gateway's CA comes the usual Node way.
+    const agent = await startAgent(t, ['up', linuxDir, '--state-dir', stateDir, '--root', root], { NODE_EXTRA_CA_CERTS: t.caPem });
     expect(agent.log()).toMatch(/warpc: up: /);
+    const key = (await readFile(join(stateDir, 'private.key'), 'utf8')).trim();
+    await addDevicePeer(t, (await t.dev.run('wg', ['pubkey'], { input: `${key}\n` })).stdout.trim());
+    expect((await t.dev.run('dig', ['+short', '+time=5', '+tries=2', '@127.0.2.2', 'app.example.com'])).stdout, agent.log()).toBe('203.0.113.10\n');
     const pid = JSON.parse(await readFile(join(stateDir, 'journal.json'), 'utf8')).pid as number;
     process.kill(pid, 'SIGTERM');
     expect((await agent.exited).code, agent.log()).toBe(0);

@@ -26,7 +26,7 @@ export const LOADER = join(REPO, 'test/runtime/helpers/ts-loader.mjs');
 export const CLI = join(REPO, 'src/cli/main.ts');
 
 /** Debian packages (commands) the privileged runtime tests need. */
-export const E2E_TOOLS = ['ip', 'nft', 'wireguard-go', 'wg', 'dnsdist', 'dnsmasq', 'dig', 'curl', 'ping', 'openssl', 'unshare', 'mount'];
+export const E2E_TOOLS = ['ip', 'nft', 'wireguard-go', 'wg', 'dnsdist', 'dnsmasq', 'dig', 'curl', 'ping', 'openssl', 'unshare', 'mount', 'pgrep', 'sysctl'];
 
 export const ADDR = {
   dev: '192.168.50.2',
@@ -163,9 +163,17 @@ addAction(QNameRule('blocked.example.com.'), RCodeAction(DNSRCode.NXDOMAIN))
   return { pool, dev, rtr, gw, app, corp, tmp, devIf, gwIf, caPem: join(pki, 'ca.pem'), gwPublicKey: gwKeys.pub };
 }
 
-/** Add the device as a peer of the gateway (its key is created by warpc up). */
+/**
+ * Add the device as a peer of the gateway (its key is created by warpc up), then wait for
+ * the handshake: traffic the device sent before the gateway knew it waits for WireGuard's
+ * next handshake attempt (up to 5 s later), so tests start from a working tunnel.
+ */
 export async function addDevicePeer(t: Topology, devicePublicKey: string): Promise<void> {
   await t.gw.run('wg', ['set', t.gwIf, 'peer', devicePublicKey, 'allowed-ips', `${ADDR.tunnelDev}/32`]);
+  for (let i = 0; i < 20; i++) {
+    if ((await t.dev.tryRun('ping', ['-c', '1', '-W', '1', ADDR.app])).code === 0) return;
+  }
+  throw new Error('the tunnel did not come up within 20 pings');
 }
 
 export function profileYaml(t: Topology, extra: { serviceMode?: string } = {}): string {
@@ -230,6 +238,7 @@ export async function warpc(ns: Netns, args: readonly string[], env: Record<stri
 
 export interface Agent {
   child: ChildProcess;
+  stateDir: string | null;
   log: () => string;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
@@ -245,7 +254,23 @@ export async function startAgent(t: Topology, args: readonly string[], env: Reco
   void exited.then(() => (done = true));
   const until = Date.now() + 45_000;
   while (!done && Date.now() < until && !/warpc: up: /.test(log)) await new Promise((r) => setTimeout(r, 50));
-  return { child, log: () => log, exited };
+  const i = args.indexOf('--state-dir');
+  const agent: Agent = { child, log: () => log, exited, stateDir: i >= 0 ? (args[i + 1] ?? null) : null };
+  running.add(agent);
+  void exited.then(() => running.delete(agent));
+  return agent;
+}
+
+const running = new Set<Agent>();
+
+/** For afterEach: stop (warpc down) any agent a failed test left running, so the next test starts clean. */
+export async function stopLeftoverAgents(t: Topology): Promise<void> {
+  for (const a of [...running]) {
+    if (a.stateDir) await warpc(t.dev, ['down', '--state-dir', a.stateDir]);
+    if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
+    await a.exited;
+    if (a.stateDir) await warpc(t.dev, ['recover', '--state-dir', a.stateDir]);
+  }
 }
 
 /** Everything a restore must put back, as text: compare before and after. */
@@ -263,6 +288,18 @@ export async function deviceState(t: Topology, root: string): Promise<Record<str
     links: await run('ip', ['-o', 'link', 'show']),
     resolvKind: st === null ? 'missing' : st.isSymbolicLink() ? `symlink -> ${await readlink(resolvPath)}` : `file ${(st.mode & 0o7777).toString(8)}`,
     resolvBytes: st === null ? '' : (await readFile(resolvPath)).toString('base64'),
+  };
+}
+
+/** The root namespace's network state and /etc/resolv.conf: must be the same after every test. */
+export async function rootState(): Promise<Record<string, string>> {
+  const out = async (cmd: string, args: string[]): Promise<string> => (await execFileP(cmd, args).catch((e: { stdout?: string }) => ({ stdout: `error ${e.stdout ?? ''}` }))).stdout;
+  return {
+    rules4: await out('ip', ['-4', 'rule']),
+    rules6: await out('ip', ['-6', 'rule']),
+    nftTables: await out('nft', ['list', 'tables']),
+    links: (await out('ip', ['-o', 'link', 'show'])).split('\n').map((l) => l.split(':')[1]?.trim() ?? '').filter((n) => !n.startsWith('veth')).join(' '),
+    resolvConf: await readFile('/etc/resolv.conf').then((b) => b.toString('base64'), () => 'missing'),
   };
 }
 

@@ -91,6 +91,7 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
   const previous = await readJournal(exec.stateDir);
   if (isOpen(previous)) {
     if (await agentAlive(previous)) throw new UpError(`warpc is already running (pid ${previous.pid}, state dir ${exec.stateDir}); use warpc down first`, true);
+    if (previous.root !== exec.root) throw new UpError(`the open journal in ${exec.stateDir} was made with --root ${previous.root}; run warpc recover --state-dir ${exec.stateDir} first`, true);
     log(`found an open journal from pid ${previous.pid} (${previous.state}): restoring the device first`);
     const rep = await revert(exec, previous, null, null, log);
     if (rep.errors.length > 0) throw new UpError(`could not restore the previous run: ${rep.errors.join('; ')}`, false);

@@ -27,12 +27,57 @@ export class PrefixSet {
 
   /** Build from prefixes of this family (others are ignored by the caller's choice: they throw). */
   static fromPrefixes(family: Family, prefixes: Iterable<Prefix>): PrefixSet {
+    if (family === 4) {
+      // IPv4 fits in doubles: no bigint arithmetic and native typed-array sorts.
+      const starts: number[] = [];
+      const ends: number[] = [];
+      for (const p of prefixes) {
+        if (p.family !== family) throw new Error(`PrefixSet(${family}) given an IPv${p.family} prefix`);
+        const lo = Number(p.network);
+        starts.push(lo);
+        ends.push(lo + 2 ** (32 - p.length));
+      }
+      return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
+    }
     const ranges: [bigint, bigint][] = [];
     for (const p of prefixes) {
       if (p.family !== family) throw new Error(`PrefixSet(${family}) given an IPv${p.family} prefix`);
       ranges.push([p.network, prefixLast(p)]);
     }
     return PrefixSet.fromRanges(family, ranges);
+  }
+
+  /**
+   * Union of IPv4 half-open intervals [starts[k], ends[k]) by a sweep over the sorted
+   * starts and the sorted ends: an interval closes when the count of open ones drops to
+   * zero; a start equal to an end comes first, so adjacent intervals merge.
+   */
+  private static fromHalfOpenV4(starts: Float64Array, ends: Float64Array): PrefixSet {
+    starts.sort();
+    ends.sort();
+    const los: bigint[] = [];
+    const his: bigint[] = [];
+    const n = starts.length;
+    let depth = 0;
+    let open = 0;
+    let j = 0;
+    for (let i = 0; i < n; ) {
+      if (starts[i]! <= ends[j]!) {
+        if (depth++ === 0) open = starts[i]!;
+        i++;
+      } else {
+        if (--depth === 0) {
+          los.push(BigInt(open));
+          his.push(BigInt(ends[j]! - 1));
+        }
+        j++;
+      }
+    }
+    if (n > 0) {
+      los.push(BigInt(open));
+      his.push(BigInt(ends[n - 1]! - 1));
+    }
+    return new PrefixSet(4, los, his);
   }
 
   /** Build from CIDR text; throws on text that does not parse (validate first). */
@@ -48,6 +93,16 @@ export class PrefixSet {
 
   /** Build from arbitrary inclusive ranges: sorts and merges overlapping and adjacent ones. */
   static fromRanges(family: Family, ranges: readonly (readonly [bigint, bigint])[]): PrefixSet {
+    if (family === 4) {
+      const starts: number[] = [];
+      const ends: number[] = [];
+      for (const [lo, hi] of ranges) {
+        if (lo > hi) continue;
+        starts.push(Number(lo));
+        ends.push(Number(hi) + 1);
+      }
+      return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
+    }
     const sorted = [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const los: bigint[] = [];
     const his: bigint[] = [];
@@ -114,7 +169,30 @@ export class PrefixSet {
     this.sameFamily(other);
     if (other.isEmpty) return this;
     if (this.isEmpty) return other;
-    return PrefixSet.fromRanges(this.family, [...this.ranges(), ...other.ranges()]);
+    // Both lists are sorted: merge them in one pass, no re-sorting.
+    const los: bigint[] = [];
+    const his: bigint[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < this.los.length || j < other.los.length) {
+      let lo: bigint;
+      let hi: bigint;
+      if (j >= other.los.length || (i < this.los.length && this.los[i]! <= other.los[j]!)) {
+        lo = this.los[i]!;
+        hi = this.his[i++]!;
+      } else {
+        lo = other.los[j]!;
+        hi = other.his[j++]!;
+      }
+      const last = his.length - 1;
+      if (last >= 0 && lo <= his[last]! + 1n) {
+        if (hi > his[last]!) his[last] = hi;
+      } else {
+        los.push(lo);
+        his.push(hi);
+      }
+    }
+    return new PrefixSet(this.family, los, his);
   }
 
   complement(): PrefixSet {
@@ -171,18 +249,38 @@ export class PrefixSet {
 
   /** The unique minimal list of prefixes whose union is this set, ascending. */
   toPrefixes(): Prefix[] {
+    if (this.family === 4) return this.toPrefixesV4();
     const out: Prefix[] = [];
     const bits = BITS[this.family];
     for (let i = 0; i < this.los.length; i++) {
       let lo = this.los[i]!;
       const hi = this.his[i]!;
       while (lo <= hi) {
-        // Largest block aligned at lo ...
-        let size = lo === 0n ? bits : trailingZeros(lo);
-        // ... that does not run past hi.
-        while (size > 0 && lo + (1n << BigInt(size)) - 1n > hi) size--;
+        // The largest block aligned at lo that does not run past hi.
+        const fits = bitLength(hi - lo + 1n) - 1;
+        const size = lo === 0n ? fits : Math.min(trailingZeros(lo), fits);
         out.push({ family: this.family, network: lo, length: bits - size });
         lo += 1n << BigInt(size);
+      }
+    }
+    return out;
+  }
+
+  /** toPrefixes on doubles: every IPv4 value and block size is exact below 2^53. */
+  private toPrefixesV4(): Prefix[] {
+    const out: Prefix[] = [];
+    for (let i = 0; i < this.los.length; i++) {
+      let lo = Number(this.los[i]!);
+      const end = Number(this.his[i]!) + 1;
+      while (lo < end) {
+        // The largest block that does not run past end ...
+        const left = end - lo;
+        const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
+        // ... and is aligned at lo (lo < 2^32; 0 is aligned to everything).
+        const low = lo === 0 ? 32 : 31 - Math.clz32((lo | 0) & -(lo | 0));
+        const size = Math.min(low, fits);
+        out.push({ family: 4, network: BigInt(lo), length: 32 - size });
+        lo += 2 ** size;
       }
     }
     return out;
@@ -212,11 +310,18 @@ function trailingZeros(v: bigint): number {
     v >>= 32n;
     n += 32;
   }
-  while ((v & 1n) === 0n) {
-    v >>= 1n;
-    n++;
+  const low = Number(v & 0xffffffffn);
+  return n + 31 - Math.clz32(low & -low);
+}
+
+/** Number of bits needed for v > 0. */
+function bitLength(v: bigint): number {
+  let n = 0;
+  while (v > 0xffffffffn) {
+    v >>= 32n;
+    n += 32;
   }
-  return n;
+  return n + 32 - Math.clz32(Number(v));
 }
 
 /** A pair of sets, one per family: most callers handle both together. */

@@ -61,8 +61,7 @@ up() {
 	in_ns "$GW" sysctl -qw net.ipv4.ip_forward=1
 
 	# The gateway's WireGuard peer.
-	wg genkey >"$DIR/gw.key"
-	chmod 600 "$DIR/gw.key"
+	(umask 077 && wg genkey >"$DIR/gw.key")
 	start wireguard-go "$GW" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$GW_IF"
 	wait_for "wireguard-go" test -S "/var/run/wireguard/${GW_IF}.sock"
 	in_ns "$GW" wg set "$GW_IF" private-key "$DIR/gw.key" listen-port 2408

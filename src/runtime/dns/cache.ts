@@ -13,9 +13,10 @@
 import { HEADER_LEN } from './wire.js';
 
 export interface CacheEntry {
+  /** The response (ID 0), in its own compact buffer. */
   readonly data: Buffer;
-  readonly ttlOffsets: Uint32Array;
-  readonly ttls: Uint32Array;
+  /** Pairs: TTL field offset, original TTL (a plain small-integer array: cheap for the GC). */
+  readonly ttls: readonly number[];
   readonly storedAt: number;
   readonly expiresAt: number;
 }
@@ -58,13 +59,16 @@ export class DnsCache {
     if (ttl <= 0 || data.length > this.limits.maxBytes) return;
     const old = this.map.get(key);
     if (old !== undefined) this.delete(key, old);
-    const offsets = Uint32Array.from(ttlOffsets);
-    const ttls = new Uint32Array(offsets.length);
-    for (let i = 0; i < offsets.length; i++) {
-      const t = data.readUInt32BE(offsets[i]!);
-      ttls[i] = t > 0x7fffffff ? 0 : t;
+    const ttls: number[] = [];
+    for (const off of ttlOffsets) {
+      const t = data.readUInt32BE(off);
+      ttls.push(off, t > 0x7fffffff ? 0 : t);
     }
-    const entry: CacheEntry = { data, ttlOffsets: offsets, ttls, storedAt: now, expiresAt: now + ttl * 1000 };
+    // A copy, so the entry never pins a larger buffer it was sliced from (a socket read, say).
+    const own = Buffer.allocUnsafe(data.length);
+    data.copy(own);
+    data = own;
+    const entry: CacheEntry = { data, ttls, storedAt: now, expiresAt: now + ttl * 1000 };
     while (this.map.size >= this.limits.maxEntries || this.bytes + data.length > this.limits.maxBytes) {
       const first = this.map.entries().next();
       if (first.done === true) break;
@@ -112,11 +116,15 @@ export function renderEntry(e: CacheEntry, msg: Uint8Array, questionEnd: number,
   for (let i = HEADER_LEN; i < questionEnd; i++) out[i] = msg[i]!;
   const elapsed = ((now - e.storedAt) / 1000) | 0;
   if (elapsed > 0) {
-    const offs = e.ttlOffsets;
     const ttls = e.ttls;
-    for (let i = 0; i < offs.length; i++) {
-      const t = ttls[i]! - elapsed;
-      out.writeUInt32BE(t > 0 ? t : 0, offs[i]!);
+    for (let i = 0; i < ttls.length; i += 2) {
+      const t = ttls[i + 1]! - elapsed;
+      const off = ttls[i]!;
+      const v = t > 0 ? t : 0;
+      out[off] = v >>> 24;
+      out[off + 1] = (v >>> 16) & 0xff;
+      out[off + 2] = (v >>> 8) & 0xff;
+      out[off + 3] = v & 0xff;
     }
   }
   return out;

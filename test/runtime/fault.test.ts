@@ -128,6 +128,30 @@ describeE2E('warpc fault injection and recovery (namespaces)', E2E_TOOLS, () => 
     expect(await deviceState(t, root)).toEqual(before);
   });
 
+  it('include mode: a host entry sends its addresses into the tunnel (route and nft set) as soon as it resolves', async () => {
+    const yaml = profileYaml(t)
+      .replace(/split_tunnel:[\s\S]*?fallback_domains:/, `split_tunnel:\n  mode: include\n  entries:\n    - { address: 203.0.113.0/24, description: the app network }\n    - { host: "*.cdn.example.com", description: CDN through the tunnel }\nfallback_domains:`);
+    expect(yaml).toMatch(/mode: include/);
+    const dir = await compileProfile(t, yaml, 'include');
+    const { root, stateDir } = await freshRoot(t, 'include');
+    const before = await deviceState(t, root);
+    const agent = await startAgent(t, ['up', dir, '--state-dir', stateDir, '--root', root, '--doh-ca', t.caPem]);
+    expect(agent.log()).toMatch(/warpc: up: /);
+    const key = (await readFile(join(stateDir, 'private.key'), 'utf8')).trim();
+    await addDevicePeer(t, (await t.dev.run('wg', ['pubkey'], { input: `${key}\n` })).stdout.trim());
+    // Not in the include list yet: the main table.
+    expect((await t.dev.run('ip', ['route', 'get', '198.19.0.7'])).stdout).toMatch(/dev eth0/);
+    expect((await t.dev.run('dig', ['+short', '+time=5', '+tries=2', '@127.0.2.2', 'www.cdn.example.com'])).stdout, agent.log()).toBe('198.19.0.7\n');
+    expect((await t.dev.run('ip', ['route', 'get', '198.19.0.7'])).stdout).toMatch(new RegExp(`dev ${t.devIf} table 65743`));
+    expect((await t.dev.run('nft', ['list', 'set', 'inet', 'cloudflare-warp', 'host_tunnel4'])).stdout).toMatch(/198\.19\.0\.7 timeout/);
+    // Bound to the physical interface, it is rejected by the firewall instead of leaking.
+    expect((await t.dev.tryRun('ping', ['-c', '1', '-W', '1', '-I', 'eth0', '198.19.0.7'])).code).not.toBe(0);
+    expect((await t.dev.run('nft', ['list', 'chain', 'inet', 'cloudflare-warp', 'output'])).stdout).toMatch(/ip daddr @host_tunnel4 counter packets [1-9]/);
+    expect((await warpc(t.dev, ['down', '--state-dir', stateDir])).code).toBe(0);
+    expect((await agent.exited).code).toBe(0);
+    expect(await deviceState(t, root)).toEqual(before);
+  });
+
   it('a tampered or missing compiled file is refused and nothing changes', async () => {
     const { root, stateDir } = await freshRoot(t, 'tamper');
     const before = await deviceState(t, root);

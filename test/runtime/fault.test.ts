@@ -152,6 +152,32 @@ describeE2E('warpc fault injection and recovery (namespaces)', E2E_TOOLS, () => 
     expect(await deviceState(t, root)).toEqual(before);
   });
 
+  it('service mode 1dot1 (DNS only): no interface, rule or nft table; DNS through DoH; down restores resolv.conf', async () => {
+    const dir = await compileProfile(t, profileYaml(t, { serviceMode: '1dot1' }), 'dnsonly');
+    const settings = JSON.parse(await readFile(join(dir, 'settings.json'), 'utf8')) as { features: Record<string, boolean> };
+    expect(settings.features).toMatchObject({ dns: true, tunnel: false, routes: false, firewall: false });
+    const { root, stateDir } = await freshRoot(t, 'dnsonly');
+    const before = await deviceState(t, root);
+    // Without a tunnel the DoH server is reached directly: give the router a path to it for this test.
+    await t.rtr.run('ip', ['route', 'add', '203.0.113.0/24', 'via', '198.51.100.1']);
+    try {
+      const agent = await startAgent(t, ['up', dir, '--state-dir', stateDir, '--root', root, '--doh-ca', t.caPem]);
+      expect(agent.log()).toMatch(/warpc: up: 1dot1 mode/);
+      const up = await deviceState(t, root);
+      expect(up.rules4).toBe(before.rules4);
+      expect(up.nft).toBe(before.nft);
+      expect(up.links).toBe(before.links);
+      expect(up.resolvBytes).not.toBe(before.resolvBytes);
+      expect((await t.dev.run('dig', ['+short', '+time=5', '+tries=2', '@127.0.2.2', 'app.example.com'])).stdout, agent.log()).toBe('203.0.113.10\n');
+      expect((await t.dev.run('dig', ['+time=5', '@127.0.2.2', 'blocked.example.com'])).stdout).toMatch(/status: NXDOMAIN/);
+      expect((await warpc(t.dev, ['down', '--state-dir', stateDir])).code).toBe(0);
+      expect((await agent.exited).code).toBe(0);
+      expect(await deviceState(t, root)).toEqual(before);
+    } finally {
+      await t.rtr.run('ip', ['route', 'del', '203.0.113.0/24', 'via', '198.51.100.1']);
+    }
+  });
+
   it('a tampered or missing compiled file is refused and nothing changes', async () => {
     const { root, stateDir } = await freshRoot(t, 'tamper');
     const before = await deviceState(t, root);

@@ -171,6 +171,7 @@ run_perf() { # server file seconds [extra...]
 field() { awk -v k="$1" '$0 ~ k { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) { print $i; exit } }'; }
 
 declare -A CACHED UNCACHED P50 P99 AVG
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== warm-up (one pass over the cached file each)"
 for s in "${ORDER[@]}"; do run_perf "$s" "$TMP/cached.txt" 30 -n 2 >/dev/null; done
 
@@ -225,4 +226,5 @@ echo
 awk -v w="${CACHED[warpc]}" -v d="${CACHED[dnsdist]}" -v m="${CACHED[dnsmasq]}" -v uw="${UNCACHED[warpc]}" -v ud="${UNCACHED[dnsdist]}" -v um="${UNCACHED[dnsmasq]}" 'BEGIN {
   printf "ratios: cached warpc/dnsdist %.2f, warpc/dnsmasq %.2f; uncached warpc/dnsdist %.2f, warpc/dnsmasq %.2f\n", w / d, w / m, uw / ud, uw / um
 }'
+echo "load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "versions: node $(node --version), $(dnsdist --version 2>/dev/null | head -1), $(dnsmasq --version | head -1 | cut -d' ' -f1-3), unbound $(unbound -V | awk '/Version/ { print $2 }'), $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf " $2 }')"

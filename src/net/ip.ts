@@ -145,6 +145,8 @@ export function formatAddress(family: Family, value: bigint): string {
     const n = Number(value);
     return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
   }
+  // RFC 5952 section 5: an IPv4-mapped address keeps its IPv4 part dotted (::ffff:192.0.2.1).
+  if (value >> 32n === 0xffffn) return `::ffff:${formatAddress(4, value & 0xffffffffn)}`;
   // Four 32-bit words, then number arithmetic for the groups.
   const groups: number[] = [];
   for (let i = 3; i >= 0; i--) {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DualSet } from '../../src/net/prefix-set.js';
 import { parseAddress } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
+import { DNS_PROXY_V6_WINDOWS } from '../../src/profile/defaults.js';
 import type { readMacos } from '../readers/macos.js';
 import { compileAll, edges, models, profileArb, randomV4, randomV6 } from './helpers.js';
 
@@ -16,7 +17,7 @@ const PROBES = 50;
 
 function expectedServers(plan: Plan, target: string): string[] {
   if (!plan.dns) return [];
-  if (target.startsWith('windows')) return [...plan.dns.listen.v4, '::ffff:7f00:202'];
+  if (target.startsWith('windows')) return [...plan.dns.listen.v4, ...DNS_PROXY_V6_WINDOWS];
   return [...plan.dns.listen.v4, ...plan.dns.listen.v6];
 }
 

@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import IPCIDR from 'ip-cidr';
+import { oracleAddress, oraclePrefix } from '../helpers/oracle.js';
 import { describe, expect, it } from 'vitest';
 import {
   MAX,
@@ -186,7 +187,10 @@ describe('formatAddress: canonical text (RFC 5952)', () => {
     ['1:2:3:4:5:6:0:0', '1:2:3:4:5:6::'],
     ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
     // Mixed notation is optional in RFC 5952 section 5; warpc prints hex everywhere.
-    ['::ffff:1.2.3.4', '::ffff:102:304'],
+    ['::ffff:1.2.3.4', '::ffff:1.2.3.4'],
+    ['::ffff:102:304', '::ffff:1.2.3.4'],
+    ['0:0:0:0:0:ffff:7f00:202', '::ffff:127.0.2.2'],
+    ['::fffe:1.2.3.4', '::fffe:102:304'],
     ['a:b:c:d:e:f:1.2.3.4', 'a:b:c:d:e:f:102:304'],
     ['0.0.0.0', '0.0.0.0'],
     ['255.255.255.255', '255.255.255.255'],
@@ -202,7 +206,7 @@ describe('formatAddress: canonical text (RFC 5952)', () => {
   it('formatPrefix', () => {
     expect(formatPrefix({ family: 4, network: 0n, length: 0 })).toBe('0.0.0.0/0');
     expect(formatPrefix({ family: 6, network: 0n, length: 0 })).toBe('::/0');
-    expect(formatPrefix({ family: 6, network: 0xffffn << 32n, length: 96 })).toBe('::ffff:0:0/96');
+    expect(formatPrefix({ family: 6, network: 0xffffn << 32n, length: 96 })).toBe('::ffff:0.0.0.0/96');
   });
 });
 
@@ -355,8 +359,8 @@ describe('properties', () => {
   it('ip-cidr agrees on the first and last address of every valid prefix', () => {
     fc.assert(
       fc.property(prefixArb, (p) => {
-        const text = formatPrefix(p);
-        expect(parsePrefix(text)).toEqual({ ok: true, prefix: p });
+        expect(parsePrefix(formatPrefix(p))).toEqual({ ok: true, prefix: p });
+        const text = oraclePrefix(p);
         expect(IPCIDR.isValidCIDR(text)).toBe(true);
         const oracle = new IPCIDR(text);
         expect(oracle.start<bigint>({ type: 'bigInteger' })).toBe(p.network);
@@ -382,8 +386,8 @@ describe('properties', () => {
         ),
         ([p, value]) => {
           fc.pre(value >= 0n && value <= MAX[p.family]);
-          const oracle = new IPCIDR(formatPrefix(p));
-          expect(prefixContains(p, { family: p.family, value })).toBe(oracle.contains(formatAddress(p.family, value)));
+          const oracle = new IPCIDR(oraclePrefix(p));
+          expect(prefixContains(p, { family: p.family, value })).toBe(oracle.contains(oracleAddress(p.family, value)));
         },
       ),
       { numRuns: 2000 },

@@ -351,3 +351,19 @@ describe('health probe', () => {
     expect(buildQuery('connectivity-check.warp-svc', 1, 0x1234).toString('hex')).toBe('123401000001000000000000' + '12636f6e6e65637469766974792d636865636b' + '08776172702d737663' + '00' + '00010001');
   });
 });
+
+describe('systemd-resolved link without a tunnel (1dot1)', () => {
+  it('is the link of the IPv4 default route, else the IPv6 one, else a clear error', async () => {
+    const { defaultRouteLink } = await import('../../src/runtime/linux/agent.js');
+    const v4 = new RecordingExecutor('/nonexistent', '/nonexistent').respond((cmd, a) =>
+      cmd === 'ip' && a.join(' ') === '-j -4 route show default table main' ? { stdout: '[{"dst":"default","gateway":"192.0.2.1","dev":"wlan0"}]' } : undefined,
+    );
+    expect(await defaultRouteLink(v4)).toBe('wlan0');
+    const v6 = new RecordingExecutor('/nonexistent', '/nonexistent')
+      .respond((cmd, a) => (cmd === 'ip' && a.join(' ') === '-j -4 route show default table main' ? { stdout: '[]' } : undefined))
+      .respond((cmd, a) => (cmd === 'ip' && a.join(' ') === '-j -6 route show default table main' ? { stdout: '[{"dst":"default","dev":"eth1"}]' } : undefined));
+    expect(await defaultRouteLink(v6)).toBe('eth1');
+    const none = new RecordingExecutor('/nonexistent', '/nonexistent').respond((cmd) => (cmd === 'ip' ? { stdout: '[]' } : undefined));
+    await expect(defaultRouteLink(none)).rejects.toThrow(/no default route/);
+  });
+});

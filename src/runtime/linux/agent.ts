@@ -113,6 +113,7 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
   let wg: WgConf | null = null;
   let resolvSnap: ResolvSnapshot | null = null;
   let dnsDecision: DnsManagerDecision | null = null;
+  let resolvedLink: string | null = null;
   try {
     if (s.features.tunnel) wg = parseWgConf(text('wireguard.conf'));
     if (s.features.dns) {
@@ -122,6 +123,11 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
       log(`DNS manager: ${dnsDecision.manager} (${dnsDecision.reason})`);
       if (dnsDecision.manager === 'resolv.conf' && resolvSnap.readOnly) throw new Error(`cannot point DNS at the proxy: ${resolvSnap.readOnly}`);
       if (dnsDecision.manager === 'systemd-resolved' && !compiled.files.has('resolved.sh')) throw new Error('systemd-resolved chosen but the compiled folder has no resolved.sh');
+      if (dnsDecision.manager === 'systemd-resolved') {
+        // The proxy takes over DNS through one link: the tunnel, or (1dot1: no tunnel) the link of the default route.
+        resolvedLink = s.features.tunnel ? s.interface.name : await defaultRouteLink(exec);
+        log(`systemd-resolved link: ${resolvedLink}${s.features.tunnel ? ' (the tunnel)' : ' (carries the default route; service mode has no tunnel)'}`);
+      }
     }
     await checkTools(exec, compiled, dnsDecision);
     if (s.features.tunnel && (await linkExists(exec, s.interface.name))) throw new Error(`an interface named ${s.interface.name} already exists; warpc will not take over an interface it did not create`);
@@ -161,7 +167,7 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
           reason: dnsDecision.reason,
           resolv_written_sha256: null,
           resolved_script: compiled.files.get('resolved.sh')?.toString('utf8') ?? null,
-          resolved_link: s.features.tunnel ? s.interface.name : null,
+          resolved_link: resolvedLink,
           resolved_applied: false,
         }
       : null,
@@ -369,3 +375,15 @@ export async function recoverFromJournal(exec: Executor, log: Log): Promise<{ re
 }
 
 export { STEPS };
+
+/** The link that carries the IPv4 (else IPv6) default route in the main table. */
+export async function defaultRouteLink(exec: Executor): Promise<string> {
+  for (const family of ['-4', '-6']) {
+    const r = await exec.run('ip', ['-j', family, 'route', 'show', 'default', 'table', 'main'], { allowFail: true });
+    if (r.code !== 0) continue;
+    const routes = JSON.parse(r.stdout || '[]') as { dev?: string }[];
+    const dev = routes.find((x) => typeof x.dev === 'string')?.dev;
+    if (dev) return dev;
+  }
+  throw new Error('systemd-resolved needs a link to carry the proxy, and this device has no default route (service mode has no tunnel link)');
+}

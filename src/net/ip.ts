@@ -51,42 +51,63 @@ function parseV4(text: string): bigint | null {
   return BigInt(value * 256 + octet);
 }
 
-const HEXTET = /^[0-9a-fA-F]{1,4}$/;
 
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
+}
+
+/**
+ * RFC 4291 text forms: eight hextets, one `::` for a run of zero groups, and an
+ * optional dotted IPv4 tail for the last 32 bits. One scan over the characters;
+ * the groups are numbers until the final four 32-bit words become one bigint.
+ */
 function parseV6(text: string): bigint | null {
-  if (text.length === 0 || text.length > 45) return null;
-  let head = text;
-  let tailV4: bigint | null = null;
-  const lastColon = text.lastIndexOf(':');
-  if (lastColon >= 0 && text.indexOf('.', lastColon) > lastColon) {
-    tailV4 = parseV4(text.slice(lastColon + 1));
-    if (tailV4 === null) return null;
-    // "a:b::1.2.3.4" keeps its "::"; "a:b:c:d:e:f:1.2.3.4" drops the separator.
-    head = text[lastColon - 1] === ':' ? text.slice(0, lastColon + 1) : text.slice(0, lastColon);
+  const n = text.length;
+  if (n < 2 || n > 45) return null;
+  const groups: number[] = [];
+  let gap = -1; // where "::" stands, as an index into groups
+  let i = 0;
+  if (text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58) return null;
+    gap = 0;
+    i = 2;
   }
-  const groupsWanted = tailV4 === null ? 8 : 6;
-  const doubleColon = head.indexOf('::');
-  if (doubleColon !== head.lastIndexOf('::')) return null;
-  let groups: string[];
-  if (doubleColon >= 0) {
-    const left = head.slice(0, doubleColon);
-    const right = head.slice(doubleColon + 2);
-    const l = left === '' ? [] : left.split(':');
-    const r = right === '' ? [] : right.split(':');
-    const missing = groupsWanted - l.length - r.length;
-    if (missing < 1) return null;
-    groups = [...l, ...Array<string>(missing).fill('0'), ...r];
-  } else {
-    groups = head.split(':');
+  while (i < n) {
+    let j = i;
+    let v = 0;
+    for (let d = 0; j < n && (d = hexDigit(text.charCodeAt(j))) >= 0 && j - i < 4; j++) v = v * 16 + d;
+    if (j < n && text.charCodeAt(j) === 46) {
+      // A dotted IPv4 tail: the rest of the text, two groups' worth.
+      const tail = parseV4(text.slice(i));
+      if (tail === null) return null;
+      const t = Number(tail);
+      groups.push(t >>> 16, t & 0xffff);
+      break;
+    }
+    if (j === i || groups.length === 8) return null;
+    groups.push(v);
+    if (j === n) break;
+    if (text.charCodeAt(j) !== 58) return null; // a fifth hex digit, a zone index, anything else
+    if (text.charCodeAt(j + 1) === 58) {
+      if (gap >= 0) return null;
+      gap = groups.length;
+      i = j + 2;
+    } else {
+      i = j + 1;
+      if (i === n) return null; // a trailing single colon
+    }
   }
-  if (groups.length !== groupsWanted) return null;
-  let value = 0n;
-  for (const g of groups) {
-    if (!HEXTET.test(g)) return null;
-    value = (value << 16n) | BigInt(parseInt(g, 16));
-  }
-  if (tailV4 !== null) value = (value << 32n) | tailV4;
-  return value;
+  if (gap < 0 ? groups.length !== 8 : groups.length > 7) return null;
+  if (gap >= 0) groups.splice(gap, 0, ...Array<number>(8 - groups.length).fill(0));
+  return (
+    (BigInt(groups[0]! * 0x10000 + groups[1]!) << 96n) |
+    (BigInt(groups[2]! * 0x10000 + groups[3]!) << 64n) |
+    (BigInt(groups[4]! * 0x10000 + groups[5]!) << 32n) |
+    BigInt(groups[6]! * 0x10000 + groups[7]!)
+  );
 }
 
 /** Parse an IPv4 or IPv6 address; null when it is not one (zone indexes included). */

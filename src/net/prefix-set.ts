@@ -8,13 +8,25 @@
  */
 import { BITS, MAX, formatPrefix, parsePrefix, type Address, type Family, type Prefix, prefixLast } from './ip.js';
 
+/**
+ * An interval bound: a number for IPv4 (exact, and much faster than bigint),
+ * a bigint for IPv6. One set holds one kind only, so the algorithms below are
+ * written once; `<`, `<=`, `>` compare either kind, and `next`/`prev` step by one.
+ */
+type Bound = number | bigint;
+
+const next = (b: Bound): Bound => (typeof b === 'number' ? b + 1 : b + 1n);
+const prev = (b: Bound): Bound => (typeof b === 'number' ? b - 1 : b - 1n);
+const ZERO: Record<Family, Bound> = { 4: 0, 6: 0n };
+const TOP: Record<Family, Bound> = { 4: Number(MAX[4]), 6: MAX[6] };
+
 export class PrefixSet {
   private constructor(
     readonly family: Family,
     /** Interval starts, ascending. */
-    private readonly los: readonly bigint[],
+    private readonly los: readonly Bound[],
     /** Interval ends (inclusive); his[i] + 1 < los[i + 1]. */
-    private readonly his: readonly bigint[],
+    private readonly his: readonly Bound[],
   ) {}
 
   static empty(family: Family): PrefixSet {
@@ -22,7 +34,12 @@ export class PrefixSet {
   }
 
   static all(family: Family): PrefixSet {
-    return new PrefixSet(family, [0n], [MAX[family]]);
+    return new PrefixSet(family, [ZERO[family]], [TOP[family]]);
+  }
+
+  /** A bound of this set's kind for an address value. */
+  private bound(v: bigint): Bound {
+    return this.family === 4 ? Number(v) : v;
   }
 
   /** Build from prefixes of this family (others are ignored by the caller's choice: they throw). */
@@ -55,8 +72,8 @@ export class PrefixSet {
   private static fromHalfOpenV4(starts: Float64Array, ends: Float64Array): PrefixSet {
     starts.sort();
     ends.sort();
-    const los: bigint[] = [];
-    const his: bigint[] = [];
+    const los: number[] = [];
+    const his: number[] = [];
     const n = starts.length;
     let depth = 0;
     let open = 0;
@@ -67,15 +84,15 @@ export class PrefixSet {
         i++;
       } else {
         if (--depth === 0) {
-          los.push(BigInt(open));
-          his.push(BigInt(ends[j]! - 1));
+          los.push(open);
+          his.push(ends[j]! - 1);
         }
         j++;
       }
     }
     if (n > 0) {
-      los.push(BigInt(open));
-      his.push(BigInt(ends[n - 1]! - 1));
+      los.push(open);
+      his.push(ends[n - 1]! - 1);
     }
     return new PrefixSet(4, los, his);
   }
@@ -125,21 +142,19 @@ export class PrefixSet {
 
   /** The maximal intervals, ascending. */
   ranges(): [bigint, bigint][] {
-    return this.los.map((lo, i) => [lo, this.his[i]!]);
+    return this.los.map((lo, i) => [BigInt(lo), BigInt(this.his[i]!)]);
   }
 
   /** Number of addresses in the set. */
   size(): bigint {
     let n = 0n;
-    for (let i = 0; i < this.los.length; i++) n += this.his[i]! - this.los[i]! + 1n;
+    for (let i = 0; i < this.los.length; i++) n += BigInt(this.his[i]!) - BigInt(this.los[i]!) + 1n;
     return n;
   }
 
-  contains(addr: Address | bigint): boolean {
-    if (typeof addr !== 'bigint') {
-      if (addr.family !== this.family) return false;
-      addr = addr.value;
-    }
+  contains(address: Address | bigint): boolean {
+    if (typeof address !== 'bigint' && address.family !== this.family) return false;
+    const addr = this.bound(typeof address === 'bigint' ? address : address.value);
     // Binary search for the last interval starting at or before addr.
     let lo = 0;
     let hi = this.los.length - 1;
@@ -154,12 +169,13 @@ export class PrefixSet {
   /** Is the whole prefix inside the set? */
   covers(p: Prefix): boolean {
     if (p.family !== this.family) return false;
-    const last = prefixLast(p);
+    const first = this.bound(p.network);
+    const last = this.bound(prefixLast(p));
     let lo = 0;
     let hi = this.los.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.los[mid]! <= p.network) lo = mid + 1;
+      if (this.los[mid]! <= first) lo = mid + 1;
       else hi = mid - 1;
     }
     return hi >= 0 && last <= this.his[hi]!;
@@ -170,13 +186,13 @@ export class PrefixSet {
     if (other.isEmpty) return this;
     if (this.isEmpty) return other;
     // Both lists are sorted: merge them in one pass, no re-sorting.
-    const los: bigint[] = [];
-    const his: bigint[] = [];
+    const los: Bound[] = [];
+    const his: Bound[] = [];
     let i = 0;
     let j = 0;
     while (i < this.los.length || j < other.los.length) {
-      let lo: bigint;
-      let hi: bigint;
+      let lo: Bound;
+      let hi: Bound;
       if (j >= other.los.length || (i < this.los.length && this.los[i]! <= other.los[j]!)) {
         lo = this.los[i]!;
         hi = this.his[i++]!;
@@ -185,7 +201,7 @@ export class PrefixSet {
         hi = other.his[j++]!;
       }
       const last = his.length - 1;
-      if (last >= 0 && lo <= his[last]! + 1n) {
+      if (last >= 0 && lo <= next(his[last]!)) {
         if (hi > his[last]!) his[last] = hi;
       } else {
         los.push(lo);
@@ -196,27 +212,27 @@ export class PrefixSet {
   }
 
   complement(): PrefixSet {
-    const los: bigint[] = [];
-    const his: bigint[] = [];
-    let next = 0n;
+    const los: Bound[] = [];
+    const his: Bound[] = [];
+    const top = TOP[this.family];
+    let from = ZERO[this.family];
     for (let i = 0; i < this.los.length; i++) {
-      if (this.los[i]! > next) {
-        los.push(next);
-        his.push(this.los[i]! - 1n);
+      if (this.los[i]! > from) {
+        los.push(from);
+        his.push(prev(this.los[i]!));
       }
-      next = this.his[i]! + 1n;
+      if (this.his[i]! === top) return new PrefixSet(this.family, los, his);
+      from = next(this.his[i]!);
     }
-    if (next <= MAX[this.family]) {
-      los.push(next);
-      his.push(MAX[this.family]);
-    }
+    los.push(from);
+    his.push(top);
     return new PrefixSet(this.family, los, his);
   }
 
   intersect(other: PrefixSet): PrefixSet {
     this.sameFamily(other);
-    const los: bigint[] = [];
-    const his: bigint[] = [];
+    const los: Bound[] = [];
+    const his: Bound[] = [];
     let i = 0;
     let j = 0;
     while (i < this.los.length && j < other.los.length) {
@@ -236,7 +252,35 @@ export class PrefixSet {
   subtract(other: PrefixSet): PrefixSet {
     this.sameFamily(other);
     if (this.isEmpty || other.isEmpty) return this;
-    return this.intersect(other.complement());
+    // One pass: cut each interval of this set by the intervals of other that overlap it.
+    const los: Bound[] = [];
+    const his: Bound[] = [];
+    const ol = other.los;
+    const oh = other.his;
+    let j = 0;
+    for (let i = 0; i < this.los.length; i++) {
+      let lo = this.los[i]!;
+      const hi = this.his[i]!;
+      while (j < ol.length && oh[j]! < lo) j++;
+      let k = j;
+      while (k < ol.length && ol[k]! <= hi) {
+        if (ol[k]! > lo) {
+          los.push(lo);
+          his.push(prev(ol[k]!));
+        }
+        if (oh[k]! >= hi) {
+          lo = next(hi); // nothing left of this interval
+          break;
+        }
+        lo = next(oh[k]!);
+        k++;
+      }
+      if (lo <= hi) {
+        los.push(lo);
+        his.push(hi);
+      }
+    }
+    return new PrefixSet(this.family, los, his);
   }
 
   equals(other: PrefixSet): boolean {
@@ -253,8 +297,8 @@ export class PrefixSet {
     const out: Prefix[] = [];
     const bits = BITS[this.family];
     for (let i = 0; i < this.los.length; i++) {
-      let lo = this.los[i]!;
-      const hi = this.his[i]!;
+      let lo = this.los[i] as bigint;
+      const hi = this.his[i] as bigint;
       while (lo <= hi) {
         // The largest block aligned at lo that does not run past hi.
         const fits = bitLength(hi - lo + 1n) - 1;
@@ -270,8 +314,8 @@ export class PrefixSet {
   private toPrefixesV4(): Prefix[] {
     const out: Prefix[] = [];
     for (let i = 0; i < this.los.length; i++) {
-      let lo = Number(this.los[i]!);
-      const end = Number(this.his[i]!) + 1;
+      let lo = this.los[i] as number;
+      const end = (this.his[i] as number) + 1;
       while (lo < end) {
         // The largest block that does not run past end ...
         const left = end - lo;

@@ -291,8 +291,17 @@ export class PrefixSet {
     return true;
   }
 
+  /** The minimal cover, computed once per (immutable) set: every target renders the same sets. */
+  private cover?: readonly Prefix[];
+  private coverText?: readonly string[];
+
   /** The unique minimal list of prefixes whose union is this set, ascending. */
   toPrefixes(): Prefix[] {
+    this.cover ??= this.computePrefixes();
+    return [...this.cover];
+  }
+
+  private computePrefixes(): Prefix[] {
     if (this.family === 4) return this.toPrefixesV4();
     const out: Prefix[] = [];
     const bits = BITS[this.family];
@@ -331,12 +340,13 @@ export class PrefixSet {
   }
 
   toCidrs(): string[] {
-    return this.toPrefixes().map(formatPrefix);
+    this.coverText ??= (this.cover ??= this.computePrefixes()).map(formatPrefix);
+    return [...this.coverText];
   }
 
-  /** Number of prefixes in the minimal cover, without building them. */
+  /** Number of prefixes in the minimal cover. */
   prefixCount(): number {
-    return this.toPrefixes().length;
+    return (this.cover ??= this.computePrefixes()).length;
   }
 
   toJSON(): string[] {

@@ -8,6 +8,10 @@
 # servers are pinned to CPU 1 and dnsperf to CPU 0, so each server gets one core,
 # and every process of the benchmark (all three servers alike) runs at nice
 # $BENCH_NICE (default -10) so that other work on a shared machine disturbs it less.
+# The three servers under test are also held to $BENCH_CPU_QUOTA percent of that
+# core (default 50, a cgroup-v1 CFS quota; 0 turns it off), so that the servers,
+# not dnsperf on the other core, are what runs out first: without it all three
+# top out at dnsperf's own rate and the comparison says nothing.
 #
 #   warpc    127.0.2.2:53  -> DoH (https://gateway.bench/dns-query @127.0.3.4:443,
 #                             dnsdist DoH frontend, no cache) -> unbound 127.0.3.1
@@ -43,6 +47,7 @@ cleanup() {
   done
   for pid in "${all[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   ip netns del "$NS" 2>/dev/null || true
+  if [[ -n "$CGROUP" ]]; then rmdir "$CGROUP" 2>/dev/null || true; fi
   # BENCH_LOG_DIR: keep the daemons' logs (and dnsperf's latency dumps) there.
   if [[ -n "${BENCH_LOG_DIR:-}" ]]; then
     mkdir -p "$BENCH_LOG_DIR"
@@ -53,6 +58,8 @@ cleanup() {
 trap cleanup EXIT
 
 NICE=${BENCH_NICE:--10}
+QUOTA=${BENCH_CPU_QUOTA:-50}
+CGROUP=""
 in_ns() { ip netns exec "$NS" "$@"; }
 # Daemons are started with `ip netns exec` directly (not through in_ns) so that $! is their PID.
 ip netns add "$NS"
@@ -152,6 +159,17 @@ wait_ready() {
 }
 for s in 127.0.3.1 127.0.3.2 127.0.3.3 127.0.2.2; do wait_ready "$s"; done
 
+# The servers under test, by the PIDs started above (dnsdist contender, dnsmasq, warpc).
+SERVER_PIDS=("${PIDS[2]}" "${PIDS[3]}" "${PIDS[4]}")
+if [[ "$QUOTA" != 0 ]]; then
+  [[ -d /sys/fs/cgroup/cpu ]] || { echo "no cgroup-v1 cpu controller; run with BENCH_CPU_QUOTA=0" >&2; exit 1; }
+  CGROUP="/sys/fs/cgroup/cpu/${NS}"
+  mkdir "$CGROUP"
+  echo 100000 >"$CGROUP/cpu.cfs_period_us"
+  echo $((QUOTA * 1000)) >"$CGROUP/cpu.cfs_quota_us"
+  for pid in "${SERVER_PIDS[@]}"; do echo "$pid" >"$CGROUP/cgroup.procs"; done
+fi
+
 # --- query files ------------------------------------------------------------------
 for i in $(seq 1 1000); do echo "c$i.bench.test A"; done >"$TMP/cached.txt"
 UNCACHED_N=900000
@@ -206,7 +224,10 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 for s in "${ORDER[@]}"; do UNCACHED[$s]=$(tr ' ' '\n' <<<"${UNCACHED_ALL[$s]}" | grep . | median); done
 
-echo "== latency at half of each server's cached peak, ${SECS}s each"
+# CFS throttling adds its own stalls (up to a period) to whatever exhausts its quota,
+# so the latency runs lift the quota: the rate is still half of each one's measured peak.
+if [[ -n "$CGROUP" ]]; then echo -1 >"$CGROUP/cpu.cfs_quota_us"; fi
+echo "== latency at half of each server's cached peak (quota lifted), ${SECS}s each"
 for s in "${ORDER[@]}"; do
   rate=$(awk -v q="${CACHED[$s]}" 'BEGIN { printf "%d", q / 2 }')
   run_perf "$s" "$TMP/cached.txt" "$SECS" -Q "$rate" -v >"$TMP/lat-$s.txt"
@@ -226,5 +247,6 @@ echo
 awk -v w="${CACHED[warpc]}" -v d="${CACHED[dnsdist]}" -v m="${CACHED[dnsmasq]}" -v uw="${UNCACHED[warpc]}" -v ud="${UNCACHED[dnsdist]}" -v um="${UNCACHED[dnsmasq]}" 'BEGIN {
   printf "ratios: cached warpc/dnsdist %.2f, warpc/dnsmasq %.2f; uncached warpc/dnsdist %.2f, warpc/dnsmasq %.2f\n", w / d, w / m, uw / ud, uw / um
 }'
+echo "servers held to ${QUOTA}% of one core for the qps runs (0: unlimited), unlimited for the latency runs; dnsperf has a core of its own"
 echo "load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "versions: node $(node --version), $(dnsdist --version 2>/dev/null | head -1), $(dnsmasq --version | head -1 | cut -d' ' -f1-3), unbound $(unbound -V | awk '/Version/ { print $2 }'), $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf " $2 }')"

@@ -10,20 +10,19 @@
  *                          198.18.0.9  nothing (a dead resolver for "dead.corp")
  * Nothing here leaves the two namespaces; both are deleted in afterAll.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeE2E } from '../helpers/e2e.js';
 import { NetnsPool, type Netns } from '../helpers/netns.js';
-import { loadProfileSource } from '../../src/profile/load.js';
-import { validateProfile } from '../../src/profile/validate.js';
-import { buildPlan } from '../../src/plan/plan.js';
-import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+import { parseDnsProxyConfig } from '../../src/runtime/dns/config.js';
 import { builtCli, makeCertificates, parseDig, startDnsdistDoh, startUnbound, waitFor, type Gateway } from './peers.js';
 
+const execFileP = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const PROFILE = `
@@ -110,13 +109,10 @@ describeE2E('warpc dns-proxy with dnsdist (DoH), unbound and dig in namespaces',
       blocked: 'blocked.example.com',
     });
 
-    // What `warpc compile` puts in out/linux: the config from the plan.
-    const { doc } = loadProfileSource(PROFILE);
-    const { profile, diagnostics } = validateProfile(doc!);
-    if (!profile) throw new Error(`test profile invalid: ${JSON.stringify(diagnostics)}`);
-    const cfg = dnsProxyConfigFromPlan(buildPlan(profile).plan);
-    mkdirSync(join(dir, 'out', 'linux'), { recursive: true });
-    writeFileSync(join(dir, 'out', 'linux', 'dns-proxy.json'), serializeDnsProxyConfig(cfg!));
+    // out/linux exactly as `warpc compile` writes it.
+    writeFileSync(join(dir, 'profile.yaml'), PROFILE);
+    await execFileP(process.execPath, [builtCli(ROOT), 'compile', join(dir, 'profile.yaml'), '--target', 'linux', '--out', join(dir, 'out')]);
+    expect(parseDnsProxyConfig(readFileSync(join(dir, 'out', 'linux', 'dns-proxy.json'), 'utf8')).fallback.map((r) => r.suffix).sort()).toEqual(['corp', 'dead.corp', 'eng.corp']);
 
     proxy = await startProxy(['--listen', '127.0.2.2:5353', '--query-timeout', '2000'], '127.0.2.2');
   });

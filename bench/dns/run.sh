@@ -17,6 +17,8 @@
 #                             dnsdist DoH frontend, no cache) -> unbound 127.0.3.1
 #   dnsdist  127.0.3.2:53  (packet cache)                      -> unbound 127.0.3.1
 #   dnsmasq  127.0.3.3:53  (cache-size 10000)                  -> unbound 127.0.3.1
+#   node-floor 127.0.3.5:53 (reference, cached runs only: a bare Node.js UDP echo with
+#                             the same socket options; the ceiling of any Node.js responder)
 #
 # Usage: bench/dns/run.sh [SECONDS_PER_RUN]   (needs root, `npm run build` first)
 set -euo pipefail
@@ -64,7 +66,7 @@ in_ns() { ip netns exec "$NS" "$@"; }
 # Daemons are started with `ip netns exec` directly (not through in_ns) so that $! is their PID.
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-for a in 127.0.2.2 127.0.3.1 127.0.3.2 127.0.3.3 127.0.3.4; do ip -n "$NS" addr add "$a/32" dev lo 2>/dev/null || true; done
+for a in 127.0.2.2 127.0.3.1 127.0.3.2 127.0.3.3 127.0.3.4 127.0.3.5; do ip -n "$NS" addr add "$a/32" dev lo 2>/dev/null || true; done
 
 # --- certificates for the DoH gateway -------------------------------------
 EC=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
@@ -148,6 +150,10 @@ EOF
 ip netns exec "$NS" nice -n "$NICE" taskset -c 1 node ${WARPC_NODE_ARGS:-} "$CLI" dns-proxy "$TMP/linux" --doh-ca "$TMP/ca.pem" --log-level warn >"$TMP/warpc.log" 2>&1 &
 PIDS+=($!)
 
+# --- reference: the floor of any Node.js UDP responder (sets QR and echoes; no DNS logic) ----
+ip netns exec "$NS" nice -n "$NICE" taskset -c 1 node "$ROOT/bench/dns/node-floor.mjs" 127.0.3.5 53 >"$TMP/node-floor.log" 2>&1 &
+PIDS+=($!)
+
 wait_ready() {
   for _ in $(seq 1 100); do
     if in_ns dig "@$1" +tries=1 +time=1 ready.bench.test A 2>/dev/null | grep -q 'status: NOERROR'; then return 0; fi
@@ -157,10 +163,10 @@ wait_ready() {
   cat "$TMP"/*.log >&2
   exit 1
 }
-for s in 127.0.3.1 127.0.3.2 127.0.3.3 127.0.2.2; do wait_ready "$s"; done
+for s in 127.0.3.1 127.0.3.2 127.0.3.3 127.0.2.2 127.0.3.5; do wait_ready "$s"; done
 
-# The servers under test, by the PIDs started above (dnsdist contender, dnsmasq, warpc).
-SERVER_PIDS=("${PIDS[2]}" "${PIDS[3]}" "${PIDS[4]}")
+# The servers under test, by the PIDs started above (dnsdist contender, dnsmasq, warpc, node floor).
+SERVER_PIDS=("${PIDS[2]}" "${PIDS[3]}" "${PIDS[4]}" "${PIDS[5]}")
 if [[ "$QUOTA" != 0 ]]; then
   [[ -d /sys/fs/cgroup/cpu ]] || { echo "no cgroup-v1 cpu controller; run with BENCH_CPU_QUOTA=0" >&2; exit 1; }
   CGROUP="/sys/fs/cgroup/cpu/${NS}"
@@ -177,7 +183,7 @@ for s in warpc dnsdist dnsmasq; do
   awk -v p="$s" -v n="$UNCACHED_N" 'BEGIN { for (i = 1; i <= n; i++) printf "u%s%d.bench.test A\n", p, i }' >"$TMP/uncached-$s.txt"
 done
 
-declare -A ADDR=([warpc]=127.0.2.2 [dnsdist]=127.0.3.2 [dnsmasq]=127.0.3.3)
+declare -A ADDR=([warpc]=127.0.2.2 [dnsdist]=127.0.3.2 [dnsmasq]=127.0.3.3 [node-floor]=127.0.3.5)
 read -r -a ORDER <<<"${BENCH_SERVERS:-warpc dnsdist dnsmasq}"
 DNSPERF=(nice -n "$NICE" taskset -c 0 dnsperf -c 20 -T 1 -q 500 -t 2)
 
@@ -199,16 +205,16 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 # each figure is the median of its rounds.
 ROUNDS=${BENCH_ROUNDS:-3}
 declare -A CACHED_ALL UNCACHED_ALL
-echo "== cached, ${SECS}s per run, ${ROUNDS} rounds"
+echo "== cached, ${SECS}s per run, ${ROUNDS} rounds (node-floor: the reference, cached runs only)"
 for r in $(seq 1 "$ROUNDS"); do
-  for s in "${ORDER[@]}"; do
+  for s in "${ORDER[@]}" node-floor; do
     out=$(run_perf "$s" "$TMP/cached.txt" "$SECS")
     qps=$(echo "$out" | field 'Queries per second')
     CACHED_ALL[$s]="${CACHED_ALL[$s]:-} $qps"
     echo "round $r $s: $qps qps (lost $(echo "$out" | awk '/Queries lost/ { print $3 }'))"
   done
 done
-for s in "${ORDER[@]}"; do CACHED[$s]=$(tr ' ' '\n' <<<"${CACHED_ALL[$s]}" | grep . | median); done
+for s in "${ORDER[@]}" node-floor; do CACHED[$s]=$(tr ' ' '\n' <<<"${CACHED_ALL[$s]}" | grep . | median); done
 
 echo "== uncached (unique names, never repeated), ${SECS}s per run, ${ROUNDS} rounds"
 for r in $(seq 1 "$ROUNDS"); do
@@ -243,10 +249,12 @@ echo "|---|---:|---:|---:|"
 for s in "${ORDER[@]}"; do
   printf '| %s | %.0f | %.0f | %s / %s / %s |\n' "$s" "${CACHED[$s]}" "${UNCACHED[$s]}" "${P50[$s]}" "${P99[$s]}" "${AVG[$s]}"
 done
+printf '| node-floor (reference: bare Node.js UDP echo) | %.0f | - | - |\n' "${CACHED[node-floor]}"
 echo
 awk -v w="${CACHED[warpc]}" -v d="${CACHED[dnsdist]}" -v m="${CACHED[dnsmasq]}" -v uw="${UNCACHED[warpc]}" -v ud="${UNCACHED[dnsdist]}" -v um="${UNCACHED[dnsmasq]}" 'BEGIN {
   printf "ratios: cached warpc/dnsdist %.2f, warpc/dnsmasq %.2f; uncached warpc/dnsdist %.2f, warpc/dnsmasq %.2f\n", w / d, w / m, uw / ud, uw / um
 }'
+awk -v w="${CACHED[warpc]}" -v f="${CACHED[node-floor]}" 'BEGIN { printf "cached warpc / bare Node.js UDP echo: %.2f\n", w / f }'
 echo "servers held to ${QUOTA}% of one core for the qps runs (0: unlimited), unlimited for the latency runs; dnsperf has a core of its own"
 echo "load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "versions: node $(node --version), $(dnsdist --version 2>/dev/null | head -1), $(dnsmasq --version | head -1 | cut -d' ' -f1-3), unbound $(unbound -V | awk '/Version/ { print $2 }'), $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf " $2 }')"

@@ -7,7 +7,7 @@
  */
 import type { DualSet } from '../net/prefix-set.js';
 import type { HostPattern } from '../net/names.js';
-import type { DnsManager, Pos, ServiceMode, SplitMode } from '../profile/types.js';
+import type { Pos, Profile, ServiceMode, SplitMode } from '../profile/types.js';
 
 export type Path = 'tunnel' | 'direct';
 
@@ -113,16 +113,6 @@ export interface Plan {
   readonly dns: DnsPlan | null;
   /** A local proxy (service_mode: proxy), otherwise null. */
   readonly localProxy: { readonly address: string; readonly port: number } | null;
-  readonly targets: {
-    readonly linux: {
-      readonly interface: string;
-      readonly table: number;
-      readonly fwmark: number;
-      readonly rulePriority: number;
-      readonly nftTable: string;
-      readonly dnsManager: DnsManager;
-    };
-    readonly macos: { readonly interface: string; readonly pfAnchor: string };
-    readonly windows: { readonly interface: string };
-  };
+  /** Per-OS options, as validated from the profile. */
+  readonly targets: Profile['targets'];
 }

@@ -7,6 +7,7 @@
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
 import { stableJson } from '../../src/emit/json.js';
+import { splitEntryRows } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
 
@@ -43,15 +44,6 @@ export function linuxSettings(plan: Plan): LinuxSettings {
   };
 }
 
-/** The profile's address entries as comment lines: what the admin wrote, next to what it became. */
-function entryComments(plan: Plan): { action: string; cidr: string; description: string }[] {
-  return plan.split.rules.map((r) => ({
-    action: r.source === 'always_tunnel' ? 'always' : plan.split.mode,
-    cidr: r.cidr,
-    description: r.description,
-  }));
-}
-
 function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const lx = plan.targets.linux;
   const f = plan.features;
@@ -78,7 +70,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
           priority: lx.rulePriority,
           ifname: lx.interface,
           exclude: plan.split.mode === 'exclude',
-          entries: entryComments(plan).filter((e) => e.cidr.includes(':') === (family === 6)),
+          entries: splitEntryRows(plan).filter((e) => e.cidr.includes(':') === (family === 6)),
           direct,
           tunnel,
           directCount: direct.length,
@@ -96,7 +88,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
         table: lx.nftTable,
         ifname: lx.interface,
         fwmark: lx.fwmark,
-        entries: entryComments(plan),
+        entries: splitEntryRows(plan),
         tunnel4: plan.split.tunnel.v4.toCidrs(),
         tunnel6: plan.split.tunnel.v6.toCidrs(),
       }),

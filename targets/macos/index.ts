@@ -9,6 +9,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
+import { splitEntryRows } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
 
@@ -32,10 +33,6 @@ export function macosRoutes(cidrs: readonly string[]): string[] {
     else out.push(c);
   }
   return out;
-}
-
-function entryComments(plan: Plan): { action: string; cidr: string; description: string }[] {
-  return plan.split.rules.map((r) => ({ action: r.source === 'always_tunnel' ? 'always' : plan.split.mode, cidr: r.cidr, description: r.description }));
 }
 
 /** Host entries up.sh can resolve: exact names (a wildcard names no address). */
@@ -80,7 +77,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       render(NAME, 'routes.sh.hbs', {
         ...base,
         exclude: plan.split.mode === 'exclude',
-        entries: entryComments(plan),
+        entries: splitEntryRows(plan),
         bypass4,
         bypass6,
         routes4: macosRoutes(plan.split.tunnel.v4.toCidrs()),
@@ -96,7 +93,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       'pf.conf',
       render(NAME, 'pf.conf.hbs', {
         ...base,
-        entries: entryComments(plan),
+        entries: splitEntryRows(plan),
         bypass: plan.split.bypass.map((b) => b.address),
         tunnel4: plan.split.tunnel.v4.toCidrs(),
         tunnel6: plan.split.tunnel.v6.toCidrs(),

@@ -9,6 +9,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
 import { render } from '../../src/emit/render.js';
+import { splitEntryRows } from '../../src/emit/view.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { canonicalAddress } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -139,7 +140,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     ipv4: plan.interface.ipv4,
     ipv6: plan.interface.ipv6,
     mtu: plan.interface.mtu,
-    entries: plan.split.rules.map((r) => ({ action: r.source === 'always_tunnel' ? 'always' : plan.split.mode, cidr: r.cidr, description: psSafe(r.description) })),
+    entries: splitEntryRows(plan).map((e) => ({ ...e, description: psSafe(e.description) })),
     routes: [...routes4, ...routes6],
     routes4,
     routes6,

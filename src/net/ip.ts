@@ -26,7 +26,13 @@ export const MAX: Record<Family, bigint> = { 4: (1n << 32n) - 1n, 6: (1n << 128n
 
 /** Four decimal octets, 0–255, no leading zeros; numbers throughout (this runs 100k times per list). */
 function parseV4(text: string): bigint | null {
-  if (text.length < 7 || text.length > 15) return null;
+  const v = parseV4Number(text);
+  return v < 0 ? null : BigInt(v);
+}
+
+/** An IPv4 address as a number, or -1 when `text` is not one (four decimal octets, no leading zeros). */
+export function parseV4Number(text: string): number {
+  if (text.length < 7 || text.length > 15) return -1;
   let value = 0;
   let octet = 0;
   let digits = 0;
@@ -34,23 +40,22 @@ function parseV4(text: string): bigint | null {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 46 /* . */) {
-      if (digits === 0 || dots === 3) return null;
+      if (digits === 0 || dots === 3) return -1;
       value = value * 256 + octet;
       octet = 0;
       digits = 0;
       dots++;
     } else if (c >= 48 && c <= 57) {
-      if (digits === 1 && octet === 0) return null; // leading zero
+      if (digits === 1 && octet === 0) return -1; // leading zero
       octet = octet * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return null;
+      if (++digits > 3 || octet > 255) return -1;
     } else {
-      return null;
+      return -1;
     }
   }
-  if (digits === 0 || dots !== 3) return null;
-  return BigInt(value * 256 + octet);
+  if (digits === 0 || dots !== 3) return -1;
+  return value * 256 + octet;
 }
-
 
 function hexDigit(c: number): number {
   if (c >= 48 && c <= 57) return c - 48; // 0-9
@@ -161,11 +166,13 @@ export function prefixCovers(outer: Prefix, inner: Prefix): boolean {
   return outer.family === inner.family && outer.length <= inner.length && inner.network >= outer.network && prefixLast(inner) <= prefixLast(outer);
 }
 
+/** Dotted-quad text of an IPv4 address given as a number. */
+export function formatV4Number(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
+}
+
 export function formatAddress(family: Family, value: bigint): string {
-  if (family === 4) {
-    const n = Number(value);
-    return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
-  }
+  if (family === 4) return formatV4Number(Number(value));
   // RFC 5952 section 5: an IPv4-mapped address keeps its IPv4 part dotted (::ffff:192.0.2.1).
   if (value >> 32n === 0xffffn) return `::ffff:${formatAddress(4, value & 0xffffffffn)}`;
   // Four 32-bit words, then number arithmetic for the groups.

@@ -6,7 +6,7 @@
  *
  * Instances are immutable.
  */
-import { BITS, MAX, formatPrefix, parsePrefix, type Address, type Family, type Prefix, prefixLast } from './ip.js';
+import { BITS, MAX, formatPrefix, formatV4Number, parsePrefix, parseV4Number, type Address, type Family, type Prefix, prefixLast } from './ip.js';
 
 /**
  * An interval bound: a number for IPv4 (exact, and much faster than bigint),
@@ -99,6 +99,7 @@ export class PrefixSet {
 
   /** Build from CIDR text; throws on text that does not parse (validate first). */
   static fromCidrs(family: Family, cidrs: Iterable<string>): PrefixSet {
+    if (family === 4) return PrefixSet.fromCidrsV4(cidrs);
     const prefixes: Prefix[] = [];
     for (const c of cidrs) {
       const r = parsePrefix(c);
@@ -106,6 +107,31 @@ export class PrefixSet {
       prefixes.push(r.prefix);
     }
     return PrefixSet.fromPrefixes(family, prefixes);
+  }
+
+  /** IPv4 CIDR text straight to numbers: the same grammar as parsePrefix, without a bigint per prefix. */
+  private static fromCidrsV4(cidrs: Iterable<string>): PrefixSet {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (const c of cidrs) {
+      const slash = c.indexOf('/');
+      const network = parseV4Number(slash < 0 ? c : c.slice(0, slash));
+      let length = 32;
+      if (slash >= 0) {
+        const lenText = c.slice(slash + 1);
+        length = /^(0|[1-9][0-9]?)$/.test(lenText) ? Number(lenText) : -1;
+      }
+      const size = 2 ** (32 - length);
+      if (network < 0 || length < 0 || length > 32 || network % size !== 0) {
+        // Off the fast path: the general parser says what is wrong (or that it is IPv6).
+        const r = parsePrefix(c);
+        if (!r.ok) throw new Error(`not a prefix: ${c}`);
+        throw new Error(`PrefixSet(4) given an IPv${r.prefix.family} prefix`);
+      }
+      starts.push(network);
+      ends.push(network + size);
+    }
+    return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
   }
 
   /** Build from arbitrary inclusive ranges: sorts and merges overlapping and adjacent ones. */
@@ -319,9 +345,8 @@ export class PrefixSet {
     return out;
   }
 
-  /** toPrefixes on doubles: every IPv4 value and block size is exact below 2^53. */
-  private toPrefixesV4(): Prefix[] {
-    const out: Prefix[] = [];
+  /** The minimal IPv4 blocks as (network, length) pairs, on doubles: every value is exact below 2^53. */
+  private blocksV4(visit: (network: number, length: number) => void): void {
     for (let i = 0; i < this.los.length; i++) {
       let lo = this.los[i] as number;
       const end = (this.his[i] as number) + 1;
@@ -332,15 +357,28 @@ export class PrefixSet {
         // ... and is aligned at lo (lo < 2^32; 0 is aligned to everything).
         const low = lo === 0 ? 32 : 31 - Math.clz32((lo | 0) & -(lo | 0));
         const size = Math.min(low, fits);
-        out.push({ family: 4, network: BigInt(lo), length: 32 - size });
+        visit(lo, 32 - size);
         lo += 2 ** size;
       }
     }
+  }
+
+  private toPrefixesV4(): Prefix[] {
+    const out: Prefix[] = [];
+    this.blocksV4((network, length) => out.push({ family: 4, network: BigInt(network), length }));
     return out;
   }
 
   toCidrs(): string[] {
-    this.coverText ??= (this.cover ??= this.computePrefixes()).map(formatPrefix);
+    if (this.coverText === undefined) {
+      if (this.family === 4 && this.cover === undefined) {
+        const text: string[] = [];
+        this.blocksV4((network, length) => text.push(`${formatV4Number(network)}/${length}`));
+        this.coverText = text;
+      } else {
+        this.coverText = (this.cover ??= this.computePrefixes()).map(formatPrefix);
+      }
+    }
     return [...this.coverText];
   }
 

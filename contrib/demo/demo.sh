@@ -72,6 +72,7 @@ up() {
 
 	# The app, and the gateway's resolver: dnsmasq behind dnsdist (DoH, with a blocking policy).
 	start app "$APP" node -e "const h=require('http');for(const p of [8080,8081])h.createServer((q,s)=>s.end('hello from the app on '+p+', you are '+q.socket.remoteAddress+'\n')).listen(p,'203.0.113.10')"
+	wait_for "the app" in_ns "$GW" curl -so /dev/null -m 1 http://203.0.113.10:8080/
 	start dnsmasq "$GW" dnsmasq -k -C /dev/null --no-resolv --no-hosts --bind-interfaces --listen-address=127.0.0.1 --port=5301 --pid-file= --user=root --local-ttl=30 \
 		--host-record=app.example.com,203.0.113.10 --host-record=blocked.example.com,203.0.113.99
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj '/CN=warpc demo CA' \
@@ -115,6 +116,9 @@ YAML
 	start agent "$DEV" "${WARPC[@]}" up "$DIR/out/linux" --state-dir "$DIR/state" --root "$DIR/root" --doh-ca "$DIR/pki/ca.pem"
 	wait_for "warpc up" grep -q 'warpc: up: ' "$DIR/agent.log"
 	in_ns "$GW" wg set "$GW_IF" peer "$(wg pubkey <"$DIR/state/private.key")" allowed-ips 172.16.0.2/32
+	# The gateway learns the device's key only now, so a handshake the device tried earlier was
+	# refused and WireGuard retries after 5 s: wait for the tunnel to carry a packet end to end.
+	wait_for "the tunnel handshake" in_ns "$DEV" ping -c 1 -W 1 203.0.113.10
 	cat <<TXT
 demo: up. The device namespace is $DEV; try:
   sudo ip netns exec $DEV ip route get 203.0.113.10           # dev $DEV_IF table 65743

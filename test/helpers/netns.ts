@@ -56,11 +56,16 @@ export class NetnsPool {
   private readonly pids: number[] = [];
   readonly prefix = `warpc-${randomBytes(3).toString('hex')}`;
 
-  /** Create a namespace `warpc-<random>-<label>` with loopback up. */
+  /**
+   * Create a namespace `warpc-<random>-<label>` with loopback up and IPv6 duplicate
+   * address detection off: links created in it get their addresses at once, so a
+   * snapshot taken before and after a change never differs by a `tentative` flag.
+   */
   async create(label: string): Promise<Netns> {
     const name = `${this.prefix}-${label}`.slice(0, 40);
     await execFileP('ip', ['netns', 'add', name]);
     this.namespaces.push(name);
+    await execFileP('ip', ['netns', 'exec', name, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
     await execFileP('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
     return new Netns(name, this);
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/emit/manifest.js';
-import { FIXTURES_DIR, listFiles } from '../helpers/fixtures.js';
+import { FIXTURES_DIR, listFiles, validFixtures } from '../helpers/fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -51,6 +51,21 @@ describe('warpc compile', () => {
     const first = listFiles(out).map((p) => readFileSync(join(out, p), 'utf8'));
     expect(warpc(['compile', corp, '--out', out]).code).toBe(0);
     expect(listFiles(out).map((p) => readFileSync(join(out, p), 'utf8'))).toEqual(first);
+  });
+
+  it('--target all reproduces every fixture\'s goldens for all five targets, byte for byte, twice', () => {
+    for (const fx of validFixtures()) {
+      const out = join(tmp, `all-${fx.name}`);
+      for (let run = 0; run < 2; run++) {
+        const r = warpc(['compile', join(fx.dir, 'profile.yaml'), '--target', 'all', '--out', out]);
+        expect(r.code, `${fx.name}: ${r.stderr}`).toBe(0);
+        const expectedDir = join(fx.dir, 'expected');
+        expect(listFiles(out), fx.name).toEqual(listFiles(expectedDir));
+        for (const path of listFiles(out)) expect(readFileSync(join(out, path), 'utf8'), `${fx.name}/${path}`).toBe(readFileSync(join(expectedDir, path), 'utf8'));
+      }
+      const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { targets: string[] };
+      expect(manifest.targets).toEqual(['linux', 'macos', 'windows', 'ios', 'android']);
+    }
   });
 
   it('reads the profile from standard input with -', () => {

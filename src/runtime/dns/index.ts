@@ -42,7 +42,8 @@
 import net from 'node:net';
 import type { DnsProxyConfig } from './config.js';
 import { DohClient } from './doh.js';
-import { DEFAULT_TCP_LIMITS, TcpListener, UdpListener, type ListenAddress, type TcpLimits } from './listeners.js';
+import { BatchUdpListener, DEFAULT_TCP_LIMITS, TcpListener, UdpListener, type ListenAddress, type TcpLimits } from './listeners.js';
+import { udpBatch } from './udp-batch.js';
 import { silentLogger, type Logger } from './log.js';
 import type { PlainServer } from './plain.js';
 import { DEFAULT_TUNING, ProxyCore, type HostRuleListener, type ProxyStats, type ProxyTuning, type Upstream } from './proxy.js';
@@ -134,7 +135,8 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHand
   }
   const core = new ProxyCore(router, upstream, t, logger, opts.onHostRule);
   const listen = opts.listen ?? opts.config.listen;
-  const udp: UdpListener[] = [];
+  const udp: (UdpListener | BatchUdpListener)[] = [];
+  const native = udpBatch();
   const tcp: TcpListener[] = [];
   const shutdown = async (): Promise<void> => {
     // Waiting queries get SERVFAIL while the sockets can still carry it.
@@ -145,7 +147,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHand
   };
   try {
     for (const at of listen) {
-      const u = await UdpListener.bind(core, at, logger);
+      const u = native ? BatchUdpListener.bind(native, core, at, logger) : await UdpListener.bind(core, at, logger);
       udp.push(u);
       // With port 0, TCP takes the port UDP got.
       tcp.push(await TcpListener.bind(core, { address: at.address, port: u.port }, t.tcp, logger));
@@ -160,6 +162,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHand
     ...udp.map((l) => ({ address: l.address, port: l.port, transport: 'udp' as const })),
     ...tcp.map((l) => ({ address: l.address, port: l.port, transport: 'tcp' as const })),
   ];
+  logger.debug(native ? 'udp: native recvmmsg/sendmmsg batches' : 'udp: node:dgram');
   logger.info('dns proxy listening', { addresses: addresses.map((a) => `${a.transport}:${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`).join(',') });
   let closing: Promise<void> | null = null;
   return {

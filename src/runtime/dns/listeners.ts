@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from './log.js';
 import type { ProxyCore, ReplySink } from './proxy.js';
+import { ADDR_LEN, type UdpBatchBinding } from './udp-batch.js';
 
 export interface ListenAddress {
   readonly address: string;
@@ -83,6 +84,92 @@ export class UdpListener implements ReplySink {
     });
   }
 }
+
+/**
+ * UDP through the native batch layer. Answers made while a batch is being handled
+ * (cache hits, local answers, errors) leave together in one sendmmsg; a query that
+ * is answered later (a cache miss) keeps a copy of its client's address under the
+ * id it was handed to the core with.
+ */
+export class BatchUdpListener implements ReplySink {
+  private nextId = 0;
+  /** Ids of the batch being handled: [batchStart, batchStart + batchSize). */
+  private batchStart = 0;
+  private batchSize = 0;
+  private batchAddrs: Buffer = Buffer.alloc(0);
+  private readonly outPackets: Buffer[] = [];
+  private readonly outIndexes: number[] = [];
+  /** Addresses of queries still waiting for an upstream, by id. */
+  private readonly waiting = new Map<number, Buffer>();
+  private handle: unknown = null;
+
+  private constructor(
+    private readonly native: UdpBatchBinding,
+    private readonly core: ProxyCore,
+    private readonly logger: Logger,
+    readonly address: string,
+  ) {}
+
+  static bind(native: UdpBatchBinding, core: ProxyCore, at: ListenAddress, logger: Logger): BatchUdpListener {
+    const l = new BatchUdpListener(native, core, logger, at.address);
+    l.handle = native.open(at.address, at.port, net.isIPv6(at.address), (data, offsets, addrs) => l.onBatch(data, offsets, addrs));
+    return l;
+  }
+
+  get port(): number {
+    return this.native.localPort(this.handle);
+  }
+
+  private onBatch(data: Buffer, offsets: Uint32Array, addrs: Buffer): void {
+    const n = offsets.length - 1;
+    this.batchStart = this.nextId;
+    this.batchSize = n;
+    this.batchAddrs = addrs;
+    this.nextId += n;
+    for (let i = 0; i < n; i++) {
+      const id = this.batchStart + i;
+      const before = this.outPackets.length;
+      let accepted = false;
+      try {
+        accepted = this.core.handle(data.subarray(offsets[i]!, offsets[i + 1]!), true, this, id, '');
+      } catch (err) {
+        this.logger.error('query handling failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      }
+      // Accepted but not answered yet: remember where the answer goes.
+      if (accepted && this.outPackets.length === before) this.waiting.set(id, Buffer.from(addrs.subarray(i * ADDR_LEN, (i + 1) * ADDR_LEN)));
+    }
+    this.batchSize = 0;
+    if (this.outPackets.length > 0) {
+      this.native.send(this.handle, this.outPackets, addrs, Uint32Array.from(this.outIndexes));
+      this.outPackets.length = 0;
+      this.outIndexes.length = 0;
+    }
+  }
+
+  reply(resp: Buffer, id: number): void {
+    if (this.handle === null) return;
+    if (id >= this.batchStart && id < this.batchStart + this.batchSize) {
+      this.outPackets.push(resp);
+      this.outIndexes.push(id - this.batchStart);
+      return;
+    }
+    const addr = this.waiting.get(id);
+    if (addr === undefined) return;
+    this.waiting.delete(id);
+    this.native.send(this.handle, [resp], addr, ONE_INDEX);
+  }
+
+  close(): Promise<void> {
+    if (this.handle !== null) {
+      this.native.close(this.handle);
+      this.handle = null;
+    }
+    this.waiting.clear();
+    return Promise.resolve();
+  }
+}
+
+const ONE_INDEX = new Uint32Array([0]);
 
 class TcpConnection implements ReplySink {
   private acc: Buffer | null = null;

@@ -1,6 +1,6 @@
-// The floor of a Node.js UDP DNS responder, for reference in bench/dns/run.sh: per packet it
-// only sets the QR bit and sends the datagram back (no parsing, no cache), with the same socket
-// options as warpc's listener. Whatever warpc's proxy reaches above this is its own overhead.
+// The floor of a Node.js UDP DNS responder on node:dgram, for reference in bench/dns/run.sh: per packet it
+// only sets the QR bit and sends the datagram back (no parsing, no cache), with the socket
+// options warpc uses on node:dgram (its fallback path; by default it uses the native batch layer).
 import dgram from 'node:dgram';
 
 const [address, port] = [process.argv[2] ?? '127.0.3.5', Number(process.argv[3] ?? 53)];

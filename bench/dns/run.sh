@@ -17,8 +17,9 @@
 #                             dnsdist DoH frontend, no cache) -> unbound 127.0.3.1
 #   dnsdist  127.0.3.2:53  (packet cache)                      -> unbound 127.0.3.1
 #   dnsmasq  127.0.3.3:53  (cache-size 10000)                  -> unbound 127.0.3.1
-#   node-floor 127.0.3.5:53 (reference, cached runs only: a bare Node.js UDP echo with
-#                             the same socket options; the ceiling of any Node.js responder)
+#   node-floor 127.0.3.5:53 (reference, cached runs only: a bare Node.js echo on node:dgram,
+#                             the ceiling of any responder on node:dgram; warpc uses its
+#                             native batch layer unless WARPC_UDP_BATCH=0)
 #
 # Usage: bench/dns/run.sh [SECONDS_PER_RUN]   (needs root, `npm run build` first)
 set -euo pipefail

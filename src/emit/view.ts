@@ -1,4 +1,5 @@
 /** View-model pieces several targets render the same way. */
+import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Plan } from '../plan/types.js';
 
 export interface EntryRow {
@@ -11,4 +12,14 @@ export interface EntryRow {
 /** The profile's address entries as written (with always_tunnel), for comments next to what they became. */
 export function splitEntryRows(plan: Plan): EntryRow[] {
   return plan.split.rules.map((r) => ({ action: r.source === 'always_tunnel' ? 'always' : plan.split.mode, cidr: r.cidr, description: r.description }));
+}
+
+/**
+ * The warning every target but Linux gives in service mode `proxy`: the local proxy is
+ * the client application's job, and `consequence` says what that target's files do then.
+ */
+export function localProxyLimitation(plan: Plan, target: string, consequence: string): Diagnostic[] {
+  if (!plan.features.localProxy || !plan.localProxy) return [];
+  const { address, port } = plan.localProxy;
+  return [diag('TargetLimitation', { target, detail: `service mode ${plan.serviceMode}: the local proxy on ${address}:${port} is run by ${consequence}` })];
 }

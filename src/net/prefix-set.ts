@@ -181,30 +181,27 @@ export class PrefixSet {
   contains(address: Address | bigint): boolean {
     if (typeof address !== 'bigint' && address.family !== this.family) return false;
     const addr = this.bound(typeof address === 'bigint' ? address : address.value);
-    // Binary search for the last interval starting at or before addr.
-    let lo = 0;
-    let hi = this.los.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.los[mid]! <= addr) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return hi >= 0 && addr <= this.his[hi]!;
+    const i = this.lastStartingAtOrBefore(addr);
+    return i >= 0 && addr <= this.his[i]!;
   }
 
   /** Is the whole prefix inside the set? */
   covers(p: Prefix): boolean {
     if (p.family !== this.family) return false;
-    const first = this.bound(p.network);
-    const last = this.bound(prefixLast(p));
+    const i = this.lastStartingAtOrBefore(this.bound(p.network));
+    return i >= 0 && this.bound(prefixLast(p)) <= this.his[i]!;
+  }
+
+  /** Binary search: the index of the last interval that starts at or before b, or -1. */
+  private lastStartingAtOrBefore(b: Bound): number {
     let lo = 0;
     let hi = this.los.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.los[mid]! <= first) lo = mid + 1;
+      if (this.los[mid]! <= b) lo = mid + 1;
       else hi = mid - 1;
     }
-    return hi >= 0 && last <= this.his[hi]!;
+    return hi;
   }
 
   union(other: PrefixSet): PrefixSet {

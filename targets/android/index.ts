@@ -9,6 +9,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { stableJson } from '../../src/emit/json.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
+import { localProxyLimitation } from '../../src/emit/view.js';
 import { BITS, formatAddress, parsePrefix } from '../../src/net/ip.js';
 import type { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Path, Plan } from '../../src/plan/types.js';
@@ -113,14 +114,7 @@ function check(plan: Plan): Diagnostic[] {
       ),
     );
   }
-  if (plan.features.localProxy && plan.localProxy) {
-    ds.push(
-      diag('TargetLimitation', {
-        target: NAME,
-        detail: `service mode ${plan.serviceMode}: the local proxy on ${plan.localProxy.address}:${plan.localProxy.port} is run by the app; vpn-service.json establishes no VPN`,
-      }),
-    );
-  }
+  ds.push(...localProxyLimitation(plan, NAME, 'the app; vpn-service.json establishes no VPN'));
   return ds;
 }
 

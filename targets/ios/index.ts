@@ -8,6 +8,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { stableJson } from '../../src/emit/json.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
+import { localProxyLimitation } from '../../src/emit/view.js';
 import { BITS, formatAddress, hostMaskOf, MAX, parsePrefix } from '../../src/net/ip.js';
 import type { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Path, Plan } from '../../src/plan/types.js';
@@ -128,14 +129,7 @@ function check(plan: Plan): Diagnostic[] {
       }),
     );
   }
-  if (plan.features.localProxy && plan.localProxy) {
-    ds.push(
-      diag('TargetLimitation', {
-        target: NAME,
-        detail: `service mode ${plan.serviceMode}: the local proxy on ${plan.localProxy.address}:${plan.localProxy.port} is run by the app; network-settings.json starts no tunnel`,
-      }),
-    );
-  }
+  ds.push(...localProxyLimitation(plan, NAME, 'the app; network-settings.json starts no tunnel'));
   return ds;
 }
 

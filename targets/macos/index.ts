@@ -9,7 +9,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
-import { splitEntryRows } from '../../src/emit/view.js';
+import { splitEntryRows, localProxyLimitation } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
 
@@ -48,14 +48,7 @@ function check(plan: Plan): Diagnostic[] {
       : `host entry "${h.text}" is resolved once when up.sh runs (routes and pf); later changes to its addresses are not followed`;
     ds.push(diag('TargetLimitation', { target: NAME, detail }, h.pos));
   }
-  if (plan.features.localProxy && plan.localProxy) {
-    ds.push(
-      diag('TargetLimitation', {
-        target: NAME,
-        detail: `service mode ${plan.serviceMode}: the local proxy on ${plan.localProxy.address}:${plan.localProxy.port} is run by the client application; nothing on the OS changes, so no files are written`,
-      }),
-    );
-  }
+  ds.push(...localProxyLimitation(plan, NAME, 'the client application; nothing on the OS changes, so no files are written'));
   return ds;
 }
 

@@ -9,7 +9,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
 import { render } from '../../src/emit/render.js';
-import { splitEntryRows } from '../../src/emit/view.js';
+import { splitEntryRows, localProxyLimitation } from '../../src/emit/view.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { canonicalAddress } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -74,9 +74,7 @@ function check(plan: Plan): Diagnostic[] {
   if (plan.dns && !plan.tunnel) {
     lim(`service mode ${plan.serviceMode} has no tunnel adapter: apply.ps1 and apply.netsh.cmd take the adapters whose DNS servers to replace, and the revert scripts set them back to automatic (DHCP), not to earlier static servers`);
   }
-  if (plan.features.localProxy && plan.localProxy) {
-    lim(`service mode ${plan.serviceMode}: the local proxy on ${plan.localProxy.address}:${plan.localProxy.port} is run by the client application; nothing on the OS changes, so no files are written`);
-  }
+  ds.push(...localProxyLimitation(plan, NAME, 'the client application; nothing on the OS changes, so no files are written'));
   for (const r of plan.split.rules) {
     if (!r.description) continue;
     try {

@@ -9,6 +9,7 @@ import { render } from '../../src/emit/render.js';
 import { stableJson } from '../../src/emit/json.js';
 import { splitEntryRows } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
+import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
 import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
 
 /** The runtime settings file: everything `warpc up` needs that is not in another artifact. */
@@ -112,7 +113,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
 
   if (plan.dns) {
     const nameservers = [...plan.dns.listen.v4, ...plan.dns.listen.v6];
-    file('resolv.conf', render('linux', 'resolv.conf.hbs', { ...base, nameservers, search: plan.dns.search }));
+    file('resolv.conf', render('linux', 'resolv.conf.hbs', { ...base, nameservers, search: plan.dns.search, options: RESOLV_CONF_OPTIONS }));
     file(
       'resolved.sh',
       render('linux', 'resolved.sh.hbs', { ...base, nameservers, search: plan.dns.search, defaultLink: f.tunnel ? lx.interface : null }),

@@ -3,6 +3,8 @@
  * caching, truncation, coalescing, bounds, failures and host-rule events.
  * (Real peers in namespaces: e2e.test.ts. DoH wire details: doh.test.ts.)
  */
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsProxy, type DnsProxyHandle, type HostRuleEvent } from '../../src/runtime/dns/index.js';
 import type { DnsProxyConfig } from '../../src/runtime/dns/config.js';
@@ -120,6 +122,23 @@ describe('dns proxy (in-process, scripted upstreams on loopback)', () => {
     expect(r.rcode).toBe(RCODE_SERVFAIL);
     expect(servers[0]!.seen.length + servers[1]!.seen.length).toBe(2);
     expect(doh.calls).toEqual([]);
+  });
+
+  it('a fixed port whose TCP side is taken fails to start and leaves its UDP side unbound', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    try {
+      await expect(startDnsProxy({ config: testConfig(), listen: [{ address: '127.0.0.1', port: taken }], dohUpstream: doh })).rejects.toThrow(/EADDRINUSE/);
+      const probe = dgram.createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        probe.once('error', reject);
+        probe.bind(taken, '127.0.0.1', () => resolve());
+      });
+      probe.close();
+    } finally {
+      blocker.close();
+    }
   });
 
   it('a rule without servers uses the system resolvers, and SERVFAILs (no leak) when none are known', async () => {

@@ -147,10 +147,18 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHand
   };
   try {
     for (const at of listen) {
-      const u = native ? BatchUdpListener.bind(native, core, at, logger) : await UdpListener.bind(core, at, logger);
-      udp.push(u);
-      // With port 0, TCP takes the port UDP got.
-      tcp.push(await TcpListener.bind(core, { address: at.address, port: u.port }, t.tcp, logger));
+      // With port 0, TCP takes the port UDP got; if that number is taken for TCP, try another pair.
+      for (let attempt = 1; ; attempt++) {
+        const u = native ? BatchUdpListener.bind(native, core, at, logger) : await UdpListener.bind(core, at, logger);
+        try {
+          tcp.push(await TcpListener.bind(core, { address: at.address, port: u.port }, t.tcp, logger));
+          udp.push(u);
+          break;
+        } catch (err) {
+          await u.close();
+          if (at.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+        }
+      }
     }
   } catch (err) {
     await shutdown();

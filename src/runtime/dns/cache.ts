@@ -11,6 +11,9 @@
  * (expired entries are also swept periodically by the proxy). The insertion
  * order is kept in our own queue: evicting through `map.keys().next()` is
  * quadratic in V8 (the iterator walks every deleted slot at the front).
+ *
+ * A mirror (the native UDP layer's answer table, udp-batch.ts) may follow
+ * every change: it then holds exactly the entries this cache holds.
  */
 import { HEADER_LEN } from './wire.js';
 
@@ -24,6 +27,14 @@ export interface CacheEntry {
   readonly expiresAt: number;
 }
 
+/** Follows the cache's changes (set replaces any entry under the same key). */
+export interface CacheMirror {
+  /** `data` lives `lifeMs` from its storing, `ageMs` ago. */
+  set(key: string, data: Buffer, ttls: readonly number[], lifeMs: number, ageMs: number): void;
+  delete(key: string): void;
+  clear(): void;
+}
+
 export interface CacheLimits {
   readonly maxEntries: number;
   readonly maxBytes: number;
@@ -35,8 +46,16 @@ export class DnsCache {
   private order: CacheEntry[] = [];
   private head = 0;
   private bytes = 0;
+  private mirror: CacheMirror | null = null;
 
   constructor(private readonly limits: CacheLimits) {}
+
+  /** Let `mirror` follow this cache from now on (it starts with the current entries). */
+  attachMirror(mirror: CacheMirror, now: number): void {
+    this.mirror = mirror;
+    mirror.clear();
+    for (const e of this.map.values()) if (now < e.expiresAt) mirror.set(e.key, e.data, e.ttls, e.expiresAt - e.storedAt, now - e.storedAt);
+  }
 
   get size(): number {
     return this.map.size;
@@ -82,6 +101,7 @@ export class DnsCache {
     this.map.set(key, entry);
     this.order.push(entry);
     this.bytes += data.length;
+    this.mirror?.set(key, data, ttls, ttl * 1000, 0);
     // Keep the queue in proportion to the live entries.
     if (this.head > 1024 && this.head * 2 > this.order.length) this.compact();
     else if (this.order.length - this.head > 2 * this.limits.maxEntries + 1024) this.compact();
@@ -111,6 +131,7 @@ export class DnsCache {
   }
 
   clear(): void {
+    this.mirror?.clear();
     this.map.clear();
     this.order = [];
     this.head = 0;
@@ -118,6 +139,7 @@ export class DnsCache {
   }
 
   private delete(key: string, e: CacheEntry): void {
+    this.mirror?.delete(key);
     this.map.delete(key);
     this.bytes -= e.data.length;
   }

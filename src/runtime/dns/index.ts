@@ -43,7 +43,7 @@ import net from 'node:net';
 import type { DnsProxyConfig } from './config.js';
 import { DohClient } from './doh.js';
 import { BatchUdpListener, DEFAULT_TCP_LIMITS, TcpListener, UdpListener, type ListenAddress, type TcpLimits } from './listeners.js';
-import { udpBatch } from './udp-batch.js';
+import { AnswerTable, udpBatch } from './udp-batch.js';
 import { silentLogger, type Logger } from './log.js';
 import type { PlainServer } from './plain.js';
 import { DEFAULT_TUNING, ProxyCore, type HostRuleListener, type ProxyStats, type ProxyTuning, type Upstream } from './proxy.js';
@@ -137,6 +137,9 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHand
   const listen = opts.listen ?? opts.config.listen;
   const udp: (UdpListener | BatchUdpListener)[] = [];
   const native = udpBatch();
+  // Cache hits over UDP are answered by the native layer from a mirror of the cache.
+  const table = native ? new AnswerTable(native) : null;
+  if (table) core.attachFastPath(table);
   const tcp: TcpListener[] = [];
   const shutdown = async (): Promise<void> => {
     // Waiting queries get SERVFAIL while the sockets can still carry it.
@@ -149,7 +152,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHand
     for (const at of listen) {
       // With port 0, TCP takes the port UDP got; if that number is taken for TCP, try another pair.
       for (let attempt = 1; ; attempt++) {
-        const u = native ? BatchUdpListener.bind(native, core, at, logger) : await UdpListener.bind(core, at, logger);
+        const u = native ? BatchUdpListener.bind(native, core, at, logger, table) : await UdpListener.bind(core, at, logger);
         try {
           tcp.push(await TcpListener.bind(core, { address: at.address, port: u.port }, t.tcp, logger));
           udp.push(u);
@@ -170,7 +173,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHand
     ...udp.map((l) => ({ address: l.address, port: l.port, transport: 'udp' as const })),
     ...tcp.map((l) => ({ address: l.address, port: l.port, transport: 'tcp' as const })),
   ];
-  logger.debug(native ? 'udp: native recvmmsg/sendmmsg batches' : 'udp: node:dgram');
+  logger.debug(native ? 'udp: native recvmmsg/sendmmsg batches, cache hits answered natively' : 'udp: node:dgram');
   logger.info('dns proxy listening', { addresses: addresses.map((a) => `${a.transport}:${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`).join(',') });
   let closing: Promise<void> | null = null;
   return {

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from './log.js';
 import type { ProxyCore, ReplySink } from './proxy.js';
-import { ADDR_LEN, type UdpBatchBinding } from './udp-batch.js';
+import { ADDR_LEN, type AnswerTable, type UdpBatchBinding } from './udp-batch.js';
 
 export interface ListenAddress {
   readonly address: string;
@@ -86,7 +86,8 @@ export class UdpListener implements ReplySink {
 }
 
 /**
- * UDP through the native batch layer. Answers made while a batch is being handled
+ * UDP through the native batch layer. With an answer table, cache hits are answered
+ * natively and never get here. Answers made while a batch is being handled
  * (cache hits, local answers, errors) leave together in one sendmmsg; a query that
  * is answered later (a cache miss) keeps a copy of its client's address under the
  * id it was handed to the core with.
@@ -110,9 +111,9 @@ export class BatchUdpListener implements ReplySink {
     readonly address: string,
   ) {}
 
-  static bind(native: UdpBatchBinding, core: ProxyCore, at: ListenAddress, logger: Logger): BatchUdpListener {
+  static bind(native: UdpBatchBinding, core: ProxyCore, at: ListenAddress, logger: Logger, table: AnswerTable | null): BatchUdpListener {
     const l = new BatchUdpListener(native, core, logger, at.address);
-    l.handle = native.open(at.address, at.port, net.isIPv6(at.address), (data, offsets, addrs) => l.onBatch(data, offsets, addrs));
+    l.handle = native.open(at.address, at.port, net.isIPv6(at.address), (data, offsets, addrs) => l.onBatch(data, offsets, addrs), table?.handle);
     return l;
   }
 

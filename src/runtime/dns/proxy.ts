@@ -11,7 +11,7 @@
  * The number of waiting queries is bounded; beyond the bound a query gets
  * REFUSED at once, so a flood cannot exhaust memory.
  */
-import { DnsCache, renderEntry } from './cache.js';
+import { DnsCache, renderEntry, type CacheMirror } from './cache.js';
 import type { HostAction } from './config.js';
 import type { Logger } from './log.js';
 import { queryPlain, type PlainServer } from './plain.js';
@@ -56,6 +56,12 @@ export interface HostRuleEvent {
 
 export type HostRuleListener = (event: HostRuleEvent) => void | Promise<void>;
 
+/** A mirror of the cache that answers hits before they reach the core (the native answer table). */
+export interface FastPath extends CacheMirror {
+  /** Queries it has answered. */
+  served(): number;
+}
+
 export interface Upstream {
   query(msg: Uint8Array): Promise<Buffer>;
 }
@@ -91,6 +97,8 @@ export const DEFAULT_TUNING: ProxyTuning = {
 export interface ProxyStats {
   queries: number;
   cacheHits: number;
+  /** Of `cacheHits`, those the native answer table served without entering JavaScript. */
+  nativeCacheHits: number;
   cacheMisses: number;
   coalesced: number;
   local: number;
@@ -133,6 +141,7 @@ export class ProxyCore {
   private readonly flights = new Map<string, Flight>();
   private waiting = 0;
   private closed = false;
+  private fastPath: FastPath | null = null;
   private readonly counters = {
     queries: 0,
     cacheHits: 0,
@@ -161,8 +170,22 @@ export class ProxyCore {
     this.cache = new DnsCache({ maxEntries: tuning.cacheMaxEntries, maxBytes: tuning.cacheMaxBytes });
   }
 
+  /** Let `fastPath` mirror the cache and answer hits; its answers count as queries and cache hits. */
+  attachFastPath(fastPath: FastPath): void {
+    this.fastPath = fastPath;
+    this.cache.attachMirror(fastPath, Date.now());
+  }
+
   stats(): ProxyStats {
-    return { ...this.counters, inflight: this.waiting, cacheEntries: this.cache.size };
+    const served = this.fastPath?.served() ?? 0;
+    return {
+      ...this.counters,
+      queries: this.counters.queries + served,
+      cacheHits: this.counters.cacheHits + served,
+      nativeCacheHits: served,
+      inflight: this.waiting,
+      cacheEntries: this.cache.size,
+    };
   }
 
   /**

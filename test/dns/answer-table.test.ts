@@ -7,6 +7,10 @@
  * (parseQuery Ok, key present and unexpired, answer within udpLimit), and then with
  * the very bytes renderEntry produces. Anything else it leaves to JavaScript.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsCache, renderEntry, type CacheEntry } from '../../src/runtime/dns/cache.js';
@@ -266,6 +270,29 @@ describe('native answer table', () => {
     put('c.example', 30);
     cache.clear();
     expect(b.tableStats(table.handle)).toMatchObject({ entries: 0, bytes: 0 });
+  });
+});
+
+/** gcc, when this machine has it (CI does: it builds the native layer). */
+function hasGcc(): boolean {
+  return spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+describe('answer table hash', () => {
+  const gcc = hasGcc();
+  it('is SipHash (the paper\'s vectors) with a key of its own per table', () => {
+    if (!gcc) {
+      if (process.env['WARPC_E2E'] === 'required') throw new Error('gcc is required (WARPC_E2E=required)');
+      return;
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), 'warpc-hash-'));
+    try {
+      const exe = path.join(dir, 'hash');
+      execFileSync('gcc', ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-o', exe, path.join(import.meta.dirname, 'answer-table-hash.c')]);
+      expect(execFileSync(exe, { encoding: 'utf8' })).toBe('ok\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,7 +8,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HEADER_LEN 12
 #define MAX_NAME_WIRE 255
@@ -31,6 +33,7 @@ typedef struct entry {
 } entry;
 
 struct at_table {
+  uint64_t hash_key[2]; /* secret, per table */
   entry **buckets;
   size_t mask;
   size_t count;
@@ -44,14 +47,48 @@ int64_t at_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t hash_key(const uint8_t *k, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < n; i++) {
-    h ^= k[i];
-    h *= 0x100000001b3ULL;
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                   \
+  do {                                                             \
+    v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);      \
+    v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                         \
+    v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                         \
+    v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);      \
+  } while (0)
+
+static uint64_t load64_le(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+/*
+ * SipHash-c-d (Aumasson and Bernstein) keyed with k[0], k[1]. Query names come from any
+ * local process, and negative answers are cached too, so a predictable hash would let a
+ * client fill one bucket chain and make every lookup walk it; with a secret per-table key
+ * it cannot aim. The table uses SipHash-1-3 (as CPython and Rust's HashMap do); the test
+ * checks the function against the paper's SipHash-2-4 vectors.
+ */
+static uint64_t siphash(const uint8_t *in, size_t len, const uint64_t k[2], int c, int d) {
+  uint64_t v0 = 0x736f6d6570736575ULL ^ k[0];
+  uint64_t v1 = 0x646f72616e646f6dULL ^ k[1];
+  uint64_t v2 = 0x6c7967656e657261ULL ^ k[0];
+  uint64_t v3 = 0x7465646279746573ULL ^ k[1];
+  const uint8_t *end = in + len - (len % 8);
+  for (; in != end; in += 8) {
+    uint64_t m = load64_le(in);
+    v3 ^= m;
+    for (int i = 0; i < c; i++) SIPROUND;
+    v0 ^= m;
   }
-  return h;
+  uint64_t b = (uint64_t)len << 56;
+  for (size_t i = 0; i < (len & 7); i++) b |= (uint64_t)in[i] << (8 * i);
+  v3 ^= b;
+  for (int i = 0; i < c; i++) SIPROUND;
+  v0 ^= b;
+  v2 ^= 0xff;
+  for (int i = 0; i < d; i++) SIPROUND;
+  return v0 ^ v1 ^ v2 ^ v3;
 }
 
 at_table *at_new(void) {
@@ -63,6 +100,13 @@ at_table *at_new(void) {
     return NULL;
   }
   t->mask = INITIAL_BUCKETS - 1;
+  if (getrandom(t->hash_key, sizeof t->hash_key, GRND_NONBLOCK) != (ssize_t)sizeof t->hash_key) {
+    /* Early boot (entropy not ready; never block a resolver) or no getrandom: weaker, still not guessable from outside. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t->hash_key[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)t;
+    t->hash_key[1] = (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&ts;
+  }
   return t;
 }
 
@@ -106,7 +150,7 @@ static void unlink_entry(at_table *t, entry **p) {
 }
 
 void at_del(at_table *t, const uint8_t *key, size_t key_len) {
-  entry **p = slot_of(t, key, key_len, hash_key(key, key_len));
+  entry **p = slot_of(t, key, key_len, siphash(key, key_len, t->hash_key, 1, 3));
   if (*p) unlink_entry(t, p);
 }
 
@@ -131,7 +175,7 @@ static void grow(at_table *t) {
 
 int at_put(at_table *t, const uint8_t *key, size_t key_len, const uint8_t *data, size_t data_len,
            const uint32_t *ttls, size_t nttl, int64_t life_ms, int64_t age_ms, int64_t now_ms) {
-  uint64_t h = hash_key(key, key_len);
+  uint64_t h = siphash(key, key_len, t->hash_key, 1, 3);
   entry **p = slot_of(t, key, key_len, h);
   if (*p) unlink_entry(t, p);
   if (key_len == 0 || key_len > AT_MAX_KEY || data_len < HEADER_LEN || data_len > 65535 || life_ms <= 0) return -1;
@@ -272,7 +316,7 @@ size_t at_serve(at_table *t, uint8_t *buf, size_t len, size_t cap, int64_t now_m
   if (!parse_query(buf, (long)len, &q)) return 0;
   uint8_t key[AT_MAX_KEY];
   size_t key_len = cache_key(buf, &q, key);
-  entry *e = *slot_of(t, key, key_len, hash_key(key, key_len));
+  entry *e = *slot_of(t, key, key_len, siphash(key, key_len, t->hash_key, 1, 3));
   if (!e) return 0;
   int64_t elapsed_ms = now_ms - e->stored_ms;
   if (elapsed_ms >= e->life_ms) return 0; /* expired: JavaScript removes it */

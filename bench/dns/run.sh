@@ -20,6 +20,8 @@
 #   node-floor 127.0.3.5:53 (reference, cached runs only: a bare Node.js echo on node:dgram,
 #                             the ceiling of any responder on node:dgram; warpc uses its
 #                             native batch layer unless WARPC_UDP_BATCH=0)
+#   c-floor  127.0.3.6:53    (reference, cached runs only: a C echo on recvmmsg/sendmmsg,
+#                             bench/dns/c-floor.c: the kernel's floor for one thread)
 #
 # Usage: bench/dns/run.sh [SECONDS_PER_RUN]   (needs root, `npm run build` first)
 set -euo pipefail
@@ -28,7 +30,7 @@ SECS=${1:-10}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CLI="$ROOT/dist/src/cli/main.js"
 [[ -f "$CLI" ]] || { echo "run 'npm run build' first ($CLI missing)" >&2; exit 1; }
-for t in ip dnsperf dnsdist dnsmasq unbound openssl taskset; do
+for t in ip dnsperf dnsdist dnsmasq unbound openssl taskset gcc; do
   command -v "$t" >/dev/null || { echo "missing tool: $t" >&2; exit 1; }
 done
 
@@ -155,6 +157,11 @@ PIDS+=($!)
 ip netns exec "$NS" nice -n "$NICE" taskset -c 1 node "$ROOT/bench/dns/node-floor.mjs" 127.0.3.5 53 >"$TMP/node-floor.log" 2>&1 &
 PIDS+=($!)
 
+# --- reference: the kernel's floor for one thread (recvmmsg/sendmmsg echo in C) ---------
+gcc -O2 -Wall -Wextra -o "$TMP/c-floor" "$ROOT/bench/dns/c-floor.c"
+ip netns exec "$NS" nice -n "$NICE" taskset -c 1 "$TMP/c-floor" 127.0.3.6 53 >"$TMP/c-floor.log" 2>&1 &
+PIDS+=($!)
+
 wait_ready() {
   for _ in $(seq 1 100); do
     if in_ns dig "@$1" +tries=1 +time=1 ready.bench.test A 2>/dev/null | grep -q 'status: NOERROR'; then return 0; fi
@@ -164,10 +171,10 @@ wait_ready() {
   cat "$TMP"/*.log >&2
   exit 1
 }
-for s in 127.0.3.1 127.0.3.2 127.0.3.3 127.0.2.2 127.0.3.5; do wait_ready "$s"; done
+for s in 127.0.3.1 127.0.3.2 127.0.3.3 127.0.2.2 127.0.3.5 127.0.3.6; do wait_ready "$s"; done
 
-# The servers under test, by the PIDs started above (dnsdist contender, dnsmasq, warpc, node floor).
-SERVER_PIDS=("${PIDS[2]}" "${PIDS[3]}" "${PIDS[4]}" "${PIDS[5]}")
+# The servers under test, by the PIDs started above (dnsdist contender, dnsmasq, warpc, both floors).
+SERVER_PIDS=("${PIDS[2]}" "${PIDS[3]}" "${PIDS[4]}" "${PIDS[5]}" "${PIDS[6]}")
 if [[ "$QUOTA" != 0 ]]; then
   [[ -d /sys/fs/cgroup/cpu ]] || { echo "no cgroup-v1 cpu controller; run with BENCH_CPU_QUOTA=0" >&2; exit 1; }
   CGROUP="/sys/fs/cgroup/cpu/${NS}"
@@ -184,7 +191,9 @@ for s in warpc dnsdist dnsmasq; do
   awk -v p="$s" -v n="$UNCACHED_N" 'BEGIN { for (i = 1; i <= n; i++) printf "u%s%d.bench.test A\n", p, i }' >"$TMP/uncached-$s.txt"
 done
 
-declare -A ADDR=([warpc]=127.0.2.2 [dnsdist]=127.0.3.2 [dnsmasq]=127.0.3.3 [node-floor]=127.0.3.5)
+declare -A ADDR=([warpc]=127.0.2.2 [dnsdist]=127.0.3.2 [dnsmasq]=127.0.3.3 [node-floor]=127.0.3.5 [c-floor]=127.0.3.6)
+# Reference contenders: cached rounds only, not part of the comparison.
+REFS=(node-floor c-floor)
 read -r -a ORDER <<<"${BENCH_SERVERS:-warpc dnsdist dnsmasq}"
 DNSPERF=(nice -n "$NICE" taskset -c 0 dnsperf -c 20 -T 1 -q 500 -t 2)
 
@@ -206,16 +215,16 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 # each figure is the median of its rounds.
 ROUNDS=${BENCH_ROUNDS:-3}
 declare -A CACHED_ALL UNCACHED_ALL
-echo "== cached, ${SECS}s per run, ${ROUNDS} rounds (node-floor: the reference, cached runs only)"
+echo "== cached, ${SECS}s per run, ${ROUNDS} rounds (${REFS[*]}: references, cached runs only)"
 for r in $(seq 1 "$ROUNDS"); do
-  for s in "${ORDER[@]}" node-floor; do
+  for s in "${ORDER[@]}" "${REFS[@]}"; do
     out=$(run_perf "$s" "$TMP/cached.txt" "$SECS")
     qps=$(echo "$out" | field 'Queries per second')
     CACHED_ALL[$s]="${CACHED_ALL[$s]:-} $qps"
     echo "round $r $s: $qps qps (lost $(echo "$out" | awk '/Queries lost/ { print $3 }'))"
   done
 done
-for s in "${ORDER[@]}" node-floor; do CACHED[$s]=$(tr ' ' '\n' <<<"${CACHED_ALL[$s]}" | grep . | median); done
+for s in "${ORDER[@]}" "${REFS[@]}"; do CACHED[$s]=$(tr ' ' '\n' <<<"${CACHED_ALL[$s]}" | grep . | median); done
 
 echo "== uncached (unique names, never repeated), ${SECS}s per run, ${ROUNDS} rounds"
 for r in $(seq 1 "$ROUNDS"); do
@@ -251,11 +260,12 @@ for s in "${ORDER[@]}"; do
   printf '| %s | %.0f | %.0f | %s / %s / %s |\n' "$s" "${CACHED[$s]}" "${UNCACHED[$s]}" "${P50[$s]}" "${P99[$s]}" "${AVG[$s]}"
 done
 printf '| node-floor (reference: bare Node.js UDP echo) | %.0f | - | - |\n' "${CACHED[node-floor]}"
+printf '| c-floor (reference: C recvmmsg/sendmmsg echo) | %.0f | - | - |\n' "${CACHED[c-floor]}"
 echo
 awk -v w="${CACHED[warpc]}" -v d="${CACHED[dnsdist]}" -v m="${CACHED[dnsmasq]}" -v uw="${UNCACHED[warpc]}" -v ud="${UNCACHED[dnsdist]}" -v um="${UNCACHED[dnsmasq]}" 'BEGIN {
   printf "ratios: cached warpc/dnsdist %.2f, warpc/dnsmasq %.2f; uncached warpc/dnsdist %.2f, warpc/dnsmasq %.2f\n", w / d, w / m, uw / ud, uw / um
 }'
-awk -v w="${CACHED[warpc]}" -v f="${CACHED[node-floor]}" 'BEGIN { printf "cached warpc / bare Node.js UDP echo: %.2f\n", w / f }'
+awk -v w="${CACHED[warpc]}" -v f="${CACHED[node-floor]}" -v c="${CACHED[c-floor]}" 'BEGIN { printf "cached warpc / bare Node.js UDP echo: %.2f, warpc / C recvmmsg echo: %.2f\n", w / f, w / c }'
 echo "servers held to ${QUOTA}% of one core for the qps runs (0: unlimited), unlimited for the latency runs; dnsperf has a core of its own"
 echo "load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "versions: node $(node --version), $(dnsdist --version 2>/dev/null | head -1), $(dnsmasq --version | head -1 | cut -d' ' -f1-3), unbound $(unbound -V | awk '/Version/ { print $2 }'), $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf " $2 }')"

@@ -206,9 +206,10 @@ describe('native answer table', () => {
     expect(b.tableServe(t, msg)).toBeNull();
     b.tableClear(t);
     expect(b.tableStats(t).entries).toBe(0);
-    // A TTL offset past the data, a zero life or a runt response: refused, and the key is absent.
+    // A TTL offset past the data, a zero life, an age in the future or a runt response: refused, and the key is absent.
     expect(b.tablePut(t, e.key, e.data, Uint32Array.from([e.data.length - 2, 5]), 60_000, 0)).toBe(false);
     expect(b.tablePut(t, e.key, e.data, Uint32Array.from(e.ttls), 0, 0)).toBe(false);
+    expect(b.tablePut(t, e.key, e.data, Uint32Array.from(e.ttls), 60_000, -1)).toBe(false);
     expect(b.tablePut(t, e.key, Buffer.alloc(5), new Uint32Array(0), 60_000, 0)).toBe(false);
     expect(b.tableStats(t).entries).toBe(0);
     expect(() => b.tablePut(t, '', e.data, new Uint32Array(0), 1, 0)).toThrow(/key/);

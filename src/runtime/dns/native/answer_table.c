@@ -178,7 +178,7 @@ int at_put(at_table *t, const uint8_t *key, size_t key_len, const uint8_t *data,
   uint64_t h = siphash(key, key_len, t->hash_key, 1, 3);
   entry **p = slot_of(t, key, key_len, h);
   if (*p) unlink_entry(t, p);
-  if (key_len == 0 || key_len > AT_MAX_KEY || data_len < HEADER_LEN || data_len > 65535 || life_ms <= 0) return -1;
+  if (key_len == 0 || key_len > AT_MAX_KEY || data_len < HEADER_LEN || data_len > 65535 || life_ms <= 0 || age_ms < 0) return -1;
   for (size_t i = 0; i < nttl; i++)
     if ((size_t)ttls[2 * i] + 4 > data_len) return -1;
   entry *e = malloc(sizeof *e + nttl * 2 * sizeof(uint32_t) + key_len + data_len);

@@ -160,7 +160,7 @@ static void deliver(udp_t *u, const int *keep, int n) {
   napi_close_handle_scope(env, scope);
 }
 
-/* sendmmsg all of msgs[0, m); returns how many left. UDP answers are best effort:
+/* sendmmsg all of msgs[0, m); returns how many went out. UDP answers are best effort:
  * a datagram the kernel refuses (EAGAIN, a per-destination error) is skipped. */
 static uint32_t send_all(int fd, struct mmsghdr *msgs, unsigned m) {
   unsigned done = 0;

@@ -444,6 +444,16 @@ static napi_value js_table_create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+/* The arguments of a table call (up to `n`, the rest undefined) and its table, argv[0]; NULL after throwing. */
+static table_box *table_call(napi_env env, napi_callback_info info, napi_value *argv, size_t n) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "udp_batch: N-API call failed: napi_get_cb_info");
+    return NULL;
+  }
+  return table_of(env, argv[0]);
+}
+
 /* A key string (latin1: one byte per character) into `key`; returns its length, or 0 after throwing. */
 static size_t key_of(napi_env env, napi_value v, uint8_t key[AT_MAX_KEY + 1]) {
   size_t len = 0;
@@ -456,10 +466,8 @@ static size_t key_of(napi_env env, napi_value v, uint8_t key[AT_MAX_KEY + 1]) {
 }
 
 static napi_value js_table_put(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  table_box *box = table_of(env, argv[0]);
+  table_box *box = table_call(env, info, argv, 6);
   if (!box) return NULL;
   uint8_t key[AT_MAX_KEY + 1];
   size_t key_len = key_of(env, argv[1], key);
@@ -484,10 +492,8 @@ static napi_value js_table_put(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_table_delete(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  table_box *box = table_of(env, argv[0]);
+  table_box *box = table_call(env, info, argv, 2);
   if (!box) return NULL;
   uint8_t key[AT_MAX_KEY + 1];
   size_t key_len = key_of(env, argv[1], key);
@@ -497,10 +503,8 @@ static napi_value js_table_delete(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_table_clear(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  table_box *box = table_of(env, argv[0]);
+  table_box *box = table_call(env, info, argv, 1);
   if (!box) return NULL;
   at_clear(box->t);
   return NULL;
@@ -508,10 +512,8 @@ static napi_value js_table_clear(napi_env env, napi_callback_info info) {
 
 /* What the receive path would send for `query`: the answer, or null (JavaScript's turn). */
 static napi_value js_table_serve(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], out;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  table_box *box = table_of(env, argv[0]);
+  table_box *box = table_call(env, info, argv, 2);
   if (!box) return NULL;
   void *query;
   size_t len;
@@ -534,10 +536,8 @@ static napi_value js_table_serve(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_table_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], out, v;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  table_box *box = table_of(env, argv[0]);
+  table_box *box = table_call(env, info, argv, 1);
   if (!box) return NULL;
   at_stats s = at_get_stats(box->t);
   CHECK(napi_create_object(env, &out));

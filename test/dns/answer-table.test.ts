@@ -297,6 +297,41 @@ describe('answer table hash', () => {
   });
 });
 
+describe('answer table as a mirror', () => {
+  type Op = { op: 'set'; name: number; ttl: number; answers: number } | { op: 'sweep'; after: number } | { op: 'clear' };
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ op: fc.constant('set' as const), name: fc.integer({ min: 0, max: 15 }), ttl: fc.integer({ min: 0, max: 5 }), answers: fc.integer({ min: 0, max: 30 }) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('sweep' as const), after: fc.integer({ min: 0, max: 6000 }) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const) }) },
+  );
+
+  maybe('holds exactly the entries and bytes of its cache after any sequence of sets, evictions, sweeps and clears', () => {
+    const b = native!;
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 60 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 200, max: 4000 }), (ops, maxEntries, maxBytes) => {
+        const table = new AnswerTable(b);
+        const cache = new DnsCache({ maxEntries, maxBytes });
+        const t0 = Date.now();
+        cache.attachMirror(table, t0);
+        let now = t0;
+        for (const o of ops) {
+          if (o.op === 'set') {
+            const e = stored({ name: `n${o.name}.example`, qtype: TYPE_A, edns: 'none', cd: false, answers: o.answers, ttl: 60, ageMs: 0, expired: false }, now);
+            const offsets: number[] = [];
+            for (let i = 0; i < e.ttls.length; i += 2) offsets.push(e.ttls[i]!);
+            cache.set(e.key, e.data, offsets, o.ttl, now);
+          } else if (o.op === 'sweep') {
+            now += o.after;
+            cache.sweep(now);
+          } else cache.clear();
+          expect(b.tableStats(table.handle)).toMatchObject({ entries: cache.size, bytes: cache.byteSize });
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('proxy with the answer table', () => {
   let proxy: DnsProxyHandle | null = null;
   afterEach(async () => {

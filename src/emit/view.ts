@@ -1,6 +1,6 @@
 /** View-model pieces several targets render the same way. */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { Plan } from '../plan/types.js';
+import type { Path, Plan } from '../plan/types.js';
 
 export interface EntryRow {
   /** `exclude` or `include` (the list's mode), or `always` for always_tunnel. */
@@ -22,4 +22,18 @@ export function localProxyLimitation(plan: Plan, target: string, consequence: st
   if (!plan.features.localProxy || !plan.localProxy) return [];
   const { address, port } = plan.localProxy;
   return [diag('TargetLimitation', { target, detail: `service mode ${plan.serviceMode}: the local proxy on ${address}:${port} is run by ${consequence}` })];
+}
+
+/** A Local Domain Fallback rule as the mobile targets' JSON settings carry it. */
+export interface FallbackDomainView {
+  suffix: string;
+  servers: { address: string; path: Path }[];
+  useSystemResolvers: boolean;
+}
+
+/** The plan's fallback rules for the mobile targets' settings (none when DNS is not handled). */
+export function fallbackDomainViews(plan: Plan): FallbackDomainView[] {
+  return plan.dns
+    ? plan.dns.fallback.map((r) => ({ suffix: r.suffix, servers: r.servers.map((s) => ({ address: s.address, path: s.path })), useSystemResolvers: r.useSystemResolvers }))
+    : [];
 }

@@ -9,10 +9,10 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { stableJson } from '../../src/emit/json.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import { localProxyLimitation } from '../../src/emit/view.js';
+import { fallbackDomainViews, localProxyLimitation, type FallbackDomainView } from '../../src/emit/view.js';
 import { BITS, formatAddress, parsePrefix } from '../../src/net/ip.js';
 import type { PrefixSet } from '../../src/net/prefix-set.js';
-import type { Path, Plan } from '../../src/plan/types.js';
+import type { Plan } from '../../src/plan/types.js';
 
 const NAME = 'android';
 
@@ -45,7 +45,7 @@ export interface AndroidVpnService {
   /** Split Tunnel host entries: resolved when the tunnel starts; addresses become addRoute/excludeRoute calls. */
   hostEntries: { host: string; route: 'add' | 'exclude' }[];
   /** Local Domain Fallback, for the DNS proxy inside the app. */
-  fallbackDomains: { suffix: string; servers: { address: string; path: Path }[]; useSystemResolvers: boolean }[];
+  fallbackDomains: FallbackDomainView[];
 }
 
 function prefixCall(method: 'addRoute' | 'excludeRoute', cidr: string): BuilderCall {
@@ -92,9 +92,7 @@ export function androidSettings(plan: Plan): AndroidVpnService {
     calls: [...head, ...modern, ...tail],
     callsBeforeApi33: [...head, ...legacy, ...tail],
     hostEntries: plan.split.hosts.map((h) => ({ host: h.text, route: h.action === 'tunnel' ? 'add' : 'exclude' })),
-    fallbackDomains: plan.dns
-      ? plan.dns.fallback.map((r) => ({ suffix: r.suffix, servers: r.servers.map((s) => ({ address: s.address, path: s.path })), useSystemResolvers: r.useSystemResolvers }))
-      : [],
+    fallbackDomains: fallbackDomainViews(plan),
   };
 }
 

@@ -8,10 +8,10 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { stableJson } from '../../src/emit/json.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import { localProxyLimitation } from '../../src/emit/view.js';
+import { fallbackDomainViews, localProxyLimitation, type FallbackDomainView } from '../../src/emit/view.js';
 import { BITS, formatAddress, hostMaskOf, MAX, parsePrefix } from '../../src/net/ip.js';
 import type { PrefixSet } from '../../src/net/prefix-set.js';
-import type { Path, Plan } from '../../src/plan/types.js';
+import type { Plan } from '../../src/plan/types.js';
 
 const NAME = 'ios';
 
@@ -39,7 +39,7 @@ export interface IosNetworkSettings {
   /** Split Tunnel host entries: the app resolves them when the tunnel starts and adds the addresses to the routes. */
   hostEntries: { host: string; route: 'included' | 'excluded' }[];
   /** Local Domain Fallback, for the DNS proxy inside the extension. */
-  fallbackDomains: { suffix: string; servers: { address: string; path: Path }[]; useSystemResolvers: boolean }[];
+  fallbackDomains: FallbackDomainView[];
 }
 
 export function maskOf(length: number): string {
@@ -99,9 +99,7 @@ export function iosSettings(plan: Plan): IosNetworkSettings {
     mtu: vpn ? plan.interface.mtu : null,
     enforceRoutes: tunnel && f.firewall,
     hostEntries: plan.split.hosts.map((h) => ({ host: h.text, route: h.action === 'tunnel' ? 'included' : 'excluded' })),
-    fallbackDomains: plan.dns
-      ? plan.dns.fallback.map((r) => ({ suffix: r.suffix, servers: r.servers.map((s) => ({ address: s.address, path: s.path })), useSystemResolvers: r.useSystemResolvers }))
-      : [],
+    fallbackDomains: fallbackDomainViews(plan),
   };
 }
 

@@ -56,7 +56,9 @@ const entryArb: fc.Arbitrary<EntrySpec> = fc.record({
   // Up to 60 A records: some answers exceed 512 bytes, and some 1232.
   answers: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 20, max: 90 })),
   ttl: fc.constantFrom(...TTLS),
-  ageMs: fc.integer({ min: 0, max: 7 }).map((s) => s * 1000 + 500),
+  // Half are fresh (under a second: TTLs as stored), so that every seed reaches plenty of
+  // plain hits; over 300 seeds the rarest outcome was still seen 39 times (the check wants 11).
+  ageMs: fc.oneof(fc.constant(500), fc.integer({ min: 1, max: 7 }).map((s) => s * 1000 + 500)),
   expired: fc.boolean(),
 });
 

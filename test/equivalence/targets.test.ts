@@ -21,63 +21,86 @@ function expectedServers(plan: Plan, target: string): string[] {
   return [...plan.dns.listen.v4, ...plan.dns.listen.v6];
 }
 
+/** Every target, read back, agrees with the plan for `probes` (see the property below). */
+function checkTargets(profile: Record<string, unknown>, randoms: string[], picks: number[]): void {
+  const { plan, files } = compileAll(profile);
+  const ms = models(plan, files);
+  const edge = edges(plan);
+  // Half the probes at edges, half random.
+  const probes = randoms.map((r, i) => (i % 2 === 0 && edge.length ? edge[picks[i]! % edge.length]! : r));
+  for (const [name, m] of Object.entries(ms)) {
+    // Routes: present exactly when the plan routes; then every probe goes the plan's way.
+    if (!plan.features.routes) {
+      expect(m.routes === null || m.routes.size === 0, `${name}: routes in mode ${plan.serviceMode}`).toBe(true);
+    } else {
+      expect(m.routes, `${name}: no routes`).not.toBeNull();
+      for (const p of probes) {
+        const want = DualSet.contains(plan.split.tunnel, parseAddress(p)!) ? 'tunnel' : 'direct';
+        expect(m.routes!.lookup(p), `${name}: route for ${p}`).toBe(want);
+      }
+    }
+    // Firewall: blocks off the tunnel exactly the tunnel-bound probes (netsh has none, and says so).
+    if (plan.features.firewall && name !== 'windows.netsh') {
+      expect(m.blockedOffTunnel, `${name}: no firewall`).not.toBeNull();
+      for (const p of probes) {
+        const want = DualSet.contains(plan.split.tunnel, parseAddress(p)!);
+        expect(m.blockedOffTunnel!(p), `${name}: firewall for ${p}`).toBe(want);
+      }
+    } else if (!plan.features.firewall) {
+      expect(m.blockedOffTunnel, `${name}: firewall in mode ${plan.serviceMode}`).toBeNull();
+    }
+    // DNS.
+    if (!plan.dns) {
+      expect(m.dns, `${name}: DNS in mode ${plan.serviceMode}`).toBeNull();
+    } else {
+      expect(m.dns, `${name}: no DNS`).not.toBeNull();
+      expect([...m.dns!.servers], `${name}: DNS servers`).toEqual(expectedServers(plan, name));
+      if (name !== 'windows.netsh') expect([...m.dns!.search], `${name}: search`).toEqual([...plan.dns.search]);
+      expect([...m.dns!.matchDomains], `${name}: match`).toEqual(['']);
+    }
+    // Fallback servers travel the way the plan says, by the target's own routes.
+    if (plan.dns && plan.features.routes && m.routes) {
+      for (const r of plan.dns.fallback) for (const s of r.servers) if (s.path === 'tunnel' || !/^127\.|^::1$/.test(s.address)) expect(m.routes.lookup(s.address), `${name}: fallback ${s.address}`).toBe(s.path);
+    }
+  }
+  // macOS lists the fallback suffixes as supplemental match domains for the proxy.
+  if (plan.dns) expect((ms['macos'] as ReturnType<typeof readMacos>).matchDomains).toEqual(plan.dns.fallback.map((r) => r.suffix));
+  // Mobile targets list host entries for resolution at tunnel start; macOS and Windows resolve the exact names at apply time.
+  const hosts = plan.split.hosts.map((h) => h.text);
+  expect(ms['ios']!.hosts).toEqual(hosts);
+  expect(ms['android']!.hosts).toEqual(hosts);
+  if (plan.features.routes) expect(ms['macos']!.hosts).toEqual(plan.split.hosts.filter((h) => !h.pattern.wildcard).map((h) => h.text));
+  if (ms['windows.ps1']) expect(ms['windows.ps1'].hosts).toEqual(plan.split.hosts.filter((h) => !h.pattern.wildcard && h.action === 'tunnel').map((h) => h.text));
+}
+
 describe('every target agrees with the plan', () => {
   it(`${PROFILES} random profiles × ${PROBES} probes: routes, firewall and DNS`, () => {
     let checked = 0;
     fc.assert(
       fc.property(profileArb, fc.array(fc.oneof(randomV4, randomV6), { minLength: PROBES, maxLength: PROBES }), fc.array(fc.nat(), { minLength: PROBES, maxLength: PROBES }), (profile, randoms, picks) => {
-        const { plan, files } = compileAll(profile);
-        const ms = models(plan, files);
-        const edge = edges(plan);
-        // Half the probes at edges, half random.
-        const probes = randoms.map((r, i) => (i % 2 === 0 && edge.length ? edge[picks[i]! % edge.length]! : r));
-        for (const [name, m] of Object.entries(ms)) {
-          // Routes: present exactly when the plan routes; then every probe goes the plan's way.
-          if (!plan.features.routes) {
-            expect(m.routes === null || m.routes.size === 0, `${name}: routes in mode ${plan.serviceMode}`).toBe(true);
-          } else {
-            expect(m.routes, `${name}: no routes`).not.toBeNull();
-            for (const p of probes) {
-              const want = DualSet.contains(plan.split.tunnel, parseAddress(p)!) ? 'tunnel' : 'direct';
-              expect(m.routes!.lookup(p), `${name}: route for ${p}`).toBe(want);
-            }
-          }
-          // Firewall: blocks off the tunnel exactly the tunnel-bound probes (netsh has none, and says so).
-          if (plan.features.firewall && name !== 'windows.netsh') {
-            expect(m.blockedOffTunnel, `${name}: no firewall`).not.toBeNull();
-            for (const p of probes) {
-              const want = DualSet.contains(plan.split.tunnel, parseAddress(p)!);
-              expect(m.blockedOffTunnel!(p), `${name}: firewall for ${p}`).toBe(want);
-            }
-          } else if (!plan.features.firewall) {
-            expect(m.blockedOffTunnel, `${name}: firewall in mode ${plan.serviceMode}`).toBeNull();
-          }
-          // DNS.
-          if (!plan.dns) {
-            expect(m.dns, `${name}: DNS in mode ${plan.serviceMode}`).toBeNull();
-          } else {
-            expect(m.dns, `${name}: no DNS`).not.toBeNull();
-            expect([...m.dns!.servers], `${name}: DNS servers`).toEqual(expectedServers(plan, name));
-            if (name !== 'windows.netsh') expect([...m.dns!.search], `${name}: search`).toEqual([...plan.dns.search]);
-            expect([...m.dns!.matchDomains], `${name}: match`).toEqual(['']);
-          }
-          // Fallback servers travel the way the plan says, by the target's own routes.
-          if (plan.dns && plan.features.routes && m.routes) {
-            for (const r of plan.dns.fallback) for (const s of r.servers) if (s.path === 'tunnel' || !/^127\.|^::1$/.test(s.address)) expect(m.routes.lookup(s.address), `${name}: fallback ${s.address}`).toBe(s.path);
-          }
-        }
-        // macOS lists the fallback suffixes as supplemental match domains for the proxy.
-        if (plan.dns) expect((ms['macos'] as ReturnType<typeof readMacos>).matchDomains).toEqual(plan.dns.fallback.map((r) => r.suffix));
-        // Mobile targets list host entries for resolution at tunnel start; macOS and Windows resolve the exact names at apply time.
-        const hosts = plan.split.hosts.map((h) => h.text);
-        expect(ms['ios']!.hosts).toEqual(hosts);
-        expect(ms['android']!.hosts).toEqual(hosts);
-        if (plan.features.routes) expect(ms['macos']!.hosts).toEqual(plan.split.hosts.filter((h) => !h.pattern.wildcard).map((h) => h.text));
-        if (ms['windows.ps1']) expect(ms['windows.ps1'].hosts).toEqual(plan.split.hosts.filter((h) => !h.pattern.wildcard && h.action === 'tunnel').map((h) => h.text));
+        checkTargets(profile, randoms, picks);
         checked++;
       }),
       { numRuns: PROFILES },
     );
     expect(checked).toBe(PROFILES);
+  });
+
+  it('a routed profile whose tunnel set is empty: every target routes nothing (found by the property, seed -2044994147)', () => {
+    // Include mode with only a host entry, and the one DoH address is the tunnel endpoint (which bypasses).
+    const profile = {
+      version: 1,
+      name: 'random',
+      service_mode: 'warp',
+      split_tunnel: { mode: 'include', entries: [{ host: 'a' }] },
+      tunnel: { endpoint: '10.0.0.1:2408' },
+      orchestration: { addresses: [] },
+      dns: { doh_addresses: ['10.0.0.1'], doh_via: 'tunnel' },
+      always_tunnel: [],
+    };
+    const { plan } = compileAll(profile);
+    expect(plan.features.routes).toBe(true);
+    expect(plan.split.tunnel.v4.toCidrs().length + plan.split.tunnel.v6.toCidrs().length).toBe(0);
+    checkTargets(profile, ['10.0.0.1', '0.0.0.0', '255.255.255.255', '::', '2606:4700::1'], [0, 1, 2, 3, 4]);
   });
 });

@@ -63,7 +63,8 @@ export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number
     }
   }
   return {
-    routes: tunnelRoutes > 0 || text.includes('New-NetRoute') ? routes : null,
+    // The script exists in every mode, so no route lines means no routes, not "cannot route": an empty table.
+    routes,
     blockedOffTunnel: firewall ? (a) => blocked.has(a) : null,
     dns: servers ? { servers, search, matchDomains: [''] } : null,
     texts,
@@ -154,7 +155,8 @@ export function readApplyNetsh(text: string): TargetModel & { tunnelRoutes: numb
   }
   const servers = [...dns4.sort((a, b) => a[0] - b[0]), ...dns6.sort((a, b) => a[0] - b[0])].map((x) => x[1]);
   return {
-    routes: text.includes(' add route ') ? routes : null,
+    // As for apply.ps1: no route lines means nothing is routed into the tunnel.
+    routes,
     blockedOffTunnel: null,
     dns: servers.length ? { servers, search: [], matchDomains: [''] } : null,
     texts: [],

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { diag, hasErrors, withFile } from '../diagnostics/diagnostic.js';
 import { analyze } from '../compile.js';
 import { explainAddress, explainName, parseQuery, type AddressExplanation, type NameExplanation } from '../plan/explain.js';
+import { BYPASS_WHY } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import { CliExit, EXIT } from './exit.js';
 import { diagnosticsJson, formatOption, printDiagnostics, readProfile, writeJson, type Format } from './common.js';
@@ -19,7 +20,7 @@ function addressText(plan: Plan, e: AddressExplanation): string {
       why = `service mode ${r.serviceMode} routes nothing`;
       break;
     case 'bypass':
-      why = { tunnel_endpoint: 'it is the tunnel endpoint, which always bypasses the tunnel', orchestration: 'it is a device orchestration address, which never follows Split Tunnel rules', doh_direct: 'it is a DoH address and dns.doh_via is direct' }[r.bypass.reason];
+      why = BYPASS_WHY[r.bypass.reason];
       break;
     case 'always_tunnel':
       why = `always_tunnel ${r.rule.cidr} (${where(r.rule.pos)})`;

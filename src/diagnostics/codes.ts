@@ -61,6 +61,7 @@ export const CODES = {
   DuplicateFallbackSuffix: { code: 'WARPC0041', severity: 'error', message: 'fallback suffix "{value}" is listed twice (first at line {otherLine})' },
   DohAddressMissing: { code: 'WARPC0042', severity: 'error', message: 'dns.doh_addresses is empty: the proxy needs at least one address to reach {url} without DNS' },
   LoopbackFallbackServer: { code: 'WARPC0043', severity: 'warning', message: 'fallback server {server} for "{suffix}" is a loopback address: warpc\'s own proxy listens on 127.0.2.2/127.0.2.3 and must not be a fallback server' },
+  DohAddressOutsideTunnel: { code: 'WARPC0044', severity: 'warning', message: 'DoH address {address} goes direct although dns.doh_via is tunnel: {reason}' },
 
   // 05x: interface, tunnel
   MtuOutOfRange: { code: 'WARPC0051', severity: 'error', message: 'interface.mtu {value} is outside {min}–{max}{hint}' },

@@ -38,6 +38,17 @@ function mustPrefix(text: string): Prefix {
   return r.prefix;
 }
 
+/** Why an address bypasses the tunnel, in words (for explain and diagnostics). */
+export const BYPASS_WHY: Record<BypassAddress['reason'], string> = {
+  tunnel_endpoint: 'it is the tunnel endpoint, which always bypasses the tunnel',
+  orchestration: 'it is a device orchestration address, which never follows Split Tunnel rules',
+  doh_direct: 'it is a DoH address and dns.doh_via is direct',
+};
+
+function sameAddress(a: Address, b: Address): boolean {
+  return a.family === b.family && a.value === b.value;
+}
+
 function hostPrefix(a: Address): Prefix {
   return { family: a.family, network: a.value, length: a.family === 4 ? 32 : 128 };
 }
@@ -97,6 +108,24 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     }
   }
   const direct = DualSet.complement(tunnel);
+
+  /* DoH goes inside the tunnel when dns.doh_via says so, unless a bypass or an exclude entry keeps an address out. */
+  if (routed && features.dns && profile.dns.dohVia === 'tunnel') {
+    for (const a of profile.dns.dohAddresses) {
+      const addr = parseAddress(a)!;
+      if (DualSet.contains(tunnel, addr)) continue;
+      const b = bypass.find((x) => sameAddress(parseAddress(x.address)!, addr));
+      let reason: string;
+      if (b) reason = BYPASS_WHY[b.reason];
+      else {
+        // Exclude mode is the only other way out of the tunnel.
+        const e = profile.splitTunnel.entries.find((x) => x.kind === 'address' && prefixContains(mustPrefix(x.address), addr));
+        if (e?.kind !== 'address') throw new Error(`DoH address ${a} is outside the tunnel for no reason`);
+        reason = `split tunnel exclude entry ${e.address} (${e.isDefault ? 'a default entry' : `line ${e.pos.line}`}) contains it`;
+      }
+      ds.push(diag('DohAddressOutsideTunnel', { address: a, reason }, profile.dns.dohAddressPos.get(a)!));
+    }
+  }
 
   /* Host entries: enforced at run time by the DNS proxy. */
   const hostAction: Path = profile.splitTunnel.mode === 'exclude' ? 'direct' : 'tunnel';

@@ -50,6 +50,8 @@ export interface Profile {
   readonly dns: {
     readonly dohUrl: string;
     readonly dohAddresses: readonly string[];
+    /** Where each of `dohAddresses` was written (line 0 for the defaults), for diagnostics. */
+    readonly dohAddressPos: ReadonlyMap<string, Pos>;
     readonly dohVia: DnsVia;
     readonly search: readonly string[];
   };

@@ -351,10 +351,18 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     if (reason) ds.push(diag('InvalidUrl', { value: dohUrl, what: 'DoH', reason }, at(['dns', 'doh_url'])));
   }
   const dohAddresses: string[] = [];
-  if (raw.dns?.doh_addresses === undefined) dohAddresses.push(...D.DEFAULT_DNS.dohAddresses);
-  else raw.dns.doh_addresses.forEach((a, i) => {
+  const dohAddressPos = new Map<string, Pos>();
+  if (raw.dns?.doh_addresses === undefined) {
+    D.DEFAULT_DNS.dohAddresses.forEach((a, i) => {
+      dohAddresses.push(a);
+      dohAddressPos.set(a, defaultPos(['dns', 'doh_addresses', i]));
+    });
+  } else raw.dns.doh_addresses.forEach((a, i) => {
     const c = address(a, ['dns', 'doh_addresses', i]);
-    if (c !== null && !dohAddresses.includes(c)) dohAddresses.push(c);
+    if (c !== null && !dohAddresses.includes(c)) {
+      dohAddresses.push(c);
+      dohAddressPos.set(c, at(['dns', 'doh_addresses', i]));
+    }
   });
   const dnsInUse = serviceMode === 'warp' || serviceMode === '1dot1';
   if (dnsInUse && dohAddresses.length === 0 && raw.dns?.doh_addresses !== undefined) {
@@ -424,7 +432,7 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     alwaysTunnel,
     interface: { ipv4, ipv6, mtu },
     tunnel: { protocol: 'wireguard', endpoint, peerPublicKey },
-    dns: { dohUrl, dohAddresses, dohVia: raw.dns?.doh_via ?? D.DEFAULT_DNS.dohVia, search },
+    dns: { dohUrl, dohAddresses, dohAddressPos, dohVia: raw.dns?.doh_via ?? D.DEFAULT_DNS.dohVia, search },
     orchestration: { url: orchUrl, addresses: orchAddresses },
     targets: { linux, macos, windows },
   };

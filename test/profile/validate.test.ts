@@ -37,6 +37,26 @@ describe('warnings', () => {
     expect(codes('version: 1\nsplit_tunnel: { mode: include, entries: [{ address: 162.159.192.0/22 }] }\ntunnel: { peer_public_key: "bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=" }\n')).toEqual(['WARPC0039@2']);
     expect(codes('version: 1\nalways_tunnel: [162.159.137.0/24]\ntunnel: { peer_public_key: "bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=" }\n')).toEqual(['WARPC0037@2']);
   });
+  it('a DoH address that cannot go into the tunnel although dns.doh_via is tunnel', () => {
+    const key = 'tunnel: { endpoint: "10.9.9.9:2408", peer_public_key: "bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=" }\n';
+    // The endpoint and an orchestration address bypass the tunnel; a default exclude entry (10.0.0.0/8) keeps another out.
+    const dns = 'dns:\n  doh_addresses:\n    - 10.9.9.9\n    - 192.0.2.7\n    - 10.1.2.3\n    - 162.159.36.5\norchestration: { addresses: [192.0.2.7] }\n';
+    expect(codes(`version: 1\n${key}${dns}`)).toEqual(['WARPC0044@5', 'WARPC0044@6', 'WARPC0044@7']);
+    const messages = relevant(`version: 1\n${key}${dns}`).map((d) => d.message);
+    expect(messages).toEqual([
+      'DoH address 10.9.9.9 goes direct although dns.doh_via is tunnel: it is the tunnel endpoint, which always bypasses the tunnel',
+      'DoH address 192.0.2.7 goes direct although dns.doh_via is tunnel: it is a device orchestration address, which never follows Split Tunnel rules',
+      'DoH address 10.1.2.3 goes direct although dns.doh_via is tunnel: split tunnel exclude entry 10.0.0.0/8 (a default entry) contains it',
+    ]);
+    // Include mode puts DoH addresses into the tunnel: only a bypass keeps one out. A profile's own entry is named by line.
+    expect(codes(`version: 1\nsplit_tunnel: { mode: include, entries: [{ address: 10.0.0.0/8 }] }\n${key}${dns}`)).toEqual(['WARPC0039@2', 'WARPC0044@6', 'WARPC0044@7']);
+    expect(relevant(`version: 1\nsplit_tunnel: { entries: [{ address: 162.159.0.0/16 }] }\n${key}${dns}`).map((d) => d.message).at(-1)).toBe(
+      'DoH address 162.159.36.5 goes direct although dns.doh_via is tunnel: split tunnel exclude entry 162.159.0.0/16 (line 2) contains it',
+    );
+    // Nothing to say when DoH is meant to go direct, or when nothing is routed.
+    expect(codes(`version: 1\n${key}${dns.replace('dns:\n', 'dns:\n  doh_via: direct\n')}`)).toEqual([]);
+    expect(codes(`version: 1\nservice_mode: 1dot1\n${key}${dns}`)).toEqual([]);
+  });
 });
 
 describe('errors', () => {

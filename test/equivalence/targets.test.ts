@@ -86,20 +86,21 @@ describe('every target agrees with the plan', () => {
     expect(checked).toBe(PROFILES);
   });
 
-  it('a routed profile whose tunnel set is empty: every target routes nothing (found by the property, seed -2044994147)', () => {
-    // Include mode with only a host entry, and the one DoH address is the tunnel endpoint (which bypasses).
+  // Found by the property (seeds -2044994147 and 2033183272): readers took "no route lines" or "no firewall rule" for "cannot".
+  it.each(['a', '*.a'])('a routed profile whose tunnel set is empty (include mode, host %s only): every target routes and blocks nothing', (host) => {
+    // The one DoH address is the tunnel endpoint, which bypasses; an exact host is resolved at apply time, a wildcard is not.
     const profile = {
       version: 1,
       name: 'random',
       service_mode: 'warp',
-      split_tunnel: { mode: 'include', entries: [{ host: 'a' }] },
+      split_tunnel: { mode: 'include', entries: [{ host }] },
       tunnel: { endpoint: '10.0.0.1:2408' },
       orchestration: { addresses: [] },
       dns: { doh_addresses: ['10.0.0.1'], doh_via: 'tunnel' },
       always_tunnel: [],
     };
     const { plan } = compileAll(profile);
-    expect(plan.features.routes).toBe(true);
+    expect(plan.features.routes && plan.features.firewall).toBe(true);
     expect(plan.split.tunnel.v4.toCidrs().length + plan.split.tunnel.v6.toCidrs().length).toBe(0);
     checkTargets(profile, ['10.0.0.1', '0.0.0.0', '255.255.255.255', '::', '2606:4700::1'], [0, 1, 2, 3, 4]);
   });

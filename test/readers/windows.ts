@@ -65,7 +65,8 @@ export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number
   return {
     // The script exists in every mode, so no route lines means no routes, not "cannot route": an empty table.
     routes,
-    blockedOffTunnel: firewall ? (a) => blocked.has(a) : null,
+    // The firewall section (it sets $OtherInterfaces) with no rule in it blocks nothing, but it is there.
+    blockedOffTunnel: firewall || vars.has('OtherInterfaces') ? (a) => blocked.has(a) : null,
     dns: servers ? { servers, search, matchDomains: [''] } : null,
     texts,
     hosts,

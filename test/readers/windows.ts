@@ -19,7 +19,6 @@ export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number
   const routes = new RouteTable();
   let tunnelRoutes = 0;
   const blocked = new AddressSet();
-  let firewall = false;
   const ruleNames: string[] = [];
   let servers: string[] | null = null;
   let search: string[] = [];
@@ -36,7 +35,6 @@ export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number
       if (p.get('InterfaceAlias') !== RUNTIME || vars.get('OtherInterfaces') !== RUNTIME) throw new Error('apply.ps1: firewall rule not limited to the other adapters');
       if (str(p.get('Group'), 'Group') !== str(vars.get('Group'), '$Group')) throw new Error('apply.ps1: firewall rule outside the group');
       ruleNames.push(str(p.get('Name'), 'Name'));
-      firewall = true;
       const remote = p.get('RemoteAddress');
       if (remote === RUNTIME) continue; // resolved host entries
       for (const a of strs(remote, 'RemoteAddress')) blocked.add(a);
@@ -65,8 +63,8 @@ export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number
   return {
     // The script exists in every mode, so no route lines means no routes, not "cannot route": an empty table.
     routes,
-    // The firewall section (it sets $OtherInterfaces) with no rule in it blocks nothing, but it is there.
-    blockedOffTunnel: firewall || vars.has('OtherInterfaces') ? (a) => blocked.has(a) : null,
+    // The firewall section sets $OtherInterfaces (every rule checks it above); with no rule in it, it blocks nothing.
+    blockedOffTunnel: vars.has('OtherInterfaces') ? (a) => blocked.has(a) : null,
     dns: servers ? { servers, search, matchDomains: [''] } : null,
     texts,
     hosts,

@@ -1,6 +1,6 @@
 /** View-model pieces several targets render the same way. */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { Path, Plan } from '../plan/types.js';
+import type { Path, Plan, TunnelPlan } from '../plan/types.js';
 
 export interface EntryRow {
   /** `exclude` or `include` (the list's mode), or `always` for always_tunnel. */
@@ -36,4 +36,18 @@ export function fallbackDomainViews(plan: Plan): FallbackDomainView[] {
   return plan.dns
     ? plan.dns.fallback.map((r) => ({ suffix: r.suffix, servers: r.servers.map((s) => ({ address: s.address, path: s.path })), useSystemResolvers: r.useSystemResolvers }))
     : [];
+}
+
+/** The [Peer] section of a wireguard.conf (Linux, macOS, Windows): null until the profile names the peer's key. */
+export interface WireguardPeerView {
+  publicKey: string;
+  host: string;
+  port: number;
+  /** The endpoint is an IPv6 address (written in brackets). */
+  ipv6: boolean;
+  allowedIps: readonly string[];
+}
+
+export function wireguardPeerView(t: TunnelPlan): WireguardPeerView | null {
+  return t.peerPublicKey ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps } : null;
 }

@@ -7,7 +7,7 @@
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
 import { stableJson } from '../../src/emit/json.js';
-import { splitEntryRows } from '../../src/emit/view.js';
+import { splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
 import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
@@ -97,16 +97,13 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   }
 
   if (plan.tunnel) {
-    const t = plan.tunnel;
     file(
       'wireguard.conf',
       render('linux', 'wireguard.conf.hbs', {
         ...base,
         ifname: lx.interface,
         fwmark: lx.fwmark,
-        peer: t.peerPublicKey
-          ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps }
-          : null,
+        peer: wireguardPeerView(plan.tunnel),
       }),
     );
   }

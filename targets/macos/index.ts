@@ -9,7 +9,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
-import { splitEntryRows, localProxyLimitation } from '../../src/emit/view.js';
+import { splitEntryRows, localProxyLimitation, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
 
@@ -94,14 +94,11 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     );
   }
   if (plan.tunnel) {
-    const t = plan.tunnel;
     file(
       'wireguard.conf',
       render(NAME, 'wireguard.conf.hbs', {
         ...base,
-        peer: t.peerPublicKey
-          ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps }
-          : null,
+        peer: wireguardPeerView(plan.tunnel),
       }),
     );
   }

@@ -9,7 +9,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
 import { render } from '../../src/emit/render.js';
-import { splitEntryRows, localProxyLimitation } from '../../src/emit/view.js';
+import { splitEntryRows, localProxyLimitation, wireguardPeerView } from '../../src/emit/view.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { canonicalAddress } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -156,16 +156,13 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   file('apply.netsh.cmd', render(NAME, 'apply.netsh.cmd.hbs', view));
   file('revert.netsh.cmd', render(NAME, 'revert.netsh.cmd.hbs', view));
   if (plan.tunnel) {
-    const t = plan.tunnel;
     file(
       'wireguard.conf',
       render(NAME, 'wireguard.conf.hbs', {
         version: ctx.compilerVersion,
         name: plan.name,
         ifname: win.interface,
-        peer: t.peerPublicKey
-          ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps }
-          : null,
+        peer: wireguardPeerView(plan.tunnel),
       }),
     );
   }

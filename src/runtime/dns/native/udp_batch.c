@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <stdio.h>
@@ -68,6 +69,10 @@ typedef struct {
   struct sockaddr_in6 from[BATCH];
   unsigned char *bufs; /* BATCH * MAX_DGRAM */
 } udp_t;
+
+/* external_of() reads the magic number first, whichever handle it was given. */
+_Static_assert(offsetof(udp_t, magic) == 0, "udp_t starts with its magic");
+_Static_assert(offsetof(table_box, magic) == 0, "table_box starts with its magic");
 
 #define CHECK(call)                                                     \
   do {                                                                  \
@@ -224,13 +229,19 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
   }
 }
 
-static table_box *table_of(napi_env env, napi_value v) {
+/* The external behind a JS handle when it carries `magic` (both handle structs start with it), else NULL
+ * with a TypeError thrown: one kind of handle passed for the other, or any other value. */
+static void *external_of(napi_env env, napi_value v, uint32_t magic, const char *what) {
   void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL || ((table_box *)p)->magic != TABLE_MAGIC) {
-    napi_throw_type_error(env, NULL, "udp_batch: not a table");
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL || *(const uint32_t *)p != magic) {
+    napi_throw_type_error(env, NULL, what);
     return NULL;
   }
-  return (table_box *)p;
+  return p;
+}
+
+static table_box *table_of(napi_env env, napi_value v) {
+  return external_of(env, v, TABLE_MAGIC, "udp_batch: not a table");
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -322,12 +333,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static udp_t *handle_of(napi_env env, napi_value v) {
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL || ((udp_t *)p)->magic != UDP_MAGIC) {
-    napi_throw_type_error(env, NULL, "udp_batch: not a handle");
-    return NULL;
-  }
-  return (udp_t *)p;
+  return external_of(env, v, UDP_MAGIC, "udp_batch: not a handle");
 }
 
 static napi_value js_local_port(napi_env env, napi_callback_info info) {

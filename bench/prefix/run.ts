@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { containsCidr, excludeCidr, mergeCidr } from 'cidr-tools';
 import { MAX, formatAddress, hostMaskOf, parseAddress, type Family } from '../../src/net/ip.js';
 import { PrefixSet } from '../../src/net/prefix-set.js';
+import { mulberry32 } from '../lib/prng.js';
 
 const N_PREFIXES = 100_000;
 const N_EXCLUDE = 10_000;
@@ -32,17 +33,6 @@ const SEED = 0x5eed;
 
 // ---------------------------------------------------------------------------
 // Data
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function randomAddress(family: Family, rng: () => number): bigint {
   let v = 0n;

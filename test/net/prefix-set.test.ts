@@ -13,6 +13,7 @@ import { oracleAddress, oraclePrefix } from '../helpers/oracle.js';
 import { describe, expect, it } from 'vitest';
 import { BITS, MAX, formatAddress, formatPrefix, hostMaskOf, parsePrefix, prefixLast, type Family, type Prefix } from '../../src/net/ip.js';
 import { DualSet, PrefixSet } from '../../src/net/prefix-set.js';
+import { mulberry32 } from '../../bench/lib/prng.js';
 
 // ---------------------------------------------------------------------------
 // Models
@@ -494,14 +495,3 @@ describe('edge cases', () => {
     expect(s.size() + c.size()).toBe(MAX[4] + 1n);
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}

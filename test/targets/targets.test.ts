@@ -181,7 +181,7 @@ describe('shell artifacts', () => {
           try {
             execFileSync('shellcheck', ['-s', 'sh', file], { stdio: 'pipe' });
           } catch (err) {
-            throw new Error(`shellcheck ${path}:\n${String((err as { stdout?: Buffer }).stdout)}`);
+            throw new Error(`shellcheck ${path}:\n${String((err as { stdout?: Buffer }).stdout ?? (err as Error).message)}`);
           }
         }
       }

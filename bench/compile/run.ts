@@ -1,0 +1,150 @@
+/**
+ * Bench: the compiler at scale, and the CLI's start-up.
+ *
+ *   npm run build && node dist/bench/compile/run.js [--sizes 10000,100000,1000000] [--families 4,6]
+ *       [--commands check,linux,all] [--baseline OTHER/dist/src/cli/main.js] [--timeout 300] [--runs 5]
+ *
+ * For each size and family it writes a profile of that many excluded prefixes (IPv4: distinct /24s
+ * spread over the whole space; IPv6: distinct /64s under 2001:db8::/32), then runs the built CLI
+ * (`warpc check`, `warpc compile --target linux`, `warpc compile --target all`) under GNU time and
+ * prints wall time, peak RSS and what it wrote. With --baseline, the same commands run with another
+ * build of warpc (a checkout of an older commit, built) in the same run, row by row, so the two
+ * columns share the machine's mood. A run past --timeout seconds is stopped and reported as such.
+ *
+ * Start-up: the median of --runs runs of `node -e 0` (the floor), `warpc --version`,
+ * `warpc status` and `warpc check` on a bundled profile.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const REPO = resolve(import.meta.dirname, '../../..');
+const CLI = join(REPO, 'dist/src/cli/main.js');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
+}
+const SIZES = arg('--sizes', '10000,100000,1000000').split(',').map(Number);
+const FAMILIES = arg('--families', '4,6').split(',').map(Number) as (4 | 6)[];
+const COMMANDS = arg('--commands', 'check,linux,all').split(',');
+const BASELINE = process.argv.includes('--baseline') ? resolve(arg('--baseline', '')) : null;
+const TIMEOUT_S = Number(arg('--timeout', '300'));
+const RUNS = Number(arg('--runs', '5'));
+
+/** A profile of `n` excluded prefixes of one family; deterministic, every prefix distinct. */
+export function scaleProfile(n: number, family: 4 | 6): string {
+  const lines = ['version: 1', 'name: scale', 'split_tunnel:', '  mode: exclude', '  entries:'];
+  for (let i = 0; i < n; i++) {
+    // An odd multiplier is a bijection modulo 2^24 (2^32): distinct i give distinct prefixes.
+    if (family === 4) {
+      const x = Math.imul(i, 2654435761) >>> 8; // 24 bits
+      lines.push(`    - address: ${x >>> 16}.${(x >>> 8) & 255}.${x & 255}.0/24`);
+    } else {
+      const x = Math.imul(i, 2654435761) >>> 0; // 32 bits
+      lines.push(`    - address: 2001:db8:${(x >>> 16).toString(16)}:${(x & 0xffff).toString(16)}::/64`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+interface Run {
+  readonly status: string;
+  readonly wallS: number;
+  readonly rssMB: number;
+}
+
+function timed(cli: string, args: readonly string[]): Run {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, cli, ...args], {
+    encoding: 'utf8',
+    timeout: TIMEOUT_S * 1000,
+    maxBuffer: 1 << 30,
+  });
+  if (r.error || r.signal) return { status: r.signal === 'SIGTERM' ? `stopped after ${TIMEOUT_S} s` : `failed (${r.error?.message ?? r.signal})`, wallS: NaN, rssMB: NaN };
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const m = /^(\d+(?:\.\d+)?) (\d+)$/.exec(last);
+  if (!m) return { status: 'no figures', wallS: NaN, rssMB: NaN };
+  const code = r.status ?? -1;
+  let status = code === 0 ? 'ok' : code === 1 ? 'errors (exit 1)' : `exit ${code}`;
+  if (/internal error/.test(r.stderr)) status = `internal error: ${(/internal error: (.*)/.exec(r.stderr)?.[1] ?? '').slice(0, 60)}`;
+  return { status, wallS: Number(m[1]), rssMB: Number(m[2]) / 1024 };
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, e.name);
+    total += e.isDirectory() ? dirBytes(full) : statSync(full).size;
+  }
+  return total;
+}
+
+function cell(r: Run): string {
+  return r.status === 'ok' || r.status === 'errors (exit 1)' ? `${r.wallS.toFixed(2)} s / ${r.rssMB.toFixed(0)} MB` : r.status;
+}
+
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+}
+
+function startup(cli: string | null, args: readonly string[]): number {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    spawnSync(process.execPath, cli === null ? args : [cli, ...args], { stdio: 'ignore' });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(times);
+}
+
+function main(): void {
+  const tmp = mkdtempSync(join(tmpdir(), 'warpc-bench-compile-'));
+  try {
+    console.log(`warpc compile bench: node ${process.version}, sizes ${SIZES.join('/')}, timeout ${TIMEOUT_S} s${BASELINE ? `, baseline ${BASELINE}` : ''}`);
+    const head = BASELINE ? '| entries | family | command | warpc: wall / peak RSS | baseline: wall / peak RSS | written |' : '| entries | family | command | wall / peak RSS | written |';
+    console.log(`\n${head}\n${head.replace(/[^|]+/g, '---')}`);
+    for (const n of SIZES) {
+      for (const family of FAMILIES) {
+        const profile = join(tmp, `scale-${family}-${n}.yaml`);
+        writeFileSync(profile, scaleProfile(n, family));
+        for (const command of COMMANDS) {
+          const out = join(tmp, 'out');
+          const args = command === 'check' ? ['check', profile, '--format', 'json'] : ['compile', profile, '--target', command, '--out', out, '--format', 'json'];
+          const ours = timed(CLI, args);
+          let written = '—';
+          if (command !== 'check') {
+            try {
+              written = `${(dirBytes(out) / 1e6).toFixed(1)} MB`;
+            } catch {
+              written = 'nothing';
+            }
+            rmSync(out, { recursive: true, force: true });
+          }
+          let row = `| ${n.toLocaleString('en')} | IPv${family} | ${command === 'check' ? 'check' : `compile --target ${command}`} | ${cell(ours)} |`;
+          if (BASELINE) {
+            const theirs = timed(BASELINE, args);
+            rmSync(out, { recursive: true, force: true });
+            row += ` ${cell(theirs)} |`;
+          }
+          console.log(`${row} ${written} |`);
+        }
+        rmSync(profile, { force: true });
+      }
+    }
+
+    const small = join(REPO, 'fixtures/corporate-exclude/profile.yaml');
+    const state = join(tmp, 'state');
+    console.log(`\nStart-up, median of ${RUNS} runs (ms):\n\n| command | warpc |${BASELINE ? ' baseline |' : ''}\n|---|---:|${BASELINE ? '---:|' : ''}`);
+    console.log(`| node -e 0 | ${startup(null, ['-e', '0']).toFixed(0)} |${BASELINE ? ' |' : ''}`);
+    for (const args of [['--version'], ['status', '--state-dir', state], ['check', small]]) {
+      const ours = startup(CLI, args).toFixed(0);
+      const theirs = BASELINE ? ` ${startup(BASELINE, args).toFixed(0)} |` : '';
+      console.log(`| warpc ${args[0]} | ${ours} |${theirs}`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main();

@@ -76,7 +76,8 @@ export const CODES = {
   UnusableInterfaceAddress: { code: 'WARPC0057', severity: 'error', message: '{field} {value} is {kind}: the tunnel interface needs a unicast address ({hint})' },
   ReservedInterfaceName: { code: 'WARPC0058', severity: 'error', message: '{field} "{value}" {reason}; warpc creates the tunnel interface itself and removes it afterwards, so it must be a name of its own (the default is {default})' },
 
-  // 06x: targets
+  // 059, 06x: targets
+  NoTargetGiven: { code: 'WARPC0059', severity: 'error', message: '--target names no target; known targets: {known}' },
   TargetUnknown: { code: 'WARPC0060', severity: 'error', message: 'unknown target "{value}"; known targets: {known}' },
   TargetCannotExpress: { code: 'WARPC0061', severity: 'error', message: 'target {target} cannot express {feature}' },
   TargetLimitation: { code: 'WARPC0062', severity: 'warning', message: 'target {target}: {detail}' },

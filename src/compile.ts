@@ -12,7 +12,7 @@ import { buildPlan } from './plan/plan.js';
 import type { Plan } from './plan/types.js';
 import { loadProfileSource } from './profile/load.js';
 import type { Profile } from './profile/types.js';
-import { validateProfile } from './profile/validate.js';
+import { checkPlanned, validateProfile } from './profile/validate.js';
 import { VERSION } from './version.js';
 
 export interface OutputFile {
@@ -33,7 +33,10 @@ export function analyze(source: string): AnalyzeResult {
   const validated = validateProfile(loaded.doc);
   if (!validated.profile) return { diagnostics: sortDiagnostics(validated.diagnostics), profile: null, plan: null };
   const planned = buildPlan(validated.profile);
-  return { diagnostics: sortDiagnostics([...validated.diagnostics, ...planned.diagnostics]), profile: validated.profile, plan: planned.plan };
+  const late = checkPlanned(loaded.doc, validated.profile, planned.plan);
+  const diagnostics = sortDiagnostics([...validated.diagnostics, ...planned.diagnostics, ...late]);
+  if (hasErrors(late)) return { diagnostics, profile: null, plan: null };
+  return { diagnostics, profile: validated.profile, plan: planned.plan };
 }
 
 /** `linux`, `macos,windows`, `all` → target modules, or a diagnostic for an unknown name. */

@@ -1,9 +1,9 @@
 /** `warpc check <profile> [--target …] [--format text|json]`: validate and plan, write nothing. */
 import type { Command } from 'commander';
 import { hasErrors, withFile } from '../diagnostics/diagnostic.js';
-import { analyze, resolveTargets } from '../compile.js';
+import { analyze } from '../compile.js';
 import { CliExit, EXIT } from './exit.js';
-import { diagnosticsJson, formatOption, printDiagnostics, readProfile, summary, writeJson, type Format } from './common.js';
+import { diagnosticsJson, formatOption, printDiagnostics, readProfile, summary, targetsOrExit, writeJson, type Format } from './common.js';
 
 export function register(program: Command): void {
   program
@@ -14,11 +14,7 @@ export function register(program: Command): void {
     .addOption(formatOption())
     .addHelpText('after', '\nExamples:\n  $ warpc check profile.yaml\n  $ warpc check profile.yaml --format json | jq .diagnostics')
     .action((profilePath: string, opts: { target: string; format: Format }) => {
-      const { targets, diagnostics: targetDiags } = resolveTargets(opts.target);
-      if (targetDiags.length > 0) {
-        printDiagnostics(targetDiags, null);
-        throw new CliExit(EXIT.usage);
-      }
+      const targets = targetsOrExit(opts.target, profilePath, opts.format, { summary: null });
       const { source, diagnostics: readDiags, file } = readProfile(profilePath);
       let diagnostics = readDiags;
       let summaryFacts: Record<string, unknown> | null = null;

@@ -1,10 +1,10 @@
 /** `warpc compile <profile> [--target linux] [--out DIR] [--format text|json]` */
 import type { Command } from 'commander';
 import { diag, hasErrors, withFile } from '../diagnostics/diagnostic.js';
-import { compile, resolveTargets } from '../compile.js';
+import { compile } from '../compile.js';
 import { OutputError, writeOutput } from '../emit/write.js';
 import { CliExit, EXIT } from './exit.js';
-import { diagnosticsJson, formatOption, printDiagnostics, readProfile, summary, writeJson, type Format } from './common.js';
+import { diagnosticsJson, formatOption, printDiagnostics, readProfile, summary, targetsOrExit, writeJson, type Format } from './common.js';
 
 export function register(program: Command): void {
   program
@@ -16,12 +16,7 @@ export function register(program: Command): void {
     .addOption(formatOption())
     .addHelpText('after', '\nExamples:\n  $ warpc compile profile.yaml --out build\n  $ warpc compile profile.yaml --target all --out build --format json')
     .action((profilePath: string, opts: { target: string; out: string; format: Format }) => {
-      const { targets, diagnostics: targetDiags } = resolveTargets(opts.target);
-      if (targetDiags.length > 0 || targets.length === 0) {
-        if (opts.format === 'json') writeJson({ ok: false, diagnostics: diagnosticsJson(targetDiags), files: [] });
-        else printDiagnostics(targetDiags, null);
-        throw new CliExit(EXIT.usage, targets.length === 0 && targetDiags.length === 0 ? 'warpc: no target named' : '');
-      }
+      const targets = targetsOrExit(opts.target, profilePath, opts.format, { files: [] });
       const { source, diagnostics: readDiags, file } = readProfile(profilePath);
       let diagnostics = readDiags;
       let files: ReadonlyMap<string, { text: string; mode: number }> = new Map();
@@ -36,7 +31,7 @@ export function register(program: Command): void {
         } catch (err) {
           if (!(err instanceof OutputError)) throw err;
           const d = err.kind === 'not-warpc' ? diag('OutputNotWarpc', { path: err.path }) : diag('OutputUnwritable', { path: err.path, reason: err.message });
-          diagnostics = [...diagnostics, d];
+          diagnostics = [...diagnostics, ...withFile([d], file)];
           files = new Map();
         }
       }

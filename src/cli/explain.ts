@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { diag, hasErrors, withFile } from '../diagnostics/diagnostic.js';
 import { analyze } from '../compile.js';
 import { explainAddress, explainName, parseQuery, type AddressExplanation, type NameExplanation } from '../plan/explain.js';
+import { mappedIPv4, parseAddress } from '../net/ip.js';
 import { BYPASS_WHY } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import { CliExit, EXIT } from './exit.js';
@@ -112,10 +113,15 @@ export function register(program: Command): void {
         diagnostics = withFile(result.diagnostics, file);
         plan = result.plan;
       }
-      const parsed = queries.map((q) => ({ q, parsed: parseQuery(q) }));
+      // An IPv4-mapped address (::ffff:10.1.2.3) is explained as the IPv4 address it stands for, as validation reads addresses.
+      const parsed = queries.map((q) => {
+        const a = parseAddress(q);
+        const v4 = a === null ? null : mappedIPv4(a);
+        return { q, parsed: parseQuery(v4 ?? q), mappedFrom: v4 === null ? null : q };
+      });
       const bad = parsed.filter((p) => p.parsed === null).map((p) => diag('ExplainBadQuery', { value: p.q }));
       if (bad.length > 0) {
-        printDiagnostics(bad, null);
+        printDiagnostics(withFile(bad, file), null);
         throw new CliExit(EXIT.usage);
       }
       if (!plan || hasErrors(diagnostics)) {
@@ -123,12 +129,21 @@ export function register(program: Command): void {
         else printDiagnostics(diagnostics, source);
         throw new CliExit(EXIT.failure);
       }
-      const results = parsed.map(({ parsed: q }) => (q!.kind === 'address' ? { kind: 'address' as const, e: explainAddress(plan!, q!.address) } : { kind: 'name' as const, e: explainName(plan!, q!.name) }));
+      const results = parsed.map(({ parsed: q, mappedFrom }) =>
+        q!.kind === 'address' ? { kind: 'address' as const, e: explainAddress(plan!, q!.address), mappedFrom } : { kind: 'name' as const, e: explainName(plan!, q!.name), mappedFrom },
+      );
       if (opts.format === 'json') {
-        writeJson({ ok: true, diagnostics: diagnosticsJson(diagnostics), results: results.map((r) => (r.kind === 'address' ? addressJson(r.e) : nameJson(r.e))) });
+        writeJson({
+          ok: true,
+          diagnostics: diagnosticsJson(diagnostics),
+          results: results.map((r) => (r.kind === 'address' ? { ...addressJson(r.e), ...(r.mappedFrom ? { ipv4_mapped_from: r.mappedFrom } : {}) } : nameJson(r.e))),
+        });
       } else {
         printDiagnostics(diagnostics.filter((d) => d.severity === 'error'), source);
-        for (const r of results) process.stdout.write(`${r.kind === 'address' ? addressText(plan, r.e) : nameText(plan, r.e)}\n`);
+        for (const r of results) {
+          const text = r.kind === 'address' ? addressText(plan, r.e) : nameText(plan, r.e);
+          process.stdout.write(`${r.mappedFrom ? `${r.mappedFrom} (IPv4-mapped) = ${text}` : text}\n`);
+        }
       }
     });
 }

@@ -31,6 +31,8 @@ export const CODES = {
   SchemaEnum: { code: 'WARPC0013', severity: 'error', message: '{what} must be one of: {allowed}' },
   SchemaConstraint: { code: 'WARPC0014', severity: 'error', message: '{what} {constraint}' },
   UnsupportedVersion: { code: 'WARPC0015', severity: 'error', message: 'unsupported profile version {version}: this warpc reads version 1' },
+  // 016–019: the text itself
+  NotUtf8: { code: 'WARPC0016', severity: 'error', message: 'the profile is not UTF-8: byte 0x{byte} does not begin a valid UTF-8 sequence (save the file as UTF-8)' },
 
   // 02x: addresses and names
   InvalidPrefix: { code: 'WARPC0020', severity: 'error', message: '"{value}" is not a valid IP prefix (CIDR){hint}' },
@@ -62,13 +64,20 @@ export const CODES = {
   DohAddressMissing: { code: 'WARPC0042', severity: 'error', message: 'dns.doh_addresses is empty: the proxy needs at least one address to reach {url} without DNS' },
   LoopbackFallbackServer: { code: 'WARPC0043', severity: 'warning', message: 'fallback server {server} for "{suffix}" is a loopback address: warpc\'s own proxy listens on 127.0.2.2/127.0.2.3 and must not be a fallback server' },
   DohAddressOutsideTunnel: { code: 'WARPC0044', severity: 'warning', message: 'DoH address {address} goes direct although dns.doh_via is tunnel: {reason}' },
+  NonAsciiName: { code: 'WARPC0045', severity: 'error', message: '"{value}" is not a valid {what}: DNS names are ASCII; use the A-label "{alabel}"' },
 
   // 05x: interface, tunnel
   MtuOutOfRange: { code: 'WARPC0051', severity: 'error', message: 'interface.mtu {value} is outside {min}–{max}{hint}' },
   NoPeerKey: { code: 'WARPC0052', severity: 'warning', message: 'tunnel.peer_public_key is not set: the WireGuard configuration has no peer until the device adds one' },
   LinuxNumberRange: { code: 'WARPC0053', severity: 'error', message: 'targets.linux.{field} {value} is outside {min}–{max}' },
+  MtuTooSmallForIpv6: { code: 'WARPC0054', severity: 'error', message: 'interface.mtu {value} is below 1280, the smallest MTU IPv6 allows (RFC 8200), but {why}; the OS removes IPv6 from a link below 1280, so the tunnel could not be set up: raise mtu to 1280 or more, or route no IPv6 into the tunnel' },
+  UnusableEndpoint: { code: 'WARPC0055', severity: 'error', message: 'tunnel.endpoint {value} is {kind}: it cannot be a WireGuard peer; use the gateway\'s public address' },
+  EndpointIsInterfaceAddress: { code: 'WARPC0056', severity: 'error', message: 'tunnel.endpoint {value} is the tunnel\'s own address ({field}): the peer must be a different host' },
+  UnusableInterfaceAddress: { code: 'WARPC0057', severity: 'error', message: '{field} {value} is {kind}: the tunnel interface needs a unicast address ({hint})' },
+  ReservedInterfaceName: { code: 'WARPC0058', severity: 'error', message: '{field} "{value}" {reason}; warpc creates the tunnel interface itself and removes it afterwards, so it must be a name of its own (the default is {default})' },
 
-  // 06x: targets
+  // 059, 06x: targets
+  NoTargetGiven: { code: 'WARPC0059', severity: 'error', message: '--target names no target; known targets: {known}' },
   TargetUnknown: { code: 'WARPC0060', severity: 'error', message: 'unknown target "{value}"; known targets: {known}' },
   TargetCannotExpress: { code: 'WARPC0061', severity: 'error', message: 'target {target} cannot express {feature}' },
   TargetLimitation: { code: 'WARPC0062', severity: 'warning', message: 'target {target}: {detail}' },
@@ -80,6 +89,10 @@ export const CODES = {
 
   // 08x: explain
   ExplainBadQuery: { code: 'WARPC0080', severity: 'error', message: '"{value}" is neither an IP address nor a domain name' },
+
+  // 09x: values that parse but mean something else
+  HostEntryIsAddress: { code: 'WARPC0090', severity: 'error', message: 'host entry "{value}" is an IP address, not a name, so it would match nothing: did you mean address: {suggestion}?' },
+  Ipv4MappedAddress: { code: 'WARPC0091', severity: 'error', message: '{what} "{value}" is an IPv4-mapped IPv6 address, which the OS treats as IPv6 in some places and IPv4 in others: write the IPv4 form {suggestion}' },
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;

@@ -216,3 +216,44 @@ export function canonicalAddress(text: string): string | null {
 export function isIPv4Mapped(a: Address): boolean {
   return a.family === 6 && a.value >> 32n === 0xffffn;
 }
+
+const V4_MAPPED_NET = 0xffffn << 32n;
+
+/** The IPv4 address an IPv4-mapped IPv6 address stands for, as text; null for any other address. */
+export function mappedIPv4(a: Address): string | null {
+  return isIPv4Mapped(a) ? formatAddress(4, a.value & 0xffffffffn) : null;
+}
+
+/**
+ * The IPv4 prefix an IPv6 prefix strictly inside ::ffff:0:0/96 stands for
+ * (`::ffff:10.0.0.0/104` → `10.0.0.0/8`): written like that, it names IPv4 hosts, and
+ * whether a target routes it as IPv4 or IPv6 varies. Null for anything else: the whole
+ * range `::ffff:0:0/96` and wider prefixes (`::/0`) are IPv6 ranges like any other
+ * (no packet on the wire carries a mapped address, so excluding or including the /96
+ * changes nothing for IPv4, and `0.0.0.0/0` would be a wrong suggestion for it).
+ */
+export function mappedIPv4Prefix(p: Prefix): string | null {
+  if (p.family !== 6 || p.length <= 96 || p.network >> 32n !== 0xffffn) return null;
+  return formatPrefix({ family: 4, network: p.network - V4_MAPPED_NET, length: p.length - 96 });
+}
+
+/**
+ * Addresses that can be neither a peer nor an interface's own address: the unspecified
+ * address, loopback, multicast and (IPv4) the limited broadcast address. The words name
+ * the kind for a diagnostic; null for an ordinary address.
+ */
+export function nonUnicastKind(a: Address): string | null {
+  if (a.family === 4) {
+    const v = Number(a.value);
+    if (v === 0) return 'the unspecified address';
+    if (v === 0xffffffff) return 'the limited broadcast address';
+    if (v >>> 24 === 127) return 'a loopback address (127.0.0.0/8)';
+    if (v >>> 28 === 0xe) return 'a multicast address (224.0.0.0/4)';
+    return null;
+  }
+  if (a.value === 0n) return 'the unspecified address';
+  if (a.value === 1n) return 'the loopback address';
+  if (a.value >> 120n === 0xffn) return 'a multicast address (ff00::/8)';
+  const m = isIPv4Mapped(a) ? nonUnicastKind({ family: 4, value: a.value & 0xffffffffn }) : null;
+  return m === null ? null : `${m}, IPv4-mapped`;
+}

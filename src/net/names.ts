@@ -3,10 +3,14 @@
  * (Local Domain Fallback).
  *
  * Grammar: LDH labels (letters, digits, hyphen; no hyphen at either end;
- * 1–63 characters), at most 253 characters in all, no trailing dot. Names are
+ * 1–63 characters), at most 253 characters in all, no trailing dot (a profile
+ * may write the FQDN form `name.`; `profileName` drops the dot). Names are
  * compared lowercased. This grammar excludes every separator of every target
  * language (quotes, spaces, `;`, `#`, newlines), so a valid name renders bare.
  */
+
+import { domainToASCII } from 'node:url';
+import { BITS, formatPrefix, hostMaskOf, parseAddress } from './ip.js';
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -89,4 +93,43 @@ export function longestSuffixMatch<T extends { readonly suffix: string }>(rules:
     if (isSubdomainOrSelf(n, r.suffix) && (best === undefined || r.suffix.length > best.suffix.length)) best = r;
   }
   return best;
+}
+
+/** A name as a profile may write it: the fully qualified form `corp.example.com.` (and `*.x.example.`) means the same name. */
+export function dropTrailingDot(text: string): string {
+  return text.length > 1 && text.endsWith('.') && !text.endsWith('..') ? text.slice(0, -1) : text;
+}
+
+/**
+ * The A-label form of a name written with Unicode letters (`bücher.example` →
+ * `xn--bcher-kva.example`, per node's `url.domainToASCII`, i.e. UTS #46), or null when
+ * `text` is ASCII or has no valid A-label form. A leading `*.` is kept.
+ */
+export function aLabelOf(text: string): string | null {
+  if (!/[^\x00-\x7f]/.test(text)) return null;
+  const wildcard = text.startsWith('*.');
+  const ascii = domainToASCII(wildcard ? text.slice(2) : text);
+  if (ascii === '' || !parseDomainName(dropTrailingDot(ascii)).ok) return null;
+  return `${wildcard ? '*.' : ''}${dropTrailingDot(ascii)}`;
+}
+
+/**
+ * Does a name read as an IP address or prefix? All-numeric labels are valid LDH, so
+ * `10.0.0.1` is a grammatical name, but one no DNS query ever carries. Four numeric
+ * labels (dotted quads, also with leading zeros or octets above 255, which some
+ * resolvers read as inet_aton forms), IPv6 text and CIDR text all count. Returns the
+ * canonical host prefix to suggest (`10.0.0.1/32`), '' when it looks like an address
+ * but has no canonical form, or null when it is not address-like.
+ */
+export function addressLike(text: string): string | null {
+  const slash = text.indexOf('/');
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const a = parseAddress(addrText);
+  if (a) {
+    const len = slash < 0 ? BITS[a.family] : Number(text.slice(slash + 1));
+    if (!Number.isInteger(len) || len < 0 || len > BITS[a.family] || (slash >= 0 && !/^[0-9]{1,3}$/.test(text.slice(slash + 1)))) return '';
+    return formatPrefix({ family: a.family, network: a.value & ~hostMaskOf(a.family, len), length: len });
+  }
+  if (/^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/.test(addrText) || (text.includes(':') && /^[0-9a-fA-F:.]+$/.test(addrText))) return '';
+  return null;
 }

@@ -72,19 +72,28 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
   }
   if (diagnostics.length > 0) return { doc: null, diagnostics };
 
-  // No anchors, aliases, tags: a profile is plain data.
+  // No anchors, aliases, tags: a profile is plain data. Collections and scalars alike
+  // (the visitor calls the most specific callback, so each kind checks its own props).
+  const noProps = (node: Node): void => {
+    const n = node as { anchor?: string; tag?: string };
+    if (n.anchor || n.tag) {
+      const at = propsAt(source, node.range?.[0] ?? 0);
+      diagnostics.push(diag('YamlAlias', {}, { ...pos(at.offset), length: at.length }));
+    }
+  };
   visit(doc, {
     Alias(_, node) {
       const at = pos(node.range?.[0] ?? 0);
-      diagnostics.push(diag('YamlAlias', {}, at));
+      diagnostics.push(diag('YamlAlias', {}, { ...at, length: node.source.length + 1 }));
     },
-    Node(_, node) {
-      if ((node as { anchor?: string }).anchor || ((node as { tag?: string }).tag && !isPlainTag(node))) {
-        const at = pos(node.range?.[0] ?? 0);
-        diagnostics.push(diag('YamlAlias', {}, at));
-      }
+    Map(_, node) {
+      noProps(node);
+    },
+    Seq(_, node) {
+      noProps(node);
     },
     Scalar(_, node) {
+      noProps(node);
       if (typeof node.value === 'string') {
         const bad = FORBIDDEN_IN_VALUE.exec(node.value);
         if (bad) {
@@ -137,9 +146,25 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
   return { doc: loaded, diagnostics: [] };
 }
 
-function isPlainTag(node: unknown): boolean {
-  // Explicit tags like !!str are refused too; only untagged nodes are plain.
-  return !(node as { tag?: string }).tag;
+/**
+ * Where a node's anchor and tag stand: the parser's range starts at the value, after
+ * its properties (`&name`, `!tag`, in either order, possibly on the line before), so
+ * walk back over whitespace-separated tokens that start with `&` or `!`.
+ */
+function propsAt(source: string, valueStart: number): { offset: number; length: number } {
+  let best = { offset: valueStart, length: 1 };
+  let i = valueStart;
+  for (;;) {
+    let j = i;
+    while (j > 0 && /\s/.test(source[j - 1]!)) j--;
+    let k = j;
+    const verbatim = source[j - 1] === '>' ? source.lastIndexOf('!<', j) : -1;
+    if (verbatim >= 0 && !/\s/.test(source.slice(verbatim, j))) k = verbatim; // !<tag:yaml.org,2002:str> may hold commas
+    else while (k > 0 && !/[\s,[{]/.test(source[k - 1]!)) k--;
+    if (k === j || (source[k] !== '&' && source[k] !== '!')) return best;
+    best = { offset: k, length: j - k };
+    i = k;
+  }
 }
 
 function firstLine(s: string): string {
@@ -156,3 +181,55 @@ function dedupe(ds: Diagnostic[]): Diagnostic[] {
   });
 }
 
+
+/**
+ * Profile bytes to text. Anything that is not UTF-8 is refused, pointing at the first
+ * bad byte: decoding it leniently would turn it into U+FFFD and let a changed value
+ * through. A BOM is kept (loadProfileSource drops it), so the text hashes like the file.
+ */
+export function decodeProfileBytes(bytes: Uint8Array): { source: string | null; diagnostics: Diagnostic[] } {
+  try {
+    return { source: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), diagnostics: [] };
+  } catch {
+    const bad = firstInvalidUtf8(bytes);
+    const lineStart = bytes.lastIndexOf(0x0a, bad - 1) + 1;
+    let line = 1;
+    for (let i = 0; i < lineStart; i++) if (bytes[i] === 0x0a) line++;
+    // Columns count UTF-16 units of the decoded line, as everywhere else; the bytes before `bad` are valid.
+    const col = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(lineStart, bad)).length + 1;
+    const byte = bytes[bad]!.toString(16).toUpperCase().padStart(2, '0');
+    return { source: null, diagnostics: [diag('NotUtf8', { byte }, { line, col })] };
+  }
+}
+
+/** Index of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629: no overlongs, surrogates or > U+10FFFF). */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+      if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      if (c === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      // A broken sequence is reported at its first byte (a Latin-1 "é" is one lead byte without continuations).
+      if (d === undefined || d < (k === 1 ? lo : 0x80) || d > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return b.length;
+}

@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { canonicalAddress, formatAddress, formatPrefix, hostMaskOf, parseAddress, parsePrefix, type Prefix } from '../net/ip.js';
-import { formatHostPattern, parseDomainName, parseHostPattern, type HostPattern, type NameError } from '../net/names.js';
+import { formatAddress, formatPrefix, hostMaskOf, mappedIPv4, mappedIPv4Prefix, nonUnicastKind, parseAddress, parsePrefix, type Prefix } from '../net/ip.js';
+import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseDomainName, parseHostPattern, type HostPattern, type NameError } from '../net/names.js';
+import type { Plan } from '../plan/types.js';
 import { PACKAGE_ROOT } from '../version.js';
 import * as D from './defaults.js';
 import type { LoadedDocument } from './load.js';
@@ -182,6 +183,12 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
       ds.push(diag('InvalidAddress', { value: text }, at(path)));
       return null;
     }
+    const v4 = mappedIPv4(a);
+    if (v4 !== null) {
+      // Some OS APIs take ::ffff:a.b.c.d as IPv6 (a route into the tunnel), others as the IPv4 address.
+      ds.push(diag('Ipv4MappedAddress', { what: what ?? describePath(path), value: text, suggestion: v4 }, at(path)));
+      return null;
+    }
     if (family && a.family !== family) {
       ds.push(diag('AddressFamilyMismatch', { what: what ?? describePath(path), family, value: text }, at(path)));
       return null;
@@ -192,7 +199,13 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
   /* A prefix; a bare address is a host prefix. */
   const prefix = (text: string, path: (string | number)[]): Prefix | null => {
     const r = parsePrefix(text);
-    if (r.ok) return r.prefix;
+    if (r.ok) {
+      // ::ffff:a.b.c.d/N (N ≥ 96) is an IPv4 range in IPv6 clothing: which family a target routes it in varies.
+      const v4 = mappedIPv4Prefix(r.prefix);
+      if (v4 === null) return r.prefix;
+      ds.push(diag('Ipv4MappedAddress', { what: describePath(path), value: text, suggestion: v4 }, at(path)));
+      return null;
+    }
     if (r.error === 'host-bits') {
       const slash = text.indexOf('/');
       const a = parseAddress(text.slice(0, slash))!;
@@ -203,6 +216,23 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
       ds.push(diag('InvalidPrefix', { value: text, hint: r.error === 'length' ? ': the prefix length is out of range' : '' }, at(path)));
     }
     return null;
+  };
+
+  /* A domain name (fallback suffix, search domain): one trailing dot dropped; reports and returns not-ok when invalid. */
+  const domainName = (text: string, here: Pos & { length: number }): { ok: true; name: string } | { ok: false } => {
+    const plain = dropTrailingDot(text);
+    if (addressLike(plain) !== null) {
+      ds.push(diag('InvalidDomain', { value: text, reason: 'it is an IP address, not a name' }, here));
+      return { ok: false };
+    }
+    const r = parseDomainName(plain);
+    if (r.ok) return r;
+    const alabel = aLabelOf(plain);
+    if (alabel) ds.push(diag('NonAsciiName', { value: text, what: 'domain name', alabel }, here));
+    else if (r.error === 'wildcard' && plain.startsWith('*.')) {
+      ds.push(diag('InvalidDomain', { value: text, reason: `a suffix already covers every name below it: write "${plain.slice(2)}"` }, here));
+    } else ds.push(diag('InvalidDomain', { value: text, reason: NAME_REASON[r.error] }, here));
+    return { ok: false };
   };
 
   /* -------- split tunnel -------- */
@@ -237,10 +267,21 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
         listedPrefixes.push({ value: p, text, raw: e.address, ...here });
         entries.push({ kind: 'address', address: text, description, pos: here, isDefault: false });
       } else {
-        const r = parseHostPattern(e.host!);
         const here = at([...path, 'host']);
+        const asAddress = addressLike(dropTrailingDot(e.host!));
+        if (asAddress) {
+          ds.push(diag('HostEntryIsAddress', { value: e.host!, suggestion: asAddress }, here));
+          return;
+        }
+        if (asAddress === '') {
+          ds.push(diag('InvalidHostPattern', { value: e.host!, reason: 'it looks like an IP address or prefix, and those go in "address:", written canonically' }, here));
+          return;
+        }
+        const r = parseHostPattern(dropTrailingDot(e.host!));
         if (!r.ok) {
-          ds.push(diag('InvalidHostPattern', { value: e.host!, reason: NAME_REASON[r.error] }, here));
+          const alabel = aLabelOf(dropTrailingDot(e.host!));
+          if (alabel) ds.push(diag('NonAsciiName', { value: e.host!, what: 'host pattern', alabel }, here));
+          else ds.push(diag('InvalidHostPattern', { value: e.host!, reason: NAME_REASON[r.error] }, here));
           return;
         }
         const text = formatHostPattern(r.pattern);
@@ -280,11 +321,8 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     raw.fallback_domains!.forEach((f, i) => {
       const path = ['fallback_domains', i];
       const here = at([...path, 'suffix']);
-      const r = parseDomainName(f.suffix);
-      if (!r.ok) {
-        ds.push(diag('InvalidDomain', { value: f.suffix, reason: NAME_REASON[r.error] }, here));
-        return;
-      }
+      const r = domainName(f.suffix, here);
+      if (!r.ok) return;
       const first = seen.get(r.name);
       if (first !== undefined) {
         ds.push(diag('DuplicateFallbackSuffix', { value: f.suffix, otherLine: first.line }, here, [{ message: 'first listed here', line: first.line, col: first.col }]));
@@ -315,12 +353,17 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
   const ipv4 = raw.interface?.ipv4 !== undefined ? address(raw.interface.ipv4, ['interface', 'ipv4'], 4, 'interface.ipv4') : D.DEFAULT_INTERFACE.ipv4;
   const ipv6 = raw.interface?.ipv6 !== undefined ? address(raw.interface.ipv6, ['interface', 'ipv6'], 6, 'interface.ipv6') : D.DEFAULT_INTERFACE.ipv6;
   const mtu = raw.interface?.mtu ?? D.DEFAULT_INTERFACE.mtu;
-  {
-    // IPv6 needs at least 1280 (RFC 8200); WireGuard adds 60–80 bytes to whatever the path carries.
-    const min = ipv6 !== null ? 1280 : 576;
-    if (mtu < min || mtu > 65535) {
-      ds.push(diag('MtuOutOfRange', { value: mtu, min, max: 65535, hint: ipv6 !== null && mtu < 1280 ? ' (IPv6 needs at least 1280)' : '' }, at(['interface', 'mtu'])));
-    }
+  if (mtu < 576 || mtu > 65535) {
+    ds.push(diag('MtuOutOfRange', { value: mtu, min: 576, max: 65535, hint: '' }, at(['interface', 'mtu'])));
+  } else if (mtu < IPV6_MIN_MTU && ipv6 !== null) {
+    // IPv6 needs at least 1280 (RFC 8200). Without an IPv6 address, checkPlanned decides from the tunnel set.
+    ds.push(diag('MtuTooSmallForIpv6', { value: mtu, why: `the interface has the IPv6 address ${ipv6}` }, at(['interface', 'mtu'])));
+  }
+  for (const [field, value] of [['interface.ipv4', ipv4], ['interface.ipv6', ipv6]] as const) {
+    const a = value === null ? null : parseAddress(value);
+    const kind = a === null ? null : nonUnicastKind(a);
+    const path = ['interface', field.slice('interface.'.length)];
+    if (kind !== null) ds.push(diag('UnusableInterfaceAddress', { field, value: value!, kind, hint: field === 'interface.ipv4' ? `the default is ${D.DEFAULT_INTERFACE.ipv4}` : 'leave interface.ipv6 out for an IPv4-only interface' }, at(path)));
   }
 
   /* -------- tunnel -------- */
@@ -332,12 +375,18 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     if (!m) {
       ds.push(diag('InvalidEndpoint', { value: text, reason: 'write ADDRESS:PORT, or [IPv6]:PORT' }, at(path)));
     } else {
-      const host = canonicalAddress(m[1] ?? m[2]!);
+      const a = parseAddress(m[1] ?? m[2]!);
+      const host = a === null ? null : formatAddress(a.family, a.value);
       const port = Number(m[3]);
-      const fam = parseAddress(m[1] ?? m[2]!)?.family;
-      if (host === null) ds.push(diag('InvalidEndpoint', { value: text, reason: 'the host must be an IP address (no DNS lookup happens before the tunnel)' }, at(path)));
-      else if (m[1] !== undefined && fam !== 6) ds.push(diag('InvalidEndpoint', { value: text, reason: 'brackets are for IPv6 addresses' }, at(path)));
+      const v4 = a === null ? null : mappedIPv4(a);
+      const kind = a === null ? null : nonUnicastKind(a);
+      const own = host === null ? undefined : ([['interface.ipv4', ipv4], ['interface.ipv6', ipv6]] as const).find(([, v]) => v === host);
+      if (host === null || a === null) ds.push(diag('InvalidEndpoint', { value: text, reason: 'the host must be an IP address (no DNS lookup happens before the tunnel)' }, at(path)));
+      else if (m[1] !== undefined && a.family !== 6) ds.push(diag('InvalidEndpoint', { value: text, reason: 'brackets are for IPv6 addresses' }, at(path)));
       else if (port < 1 || port > 65535) ds.push(diag('InvalidEndpoint', { value: text, reason: 'the port must be 1–65535' }, at(path)));
+      else if (v4 !== null) ds.push(diag('Ipv4MappedAddress', { what: 'tunnel.endpoint', value: text, suggestion: `${v4}:${port}` }, at(path)));
+      else if (kind !== null) ds.push(diag('UnusableEndpoint', { value: text, kind }, at(path)));
+      else if (own) ds.push(diag('EndpointIsInterfaceAddress', { value: text, field: own[0] }, at(path)));
       else endpoint = { host, port };
     }
   }
@@ -365,14 +414,14 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     }
   });
   const dnsInUse = serviceMode === 'warp' || serviceMode === '1dot1';
-  if (dnsInUse && dohAddresses.length === 0 && raw.dns?.doh_addresses !== undefined) {
+  // An empty list; a list whose addresses were all refused has its own errors already.
+  if (dnsInUse && raw.dns?.doh_addresses !== undefined && raw.dns.doh_addresses.length === 0) {
     ds.push(diag('DohAddressMissing', { url: dohUrl }, at(['dns', 'doh_addresses'])));
   }
   const search: string[] = [];
   (raw.dns?.search ?? D.DEFAULT_DNS.search).forEach((s, i) => {
-    const r = parseDomainName(s);
-    if (!r.ok) ds.push(diag('InvalidDomain', { value: s, reason: NAME_REASON[r.error] }, at(['dns', 'search', i])));
-    else if (!search.includes(r.name)) search.push(r.name);
+    const r = domainName(s, at(['dns', 'search', i]));
+    if (r.ok && !search.includes(r.name)) search.push(r.name);
   });
 
   /* -------- orchestration -------- */
@@ -402,6 +451,10 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     if (!IFNAME.test(value)) ds.push(diag('InvalidName', { value, what: 'interface name', reason: 'at most 15 letters, digits, "_", "." or "-", starting with a letter or digit' }, at(path)));
   };
   ifname(linux.interface, ['targets', 'linux', 'interface']);
+  {
+    const reason = reservedLinuxIfname(linux.interface);
+    if (reason) ds.push(diag('ReservedInterfaceName', { field: 'targets.linux.interface', value: linux.interface, reason, default: D.DEFAULT_LINUX.interface }, at(['targets', 'linux', 'interface'])));
+  }
   // Table numbers: 0 (unspec), 253–255 (default/main/local) are the kernel's; 2^32-1 is invalid.
   const numberRange = (field: string, value: number, min: number, max: number, reserved: number[] = []): void => {
     if (value < min || value > max || reserved.includes(value)) {
@@ -452,4 +505,45 @@ function checkHttpsUrl(text: string): string | null {
   if (url.hash) return 'a fragment is not allowed';
   if (/[\s"'`\\]/.test(text)) return 'quotes, backslashes and spaces are not allowed';
   return null;
+}
+
+/** IPv6's minimum link MTU (RFC 8200 section 5). */
+export const IPV6_MIN_MTU = 1280;
+
+/**
+ * Linux interface names warpc must not use for its tunnel, and why: the kernel's own
+ * names (`all` and `default` are the net.ipv4.conf/net.ipv6.conf keys and are refused
+ * by `ip link add`), loopback, and the names the kernel and udev give physical NICs
+ * (`eth0`, `wlan0`, `wwan0`, and the predictable names `en…`, `wl…`, `ww…`, `ib…`, `sl…`
+ * followed by a type letter and an index: eno1, ens33, enp3s0, enx00e04c680001, wlp2s0).
+ * The runtime also refuses any name that already exists when `up` starts; this
+ * catches the common ones at compile time, before a profile is shipped.
+ */
+export function reservedLinuxIfname(name: string): string | null {
+  if (name === 'all' || name === 'default') return 'is reserved by the kernel (net.ipv4.conf.all/default)';
+  if (name === 'lo') return 'is the loopback interface';
+  if (/^(eth|wlan|wwan)[0-9]+$/.test(name) || /^(en|wl|ww|ib|sl)(o[0-9]|s[0-9]|p[0-9]|x[0-9a-f]{12}|b[0-9]|P[0-9]|v[0-9]|a[0-9]|c[0-9]|i[0-9])/.test(name)) {
+    return 'is a name Linux gives physical network interfaces';
+  }
+  return null;
+}
+
+/**
+ * Checks that need the plan's sets: an MTU below IPv6's minimum while IPv6 is routed into
+ * the tunnel. `warpc up` would fail there (below 1280 the kernel removes IPv6 from the link
+ * and the IPv6 routes cannot be added), and other OSes clamp or drop it, so `check` must
+ * refuse what `up` cannot apply. "Routed into the tunnel" means exactly: the service mode
+ * routes, and the plan's IPv6 tunnel set is not empty (the interface IPv6 address case is
+ * refused by validateProfile already).
+ */
+export function checkPlanned(doc: LoadedDocument, profile: Profile, plan: Plan): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const v6 = plan.split.tunnel.v6;
+  if (profile.interface.mtu < IPV6_MIN_MTU && profile.interface.ipv6 === null && plan.features.routes && !v6.isEmpty) {
+    const cidrs = v6.toCidrs();
+    const more = cidrs.length > 1 ? ` and ${cidrs.length - 1} more IPv6 prefix${cidrs.length > 2 ? 'es' : ''}` : '';
+    const path = ['interface', 'mtu'];
+    out.push(diag('MtuTooSmallForIpv6', { value: profile.interface.mtu, why: `the tunnel carries IPv6 (${cidrs[0]}${more})` }, { ...doc.locate(path), path }));
+  }
+  return out;
 }

@@ -162,8 +162,65 @@ describe('warpc explain', () => {
     expect(j.results[1]).toMatchObject({ resolver: { kind: 'doh', path: 'tunnel' }, host_rule: null });
     expect(j.results[2]).toMatchObject({ host_rule: { pattern: '*.zoom.us', action: 'direct' } });
   });
+  it('an IPv4-mapped address is explained as the IPv4 address it stands for', () => {
+    const r = warpc(['explain', corp, '::ffff:10.1.2.3', '10.1.2.3', '::ffff:0808:0808']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`::ffff:10.1.2.3 (IPv4-mapped) = ${lines[1]}`);
+    expect(lines[2]).toBe('::ffff:0808:0808 (IPv4-mapped) = 8.8.8.8: tunnel — no exclude entry matches, so it goes into the tunnel');
+    const j = JSON.parse(warpc(['explain', corp, '::ffff:10.1.2.3', '--format', 'json']).stdout) as { results: Record<string, unknown>[] };
+    expect(j.results[0]).toMatchObject({ query: '10.1.2.3', ipv4_mapped_from: '::ffff:10.1.2.3', path: 'direct' });
+  });
   it('a query that is neither an address nor a name is a usage error', () => {
     expect(warpc(['explain', corp, 'not a name!']).code).toBe(2);
+  });
+});
+
+describe('diagnostics name the file; usage errors', () => {
+  it('--target "" is a usage error listing the known targets, for compile and check', () => {
+    for (const cmd of ['compile', 'check']) {
+      const r = warpc([cmd, corp, '--target', '', '--out', join(tmp, 'empty-target')].slice(0, cmd === 'check' ? 4 : 6));
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toBe(`${corp}: error WARPC0059: --target names no target; known targets: linux, macos, windows, ios, android, all\n`);
+    }
+    expect(warpc(['compile', corp, '--target', ' , ', '--out', join(tmp, 'empty-target')]).code).toBe(2);
+    expect(existsSync(join(tmp, 'empty-target'))).toBe(false);
+    const j = warpc(['compile', corp, '--target', '', '--format', 'json']);
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, diagnostics: [{ code: 'WARPC0059', file: corp }], files: [] });
+  });
+  it('no diagnostic of check, compile or explain is labelled <profile> when a file was given', () => {
+    const precious = join(tmp, 'precious-2');
+    mkdirSync(precious);
+    writeFileSync(join(precious, 'notes.txt'), 'mine');
+    const runs = [
+      warpc(['check', corp, '--target', 'beos']),
+      warpc(['compile', corp, '--target', 'linux,beos', '--out', join(tmp, 'b')]),
+      warpc(['compile', corp, '--out', precious]),
+      warpc(['explain', corp, 'not a name!']),
+      warpc(['check', join(FIXTURES_DIR, 'mtu-never', 'profile.yaml')]),
+      warpc(['check', join(FIXTURES_DIR, '_error_', 'mtu-below-ipv6-minimum', 'profile.yaml')]),
+      warpc(['explain', join(FIXTURES_DIR, '_error_', 'missing-version', 'profile.yaml'), '1.1.1.1']),
+    ];
+    for (const r of runs) {
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/error WARPC00\d\d/);
+      expect(r.stderr).not.toContain('<profile>');
+    }
+    expect(runs[2]!.stderr).toContain(`${corp}: error WARPC0071`);
+    expect(runs[3]!.stderr).toContain(`${corp}: error WARPC0080`);
+    expect(warpc(['check', '-', '--target', 'beos'], 'version: 1\n').stderr).toContain('<stdin>: error WARPC0060');
+  });
+  it('a profile that is not UTF-8 is refused at the first bad byte, from a file or standard input', () => {
+    const latin1 = join(tmp, 'latin1.yaml');
+    writeFileSync(latin1, Buffer.concat([Buffer.from('version: 1\nname: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    const r = warpc(['check', latin1]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${latin1}:2:10: error WARPC0016: the profile is not UTF-8: byte 0xE9`);
+    const c = spawnSync(process.execPath, [BIN, 'compile', '-', '--out', join(tmp, 'latin1-out')], { input: readFileSync(latin1), cwd: ROOT, encoding: 'utf8' });
+    expect(c.status).toBe(1);
+    expect(c.stderr).toContain('<stdin>:2:10: error WARPC0016');
+    expect(existsSync(join(tmp, 'latin1-out'))).toBe(false);
   });
 });
 

@@ -13,11 +13,15 @@ import {
   formatPrefix,
   hostMaskOf,
   isIPv4Mapped,
+  mappedIPv4,
+  mappedIPv4Prefix,
+  nonUnicastKind,
   parseAddress,
   parsePrefix,
   prefixContains,
   prefixCovers,
   prefixLast,
+  type Address,
   type Family,
   type Prefix,
 } from '../../src/net/ip.js';
@@ -416,5 +420,34 @@ describe('properties', () => {
         expect(parsePrefix(text)).toEqual({ ok: false, error: 'host-bits' });
       }),
     );
+  });
+});
+
+describe('IPv4-mapped and non-unicast addresses', () => {
+  const addr = (t: string): Address => parseAddress(t)!;
+  const pfx = (t: string): Prefix => {
+    const r = parsePrefix(t);
+    if (!r.ok) throw new Error(t);
+    return r.prefix;
+  };
+  it('mappedIPv4: the IPv4 address behind ::ffff:a.b.c.d in either text form', () => {
+    expect(mappedIPv4(addr('::ffff:10.1.2.3'))).toBe('10.1.2.3');
+    expect(mappedIPv4(addr('::ffff:0a00:0001'))).toBe('10.0.0.1');
+    expect(mappedIPv4(addr('::10.1.2.3'))).toBeNull();
+    expect(mappedIPv4(addr('10.1.2.3'))).toBeNull();
+    expect(mappedIPv4(addr('64:ff9b::a01:203'))).toBeNull();
+  });
+  it('mappedIPv4Prefix: prefixes strictly inside ::ffff:0:0/96 only', () => {
+    expect(mappedIPv4Prefix(pfx('::ffff:10.0.0.0/104'))).toBe('10.0.0.0/8');
+    expect(mappedIPv4Prefix(pfx('::ffff:10.1.2.3/128'))).toBe('10.1.2.3/32');
+    expect(mappedIPv4Prefix(pfx('::ffff:0:0/96'))).toBeNull();
+    expect(mappedIPv4Prefix(pfx('::/0'))).toBeNull();
+    expect(mappedIPv4Prefix(pfx('::fffe:10.0.0.0/104'))).toBeNull();
+    expect(mappedIPv4Prefix(pfx('10.0.0.0/8'))).toBeNull();
+  });
+  it('nonUnicastKind: unspecified, broadcast, loopback, multicast; unicast is null', () => {
+    const k = (t: string): string | null => nonUnicastKind(addr(t));
+    expect(['0.0.0.0', '255.255.255.255', '127.0.0.1', '127.255.0.9', '224.0.0.1', '239.255.255.255', '::', '::1', 'ff02::1', 'ff0e::101', '::ffff:127.0.0.1'].map((t) => k(t) !== null)).toEqual(Array(11).fill(true));
+    expect(['1.1.1.1', '126.255.255.255', '128.0.0.0', '223.255.255.255', '240.0.0.1', '172.16.0.2', '2606:4700::1', 'fe80::1', 'fd00::2', '::2'].map(k)).toEqual(Array(10).fill(null));
   });
 });

@@ -4,6 +4,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  addressLike,
+  aLabelOf,
+  dropTrailingDot,
   formatHostPattern,
   hostPatternCovers,
   isSubdomainOrSelf,
@@ -265,5 +268,30 @@ describe('properties', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('profile name forms', () => {
+  it('dropTrailingDot: the FQDN form names the same name; only one dot goes', () => {
+    expect(['corp.example.com.', '*.example.com.', 'a', '.', 'a..', 'x.'].map(dropTrailingDot)).toEqual(['corp.example.com', '*.example.com', 'a', '.', 'a..', 'x']);
+  });
+  it('aLabelOf: the UTS #46 A-label for Unicode names, null for ASCII or hopeless text', () => {
+    expect(aLabelOf('bücher.example')).toBe('xn--bcher-kva.example');
+    expect(aLabelOf('*.BÜCHER.example')).toBe('*.xn--bcher-kva.example');
+    expect(aLabelOf('münchen.example.')).toBe('xn--mnchen-3ya.example');
+    expect(aLabelOf('example.com')).toBeNull();
+    expect(aLabelOf('bad name ü')).toBeNull();
+  });
+  it('addressLike: addresses and prefixes with the host prefix to suggest; dotted-quad look-alikes; names are null', () => {
+    expect(addressLike('10.0.0.1')).toBe('10.0.0.1/32');
+    expect(addressLike('10.0.0.1/8')).toBe('10.0.0.0/8');
+    expect(addressLike('2001:DB8::1')).toBe('2001:db8::1/128');
+    expect(addressLike('2001:db8::/32')).toBe('2001:db8::/32');
+    expect(addressLike('010.0.0.1')).toBe('');
+    expect(addressLike('300.1.1.1')).toBe('');
+    expect(addressLike('10.0.0.1/33')).toBe('');
+    expect(addressLike('10.1')).toBeNull();
+    expect(addressLike('1.2.3.example')).toBeNull();
+    expect(addressLike('example.com')).toBeNull();
   });
 });

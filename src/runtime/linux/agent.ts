@@ -115,6 +115,12 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
   let dnsDecision: DnsManagerDecision | null = null;
   let resolvedLink: string | null = null;
   try {
+    // First: never take over an interface warpc did not create (lo, eth0, someone's wg0). Its own
+    // leftover from a crash is gone by now: an open journal was restored above, which deletes
+    // the interface it had created.
+    if (s.features.tunnel && (await linkExists(exec, s.interface.name))) {
+      throw new Error(`an interface named ${s.interface.name} already exists and warpc did not create it (no open journal in ${exec.stateDir} records it); warpc will not take over, change or delete it: remove or rename that interface, or set targets.linux.interface to another name`);
+    }
     if (s.features.tunnel) wg = parseWgConf(text('wireguard.conf'));
     if (s.features.dns) {
       resolvSnap = await inspectResolv(exec);
@@ -130,7 +136,6 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
       }
     }
     await checkTools(exec, compiled, dnsDecision);
-    if (s.features.tunnel && (await linkExists(exec, s.interface.name))) throw new Error(`an interface named ${s.interface.name} already exists; warpc will not take over an interface it did not create`);
   } catch (err) {
     throw err instanceof UpError ? err : new UpError(`${(err as Error).message}\nnothing was changed`, true);
   }

@@ -92,6 +92,12 @@ export function tokenize(src: string): Tok[] {
       while (j < n && /[A-Za-z0-9_:]/.test(src[j]!)) j++;
       out.push({ t: 'param', v: src.slice(i + 1, j) });
       i = j;
+    } else if (c === '0' && (src[i + 1] === 'x' || src[i + 1] === 'X')) {
+      let j = i + 2;
+      while (j < n && /[0-9A-Fa-f]/.test(src[j]!)) j++;
+      if (j === i + 2) throw new Error(`ps: bad hex number at ${i}`);
+      out.push({ t: 'num', v: String(parseInt(src.slice(i + 2, j), 16)) });
+      i = j;
     } else if (/[0-9]/.test(c)) {
       let j = i;
       while (j < n && /[0-9.]/.test(src[j]!)) j++;
@@ -103,7 +109,7 @@ export function tokenize(src: string): Tok[] {
     } else if (c === '+' && src[i + 1] === '=') {
       out.push({ t: 'punct', v: '+=' });
       i += 2;
-    } else if ('(){}[],;|=&.!'.includes(c)) {
+    } else if ('(){}[],;|=&.!+'.includes(c)) {
       out.push({ t: 'punct', v: c });
       i++;
     } else if (/[A-Za-z_]/.test(c)) {
@@ -171,6 +177,39 @@ function skipGroup(toks: Tok[], i: number): number {
   throw new Error('ps: unbalanced brackets');
 }
 
+/**
+ * `( 'text' + [char]0x0142 + 'text' … )` starting at tokens[i] (the '('): the
+ * string it evaluates to, or null for any other expression. The first operand
+ * must be a string: PowerShell's `+` then concatenates, converting a [char] to
+ * its one-character string (a [char] first would add numbers instead).
+ */
+function parseConcat(toks: Tok[], i: number): [string, number] | null {
+  let j = i + 1;
+  let s = '';
+  for (let k = 0; ; k++) {
+    const t = toks[j];
+    if (t?.t === 'str') {
+      s += t.v;
+      j++;
+    } else if (k > 0 && t?.t === 'punct' && t.v === '[') {
+      const w = toks[j + 1];
+      const close = toks[j + 2];
+      const num = toks[j + 3];
+      if (w?.t !== 'word' || w.v.toLowerCase() !== 'char' || close?.t !== 'punct' || close.v !== ']' || num?.t !== 'num' || !/^[0-9]+$/.test(num.v)) return null;
+      const code = Number(num.v);
+      if (code > 0xffff) return null;
+      s += String.fromCharCode(code);
+      j += 4;
+    } else {
+      return null;
+    }
+    const op = toks[j];
+    if (op?.t === 'punct' && op.v === ')') return [s, j + 1];
+    if (op?.t !== 'punct' || op.v !== '+') return null;
+    j++;
+  }
+}
+
 /** One argument value at tokens[i]. */
 export function parseValue(toks: Tok[], i: number, vars: Map<string, Value>): [Value, number] {
   const t = toks[i];
@@ -181,6 +220,10 @@ export function parseValue(toks: Tok[], i: number, vars: Map<string, Value>): [V
     return [vars.has(t.v) ? vars.get(t.v)! : RUNTIME, i + 1];
   }
   if (t.t === 'punct' && t.v === '@(') return parseArray(toks, i, vars);
+  if (t.t === 'punct' && t.v === '(') {
+    const sum = parseConcat(toks, i);
+    if (sum) return sum;
+  }
   if (t.t === 'punct' && (t.v === '(' || t.v === '{')) {
     // A subexpression or script block: its value is only known at run time.
     return [RUNTIME, skipGroup(toks, i)];

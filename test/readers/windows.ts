@@ -13,7 +13,14 @@ function strs(v: Value | undefined, what: string): string[] {
   return v.map((x) => str(x, what));
 }
 
+/** Windows scripts use CRLF line endings (cmd.exe finds `goto` labels reliably only then): a bare LF is an error. */
+export function requireCrlf(text: string, file: string): void {
+  const i = text.search(/(^|[^\r])\n/);
+  if (i >= 0) throw new Error(`${file}: line ${text.slice(0, i + 1).split('\n').length} ends in LF, not CRLF`);
+}
+
 export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number; group: string | null; ruleNames: string[] } {
+  requireCrlf(text, 'apply.ps1');
   const { calls, vars, toks } = extract(text, CMDLETS);
   const ifname = str(vars.get('IfName'), '$IfName');
   const routes = new RouteTable();
@@ -74,14 +81,22 @@ export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number
   };
 }
 
-/** cmd.exe: one line into words; "…" quoting (no escapes inside), special characters outside quotes. */
-export function cmdWords(line: string, vars: Record<string, string>): { words: string[]; ops: string[] } {
-  // Percent expansion happens first, on the whole line.
-  const expanded = line.replace(/%([A-Za-z_][A-Za-z0-9_]*)%/g, (_, v: string) => {
-    if (!(v in vars)) throw new Error(`cmd: unknown variable %${v}%`);
-    return vars[v]!;
-  });
-  if (/%/.test(expanded.replace(/%~[0-9]/g, ''))) throw new Error(`cmd: stray % in ${line}`);
+/**
+ * cmd.exe: one line into words; "…" quoting (no escapes inside), special characters outside quotes.
+ * With `vars` null, %…% references stay as written (a lexer's view, for comparing two decodings).
+ */
+export function cmdWords(line: string, vars: Record<string, string> | null): { words: string[]; ops: string[] } {
+  // Percent expansion happens first, on the whole line: %name%, %%X (a for variable), %~1 and %~dp0.
+  const expanded =
+    vars === null
+      ? line
+      : line.replace(/%%|%~(?:dp)?[0-9]|%([A-Za-z_][A-Za-z0-9_]*)%/g, (m, v: string | undefined) => {
+          if (m === '%%') return '%';
+          if (v === undefined) return m;
+          if (!(v in vars)) throw new Error(`cmd: unknown variable %${v}%`);
+          return vars[v]!;
+        });
+  if (vars !== null && /%/.test(expanded.replace(/%~(?:dp)?[0-9]|%[A-Za-z]\b/g, ''))) throw new Error(`cmd: stray % in ${line}`);
   const words: string[] = [];
   const ops: string[] = [];
   let cur = '';
@@ -117,6 +132,7 @@ export function cmdWords(line: string, vars: Record<string, string>): { words: s
 }
 
 export function readApplyNetsh(text: string): TargetModel & { tunnelRoutes: number } {
+  requireCrlf(text, 'apply.netsh.cmd');
   const vars: Record<string, string> = { run: '', dnsif: '<dnsif>' };
   const routes = new RouteTable();
   let tunnelRoutes = 0;

@@ -106,8 +106,12 @@ function check(plan: Plan): Diagnostic[] {
   if (plan.dns && plan.dns.search.length > 0) {
     lim('apply.netsh.cmd does not set the DNS suffix search list (netsh has no command for it): apply.ps1 does');
   }
-  if (plan.dns && !plan.tunnel) {
-    lim(`service mode ${plan.serviceMode} has no tunnel adapter: apply.ps1 and apply.netsh.cmd take the adapters whose DNS servers to replace, and the revert scripts set them back to automatic (DHCP), not to earlier static servers`);
+  const inexact = [
+    ...(plan.dns ? ["every adapter's DNS servers go back to automatic (DHCP), not to static servers set before apply.netsh.cmd"] : []),
+    ...(plan.tunnel ? ["the tunnel adapter's metric comes back as a fixed number even if it was automatic"] : []),
+  ];
+  if (inexact.length > 0) {
+    lim(`revert.netsh.cmd restores only what netsh can read back: ${inexact.join('; ')}. revert.ps1 restores ${inexact.length > 1 ? 'both' : 'it'} exactly`);
   }
   ds.push(...localProxyLimitation(plan, NAME, 'the client application; nothing on the OS changes, so no files are written'));
   for (const r of plan.split.rules) {
@@ -168,7 +172,6 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     group,
     features: f,
     hasTunnel: plan.tunnel !== null,
-    dnsWithoutTunnel: plan.dns !== null && plan.tunnel === null,
     exclude: plan.split.mode === 'exclude',
     ipv4: plan.interface.ipv4,
     ipv6: plan.interface.ipv6,

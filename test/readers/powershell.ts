@@ -103,8 +103,8 @@ export function tokenize(src: string): Tok[] {
       while (j < n && /[0-9.]/.test(src[j]!)) j++;
       out.push({ t: 'num', v: src.slice(i, j) });
       i = j;
-    } else if (c === '@' && src[i + 1] === '(') {
-      out.push({ t: 'punct', v: '@(' });
+    } else if (c === '@' && (src[i + 1] === '(' || src[i + 1] === '{')) {
+      out.push({ t: 'punct', v: `@${src[i + 1]!}` });
       i += 2;
     } else if (c === '+' && src[i + 1] === '=') {
       out.push({ t: 'punct', v: '+=' });
@@ -170,7 +170,7 @@ function skipGroup(toks: Tok[], i: number): number {
   let depth = 0;
   for (let j = i; j < toks.length; j++) {
     const u = toks[j]!;
-    if (u.t === 'punct' && (u.v === '(' || u.v === '{' || u.v === '@(')) depth++;
+    if (u.t === 'punct' && (u.v === '(' || u.v === '{' || u.v === '@(' || u.v === '@{')) depth++;
     if (u.t === 'punct' && (u.v === ')' || u.v === '}')) depth--;
     if (depth === 0) return j + 1;
   }

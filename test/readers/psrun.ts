@@ -19,7 +19,11 @@ export class PsChar {
 export class PsObject {
   constructor(readonly props: Map<string, PV>) {}
 }
-export type PV = string | number | boolean | null | PsChar | PsObject | PV[];
+/** A script block argument ({ … } for Where-Object and ForEach-Object). */
+export class PsBlock {
+  constructor(readonly body: Stmt[]) {}
+}
+export type PV = string | number | boolean | null | PsChar | PsObject | PsBlock | PV[];
 
 type Expr =
   | { k: 'lit'; v: PV }
@@ -32,12 +36,14 @@ type Expr =
   | { k: 'cast'; type: string; e: Expr }
   | { k: 'not'; e: Expr }
   | { k: 'comma'; items: Expr[]; unary: boolean }
-  | { k: 'bin'; op: string; l: Expr; r: Expr };
+  | { k: 'bin'; op: string; l: Expr; r: Expr }
+  | { k: 'sblock'; body: Stmt[] };
 type Arg = { param: string | null; value: Expr | null };
 type Element = { k: 'cmd'; name: string; args: Arg[] } | { k: 'expr'; e: Expr } | { k: 'opaque'; name: string };
 type Pipeline = Element[];
 type Stmt =
   | { k: 'assign'; name: string; op: '=' | '+='; value: Pipeline }
+  | { k: 'assignIf'; name: string; stmt: Stmt }
   | { k: 'if'; cond: Pipeline; then: Stmt[]; else: Stmt[] | null }
   | { k: 'foreach'; v: string; coll: Pipeline; body: Stmt[] }
   | { k: 'pipe'; p: Pipeline }
@@ -96,8 +102,14 @@ class Parser {
     }
     if (this.is(t, 'word', 'param')) {
       this.i++;
-      this.expect('punct', '(');
-      this.expect('punct', ')');
+      let depth = 0;
+      do {
+        const u = this.peek();
+        if (!u) throw new Error('ps: unterminated param(');
+        if (u.t === 'punct' && ['(', '@(', '{', '@{'].includes(u.v)) depth++;
+        if (u.t === 'punct' && [')', '}'].includes(u.v)) depth--;
+        this.i++;
+      } while (depth > 0);
       return null;
     }
     if (this.is(t, 'word', 'Set-StrictMode')) {
@@ -131,6 +143,10 @@ class Parser {
     if (this.is(t, 'word', 'throw')) {
       this.i++;
       return { k: 'throw', e: this.expr() };
+    }
+    if (t.t === 'var' && this.is(this.peek(1), 'punct', '=') && this.is(this.peek(2), 'word', 'if')) {
+      this.i += 2;
+      return { k: 'assignIf', name: t.v, stmt: this.statement()! };
     }
     if (t.t === 'var' && (this.is(this.peek(1), 'punct', '=') || this.is(this.peek(1), 'punct', '+='))) {
       this.i += 2;
@@ -189,6 +205,7 @@ class Parser {
   }
   argValue(): Expr {
     const t = this.peek()!;
+    if (t.t === 'punct' && t.v === '{') return { k: 'sblock', body: this.braces() };
     if (t.t === 'word') {
       this.i++;
       return { k: 'lit', v: t.v };
@@ -400,6 +417,7 @@ export function runPs(src: string, state: WinState): PsRun {
       case 'method': {
         const o = evalExpr(e.obj);
         if (o === vars.get('PSCmdlet') && e.name === 'ShouldProcess') return true;
+        if (typeof o === 'string' && e.name === 'Contains' && e.args.length === 1) return o.includes(str(evalExpr(e.args[0]!)));
         throw new Error(`ps: method ${e.name} is outside the subset`);
       }
       case 'array':
@@ -419,6 +437,8 @@ export function runPs(src: string, state: WinState): PsRun {
       }
       case 'not':
         return !truthy(evalExpr(e.e));
+      case 'sblock':
+        return new PsBlock(e.body);
       case 'comma':
         return e.unary ? [evalExpr(e.items[0]!)] : e.items.map(evalExpr);
       case 'bin': {
@@ -481,6 +501,25 @@ export function runPs(src: string, state: WinState): PsRun {
         else params.set(a.param, v);
       }
       calls.push({ name: el.name, params });
+      if (el.name === 'Where-Object' || el.name === 'ForEach-Object') {
+        const b = positional[0];
+        if (!(b instanceof PsBlock) || positional.length !== 1 || params.size !== 0) throw new Error(`ps: ${el.name} takes one script block here`);
+        const next: PV[] = [];
+        for (const x of input) {
+          vars.set('_', x);
+          const out = execBlock(b.body);
+          if (el.name === 'ForEach-Object') next.push(...out);
+          else if (truthy(collect(out))) next.push(x);
+        }
+        vars.delete('_');
+        input = next;
+        return;
+      }
+      if (el.name === 'Sort-Object') {
+        if (!params.has('Unique') || params.size !== 1) throw new Error('ps: Sort-Object -Unique only');
+        input = [...new Set(input.map(str))].sort();
+        return;
+      }
       const silent = params.get('ErrorAction') === 'SilentlyContinue';
       params.delete('ErrorAction');
       const fn = cmdlets[el.name];
@@ -528,6 +567,9 @@ export function runPs(src: string, state: WinState): PsRun {
         }
         case 'throw':
           throw new PsThrow(str(evalExpr(s.e)));
+        case 'assignIf':
+          vars.set(s.name, collect(execBlock([s.stmt])));
+          break;
         case 'pipe': {
           const p = s.p;
           if (p.length === 1 && p[0]!.k === 'expr') out.push(...unroll(evalExpr(p[0]!.e)));

@@ -3,8 +3,9 @@
  * specification (about_Quoting_Rules, about_Parsing), not from warpc's quoting
  * function: single-quoted strings may open and close with any of ' ‘ ’ ‚ ‛ and
  * two consecutive quote characters stand for one (the second); an
- * unterminated string is an error. Then a small evaluator extracts the cmdlet
- * calls a reader cares about, with literal arguments resolved.
+ * unterminated string is an error. parseValue resolves one literal value
+ * (strings, numbers, @() arrays, ('text' + [char]0x… ) concatenations);
+ * psrun.ts runs whole scripts.
  */
 const SQ = new Set(["'", '\u2018', '\u2019', '\u201a', '\u201b']);
 const DQ = new Set(['"', '\u201c', '\u201d', '\u201e']);
@@ -230,56 +231,4 @@ export function parseValue(toks: Tok[], i: number, vars: Map<string, Value>): [V
   }
   if (t.t === 'xstr') return [/\$/.test(t.v) ? RUNTIME : t.v, i + 1];
   throw new Error(`ps: unexpected token ${JSON.stringify(t)}`);
-}
-
-export interface Call {
-  readonly name: string;
-  readonly params: Map<string, Value>;
-}
-
-/**
- * Walk the script: record `$x = value` assignments with static values, and
- * every call of a command in `names` with its named parameters.
- */
-export function extract(src: string, names: readonly string[]): { calls: Call[]; vars: Map<string, Value>; toks: Tok[] } {
-  const toks = tokenize(src);
-  const vars = new Map<string, Value>();
-  const calls: Call[] = [];
-  for (let i = 0; i < toks.length; i++) {
-    const t = toks[i]!;
-    const prev = toks[i - 1];
-    const atStart = !prev || prev.t === 'nl' || (prev.t === 'punct' && ['{', ';', '|'].includes(prev.v));
-    if (t.t === 'var' && atStart && toks[i + 1]?.t === 'punct' && (toks[i + 1] as { v: string }).v === '=') {
-      const [v, next] = parseValue(toks, i + 2, vars);
-      // Anything more on the line (a pipeline, an operator) makes the value a run-time one.
-      const after = toks[next];
-      vars.set(t.v, after && after.t !== 'nl' && !(after.t === 'punct' && after.v === '}') ? RUNTIME : v);
-      continue;
-    }
-    if (t.t === 'word' && atStart && names.includes(t.v)) {
-      const params = new Map<string, Value>();
-      let j = i + 1;
-      while (j < toks.length) {
-        const u = toks[j]!;
-        if (u.t === 'nl' || (u.t === 'punct' && (u.v === '|' || u.v === '}' || u.v === ';'))) break;
-        if (u.t !== 'param') throw new Error(`ps: ${t.v}: positional argument ${JSON.stringify(u)}`);
-        const nx = toks[j + 1];
-        if (u.v.endsWith(':')) {
-          const [v, next] = parseValue(toks, j + 1, vars);
-          params.set(u.v.slice(0, -1), v);
-          j = next;
-        } else if (!nx || nx.t === 'param' || nx.t === 'nl' || (nx.t === 'punct' && ['|', '}', ';'].includes(nx.v))) {
-          params.set(u.v, 'true');
-          j++;
-        } else {
-          const [v, next] = parseValue(toks, j + 1, vars);
-          params.set(u.v, v);
-          j = next;
-        }
-      }
-      calls.push({ name: t.v, params });
-      i = j - 1;
-    }
-  }
-  return { calls, vars, toks };
 }

@@ -14,17 +14,20 @@ export interface CmdRun {
   readonly exitCode: number;
   /** Every netsh command that ran, as words. */
   readonly netsh: string[][];
+  /** What echo printed (not redirected to a file or nul). */
+  readonly stdout: string[];
 }
 
 class Exit {
   constructor(readonly code: number) {}
 }
 
-export function runCmd(src: string, state: WinState, args: string[] = []): CmdRun {
+export function runCmd(src: string, state: WinState, args: string[] = [], env: Record<string, string> = {}): CmdRun {
   if (/(^|[^\r])\n/.test(src)) throw new Error('cmd: LF line endings (cmd.exe needs CRLF for labels)');
   const lines = src.split('\r\n');
-  const vars: Record<string, string> = {};
+  const vars: Record<string, string> = { ...env };
   const netshLog: string[][] = [];
+  const stdout: string[] = [];
   const labels = new Map<string, number>();
   lines.forEach((l, i) => {
     const m = /^:([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(l.trim());
@@ -47,11 +50,13 @@ export function runCmd(src: string, state: WinState, args: string[] = []): CmdRu
     const w = words.filter((x) => x !== '');
     // Redirections: >nul 2>&1 drop output; > file / >> file for echo.
     let out: { file: string; append: boolean } | null = null;
+    let toNul = false;
     const cmd: string[] = [];
     for (let i = 0; i < w.length; i++) {
       if (w[i] === '>' || w[i] === '>>') {
         const target = unquote(w[++i] ?? '');
         if (target.toLowerCase() !== 'nul') out = { file: fileName(target), append: w[i - 1] === '>>' };
+        else toNul = true;
       } else if (w[i] === '2' && w[i + 1] === '>&' && w[i + 2] === '1') i += 2;
       else if (w[i] === '1' && w[i + 1] === '>&' && w[i + 2] === '2') i += 2;
       else cmd.push(w[i]!);
@@ -63,7 +68,7 @@ export function runCmd(src: string, state: WinState, args: string[] = []): CmdRu
         if (out) {
           const text = `${rest.join(' ')}\r\n`;
           state.files[out.file] = (out.append ? (state.files[out.file] ?? '') : '') + text;
-        }
+        } else if (!toNul) stdout.push(rest.join(' '));
         return 0;
       }
       case 'set': {
@@ -219,7 +224,7 @@ export function runCmd(src: string, state: WinState, args: string[] = []): CmdRu
   };
   vars['run'] = '';
   const exitCode = run(0, ['script', ...args], 0);
-  return { exitCode, netsh: netshLog };
+  return { exitCode, netsh: netshLog, stdout };
 }
 
 function kv(words: string[]): Map<string, string> {

@@ -203,6 +203,19 @@ describe('apply twice, revert twice, on a modelled machine', () => {
     expect(observable(reverted), 'revert twice = the start').toEqual(observable(start));
   });
 
+  it('apply.netsh.cmd with WARPC_WHATIF=1 changes nothing and prints the commands (an add-or-set prints the add)', () => {
+    const { files } = compileAll(LIFECYCLE[0]![1]);
+    const text = files.get('windows')!.get('apply.netsh.cmd')!;
+    const start = machine();
+    const s = clone(start);
+    const run = runCmd(text, s, [], { WARPC_WHATIF: '1' });
+    expect(run.exitCode).toBe(0);
+    expect(observable(s)).toEqual(observable(start));
+    expect(run.stdout).toContain('netsh interface ipv4 add route prefix=10.0.0.0/8 interface=CloudflareWARP store=active');
+    expect(run.stdout.some((l) => l.includes(' set route '))).toBe(false);
+    expect(run.stdout.filter((l) => l.includes('dnsservers name=4 '))).toHaveLength(3);
+  });
+
   it('the readers see every adapter: one left on its own servers shows up in the DNS model', () => {
     const { files } = compileAll(LIFECYCLE[1]![1]);
     const ps = readApplyPs1(files.get('windows')!.get('apply.ps1')!);

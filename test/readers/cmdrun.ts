@@ -5,7 +5,7 @@
  * output (tokens=, with ^| findstr /r /c:"…"), `a || b` chains, echo with
  * > and >> redirection, del, and the netsh commands, modelled from their
  * documentation. %var% is expanded when a line is read, %%X per for
- * iteration, as cmd does. Anything else is an error.
+ * iteration, as cmd does; findstr /x /c:"…" on a file. Anything else is an error.
  */
 import { cmdWords } from './windows.js';
 import { effectiveMetric, fileName, ipAdapter, SCRIPT_DIR, WinError, type WinState } from './winstate.js';
@@ -83,6 +83,14 @@ export function runCmd(src: string, state: WinState, args: string[] = [], env: R
         if (!(f in state.files)) return 1;
         delete state.files[f];
         return 0;
+      }
+      case 'findstr': {
+        // findstr /x /c:"TEXT" "file": 0 when a line is exactly TEXT.
+        const m = /^\/x \/c:"([^"]*)" "([^"]*)"$/.exec(rest.join(' '));
+        if (!m) throw new Error(`cmd: findstr ${rest.join(' ')} is outside the subset`);
+        const f = fileName(m[2]!);
+        if (!(f in state.files)) return 2;
+        return state.files[f]!.split('\r\n').includes(m[1]!) ? 0 : 1;
       }
       case 'netsh':
         netshLog.push(cmd);
@@ -238,6 +246,14 @@ function kv(words: string[]): Map<string, string> {
 
 /** `netsh interface ipv4|ipv6 show interfaces`, as Windows prints it. */
 function netshShow(s: WinState, w: string[]): string {
+  if (w.join(' ') === 'interface ipv4 show route' || w.join(' ') === 'interface ipv6 show route') {
+    const v6 = w[1] === 'ipv6';
+    const rows = [...s.routes]
+      .map((r) => r.split('|') as [string, string])
+      .filter(([, p]) => p.includes(':') === v6)
+      .map(([alias, p]) => `No       System    256  ${p.padEnd(24)}  ${String(s.adapters.find((a) => a.name === alias)!.index).padStart(3)}  ${alias}`);
+    return ['', 'Publish  Type      Met  Prefix                    Idx  Gateway/Interface Name', '-------  --------  ---  ------------------------  ---  ------------------------', ...rows, ''].join('\r\n');
+  }
   if (w.join(' ') !== 'interface ipv4 show interfaces' && w.join(' ') !== 'interface ipv6 show interfaces') throw new Error(`cmd: netsh ${w.join(' ')} is not modelled`);
   const f = w[1] === 'ipv4' ? 'v4' : 'v6';
   const rows = [`  1          75  4294967295  connected     Loopback Pseudo-Interface 1`];

@@ -23,9 +23,9 @@ function scriptIfName(text: string): string {
   return m[1]!;
 }
 
-/** The machine the readers apply a script to: sampleState with an empty search list. */
+/** The machine the readers apply a script to: sampleState with an empty search list and no route yet (the table is what apply adds). */
 function readerState(ifname: string): WinState {
-  return { ...sampleState(ifname), search: [] };
+  return { ...sampleState(ifname), search: [], routes: new Set() };
 }
 
 /** The routes on the tunnel adapter after a run. */

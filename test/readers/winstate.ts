@@ -103,7 +103,7 @@ function ipif(mtu: number, automaticValue: number): IpInterface {
 
 /**
  * A machine: the WireGuard adapter (no address yet, MTU 1420, automatic
- * metric), Ethernet with DNS from DHCP, Wi-Fi with static servers for both
+ * metric, its on-link multicast and broadcast routes), Ethernet with DNS from DHCP, Wi-Fi with static servers for both
  * families, and a disabled adapter.
  */
 export function sampleState(tunnel: string): WinState {
@@ -114,7 +114,8 @@ export function sampleState(tunnel: string): WinState {
       { name: 'Wi-Fi 2', guid: '{33333333-3333-3333-3333-333333333333}', index: 12, ip: true, v4: ipif(1500, 35), v6: { mtu: 1480, metric: 40, automatic: false, automaticValue: 35 }, addresses: ['10.9.0.5'], dns: { v4: ['1.1.1.1', '8.8.8.8'], v6: ['2001:db8::53'], dhcp4: ['10.9.0.1'], dhcp6: [] } },
       { name: 'Disabled', guid: '{44444444-4444-4444-4444-444444444444}', index: 9, ip: false, v4: ipif(1500, 25), v6: ipif(1500, 25), addresses: [], dns: { v4: [], v6: [], dhcp4: [], dhcp6: [] } },
     ],
-    routes: new Set(),
+    // The on-link routes Windows gives every adapter, the tunnel's too.
+    routes: new Set(['ff00::/8', 'fe80::/64', '224.0.0.0/4', '255.255.255.255/32'].map((p) => `${tunnel}|${p}`)),
     rules: [],
     search: ['home.example'],
     files: {},

@@ -128,6 +128,8 @@ const KEY = 'bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=';
 const LIFECYCLE: [string, Record<string, unknown>][] = [
   ['warp, include, host, IPv6, search', { version: 1, name: 'life', split_tunnel: { mode: 'include', entries: [{ address: '10.0.0.0/8', description: 'Połączenie' }, { host: 'app.example.com' }] }, interface: { ipv6: '2606:4700:110:8a2e::2' }, dns: { search: ['corp.example.com'] }, tunnel: { peer_public_key: KEY } }],
   ['warp, default exclude list', { version: 1, name: 'life', tunnel: { peer_public_key: KEY } }],
+  // Its tunnel set routes ff00::/8, which the adapter has as an on-link route already.
+  ['warp, short exclude list', { version: 1, name: 'life', split_tunnel: { mode: 'exclude', entries: [{ address: '10.0.0.0/8' }, { address: '169.254.0.0/16' }, { address: 'fe80::/10' }] }, tunnel: { peer_public_key: KEY } }],
   ['1dot1 (DNS only)', { version: 1, name: 'life', service_mode: '1dot1' }],
   ['warp_tunnel_only', { version: 1, name: 'life', service_mode: 'warp_tunnel_only', tunnel: { peer_public_key: KEY } }],
 ];
@@ -156,6 +158,7 @@ describe('apply twice, revert twice, on a modelled machine', () => {
     if (plan.tunnel) {
       const t = once.adapters[0]!;
       expect([t.v4.mtu, t.v4.metric, t.v4.automatic]).toEqual([plan.interface.mtu, 1, false]);
+      for (const c of [...plan.split.tunnel.v4.toCidrs(), ...plan.split.tunnel.v6.toCidrs()]) expect(once.routes.has(`CloudflareWARP|${c}`), c).toBe(true);
     }
     const reverted = clone(twice);
     runPs(win.get('revert.ps1')!, reverted);

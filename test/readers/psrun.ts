@@ -641,7 +641,9 @@ function windowsCmdlets(s: WinState): Record<string, Cmdlet> {
     'Set-Content': (p, input) => {
       allowed(p, ['LiteralPath', 'Value', 'Encoding'], 'Set-Content');
       const lines = p.has('Value') ? unroll(p.get('Value')!) : input;
-      s.files[fileName(s1(p, 'LiteralPath'))] = lines.map((l) => `${str(l)}\r\n`).join('');
+      const text = lines.map((l) => `${str(l)}\r\n`).join('');
+      // Anything but UTF8 (ASCII, or 5.1's default ANSI code page) loses characters outside ASCII.
+      s.files[fileName(s1(p, 'LiteralPath'))] = p.get('Encoding') === 'UTF8' ? text : text.replace(/[^\x00-\x7f]/g, '?');
       return [];
     },
     'Remove-Item': (p) => {

@@ -103,7 +103,8 @@ function ipif(mtu: number, automaticValue: number): IpInterface {
 
 /**
  * A machine: the WireGuard adapter (no address yet, MTU 1420, automatic
- * metric, its on-link multicast and broadcast routes), Ethernet with DNS from DHCP, Wi-Fi with static servers for both
+ * metric, its on-link multicast and broadcast routes), Ethernet with DNS
+ * from DHCP, a Wi-Fi adapter with a Polish name and static servers for both
  * families, and a disabled adapter.
  */
 export function sampleState(tunnel: string): WinState {
@@ -111,7 +112,7 @@ export function sampleState(tunnel: string): WinState {
     adapters: [
       { name: tunnel, guid: '{11111111-1111-1111-1111-111111111111}', index: 7, ip: true, v4: ipif(1420, 5), v6: ipif(1420, 5), addresses: [], dns: { v4: [], v6: [], dhcp4: [], dhcp6: [] } },
       { name: 'Ethernet', guid: '{22222222-2222-2222-2222-222222222222}', index: 4, ip: true, v4: ipif(1500, 25), v6: ipif(1500, 25), addresses: ['192.168.1.20', 'fe80::20'], dns: { v4: [], v6: [], dhcp4: ['192.168.1.1'], dhcp6: ['fe80::1'] } },
-      { name: 'Wi-Fi 2', guid: '{33333333-3333-3333-3333-333333333333}', index: 12, ip: true, v4: ipif(1500, 35), v6: { mtu: 1480, metric: 40, automatic: false, automaticValue: 35 }, addresses: ['10.9.0.5'], dns: { v4: ['1.1.1.1', '8.8.8.8'], v6: ['2001:db8::53'], dhcp4: ['10.9.0.1'], dhcp6: [] } },
+      { name: 'Połączenie Wi-Fi 2', guid: '{33333333-3333-3333-3333-333333333333}', index: 12, ip: true, v4: ipif(1500, 35), v6: { mtu: 1480, metric: 40, automatic: false, automaticValue: 35 }, addresses: ['10.9.0.5'], dns: { v4: ['1.1.1.1', '8.8.8.8'], v6: ['2001:db8::53'], dhcp4: ['10.9.0.1'], dhcp6: [] } },
       { name: 'Disabled', guid: '{44444444-4444-4444-4444-444444444444}', index: 9, ip: false, v4: ipif(1500, 25), v6: ipif(1500, 25), addresses: [], dns: { v4: [], v6: [], dhcp4: [], dhcp6: [] } },
     ],
     // The on-link routes Windows gives every adapter, the tunnel's too.

@@ -17,12 +17,33 @@ export function shellQuote(text: string): string {
 }
 
 /**
- * PowerShell: single-quoted string. PowerShell treats the curly single quotes
- * ‘ ’ ‚ ‛ as quote characters too, so each of them is doubled like `'`.
+ * PowerShell: an ASCII-only string expression. Windows PowerShell 5.1 reads a
+ * script without a byte-order mark in the ANSI code page, where the bytes of a
+ * UTF-8 character can become quote characters (0x82, 0x91, 0x92 are ‚ ‘ ’ in
+ * cp1250/1252): quoting UTF-8 text is not safe there. So printable ASCII goes in
+ * single quotes (with `'` doubled) and every other UTF-16 unit is written as
+ * `[char]0xHHHH`, joined with `+` after a leading string literal so the sum is
+ * a string: `'Po' + [char]0x0142 + ...`, in parentheses so it is one argument.
+ * PowerShell 5.1 and 7 read it the same in every code page. (`u{...} exists
+ * only from PowerShell 6 on.)
  */
 export function powershellQuote(text: string): string {
   if (LINE_BREAKING.test(text)) throw new RenderError('control characters cannot appear in a PowerShell string');
-  return `'${text.replace(/['\u2018\u2019\u201a\u201b]/g, (c) => c + c)}'`;
+  const parts: string[] = [];
+  let lit = '';
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x20 && unit <= 0x7e) {
+      lit += unit === 0x27 ? "''" : text[i];
+    } else {
+      if (lit !== '' || parts.length === 0) parts.push(`'${lit}'`);
+      lit = '';
+      parts.push(`[char]0x${unit.toString(16).toUpperCase().padStart(4, '0')}`);
+    }
+  }
+  if (parts.length === 0) return `'${lit}'`;
+  if (lit !== '') parts.push(`'${lit}'`);
+  return `(${parts.join(' + ')})`;
 }
 
 /** nftables: double-quoted string; nft has no escape for `"`, so it is refused. */

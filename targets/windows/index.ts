@@ -11,7 +11,8 @@ import { powershellQuote, RenderError } from '../../src/emit/quote.js';
 import { render } from '../../src/emit/render.js';
 import { splitEntryRows, localProxyLimitation, wireguardPeerView } from '../../src/emit/view.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import { canonicalAddress } from '../../src/net/ip.js';
+import { canonicalAddress, parsePrefix } from '../../src/net/ip.js';
+import { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_V6_WINDOWS } from '../../src/profile/defaults.js';
 import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
@@ -45,6 +46,40 @@ function windowsPlanForProxy(plan: Plan): Plan {
   return { ...plan, dns: { ...plan.dns, listen: { v4: plan.dns.listen.v4, v6: windowsProxyV6() } } };
 }
 
+/**
+ * Every Windows file is ASCII, so it reads the same in every ANSI code page
+ * (Windows PowerShell 5.1 reads a BOM-less script in the ANSI code page; cmd.exe
+ * has no BOM support at all): powershellQuote writes other characters as
+ * [char] codes. Scripts (.ps1, .cmd) get CRLF line endings: cmd.exe finds
+ * `goto` labels reliably only in CRLF files. What is returned is what is
+ * written and hashed in the manifest.
+ */
+export function windowsText(path: string, text: string): string {
+  const bad = /[^\x00-\x7f]/.exec(text);
+  if (bad) throw new Error(`windows/${path}: non-ASCII character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} at ${bad.index}`);
+  if (/[\r]/.test(text)) throw new Error(`windows/${path}: carriage return in a template`);
+  return /\.(ps1|cmd)$/.test(path) ? text.replace(/\n/g, '\r\n') : text;
+}
+
+/**
+ * IPv6 link-local unicast and link-local multicast: neighbour discovery (ICMPv6
+ * 133-137) and MLD (143) on the physical link use only these, and must always
+ * pass. Windows Firewall block rules win over any allow rule, so they are
+ * carved out of the block rules' remote addresses rather than allowed.
+ */
+export const LINK_SCOPE_V6 = ['fe80::/10', 'ff02::/16'] as const;
+
+function linkScopeV6(): PrefixSet {
+  return PrefixSet.fromPrefixes(
+    6,
+    LINK_SCOPE_V6.map((c) => {
+      const r = parsePrefix(c);
+      if (!r.ok) throw new Error(`bad built-in prefix ${c}`);
+      return r.prefix;
+    }),
+  );
+}
+
 function chunks<T>(xs: readonly T[], n: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
@@ -71,8 +106,12 @@ function check(plan: Plan): Diagnostic[] {
   if (plan.dns && plan.dns.search.length > 0) {
     lim('apply.netsh.cmd does not set the DNS suffix search list (netsh has no command for it): apply.ps1 does');
   }
-  if (plan.dns && !plan.tunnel) {
-    lim(`service mode ${plan.serviceMode} has no tunnel adapter: apply.ps1 and apply.netsh.cmd take the adapters whose DNS servers to replace, and the revert scripts set them back to automatic (DHCP), not to earlier static servers`);
+  const inexact = [
+    ...(plan.dns ? ["every adapter's DNS servers go back to automatic (DHCP), not to static servers set before apply.netsh.cmd"] : []),
+    ...(plan.tunnel ? ["the tunnel adapter's metric comes back as a fixed number even if it was automatic"] : []),
+  ];
+  if (inexact.length > 0) {
+    lim(`revert.netsh.cmd restores only what netsh can read back: ${inexact.join('; ')}. revert.ps1 restores ${inexact.length > 1 ? 'both' : 'it'} exactly`);
   }
   ds.push(...localProxyLimitation(plan, NAME, 'the client application; nothing on the OS changes, so no files are written'));
   for (const r of plan.split.rules) {
@@ -102,7 +141,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const f = plan.features;
   const out: Artifact[] = [];
   const file = (path: string, text: string, mode = 0o644): void => {
-    out.push({ path, text, mode });
+    out.push({ path, text: windowsText(path, text), mode });
   };
   if (!(f.dns || f.tunnel || f.routes || f.firewall)) return out;
 
@@ -112,7 +151,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const firewall: { name: string; description: string; addresses: string[] }[] = [];
   for (const [family, set] of [
     [4, routes4],
-    [6, routes6],
+    [6, plan.split.tunnel.v6.subtract(linkScopeV6()).toCidrs()],
   ] as const) {
     const parts = chunks(set, FIREWALL_CHUNK);
     parts.forEach((addresses, i) => {
@@ -133,7 +172,6 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     group,
     features: f,
     hasTunnel: plan.tunnel !== null,
-    dnsWithoutTunnel: plan.dns !== null && plan.tunnel === null,
     exclude: plan.split.mode === 'exclude',
     ipv4: plan.interface.ipv4,
     ipv6: plan.interface.ipv6,

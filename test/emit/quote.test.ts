@@ -22,10 +22,21 @@ describe('shellQuote', () => {
 });
 
 describe('powershellQuote', () => {
-  it("doubles ' and the curly quotes PowerShell also treats as quotes", () => {
+  it("doubles ' and writes everything outside printable ASCII as [char] codes", () => {
     expect(powershellQuote(`it's`)).toBe(`'it''s'`);
-    expect(powershellQuote('‘a’ ‚b‛')).toBe(`'‘‘a’’ ‚‚b‛‛'`);
+    expect(powershellQuote('')).toBe(`''`);
+    expect(powershellQuote('‘a’ ‚b‛')).toBe(`('' + [char]0x2018 + 'a' + [char]0x2019 + ' ' + [char]0x201A + 'b' + [char]0x201B)`);
+    expect(powershellQuote('Połączenie')).toBe(`('Po' + [char]0x0142 + [char]0x0105 + 'czenie')`);
+    expect(powershellQuote('\u{1F600}')).toBe(`('' + [char]0xD83D + [char]0xDE00)`);
     expect(() => powershellQuote('a\nb')).toThrow(RenderError);
+  });
+  it('is ASCII for any input', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 30 }).filter((s) => !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(s)), (s) => {
+        expect(powershellQuote(s)).toMatch(/^[\x20-\x7e]*$/);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

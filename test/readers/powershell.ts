@@ -3,8 +3,9 @@
  * specification (about_Quoting_Rules, about_Parsing), not from warpc's quoting
  * function: single-quoted strings may open and close with any of ' ‘ ’ ‚ ‛ and
  * two consecutive quote characters stand for one (the second); an
- * unterminated string is an error. Then a small evaluator extracts the cmdlet
- * calls a reader cares about, with literal arguments resolved.
+ * unterminated string is an error. parseValue resolves one literal value
+ * (strings, numbers, @() arrays, ('text' + [char]0x… ) concatenations);
+ * psrun.ts runs whole scripts.
  */
 const SQ = new Set(["'", '\u2018', '\u2019', '\u201a', '\u201b']);
 const DQ = new Set(['"', '\u201c', '\u201d', '\u201e']);
@@ -92,18 +93,24 @@ export function tokenize(src: string): Tok[] {
       while (j < n && /[A-Za-z0-9_:]/.test(src[j]!)) j++;
       out.push({ t: 'param', v: src.slice(i + 1, j) });
       i = j;
+    } else if (c === '0' && (src[i + 1] === 'x' || src[i + 1] === 'X')) {
+      let j = i + 2;
+      while (j < n && /[0-9A-Fa-f]/.test(src[j]!)) j++;
+      if (j === i + 2) throw new Error(`ps: bad hex number at ${i}`);
+      out.push({ t: 'num', v: String(parseInt(src.slice(i + 2, j), 16)) });
+      i = j;
     } else if (/[0-9]/.test(c)) {
       let j = i;
       while (j < n && /[0-9.]/.test(src[j]!)) j++;
       out.push({ t: 'num', v: src.slice(i, j) });
       i = j;
-    } else if (c === '@' && src[i + 1] === '(') {
-      out.push({ t: 'punct', v: '@(' });
+    } else if (c === '@' && (src[i + 1] === '(' || src[i + 1] === '{')) {
+      out.push({ t: 'punct', v: `@${src[i + 1]!}` });
       i += 2;
     } else if (c === '+' && src[i + 1] === '=') {
       out.push({ t: 'punct', v: '+=' });
       i += 2;
-    } else if ('(){}[],;|=&.!'.includes(c)) {
+    } else if ('(){}[],;|=&.!+'.includes(c)) {
       out.push({ t: 'punct', v: c });
       i++;
     } else if (/[A-Za-z_]/.test(c)) {
@@ -164,11 +171,44 @@ function skipGroup(toks: Tok[], i: number): number {
   let depth = 0;
   for (let j = i; j < toks.length; j++) {
     const u = toks[j]!;
-    if (u.t === 'punct' && (u.v === '(' || u.v === '{' || u.v === '@(')) depth++;
+    if (u.t === 'punct' && (u.v === '(' || u.v === '{' || u.v === '@(' || u.v === '@{')) depth++;
     if (u.t === 'punct' && (u.v === ')' || u.v === '}')) depth--;
     if (depth === 0) return j + 1;
   }
   throw new Error('ps: unbalanced brackets');
+}
+
+/**
+ * `( 'text' + [char]0x0142 + 'text' … )` starting at tokens[i] (the '('): the
+ * string it evaluates to, or null for any other expression. The first operand
+ * must be a string: PowerShell's `+` then concatenates, converting a [char] to
+ * its one-character string (a [char] first would add numbers instead).
+ */
+function parseConcat(toks: Tok[], i: number): [string, number] | null {
+  let j = i + 1;
+  let s = '';
+  for (let k = 0; ; k++) {
+    const t = toks[j];
+    if (t?.t === 'str') {
+      s += t.v;
+      j++;
+    } else if (k > 0 && t?.t === 'punct' && t.v === '[') {
+      const w = toks[j + 1];
+      const close = toks[j + 2];
+      const num = toks[j + 3];
+      if (w?.t !== 'word' || w.v.toLowerCase() !== 'char' || close?.t !== 'punct' || close.v !== ']' || num?.t !== 'num' || !/^[0-9]+$/.test(num.v)) return null;
+      const code = Number(num.v);
+      if (code > 0xffff) return null;
+      s += String.fromCharCode(code);
+      j += 4;
+    } else {
+      return null;
+    }
+    const op = toks[j];
+    if (op?.t === 'punct' && op.v === ')') return [s, j + 1];
+    if (op?.t !== 'punct' || op.v !== '+') return null;
+    j++;
+  }
 }
 
 /** One argument value at tokens[i]. */
@@ -181,62 +221,14 @@ export function parseValue(toks: Tok[], i: number, vars: Map<string, Value>): [V
     return [vars.has(t.v) ? vars.get(t.v)! : RUNTIME, i + 1];
   }
   if (t.t === 'punct' && t.v === '@(') return parseArray(toks, i, vars);
+  if (t.t === 'punct' && t.v === '(') {
+    const sum = parseConcat(toks, i);
+    if (sum) return sum;
+  }
   if (t.t === 'punct' && (t.v === '(' || t.v === '{')) {
     // A subexpression or script block: its value is only known at run time.
     return [RUNTIME, skipGroup(toks, i)];
   }
   if (t.t === 'xstr') return [/\$/.test(t.v) ? RUNTIME : t.v, i + 1];
   throw new Error(`ps: unexpected token ${JSON.stringify(t)}`);
-}
-
-export interface Call {
-  readonly name: string;
-  readonly params: Map<string, Value>;
-}
-
-/**
- * Walk the script: record `$x = value` assignments with static values, and
- * every call of a command in `names` with its named parameters.
- */
-export function extract(src: string, names: readonly string[]): { calls: Call[]; vars: Map<string, Value>; toks: Tok[] } {
-  const toks = tokenize(src);
-  const vars = new Map<string, Value>();
-  const calls: Call[] = [];
-  for (let i = 0; i < toks.length; i++) {
-    const t = toks[i]!;
-    const prev = toks[i - 1];
-    const atStart = !prev || prev.t === 'nl' || (prev.t === 'punct' && ['{', ';', '|'].includes(prev.v));
-    if (t.t === 'var' && atStart && toks[i + 1]?.t === 'punct' && (toks[i + 1] as { v: string }).v === '=') {
-      const [v, next] = parseValue(toks, i + 2, vars);
-      // Anything more on the line (a pipeline, an operator) makes the value a run-time one.
-      const after = toks[next];
-      vars.set(t.v, after && after.t !== 'nl' && !(after.t === 'punct' && after.v === '}') ? RUNTIME : v);
-      continue;
-    }
-    if (t.t === 'word' && atStart && names.includes(t.v)) {
-      const params = new Map<string, Value>();
-      let j = i + 1;
-      while (j < toks.length) {
-        const u = toks[j]!;
-        if (u.t === 'nl' || (u.t === 'punct' && (u.v === '|' || u.v === '}' || u.v === ';'))) break;
-        if (u.t !== 'param') throw new Error(`ps: ${t.v}: positional argument ${JSON.stringify(u)}`);
-        const nx = toks[j + 1];
-        if (u.v.endsWith(':')) {
-          const [v, next] = parseValue(toks, j + 1, vars);
-          params.set(u.v.slice(0, -1), v);
-          j = next;
-        } else if (!nx || nx.t === 'param' || nx.t === 'nl' || (nx.t === 'punct' && ['|', '}', ';'].includes(nx.v))) {
-          params.set(u.v, 'true');
-          j++;
-        } else {
-          const [v, next] = parseValue(toks, j + 1, vars);
-          params.set(u.v, v);
-          j = next;
-        }
-      }
-      calls.push({ name: t.v, params });
-      i = j - 1;
-    }
-  }
-  return { calls, vars, toks };
 }

@@ -1,52 +1,81 @@
-/** Reads the Windows artifacts: apply.ps1 through the PowerShell tokenizer, apply.netsh.cmd through a cmd tokenizer. */
+/**
+ * Reads the Windows artifacts by running them: apply.ps1 through the PowerShell
+ * interpreter (psrun.ts), apply.netsh.cmd through the cmd interpreter
+ * (cmdrun.ts), each against a modelled machine (winstate.ts); the model is
+ * what the script leaves behind.
+ */
+import { runCmd } from './cmdrun.js';
 import { AddressSet, RouteTable, type TargetModel } from './model.js';
-import { extract, RUNTIME, type Value } from './powershell.js';
+import { tokenize } from './powershell.js';
+import { runPs, type PV } from './psrun.js';
+import { effectiveDns, sampleState, type WinState } from './winstate.js';
 
-const CMDLETS = ['New-NetRoute', 'New-NetFirewallRule', 'Set-DnsClientServerAddress', 'Set-DnsClientGlobalSetting', 'New-NetIPAddress', 'Set-NetIPInterface'] as const;
-
-function str(v: Value | undefined, what: string): string {
-  if (typeof v !== 'string') throw new Error(`apply.ps1: ${what} is not a literal string`);
-  return v;
-}
-function strs(v: Value | undefined, what: string): string[] {
-  if (!Array.isArray(v)) throw new Error(`apply.ps1: ${what} is not a literal array`);
-  return v.map((x) => str(x, what));
+/** Windows scripts use CRLF line endings (cmd.exe finds `goto` labels reliably only then): a bare LF is an error. */
+export function requireCrlf(text: string, file: string): void {
+  const i = text.search(/(^|[^\r])\n/);
+  if (i >= 0) throw new Error(`${file}: line ${text.slice(0, i + 1).split('\n').length} ends in LF, not CRLF`);
 }
 
-export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number; group: string | null; ruleNames: string[] } {
-  const { calls, vars, toks } = extract(text, CMDLETS);
-  const ifname = str(vars.get('IfName'), '$IfName');
+/** The name the script gives the tunnel adapter ($IfName = '…'). */
+function scriptIfName(text: string): string {
+  const m = /^\$IfName = '([A-Za-z0-9_.-]+)'\r?$/m.exec(text);
+  if (!m) throw new Error('apply.ps1: no $IfName');
+  return m[1]!;
+}
+
+/** The machine the readers apply a script to: sampleState with an empty search list and no route yet (the table is what apply adds). */
+function readerState(ifname: string): WinState {
+  return { ...sampleState(ifname), search: [], routes: new Set() };
+}
+
+/** The routes on the tunnel adapter after a run. */
+function tunnelTable(state: WinState, ifname: string): { routes: RouteTable; count: number } {
   const routes = new RouteTable();
-  let tunnelRoutes = 0;
-  const blocked = new AddressSet();
-  const ruleNames: string[] = [];
-  let servers: string[] | null = null;
-  let search: string[] = [];
-  for (const c of calls) {
-    const p = c.params;
-    if (c.name === 'New-NetRoute') {
-      const prefix = p.get('DestinationPrefix');
-      if (prefix === RUNTIME) continue; // resolved host entries
-      if (str(p.get('InterfaceAlias'), 'InterfaceAlias') !== ifname) throw new Error('apply.ps1: a route on another adapter');
-      routes.add(str(prefix, 'DestinationPrefix'), 'tunnel');
-      tunnelRoutes++;
-    } else if (c.name === 'New-NetFirewallRule') {
-      if (p.get('Direction') !== 'Outbound' || p.get('Action') !== 'Block') throw new Error('apply.ps1: unexpected firewall rule');
-      if (p.get('InterfaceAlias') !== RUNTIME || vars.get('OtherInterfaces') !== RUNTIME) throw new Error('apply.ps1: firewall rule not limited to the other adapters');
-      if (str(p.get('Group'), 'Group') !== str(vars.get('Group'), '$Group')) throw new Error('apply.ps1: firewall rule outside the group');
-      ruleNames.push(str(p.get('Name'), 'Name'));
-      const remote = p.get('RemoteAddress');
-      if (remote === RUNTIME) continue; // resolved host entries
-      for (const a of strs(remote, 'RemoteAddress')) blocked.add(a);
-    } else if (c.name === 'Set-DnsClientServerAddress') {
-      servers = strs(p.get('ServerAddresses'), 'ServerAddresses');
-    } else if (c.name === 'Set-DnsClientGlobalSetting') {
-      search = strs(p.get('SuffixSearchList'), 'SuffixSearchList');
-    }
+  let count = 0;
+  for (const r of state.routes) {
+    const [alias, prefix] = r.split('|') as [string, string];
+    if (alias !== ifname) throw new Error(`a route on another adapter: ${r}`);
+    routes.add(prefix, 'tunnel');
+    count++;
   }
-  const entries = vars.get('SplitTunnelEntries');
-  const texts = entries === undefined ? [] : (entries as Value[]).map((e) => str((e as Value[])[2], 'entry description'));
+  return { routes, count };
+}
+
+/**
+ * The DNS servers the machine's queries go to: Windows asks the servers of every
+ * adapter with an IP interface, so this is the union over all of them, in order.
+ */
+export function machineDnsServers(state: WinState): string[] {
+  const out: string[] = [];
+  for (const a of state.adapters) if (a.ip) for (const x of effectiveDns(a)) if (!out.includes(x)) out.push(x);
+  return out;
+}
+
+/** apply.ps1, run by the PowerShell interpreter (psrun.ts) on a modelled machine; the model is what it leaves. */
+export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number; group: string | null; ruleNames: string[]; state: WinState } {
+  requireCrlf(text, 'apply.ps1');
+  const ifname = scriptIfName(text);
+  const state = readerState(ifname);
+  const run = runPs(text, state);
+  const { routes, count } = tunnelTable(state, ifname);
+  const others = state.adapters.filter((a) => a.name !== ifname).map((a) => a.name);
+  const blocked = new AddressSet();
+  const group = typeof run.vars.get('Group') === 'string' ? (run.vars.get('Group') as string) : null;
+  for (const r of state.rules) {
+    if (r.direction !== 'Outbound' || r.action !== 'Block') throw new Error('apply.ps1: unexpected firewall rule');
+    if (r.group !== group) throw new Error('apply.ps1: firewall rule outside the group');
+    if (r.interfaces.join('|') !== others.join('|')) throw new Error(`apply.ps1: firewall rule ${r.name} not on exactly the other adapters`);
+    for (const a of r.remote) blocked.add(a);
+  }
+  const setDns = run.calls.some((c) => c.name === 'Set-DnsClientServerAddress');
+  const entries = run.vars.get('SplitTunnelEntries');
+  const texts = entries === undefined ? [] : (entries as PV[]).map((e) => {
+    const d = (e as PV[])[2];
+    if (typeof d !== 'string') throw new Error('apply.ps1: entry description is not a string');
+    return d;
+  });
   // foreach ($HostName in @( … ))
+  const toks = tokenize(text);
   const hosts: string[] = [];
   for (let i = 0; i + 3 < toks.length; i++) {
     const t = toks[i]!;
@@ -63,25 +92,34 @@ export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number
   return {
     // The script exists in every mode, so no route lines means no routes, not "cannot route": an empty table.
     routes,
-    // The firewall section sets $OtherInterfaces (every rule checks it above); with no rule in it, it blocks nothing.
-    blockedOffTunnel: vars.has('OtherInterfaces') ? (a) => blocked.has(a) : null,
-    dns: servers ? { servers, search, matchDomains: [''] } : null,
+    // The firewall section sets $OtherInterfaces; with no rule in it, it blocks nothing.
+    blockedOffTunnel: run.vars.has('OtherInterfaces') ? (a) => blocked.has(a) : null,
+    dns: setDns ? { servers: machineDnsServers(state), search: state.search, matchDomains: [''] } : null,
     texts,
     hosts,
-    tunnelRoutes,
-    group: typeof vars.get('Group') === 'string' ? (vars.get('Group') as string) : null,
-    ruleNames,
+    tunnelRoutes: count,
+    group,
+    ruleNames: state.rules.map((r) => r.name),
+    state,
   };
 }
 
-/** cmd.exe: one line into words; "…" quoting (no escapes inside), special characters outside quotes. */
-export function cmdWords(line: string, vars: Record<string, string>): { words: string[]; ops: string[] } {
-  // Percent expansion happens first, on the whole line.
-  const expanded = line.replace(/%([A-Za-z_][A-Za-z0-9_]*)%/g, (_, v: string) => {
-    if (!(v in vars)) throw new Error(`cmd: unknown variable %${v}%`);
-    return vars[v]!;
-  });
-  if (/%/.test(expanded.replace(/%~[0-9]/g, ''))) throw new Error(`cmd: stray % in ${line}`);
+/**
+ * cmd.exe: one line into words; "…" quoting (no escapes inside), special characters outside quotes.
+ * With `vars` null, %…% references stay as written (a lexer's view, for comparing two decodings).
+ */
+export function cmdWords(line: string, vars: Record<string, string> | null): { words: string[]; ops: string[] } {
+  // Percent expansion happens first, on the whole line: %name%, %%X (a for variable), %~1 and %~dp0.
+  const expanded =
+    vars === null
+      ? line
+      : line.replace(/%%|%~(?:dp)?[0-9]|%([A-Za-z_][A-Za-z0-9_]*)%/g, (m, v: string | undefined) => {
+          if (m === '%%') return '%';
+          if (v === undefined) return m;
+          if (!(v in vars)) throw new Error(`cmd: unknown variable %${v}%`);
+          return vars[v]!;
+        });
+  if (vars !== null && /%/.test(expanded.replace(/%~(?:dp)?[0-9]|%[A-Za-z]\b/g, ''))) throw new Error(`cmd: stray % in ${line}`);
   const words: string[] = [];
   const ops: string[] = [];
   let cur = '';
@@ -116,50 +154,24 @@ export function cmdWords(line: string, vars: Record<string, string>): { words: s
   return { words, ops };
 }
 
-export function readApplyNetsh(text: string): TargetModel & { tunnelRoutes: number } {
-  const vars: Record<string, string> = { run: '', dnsif: '<dnsif>' };
-  const routes = new RouteTable();
-  let tunnelRoutes = 0;
-  let ifname: string | null = null;
-  const dns4: [number, string][] = [];
-  const dns6: [number, string][] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line.startsWith('%run% netsh ')) continue;
-    const { words } = cmdWords(line, vars);
-    const fail = words.indexOf('||');
-    if (fail < 0 || words.slice(fail).join(' ') !== '|| goto fail') throw new Error(`apply.netsh.cmd: a command does not stop on error: ${line}`);
-    const w = words.slice(0, fail);
-    const kv = new Map<string, string>();
-    const positional: string[] = [];
-    for (const x of w.slice(4)) {
-      const eq = x.indexOf('=');
-      if (eq > 0) kv.set(x.slice(0, eq), x.slice(eq + 1).replace(/^"(.*)"$/, '$1'));
-      else positional.push(x);
-    }
-    const [, , fam, verb, obj] = [w[0], w[1], w[2], w[3], w[4]];
-    if (w[0] !== 'netsh' || w[1] !== 'interface' || (fam !== 'ipv4' && fam !== 'ipv6')) throw new Error(`apply.netsh.cmd: unexpected ${line}`);
-    const what = `${verb} ${obj ?? ''}`.trim();
-    if (what === 'set address' || what === 'add address') ifname = kv.get('name') ?? kv.get('interface') ?? null;
-    if (verb === 'add' && positional[0] === 'route') {
-      if (kv.get('interface') !== ifname) throw new Error('apply.netsh.cmd: route on another adapter');
-      if (kv.get('store') !== 'active') throw new Error('apply.netsh.cmd: persistent route');
-      routes.add(kv.get('prefix')!, 'tunnel');
-      tunnelRoutes++;
-    } else if (positional[0] === 'dnsservers') {
-      const list = fam === 'ipv4' ? dns4 : dns6;
-      if (verb === 'set') list.length = 0;
-      list.push([verb === 'set' ? 1 : Number(kv.get('index')), kv.get('address')!]);
-    }
-  }
-  const servers = [...dns4.sort((a, b) => a[0] - b[0]), ...dns6.sort((a, b) => a[0] - b[0])].map((x) => x[1]);
+/** apply.netsh.cmd, run by the cmd interpreter (cmdrun.ts) on a modelled machine. */
+export function readApplyNetsh(text: string): TargetModel & { tunnelRoutes: number; state: WinState } {
+  requireCrlf(text, 'apply.netsh.cmd');
+  const m = /^%run% netsh interface ipv4 set address name=([A-Za-z0-9_.-]+) /m.exec(text);
+  const ifname = m ? m[1]! : 'CloudflareWARP';
+  const state = readerState(ifname);
+  const run = runCmd(text, state);
+  if (run.exitCode !== 0) throw new Error(`apply.netsh.cmd: exit code ${run.exitCode}`);
+  const { routes, count } = tunnelTable(state, ifname);
+  const setDns = run.netsh.some((w) => w.includes('dnsservers'));
   return {
     // As for apply.ps1: no route lines means nothing is routed into the tunnel.
     routes,
     blockedOffTunnel: null,
-    dns: servers.length ? { servers, search: [], matchDomains: [''] } : null,
+    dns: setDns ? { servers: machineDnsServers(state), search: [], matchDomains: [''] } : null,
     texts: [],
     hosts: [],
-    tunnelRoutes,
+    tunnelRoutes: count,
+    state,
   };
 }

@@ -4,7 +4,8 @@
  * there are no errors.
  */
 import { diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
-import { buildManifest, MANIFEST_FILE, serializeManifest, type Manifest } from './emit/manifest.js';
+import { MANIFEST_FILE, serializeManifest, type Manifest } from './contract/manifest.js';
+import { buildManifest } from './emit/manifest.js';
 import { RenderError } from './emit/quote.js';
 import { findTarget, targetNames, TARGETS } from './emit/registry.js';
 import type { TargetModule } from './emit/target.js';

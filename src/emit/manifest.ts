@@ -1,23 +1,6 @@
-/** out/manifest.json: the list of every written file with its sha256 (shape: schema/manifest.schema.json). */
+/** Building out/manifest.json from the files a compile wrote (the file's type and writer: src/contract/manifest.ts). */
 import { createHash } from 'node:crypto';
-import { stableJson } from './json.js';
-
-export interface ManifestFile {
-  readonly path: string;
-  readonly sha256: string;
-  readonly size: number;
-  readonly mode: '0644' | '0755';
-}
-
-export interface Manifest {
-  readonly schema_version: 1;
-  readonly compiler: { readonly name: 'warpc'; readonly version: string };
-  readonly profile: { readonly name: string; readonly sha256: string };
-  readonly targets: readonly string[];
-  readonly files: readonly ManifestFile[];
-}
-
-export const MANIFEST_FILE = 'manifest.json';
+import type { Manifest } from '../contract/manifest.js';
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -40,8 +23,4 @@ export function buildManifest(args: {
     targets: [...args.targets],
     files,
   };
-}
-
-export function serializeManifest(m: Manifest): string {
-  return stableJson(m);
 }

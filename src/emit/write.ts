@@ -6,7 +6,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { MANIFEST_FILE } from './manifest.js';
+import { MANIFEST_FILE } from '../contract/manifest.js';
 
 export class OutputError extends Error {
   constructor(readonly kind: 'not-warpc' | 'io', readonly path: string, message: string) {

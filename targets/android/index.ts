@@ -7,7 +7,7 @@
  * the Plan; it decides nothing.
  */
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
-import { stableJson } from '../../src/emit/json.js';
+import { stableJson } from '../../src/contract/json-file.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { fallbackDomainViews, localProxyLimitation, type FallbackDomainView } from '../../src/emit/view.js';
 import { BITS, formatAddress, parsePrefix } from '../../src/net/ip.js';

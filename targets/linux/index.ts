@@ -6,7 +6,7 @@
  */
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
-import { stableJson } from '../../src/emit/json.js';
+import { stableJson } from '../../src/contract/json-file.js';
 import { splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';

@@ -12,7 +12,7 @@ import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatPrefix, parseAddress, parsePrefix, prefixContains, type Address, type Prefix } from '../net/ip.js';
 import { DualSet } from '../net/prefix-set.js';
 import { parseHostPattern } from '../net/names.js';
-import { DNS_PROXY_SELF_NAME, DNS_PROXY_V4, DNS_PROXY_V6, LOCAL_PROXY } from '../profile/defaults.js';
+import { DNS_PROXY_SELF_NAMES, DNS_PROXY_V4, DNS_PROXY_V6, LOCAL_PROXY } from '../profile/defaults.js';
 import type { Profile, ServiceMode } from '../profile/types.js';
 import type { AddressRule, BypassAddress, DnsPlan, Features, FallbackRule, HostRule, Path, Plan, TunnelPlan } from './types.js';
 
@@ -165,7 +165,7 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
       doh: { url: profile.dns.dohUrl, addresses: profile.dns.dohAddresses, via: profile.dns.dohVia === 'direct' || !routed ? 'direct' : 'tunnel' },
       search: profile.dns.search,
       fallback,
-      localAnswers: [{ name: DNS_PROXY_SELF_NAME, addresses: [...DNS_PROXY_V4] }],
+      localAnswers: DNS_PROXY_SELF_NAMES.map((name) => ({ name, addresses: [...DNS_PROXY_V4] })),
     };
   }
 

@@ -77,6 +77,9 @@ export const CODES = {
   // 07x: output
   OutputUnwritable: { code: 'WARPC0070', severity: 'error', message: 'cannot write {path}: {reason}' },
   OutputNotWarpc: { code: 'WARPC0071', severity: 'error', message: 'refusing to write into {path}: it exists and is not a warpc output directory (no manifest.json)' },
+  OutputForeignManifest: { code: 'WARPC0072', severity: 'error', message: 'refusing to replace {path}: its manifest.json is not a warpc manifest ({reason}); nothing was changed — choose another --out' },
+  OutputUnexpectedFiles: { code: 'WARPC0073', severity: 'error', message: 'refusing to replace {path}: it contains files warpc did not write: {files}; nothing was changed — move them or choose another --out' },
+  OutputDamagedManifest: { code: 'WARPC0074', severity: 'error', message: 'refusing to replace {path}: its warpc manifest.json is damaged ({reason}), so warpc cannot tell which files are its own; nothing was changed — remove the folder yourself or choose another --out' },
 
   // 08x: explain
   ExplainBadQuery: { code: 'WARPC0080', severity: 'error', message: '"{value}" is neither an IP address nor a domain name' },

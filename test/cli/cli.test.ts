@@ -104,6 +104,39 @@ describe('warpc compile', () => {
     expect(listFiles(out)).toEqual(['notes.txt']);
   });
 
+  it('refuses a web app folder with its own manifest.json (WARPC0072), a warpc output with extra files (WARPC0073), a damaged warpc manifest (WARPC0074)', () => {
+    const app = join(tmp, 'webapp');
+    mkdirSync(join(app, 'src'), { recursive: true });
+    writeFileSync(join(app, 'manifest.json'), '{"name": "app", "short_name": "app", "start_url": "/index.html"}\n');
+    writeFileSync(join(app, 'index.html'), '<!doctype html>');
+    writeFileSync(join(app, 'src', 'main.js'), 'console.log(1)');
+    const appBefore = listFiles(app).map((p) => [p, readFileSync(join(app, p), 'utf8')]);
+    let r = warpc(['compile', corp, '--out', app]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error WARPC0072');
+    expect(r.stderr).toContain('nothing written');
+    expect(listFiles(app).map((p) => [p, readFileSync(join(app, p), 'utf8')])).toEqual(appBefore);
+
+    const out = join(tmp, 'extra');
+    expect(warpc(['compile', corp, '--out', out]).code).toBe(0);
+    writeFileSync(join(out, 'README.md'), 'admin notes');
+    r = warpc(['compile', corp, '--out', out, '--format', 'json']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] };
+    expect(j.diagnostics.map((d) => d.code)).toEqual(['WARPC0073']);
+    expect(j.diagnostics[0]!.message).toContain('files warpc did not write: README.md;');
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toBe('admin notes');
+
+    rmSync(join(out, 'README.md'));
+    const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { path: string }[] };
+    m.files[0]!.path = 'linux/../../../etc/passwd';
+    writeFileSync(join(out, 'manifest.json'), JSON.stringify(m));
+    r = warpc(['compile', corp, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error WARPC0074');
+    expect(r.stderr).toContain('unsafe path');
+  });
+
   it('--format json gives the diagnostics as objects', () => {
     const r = warpc(['compile', join(FIXTURES_DIR, '_error_', 'unknown-property', 'profile.yaml'), '--out', join(tmp, 'j'), '--format', 'json']);
     expect(r.code).toBe(1);

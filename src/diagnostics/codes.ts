@@ -23,6 +23,7 @@ export const CODES = {
   MultipleDocuments: { code: 'WARPC0005', severity: 'error', message: 'the profile must be a single YAML document' },
   YamlAlias: { code: 'WARPC0006', severity: 'error', message: 'YAML anchors, aliases and tags are not allowed in a profile' },
   ControlCharacter: { code: 'WARPC0007', severity: 'error', message: 'control character {char} in {what}: not allowed anywhere in a profile' },
+  InputTooLarge: { code: 'WARPC0008', severity: 'error', message: '{file} is larger than {limit}, the largest profile warpc reads (reading stopped there); split it or remove entries' },
 
   // 01x: the schema
   SchemaRequired: { code: 'WARPC0010', severity: 'error', message: 'missing required property "{property}"' },

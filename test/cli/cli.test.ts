@@ -154,6 +154,16 @@ describe('warpc compile', () => {
     expect(warpc(['compile', corp, '--format', 'xml']).code).toBe(2);
   });
 
+  it('refuses /dev/zero and an endless pipe after a bounded read: WARPC0008, exit 1', () => {
+    let r = warpc(['check', '/dev/zero']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error WARPC0008');
+    const p = spawnSync('sh', ['-c', 'yes "# a comment" | exec "$0" "$1" check -', process.execPath, BIN], { encoding: 'utf8', cwd: ROOT });
+    r = { code: p.status ?? -1, stdout: p.stdout, stderr: p.stderr };
+    expect(r.stderr).toContain('<stdin>: error WARPC0008');
+    expect(r.code).toBe(1);
+  });
+
   it('a missing profile file is a coded error, exit 1', () => {
     const r = warpc(['compile', join(tmp, 'nope.yaml'), '--out', join(tmp, 'n')]);
     expect(r.code).toBe(1);

@@ -205,6 +205,23 @@ describe('warpc explain', () => {
     expect(j.results[1]).toMatchObject({ resolver: { kind: 'doh', path: 'tunnel' }, host_rule: null });
     expect(j.results[2]).toMatchObject({ host_rule: { pattern: '*.zoom.us', action: 'direct' } });
   });
+  it('DoH addresses: the reason matches the path, and names say the path DoH actually takes', () => {
+    const include = join(tmp, 'doh-include.yaml');
+    writeFileSync(include, 'version: 1\nsplit_tunnel: { mode: include, entries: [{ address: 10.0.0.0/8 }] }\ndns: { doh_addresses: [162.159.36.5], doh_via: tunnel }\n');
+    let r = warpc(['explain', include, '162.159.36.5']);
+    expect(r.stdout).toBe('162.159.36.5: tunnel — it is a DoH address and dns.doh_via is tunnel\n');
+    const held = join(tmp, 'doh-held.yaml');
+    writeFileSync(held, 'version: 1\nsplit_tunnel: { mode: exclude, entries: [{ address: 162.159.36.0/24, description: DoH LAN }] }\ndns: { doh_addresses: [162.159.36.5], doh_via: tunnel }\n');
+    r = warpc(['explain', held, '162.159.36.5', 'www.example.com']);
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual([
+      '162.159.36.5: direct — split tunnel exclude entry 162.159.36.0/24 (line 2: DoH LAN)',
+      'www.example.com: Gateway DNS over HTTPS https://cloudflare-dns.com/dns-query via direct',
+      '  DoH address 162.159.36.5: direct — split tunnel exclude entry 162.159.36.0/24 (line 2: DoH LAN)',
+    ]);
+    const out = join(tmp, 'doh-held-out');
+    expect(warpc(['compile', held, '--out', out]).code).toBe(0);
+    expect((JSON.parse(readFileSync(join(out, 'linux', 'dns-proxy.json'), 'utf8')) as { doh: { via: string } }).doh.via).toBe('direct');
+  });
   it('a query that is neither an address nor a name is a usage error', () => {
     expect(warpc(['explain', corp, 'not a name!']).code).toBe(2);
   });

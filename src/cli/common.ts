@@ -1,7 +1,7 @@
 /** What the compiler commands share: reading the profile, printing diagnostics, --format. */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Option } from 'commander';
-import { diag, formatText, hasErrors, toJSON, withFile, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { diag, formatAllText, hasErrors, toJSON, withFile, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { resolveTargets } from '../compile.js';
 import { targetNames } from '../emit/registry.js';
 import type { TargetModule } from '../emit/target.js';
@@ -31,23 +31,55 @@ export function targetsOrExit(spec: string, profilePath: string, format: Format,
   throw new CliExit(EXIT.usage);
 }
 
+/**
+ * The largest profile warpc reads: 64 MiB, well above a 1M-entry profile
+ * (about 40–60 MB). Anything larger — or endless, like /dev/zero or a pipe
+ * that never ends — is refused (WARPC0008) after reading at most this many
+ * bytes plus one, so memory stays bounded whatever the input.
+ */
+export const PROFILE_MAX_BYTES = 64 * 1024 * 1024;
+const READ_CHUNK = 1024 * 1024;
+
+/** Read at most `max` + 1 bytes from `fd`; null when there were more than `max`. */
+function readBounded(fd: number, max: number): Buffer | null {
+  const size = fstatSync(fd).size;
+  if (size > max) return null; // a regular file that says it is too large: no need to read it
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, max + 1 - total));
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+    total += n;
+    if (total > max) return null;
+  }
+  return Buffer.concat(chunks, total);
+}
+
 /** Read the profile (`-` for standard input); a failure is a coded diagnostic. */
-export function readProfile(path: string): { source: string | null; diagnostics: Diagnostic[]; file: string } {
+export function readProfile(path: string, maxBytes = PROFILE_MAX_BYTES): { source: string | null; diagnostics: Diagnostic[]; file: string } {
   const file = profileLabel(path);
-  let bytes: Buffer;
+  let fd: number | null = null;
+  let bytes: Buffer | null;
   try {
-    bytes = readFileSync(path === '-' ? 0 : path);
+    fd = path === '-' ? 0 : openSync(path, 'r');
+    bytes = readBounded(fd, maxBytes);
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((err as Error).message ?? String(err));
     return { source: null, diagnostics: withFile([diag('FileUnreadable', { file, reason })], file), file };
+  } finally {
+    if (fd !== null && fd !== 0) closeSync(fd);
   }
+  if (bytes === null) return { source: null, diagnostics: withFile([diag('InputTooLarge', { file, limit: `${maxBytes / (1024 * 1024)} MiB` })], file), file };
   const decoded = decodeProfileBytes(bytes);
   return { source: decoded.source, diagnostics: withFile(decoded.diagnostics, file), file };
 }
 
 /** Print diagnostics as text to stderr. */
 export function printDiagnostics(diags: readonly Diagnostic[], source: string | null): void {
-  for (const d of diags) process.stderr.write(`${formatText(d, source ?? undefined)}\n`);
+  if (diags.length === 0) return;
+  process.stderr.write(`${formatAllText(diags, source ?? undefined).join('\n')}\n`);
 }
 
 export function diagnosticsJson(diags: readonly Diagnostic[]): Record<string, unknown>[] {

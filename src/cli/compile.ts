@@ -1,10 +1,25 @@
 /** `warpc compile <profile> [--target linux] [--out DIR] [--format text|json]` */
 import type { Command } from 'commander';
-import { diag, hasErrors, withFile } from '../diagnostics/diagnostic.js';
+import { diag, escapeForDisplay, hasErrors, withFile, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { compile } from '../compile.js';
 import { OutputError, writeOutput } from '../emit/write.js';
 import { CliExit, EXIT } from './exit.js';
 import { diagnosticsJson, formatOption, printDiagnostics, readProfile, summary, targetsOrExit, writeJson, type Format } from './common.js';
+
+function outputDiagnostic(err: OutputError): Diagnostic {
+  switch (err.kind) {
+    case 'not-warpc':
+      return diag('OutputNotWarpc', { path: err.path });
+    case 'foreign-manifest':
+      return diag('OutputForeignManifest', { path: err.path, reason: err.message });
+    case 'damaged-manifest':
+      return diag('OutputDamagedManifest', { path: err.path, reason: err.message });
+    case 'unexpected-files':
+      return diag('OutputUnexpectedFiles', { path: err.path, files: err.message });
+    case 'io':
+      return diag('OutputUnwritable', { path: err.path, reason: err.message });
+  }
+}
 
 export function register(program: Command): void {
   program
@@ -12,7 +27,7 @@ export function register(program: Command): void {
     .description('compile a profile into per-OS artifacts and a manifest')
     .argument('<profile>', 'profile YAML file, or - for standard input')
     .option('-t, --target <targets>', 'comma-separated targets, or "all"', 'linux')
-    .option('-o, --out <dir>', 'output directory (replaced as a whole; must be empty or a previous warpc output)', 'out')
+    .option('-o, --out <dir>', 'output directory (replaced as a whole; must be absent, empty, or exactly a previous warpc output)', 'out')
     .addOption(formatOption())
     .addHelpText('after', '\nExamples:\n  $ warpc compile profile.yaml --out build\n  $ warpc compile profile.yaml --target all --out build --format json')
     .action((profilePath: string, opts: { target: string; out: string; format: Format }) => {
@@ -27,11 +42,11 @@ export function register(program: Command): void {
       }
       if (!hasErrors(diagnostics)) {
         try {
-          writeOutput(opts.out, files);
+          const { leftover } = writeOutput(opts.out, files);
+          if (leftover !== null) process.stderr.write(`warpc: the previous output's folder ${escapeForDisplay(leftover)} still holds entries that appeared while writing; they were kept\n`);
         } catch (err) {
           if (!(err instanceof OutputError)) throw err;
-          const d = err.kind === 'not-warpc' ? diag('OutputNotWarpc', { path: err.path }) : diag('OutputUnwritable', { path: err.path, reason: err.message });
-          diagnostics = [...diagnostics, ...withFile([d], file)];
+          diagnostics = [...diagnostics, ...withFile([outputDiagnostic(err)], file)];
           files = new Map();
         }
       }

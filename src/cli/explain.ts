@@ -4,7 +4,7 @@ import { diag, hasErrors, withFile } from '../diagnostics/diagnostic.js';
 import { analyze } from '../compile.js';
 import { explainAddress, explainName, parseQuery, type AddressExplanation, type NameExplanation } from '../plan/explain.js';
 import { mappedIPv4, parseAddress } from '../net/ip.js';
-import { BYPASS_WHY } from '../plan/plan.js';
+import { BYPASS_WHY, DOH_TUNNEL_WHY } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import { CliExit, EXIT } from './exit.js';
 import { diagnosticsJson, formatOption, printDiagnostics, readProfile, writeJson, type Format } from './common.js';
@@ -13,8 +13,7 @@ function where(pos: { line: number }): string {
   return pos.line > 0 ? `line ${pos.line}` : 'default';
 }
 
-function addressText(plan: Plan, e: AddressExplanation): string {
-  const r = e.reason;
+function reasonText(plan: Plan, r: AddressExplanation['reason']): string {
   let why: string;
   switch (r.kind) {
     case 'no_routing':
@@ -29,11 +28,21 @@ function addressText(plan: Plan, e: AddressExplanation): string {
     case 'entry':
       why = `split tunnel ${plan.split.mode} entry ${r.rule.cidr} (${r.rule.isDefault ? 'a default entry' : where(r.rule.pos)}${r.rule.description ? `: ${r.rule.description}` : ''})`;
       break;
+    case 'doh_tunnel':
+      why = DOH_TUNNEL_WHY;
+      break;
     case 'mode_default':
       why = r.mode === 'exclude' ? 'no exclude entry matches, so it goes into the tunnel' : 'no include entry matches, so it stays outside the tunnel';
       break;
+    case 'loopback':
+      why = 'a loopback address: its queries never leave the device';
+      break;
   }
-  return `${e.address}: ${e.path} — ${why}`;
+  return why;
+}
+
+function addressText(plan: Plan, e: AddressExplanation): string {
+  return `${e.address}: ${e.path} — ${reasonText(plan, e.reason)}`;
 }
 
 function nameText(plan: Plan, e: NameExplanation): string {
@@ -55,7 +64,9 @@ function nameText(plan: Plan, e: NameExplanation): string {
       break;
     }
     case 'doh':
-      lines.push(`${e.name}: Gateway DNS over HTTPS ${r.url} via ${r.path}`);
+      lines.push(`${e.name}: Gateway DNS over HTTPS ${r.url} via ${r.path === 'mixed' ? 'a different path per address' : r.path}`);
+      // Say which address goes where, and why, whenever that is not simply what dns.doh_via asks.
+      if (r.path !== plan.dns?.doh.requestedVia) for (const a of r.addresses) lines.push(`  DoH address ${addressText(plan, a)}`);
       break;
   }
   if (e.hostRule) {
@@ -66,14 +77,17 @@ function nameText(plan: Plan, e: NameExplanation): string {
   return lines.join('\n');
 }
 
-function addressJson(e: AddressExplanation): Record<string, unknown> {
-  const r = e.reason;
+function reasonJson(r: AddressExplanation['reason']): Record<string, unknown> {
   const reason: Record<string, unknown> = { kind: r.kind };
   if (r.kind === 'bypass') reason['bypass'] = r.bypass.reason;
   if (r.kind === 'entry' || r.kind === 'always_tunnel') Object.assign(reason, { prefix: r.rule.cidr, line: r.rule.pos.line, description: r.rule.description, default: r.rule.isDefault });
   if (r.kind === 'mode_default') reason['mode'] = r.mode;
   if (r.kind === 'no_routing') reason['service_mode'] = r.serviceMode;
-  return { query: e.address, type: 'address', path: e.path, reason };
+  return reason;
+}
+
+function addressJson(e: AddressExplanation): Record<string, unknown> {
+  return { query: e.address, type: 'address', path: e.path, reason: reasonJson(e.reason) };
 }
 
 function nameJson(e: NameExplanation): Record<string, unknown> {
@@ -90,7 +104,7 @@ function nameJson(e: NameExplanation): Record<string, unknown> {
       resolver = { kind: 'fallback', suffix: r.rule.suffix, line: r.rule.pos.line, system_resolvers: r.rule.useSystemResolvers, servers: r.rule.servers.map((s) => ({ address: s.address, path: s.path })) };
       break;
     case 'doh':
-      resolver = { kind: 'doh', url: r.url, path: r.path };
+      resolver = { kind: 'doh', url: r.url, path: r.path, addresses: r.addresses.map((a) => ({ address: a.address, path: a.path, reason: reasonJson(a.reason) })) };
       break;
   }
   return { query: e.name, type: 'name', resolver, host_rule: e.hostRule ? { pattern: e.hostRule.text, action: e.hostRule.action, line: e.hostRule.pos.line } : null };

@@ -23,6 +23,7 @@ export const CODES = {
   MultipleDocuments: { code: 'WARPC0005', severity: 'error', message: 'the profile must be a single YAML document' },
   YamlAlias: { code: 'WARPC0006', severity: 'error', message: 'YAML anchors, aliases and tags are not allowed in a profile' },
   ControlCharacter: { code: 'WARPC0007', severity: 'error', message: 'control character {char} in {what}: not allowed anywhere in a profile' },
+  InputTooLarge: { code: 'WARPC0008', severity: 'error', message: '{file} is larger than {limit}, the largest profile warpc reads (reading stopped there); split it or remove entries' },
 
   // 01x: the schema
   SchemaRequired: { code: 'WARPC0010', severity: 'error', message: 'missing required property "{property}"' },
@@ -86,6 +87,9 @@ export const CODES = {
   // 07x: output
   OutputUnwritable: { code: 'WARPC0070', severity: 'error', message: 'cannot write {path}: {reason}' },
   OutputNotWarpc: { code: 'WARPC0071', severity: 'error', message: 'refusing to write into {path}: it exists and is not a warpc output directory (no manifest.json)' },
+  OutputForeignManifest: { code: 'WARPC0072', severity: 'error', message: 'refusing to replace {path}: its manifest.json is not a warpc manifest ({reason}); nothing was changed — choose another --out' },
+  OutputUnexpectedFiles: { code: 'WARPC0073', severity: 'error', message: 'refusing to replace {path}: it contains files warpc did not write: {files}; nothing was changed — move them or choose another --out' },
+  OutputDamagedManifest: { code: 'WARPC0074', severity: 'error', message: 'refusing to replace {path}: its warpc manifest.json is damaged ({reason}), so warpc cannot tell which files are its own; nothing was changed — remove the folder yourself or choose another --out' },
 
   // 08x: explain
   ExplainBadQuery: { code: 'WARPC0080', severity: 'error', message: '"{value}" is neither an IP address nor a domain name' },

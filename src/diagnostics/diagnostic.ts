@@ -76,26 +76,119 @@ export function escapeForDisplay(text: string): string {
   });
 }
 
-/** `file:line:col: error WARPC0012: message`, then the source line and a caret. */
-export function formatText(d: Diagnostic, source?: string): string {
+/**
+ * A profile's text with its line starts, indexed once and shared by every
+ * diagnostic printed for it (splitting the whole file per message made
+ * thousands of warnings quadratic). Lines end at "\n"; a "\r" before it is
+ * not part of the line, as for the YAML reader's line numbers.
+ */
+export class SourceText {
+  private starts: Uint32Array | number[] | null = null;
+
+  constructor(readonly text: string) {}
+
+  private index(): Uint32Array | number[] {
+    if (this.starts === null) {
+      const starts: number[] = [0];
+      for (let i = this.text.indexOf('\n'); i !== -1; i = this.text.indexOf('\n', i + 1)) starts.push(i + 1);
+      this.starts = this.text.length < 2 ** 32 ? Uint32Array.from(starts) : starts;
+    }
+    return this.starts;
+  }
+
+  /** Line `n` (1-based) without its line break, or undefined past the end. */
+  line(n: number): string | undefined {
+    const starts = this.index();
+    if (n < 1 || n > starts.length) return undefined;
+    const start = starts[n - 1]!;
+    let end = n < starts.length ? starts[n]! - 1 : this.text.length;
+    if (end > start && this.text.charCodeAt(end - 1) === 13 && n < starts.length) end--;
+    return this.text.slice(start, end);
+  }
+}
+
+/** The index of the last text formatted from a plain string, so repeated formatText(d, text) calls index it once. */
+let lastSource: SourceText | null = null;
+function sourceTextOf(text: string): SourceText {
+  if (lastSource === null || lastSource.text !== text) lastSource = new SourceText(text);
+  return lastSource;
+}
+
+/** The most display columns of a source line a codeframe echoes; longer lines are cut around the column, with "…". */
+export const CODEFRAME_MAX_COLUMNS = 200;
+/** Of those, how many at most come before the column. */
+const CODEFRAME_BEFORE = 60;
+const ELLIPSIS = '…';
+
+function displayed(text: string): string {
+  return escapeForDisplay(text.replace(/\t/g, ' '));
+}
+
+/**
+ * The echoed line and where the caret starts, both bounded: at most
+ * CODEFRAME_MAX_COLUMNS columns of the line, about the column `col` (1-based).
+ * Work is bounded too (never more than that many source characters are escaped).
+ */
+function codeframeLine(line: string, col: number): { shown: string; caretAt: number; visibleEnd: number } {
+  const at = Math.min(Math.max(0, col - 1), line.length);
+  if (line.length <= CODEFRAME_MAX_COLUMNS) {
+    const shown = displayed(line);
+    if (shown.length <= CODEFRAME_MAX_COLUMNS) return { shown, caretAt: displayed(line.slice(0, at)).length, visibleEnd: shown.length };
+  }
+  const width = (c: string): number => displayed(c).length;
+  // Back from the column, then forward, each character counted at its escaped width.
+  let start = at;
+  let used = 0;
+  while (start > 0) {
+    const w = width(line[start - 1]!);
+    if (used + w > CODEFRAME_BEFORE) break;
+    used += w;
+    start--;
+  }
+  if (start > 0 && start < line.length && /[\udc00-\udfff]/.test(line[start]!)) start++; // never split a surrogate pair
+  let end = at;
+  let total = used;
+  while (end < line.length) {
+    const w = width(line[end]!);
+    if (total + w > CODEFRAME_MAX_COLUMNS) break;
+    total += w;
+    end++;
+  }
+  if (end < line.length && end > start && /[\ud800-\udbff]/.test(line[end - 1]!)) end--;
+  const lead = start > 0 ? ELLIPSIS : '';
+  const trail = end < line.length ? ELLIPSIS : '';
+  const body = `${lead}${displayed(line.slice(start, end))}`;
+  return { shown: `${body}${trail}`, caretAt: lead.length + displayed(line.slice(start, at)).length, visibleEnd: body.length };
+}
+
+/**
+ * `file:line:col: error WARPC0012: message`, then the source line and a caret.
+ * Pass a SourceText when formatting several diagnostics of one file, so it is indexed once.
+ */
+export function formatText(d: Diagnostic, source?: string | SourceText): string {
   const where = d.line > 0 ? `${d.file ?? '<profile>'}:${d.line}:${d.col}` : (d.file ?? '<profile>');
   const lines = [`${where}: ${d.severity} ${d.code}: ${d.message}`];
   if (source !== undefined && d.line > 0) {
-    const srcLine = source.split(/\r?\n/)[d.line - 1];
+    const srcLine = (typeof source === 'string' ? sourceTextOf(source) : source).line(d.line);
     if (srcLine !== undefined) {
-      const shown = escapeForDisplay(srcLine.replace(/\t/g, ' '));
+      const { shown, caretAt, visibleEnd } = codeframeLine(srcLine, d.col);
       const gutter = `${d.line} | `;
-      // Column in the escaped line: escape the prefix too, so the caret stays under the value.
-      const prefix = escapeForDisplay(srcLine.slice(0, d.col - 1).replace(/\t/g, ' '));
-      const span = Math.max(1, Math.min(d.length, shown.length - prefix.length));
+      // The caret stays under the value, and never runs past what is shown (nor under an ellipsis).
+      const span = Math.max(1, Math.min(d.length, visibleEnd - caretAt));
       lines.push(`${gutter}${shown}`);
-      lines.push(`${' '.repeat(gutter.length - 2)}| ${' '.repeat(prefix.length)}${'^'.repeat(span)}`);
+      lines.push(`${' '.repeat(gutter.length - 2)}| ${' '.repeat(caretAt)}${'^'.repeat(span)}`);
     }
   }
   for (const r of d.related) {
     lines.push(`${d.file ?? '<profile>'}:${r.line}:${r.col}: note: ${r.message}`);
   }
   return lines.join('\n');
+}
+
+/** Every diagnostic as text, one after another, the source indexed once. */
+export function formatAllText(diags: readonly Diagnostic[], source?: string | SourceText): string[] {
+  const src = typeof source === 'string' ? sourceTextOf(source) : source;
+  return diags.map((d) => formatText(d, src));
 }
 
 /** The JSON form: the same facts as objects. */

@@ -1,28 +1,214 @@
 /**
  * Writing compiled output. All files go to a fresh sibling directory first and
  * replace the output directory in one rename, so a failure leaves either the
- * old output or nothing — never a mix. An existing directory is replaced only
- * when it is a previous warpc output (it has a manifest.json) or empty.
+ * old output or nothing — never a mix.
+ *
+ * An existing directory is replaced only when it is empty or exactly a
+ * previous warpc output: its manifest.json is a warpc manifest (valid against
+ * schema/manifest.schema.json, with safe relative paths), and every entry in it
+ * is manifest.json, a file that manifest lists, or a directory those files
+ * imply. Anything else — a web app's or a browser extension's manifest.json, a
+ * damaged warpc manifest, a README an admin dropped in — is refused with
+ * nothing touched. The old output is then removed file by file from that list,
+ * never recursively.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, constants, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { PACKAGE_ROOT } from '../version.js';
 import { MANIFEST_FILE } from '../contract/manifest.js';
 
+export type OutputErrorKind =
+  /** It exists and is not a directory, or is a non-empty directory without manifest.json. */
+  | 'not-warpc'
+  /** Its manifest.json is not a warpc manifest (a web app's, an extension's, not JSON). */
+  | 'foreign-manifest'
+  /** Its manifest.json says warpc but fails the schema or lists unsafe paths. */
+  | 'damaged-manifest'
+  /** It holds entries the manifest does not list. */
+  | 'unexpected-files'
+  | 'io';
+
 export class OutputError extends Error {
-  constructor(readonly kind: 'not-warpc' | 'io', readonly path: string, message: string) {
+  constructor(
+    readonly kind: OutputErrorKind,
+    readonly path: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: string; mode: number }>): void {
-  const target = resolve(outDir);
-  if (existsSync(target)) {
-    if (!statSync(target).isDirectory()) throw new OutputError('not-warpc', target, 'it is not a directory');
-    const entries = readdirSync(target);
-    if (entries.length > 0 && !entries.includes(MANIFEST_FILE)) throw new OutputError('not-warpc', target, 'not a warpc output directory');
+/** A manifest.json larger than this is not one warpc wrote (a 1M-entry profile's is well under 1 MiB). */
+const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
+/** How many unexpected entries a refusal names. */
+const UNEXPECTED_SHOWN = 5;
+
+let manifestValidator: ValidateFunction | undefined;
+function validateManifestShape(value: unknown): string | null {
+  if (!manifestValidator) {
+    const schema = JSON.parse(readBounded(join(PACKAGE_ROOT, 'schema', 'manifest.schema.json'), MANIFEST_MAX_BYTES)!) as object;
+    manifestValidator = new Ajv({ allErrors: false, strict: true, coerceTypes: false, useDefaults: false }).compile(schema);
   }
+  if (manifestValidator(value)) return null;
+  const e = manifestValidator.errors?.[0];
+  return e ? `${e.instancePath === '' ? '(top level)' : e.instancePath} ${e.message ?? e.keyword}` : 'does not match its schema';
+}
+
+/** Read at most `max` bytes of a regular file; null when it is larger. */
+function readBounded(path: string, max: number): string | null {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) return null;
+    const buf = Buffer.alloc(max + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > max) return null;
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** What a previous output may contain: its files and the directories they imply (relative paths). */
+interface Previous {
+  readonly files: readonly string[];
+  readonly dirs: readonly string[];
+}
+
+/**
+ * Read and check `target/manifest.json`. Throws OutputError (foreign or
+ * damaged manifest) when it is not exactly a warpc manifest with safe paths.
+ */
+function readPreviousManifest(target: string): Previous {
+  const file = join(target, MANIFEST_FILE);
+  const foreign = (why: string): OutputError => new OutputError('foreign-manifest', target, why);
+  const st = lstatSync(file);
+  if (!st.isFile()) throw foreign(`${MANIFEST_FILE} is not a regular file`);
+  const text = readBounded(file, MANIFEST_MAX_BYTES);
+  if (text === null) throw foreign(`${MANIFEST_FILE} is larger than any manifest warpc writes`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw foreign(`${MANIFEST_FILE} is not JSON`);
+  }
+  const compiler = (value as { compiler?: { name?: unknown } } | null)?.compiler;
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof compiler !== 'object' || compiler === null || compiler.name !== 'warpc') {
+    throw foreign(`${MANIFEST_FILE} was not written by warpc (no "compiler": {"name": "warpc"})`);
+  }
+  const damaged = (why: string): OutputError => new OutputError('damaged-manifest', target, why);
+  const shape = validateManifestShape(value);
+  if (shape !== null) throw damaged(shape);
+  const files = (value as { files: { path: string }[] }).files.map((f) => f.path);
+  const seen = new Set<string>();
+  const dirs = new Set<string>();
+  for (const p of files) {
+    const parts = p.split('/');
+    if (parts.some((s) => s === '' || s === '.' || s === '..')) throw damaged(`it lists the unsafe path ${JSON.stringify(p)}`);
+    if (seen.has(p)) throw damaged(`it lists ${p} twice`);
+    seen.add(p);
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  for (const p of files) if (dirs.has(p)) throw damaged(`it lists ${p} both as a file and as a folder`);
+  if (seen.has(MANIFEST_FILE) || dirs.has(MANIFEST_FILE)) throw damaged(`it lists ${MANIFEST_FILE} itself`);
+  return { files, dirs: [...dirs] };
+}
+
+/**
+ * Entries of `target` that are not part of `prev` (or have the wrong kind:
+ * a listed file that is a folder or a link, an implied folder that is a file
+ * or a link). Stops after a few; an unexpected folder is named, not entered.
+ */
+function unexpectedEntries(target: string, prev: Previous, hasManifest: boolean): string[] {
+  const files = new Set(prev.files);
+  if (hasManifest) files.add(MANIFEST_FILE);
+  const dirs = new Set(prev.dirs);
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    const entries = readdirSync(rel === '' ? target : join(target, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (out.length > UNEXPECTED_SHOWN) return;
+      const p = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isFile() && files.has(p)) continue;
+      if (e.isDirectory() && dirs.has(p)) {
+        walk(p);
+        continue;
+      }
+      out.push(e.isDirectory() ? `${p}/` : p);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Check that `target` may be replaced; returns what to remove afterwards. Throws OutputError otherwise. */
+function checkReplaceable(target: string): Previous | null {
+  const st = lstatOrNull(target);
+  if (st === null) return null;
+  if (!st.isDirectory()) throw new OutputError('not-warpc', target, 'it is not a directory');
+  const hasManifest = lstatOrNull(join(target, MANIFEST_FILE)) !== null;
+  if (!hasManifest && readdirSync(target).length > 0) throw new OutputError('not-warpc', target, 'not a warpc output directory');
+  const prev = hasManifest ? readPreviousManifest(target) : { files: [], dirs: [] };
+  const extra = unexpectedEntries(target, prev, hasManifest);
+  if (extra.length > 0) {
+    const shown = extra.slice(0, UNEXPECTED_SHOWN).join(', ');
+    throw new OutputError('unexpected-files', target, extra.length > UNEXPECTED_SHOWN ? `${shown} and more` : shown);
+  }
+  return prev;
+}
+
+/**
+ * Remove a replaced output (renamed to `old`) using only its manifest's list:
+ * listed files, manifest.json, then the implied folders deepest first. An
+ * entry that appeared since the check is left alone, and so is its folder.
+ * Returns `old` when something was left there, else null.
+ */
+function removePrevious(old: string, prev: Previous): string | null {
+  let left = false;
+  const tryRm = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') left = true;
+    }
+  };
+  for (const f of [...prev.files, MANIFEST_FILE]) {
+    const full = join(old, f);
+    tryRm(() => {
+      if (lstatSync(full).isFile()) unlinkSync(full);
+      else left = true;
+    });
+  }
+  for (const d of [...prev.dirs].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1))) tryRm(() => rmdirSync(join(old, d)));
+  tryRm(() => rmdirSync(old));
+  return left ? old : null;
+}
+
+/**
+ * Write `files` as the whole of `outDir`. Returns the path of anything left
+ * behind from the previous output (only when an entry appeared in it between
+ * the check and the swap), else null.
+ */
+export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: string; mode: number }>): { leftover: string | null } {
+  const target = resolve(outDir);
+  const prev = checkReplaceable(target);
   const parent = dirname(target);
   const staging = join(parent, `.${basename(target)}.warpc-${process.pid}-${Date.now()}`);
+  let swapped = false;
   try {
     mkdirSync(parent, { recursive: true });
     mkdirSync(staging);
@@ -32,16 +218,23 @@ export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: s
       writeFileSync(full, f.text, { mode: f.mode });
       chmodSync(full, f.mode); // the umask must not change what the manifest says
     }
-    if (existsSync(target)) {
+    if (prev !== null) {
       const old = `${staging}.old`;
       renameSync(target, old);
-      renameSync(staging, target);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(staging, target);
+      try {
+        renameSync(staging, target);
+      } catch (err) {
+        renameSync(old, target); // put the previous output back
+        throw err;
+      }
+      swapped = true;
+      return { leftover: removePrevious(old, prev) };
     }
+    renameSync(staging, target);
+    swapped = true;
+    return { leftover: null };
   } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
+    if (!swapped) rmSync(staging, { recursive: true, force: true });
     throw new OutputError('io', target, err instanceof Error ? err.message : String(err));
   }
 }

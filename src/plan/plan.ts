@@ -7,14 +7,19 @@
  *   direct  = all − tunnel
  *
  * Service modes without routing (1dot1, proxy, posture_only) send everything direct.
+ *
+ * Which path one address takes, and why, is decided by decideAddress alone: the
+ * plan records that decision for every DoH address and fallback server, and
+ * explain and dns-proxy.json read it from there (DoH's `via` is the path its
+ * addresses actually take, `mixed` when they differ).
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { formatPrefix, parseAddress, parsePrefix, prefixContains, type Address, type Prefix } from '../net/ip.js';
+import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains, type Address, type Prefix } from '../net/ip.js';
 import { DualSet } from '../net/prefix-set.js';
 import { parseHostPattern } from '../net/names.js';
-import { DNS_PROXY_SELF_NAME, DNS_PROXY_V4, DNS_PROXY_V6, LOCAL_PROXY } from '../profile/defaults.js';
+import { DNS_PROXY_SELF_NAMES, DNS_PROXY_V4, DNS_PROXY_V6, LOCAL_PROXY } from '../profile/defaults.js';
 import type { Profile, ServiceMode } from '../profile/types.js';
-import type { AddressRule, BypassAddress, DnsPlan, Features, FallbackRule, HostRule, Path, Plan, TunnelPlan } from './types.js';
+import type { AddressDecision, AddressRule, BypassAddress, DnsPlan, Features, FallbackRule, HostRule, Path, Plan, TunnelPlan } from './types.js';
 
 const FEATURES: Record<ServiceMode, Features> = {
   warp: { dns: true, tunnel: true, routes: true, firewall: true, localProxy: false },
@@ -44,6 +49,45 @@ export const BYPASS_WHY: Record<BypassAddress['reason'], string> = {
   orchestration: 'it is a device orchestration address, which never follows Split Tunnel rules',
   doh_direct: 'it is a DoH address and dns.doh_via is direct',
 };
+
+/** Why a DoH address is in an include-mode tunnel although no entry lists it. */
+export const DOH_TUNNEL_WHY = 'it is a DoH address and dns.doh_via is tunnel';
+
+/**
+ * The path of one address and the rule that decided it: the one place this is
+ * decided. The path comes from the computed sets (what every target renders);
+ * the reason replays the algebra's precedence: bypass > always_tunnel > the
+ * most specific entry > DoH via the tunnel (include mode) > the mode's default.
+ * The plan records this for its DoH addresses and fallback servers; explain
+ * answers every address with it.
+ */
+export function decideAddress(plan: Pick<Plan, 'serviceMode' | 'features' | 'split'>, address: Address): AddressDecision {
+  const text = formatAddress(address.family, address.value);
+  const path: Path = DualSet.contains(plan.split.tunnel, address) ? 'tunnel' : 'direct';
+  if (!plan.features.routes) return { address: text, path, reason: { kind: 'no_routing', serviceMode: plan.serviceMode } };
+  const same = (s: string): boolean => sameAddress(parseAddress(s)!, address);
+  const bypass = plan.split.bypass.find((b) => same(b.address));
+  if (bypass) return { address: text, path, reason: { kind: 'bypass', bypass } };
+  const containing = (source: AddressRule['source']): AddressRule | undefined => {
+    let best: AddressRule | undefined;
+    let bestLen = -1;
+    for (const r of plan.split.rules) {
+      if (r.source !== source) continue;
+      const p = parsePrefix(r.cidr);
+      if (p.ok && prefixContains(p.prefix, address) && p.prefix.length > bestLen) {
+        best = r;
+        bestLen = p.prefix.length;
+      }
+    }
+    return best;
+  };
+  const always = containing('always_tunnel');
+  if (always) return { address: text, path, reason: { kind: 'always_tunnel', rule: always } };
+  const entry = containing('entry');
+  if (entry) return { address: text, path, reason: { kind: 'entry', rule: entry } };
+  if (plan.split.dohTunnel.some(same)) return { address: text, path, reason: { kind: 'doh_tunnel' } };
+  return { address: text, path, reason: { kind: 'mode_default', mode: plan.split.mode } };
+}
 
 function sameAddress(a: Address, b: Address): boolean {
   return a.family === b.family && a.value === b.value;
@@ -93,13 +137,14 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   }
 
   let tunnel: DualSet;
+  let dohTunnel: string[] = [];
   if (!routed) {
     tunnel = DualSet.empty();
   } else if (profile.splitTunnel.mode === 'exclude') {
     tunnel = DualSet.subtract(DualSet.union(DualSet.complement(DualSet.of(listed)), DualSet.of(always)), bypassSet);
   } else {
-    const doh = profile.dns.dohVia === 'tunnel' && features.dns ? profile.dns.dohAddresses.map((a) => hostPrefix(parseAddress(a)!)) : [];
-    tunnel = DualSet.subtract(DualSet.of([...listed, ...always, ...doh]), bypassSet);
+    dohTunnel = profile.dns.dohVia === 'tunnel' && features.dns ? [...profile.dns.dohAddresses] : [];
+    tunnel = DualSet.subtract(DualSet.of([...listed, ...always, ...dohTunnel.map((a) => hostPrefix(parseAddress(a)!))]), bypassSet);
     const endpoint = parseAddress(profile.tunnel.endpoint.host)!;
     for (const e of profile.splitTunnel.entries) {
       if (e.kind === 'address' && prefixContains(mustPrefix(e.address), endpoint)) {
@@ -108,23 +153,24 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     }
   }
   const direct = DualSet.complement(tunnel);
+  const split: Plan['split'] = { mode: profile.splitTunnel.mode, tunnel, direct, rules, hosts: [], bypass, dohTunnel };
+  const decide = (address: string): AddressDecision => decideAddress({ serviceMode: profile.serviceMode, features, split }, parseAddress(address)!);
 
   /* DoH goes inside the tunnel when dns.doh_via says so, unless a bypass or an exclude entry keeps an address out. */
+  const dohDecisions = profile.dns.dohAddresses.map(decide);
   if (routed && features.dns && profile.dns.dohVia === 'tunnel') {
-    for (const a of profile.dns.dohAddresses) {
-      const addr = parseAddress(a)!;
-      if (DualSet.contains(tunnel, addr)) continue;
-      const b = bypass.find((x) => sameAddress(parseAddress(x.address)!, addr));
+    dohDecisions.forEach((d, i) => {
+      if (d.path === 'tunnel') return;
       let reason: string;
-      if (b) reason = BYPASS_WHY[b.reason];
-      else {
+      if (d.reason.kind === 'bypass') reason = BYPASS_WHY[d.reason.bypass.reason];
+      else if (d.reason.kind === 'entry') {
         // Exclude mode is the only other way out of the tunnel.
-        const e = profile.splitTunnel.entries.find((x) => x.kind === 'address' && prefixContains(mustPrefix(x.address), addr));
-        if (e?.kind !== 'address') throw new Error(`DoH address ${a} is outside the tunnel for no reason`);
-        reason = `split tunnel exclude entry ${e.address} (${e.isDefault ? 'a default entry' : `line ${e.pos.line}`}) contains it`;
-      }
-      ds.push(diag('DohAddressOutsideTunnel', { address: a, reason }, profile.dns.dohAddressPos.get(a)!));
-    }
+        const e = d.reason.rule;
+        reason = `split tunnel exclude entry ${e.cidr} (${e.isDefault ? 'a default entry' : `line ${e.pos.line}`}) contains it`;
+      } else throw new Error(`DoH address ${d.address} is outside the tunnel for no reason (${d.reason.kind})`);
+      const address = profile.dns.dohAddresses[i]!;
+      ds.push(diag('DohAddressOutsideTunnel', { address, reason }, profile.dns.dohAddressPos.get(address)!));
+    });
   }
 
   /* Host entries: enforced at run time by the DNS proxy. */
@@ -142,13 +188,13 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   /* DNS. */
   let dns: DnsPlan | null = null;
   if (features.dns) {
-    const pathOf = (address: string): Path => {
+    const serverDecision = (address: string): AddressDecision => {
       const a = parseAddress(address)!;
-      if (LOOPBACK.some((p) => prefixContains(p, a))) return 'direct';
-      return DualSet.contains(tunnel, a) ? 'tunnel' : 'direct';
+      if (LOOPBACK.some((p) => prefixContains(p, a))) return { address, path: 'direct', reason: { kind: 'loopback' } };
+      return { ...decide(address), address };
     };
     const fallback: FallbackRule[] = profile.fallbackDomains.map((f) => {
-      const servers = f.dnsServers.map((address) => ({ address, path: pathOf(address) }));
+      const servers = f.dnsServers.map(serverDecision);
       for (const s of servers) {
         const a = parseAddress(s.address)!;
         if (LOOPBACK.some((p) => prefixContains(p, a))) {
@@ -162,10 +208,15 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     });
     dns = {
       listen: { v4: [...DNS_PROXY_V4], v6: [...DNS_PROXY_V6] },
-      doh: { url: profile.dns.dohUrl, addresses: profile.dns.dohAddresses, via: profile.dns.dohVia === 'direct' || !routed ? 'direct' : 'tunnel' },
+      doh: {
+        url: profile.dns.dohUrl,
+        requestedVia: profile.dns.dohVia,
+        addresses: dohDecisions.map((d, i) => ({ ...d, address: profile.dns.dohAddresses[i]! })),
+        via: dohDecisions.every((d) => d.path === 'tunnel') ? 'tunnel' : dohDecisions.every((d) => d.path === 'direct') ? 'direct' : 'mixed',
+      },
       search: profile.dns.search,
       fallback,
-      localAnswers: [{ name: DNS_PROXY_SELF_NAME, addresses: [...DNS_PROXY_V4] }],
+      localAnswers: DNS_PROXY_SELF_NAMES.map((name) => ({ name, addresses: [...DNS_PROXY_V4] })),
     };
   }
 
@@ -186,7 +237,7 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     serviceMode: profile.serviceMode,
     features,
     interface: profile.interface,
-    split: { mode: profile.splitTunnel.mode, tunnel, direct, rules, hosts, bypass },
+    split: { ...split, hosts },
     tunnel: tunnelPlan,
     dns,
     localProxy: features.localProxy ? { address: LOCAL_PROXY.address, port: LOCAL_PROXY.port } : null,

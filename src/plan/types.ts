@@ -33,6 +33,29 @@ export interface BypassAddress {
   readonly reason: BypassReason;
 }
 
+/**
+ * Why an address takes its path: the rule that put it there, by the plan's
+ * precedence (bypass > always_tunnel > the most specific entry > DoH via the
+ * tunnel in include mode > the mode's default). `loopback` is only for
+ * fallback servers (their queries never leave the device).
+ */
+export type AddressReason =
+  | { readonly kind: 'no_routing'; readonly serviceMode: string }
+  | { readonly kind: 'bypass'; readonly bypass: BypassAddress }
+  | { readonly kind: 'always_tunnel'; readonly rule: AddressRule }
+  | { readonly kind: 'entry'; readonly rule: AddressRule }
+  | { readonly kind: 'doh_tunnel' }
+  | { readonly kind: 'mode_default'; readonly mode: SplitMode }
+  | { readonly kind: 'loopback' };
+
+/** The path one address takes, and why: recorded in the plan, read by explain and by every artifact. */
+export interface AddressDecision {
+  /** Canonical address. */
+  readonly address: string;
+  readonly path: Path;
+  readonly reason: AddressReason;
+}
+
 /** One input to the split-tunnel computation, kept for `explain` and for diagnostics. */
 export interface AddressRule {
   /** Canonical CIDR. */
@@ -54,12 +77,8 @@ export interface HostRule {
   readonly pos: Pos;
 }
 
-export interface FallbackServer {
-  /** Canonical address. */
-  readonly address: string;
-  /** The path queries to it take, from the Split Tunnel sets. */
-  readonly path: Path;
-}
+/** A fallback server: the path queries to it take (from the Split Tunnel sets; loopback stays local) and why. */
+export type FallbackServer = AddressDecision;
 
 export interface FallbackRule {
   readonly suffix: string;
@@ -74,7 +93,15 @@ export interface FallbackRule {
 export interface DnsPlan {
   /** Where the local proxy listens (port 53). */
   readonly listen: { readonly v4: readonly string[]; readonly v6: readonly string[] };
-  readonly doh: { readonly url: string; readonly addresses: readonly string[]; readonly via: Path };
+  readonly doh: {
+    readonly url: string;
+    /** dns.doh_via as the profile asks. */
+    readonly requestedVia: Path;
+    /** Each bootstrap address (profile order) with the path it actually takes and why. */
+    readonly addresses: readonly AddressDecision[];
+    /** The actual path of DoH traffic: the path of every address, or `mixed` when they differ. */
+    readonly via: Path | 'mixed';
+  };
   readonly search: readonly string[];
   /** Longest suffix wins; sorted by suffix for determinism. */
   readonly fallback: readonly FallbackRule[];
@@ -106,6 +133,8 @@ export interface Plan {
     readonly hosts: readonly HostRule[];
     /** Addresses that always bypass the tunnel (subtracted from `tunnel`). */
     readonly bypass: readonly BypassAddress[];
+    /** DoH addresses that dns.doh_via: tunnel adds to an include-mode tunnel (bypass still wins); empty otherwise. */
+    readonly dohTunnel: readonly string[];
   };
   /** Null when the service mode has no tunnel. */
   readonly tunnel: TunnelPlan | null;

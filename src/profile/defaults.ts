@@ -69,8 +69,8 @@ export const DNS_PROXY_V4 = ['127.0.2.2', '127.0.2.3'] as const;
 export const DNS_PROXY_V6 = ['fd01:db8:1111::2', 'fd01:db8:1111::3'] as const;
 export const DNS_PROXY_V6_WINDOWS = ['::ffff:127.0.2.2'] as const;
 export const DNS_PROXY_PORT = 53;
-/** Names the proxy answers itself. */
-export const DNS_PROXY_SELF_NAME = 'connectivity-check.warp-svc';
+/** Names the proxy answers itself with its own addresses (the reference client answers both). */
+export const DNS_PROXY_SELF_NAMES = ['connectivity-check.warp-svc', 'warp-svc'] as const;
 
 /** Local proxy mode (service_mode: proxy). */
 export const LOCAL_PROXY = { address: '127.0.0.1', port: 40000 } as const;

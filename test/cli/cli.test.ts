@@ -104,6 +104,39 @@ describe('warpc compile', () => {
     expect(listFiles(out)).toEqual(['notes.txt']);
   });
 
+  it('refuses a web app folder with its own manifest.json (WARPC0072), a warpc output with extra files (WARPC0073), a damaged warpc manifest (WARPC0074)', () => {
+    const app = join(tmp, 'webapp');
+    mkdirSync(join(app, 'src'), { recursive: true });
+    writeFileSync(join(app, 'manifest.json'), '{"name": "app", "short_name": "app", "start_url": "/index.html"}\n');
+    writeFileSync(join(app, 'index.html'), '<!doctype html>');
+    writeFileSync(join(app, 'src', 'main.js'), 'console.log(1)');
+    const appBefore = listFiles(app).map((p) => [p, readFileSync(join(app, p), 'utf8')]);
+    let r = warpc(['compile', corp, '--out', app]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error WARPC0072');
+    expect(r.stderr).toContain('nothing written');
+    expect(listFiles(app).map((p) => [p, readFileSync(join(app, p), 'utf8')])).toEqual(appBefore);
+
+    const out = join(tmp, 'extra');
+    expect(warpc(['compile', corp, '--out', out]).code).toBe(0);
+    writeFileSync(join(out, 'README.md'), 'admin notes');
+    r = warpc(['compile', corp, '--out', out, '--format', 'json']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] };
+    expect(j.diagnostics.map((d) => d.code)).toEqual(['WARPC0073']);
+    expect(j.diagnostics[0]!.message).toContain('files warpc did not write: README.md;');
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toBe('admin notes');
+
+    rmSync(join(out, 'README.md'));
+    const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { path: string }[] };
+    m.files[0]!.path = 'linux/../../../etc/passwd';
+    writeFileSync(join(out, 'manifest.json'), JSON.stringify(m));
+    r = warpc(['compile', corp, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error WARPC0074');
+    expect(r.stderr).toContain('unsafe path');
+  });
+
   it('--format json gives the diagnostics as objects', () => {
     const r = warpc(['compile', join(FIXTURES_DIR, '_error_', 'unknown-property', 'profile.yaml'), '--out', join(tmp, 'j'), '--format', 'json']);
     expect(r.code).toBe(1);
@@ -119,6 +152,16 @@ describe('warpc compile', () => {
     expect(warpc(['compile']).code).toBe(2);
     expect(warpc(['frobnicate']).code).toBe(2);
     expect(warpc(['compile', corp, '--format', 'xml']).code).toBe(2);
+  });
+
+  it('refuses /dev/zero and an endless pipe after a bounded read: WARPC0008, exit 1', () => {
+    let r = warpc(['check', '/dev/zero']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error WARPC0008');
+    const p = spawnSync('sh', ['-c', 'yes "# a comment" | exec "$0" "$1" check -', process.execPath, BIN], { encoding: 'utf8', cwd: ROOT });
+    r = { code: p.status ?? -1, stdout: p.stdout, stderr: p.stderr };
+    expect(r.stderr).toContain('<stdin>: error WARPC0008');
+    expect(r.code).toBe(1);
   });
 
   it('a missing profile file is a coded error, exit 1', () => {
@@ -170,6 +213,23 @@ describe('warpc explain', () => {
     expect(lines[2]).toBe('::ffff:0808:0808 (IPv4-mapped) = 8.8.8.8: tunnel — no exclude entry matches, so it goes into the tunnel');
     const j = JSON.parse(warpc(['explain', corp, '::ffff:10.1.2.3', '--format', 'json']).stdout) as { results: Record<string, unknown>[] };
     expect(j.results[0]).toMatchObject({ query: '10.1.2.3', ipv4_mapped_from: '::ffff:10.1.2.3', path: 'direct' });
+  });
+  it('DoH addresses: the reason matches the path, and names say the path DoH actually takes', () => {
+    const include = join(tmp, 'doh-include.yaml');
+    writeFileSync(include, 'version: 1\nsplit_tunnel: { mode: include, entries: [{ address: 10.0.0.0/8 }] }\ndns: { doh_addresses: [162.159.36.5], doh_via: tunnel }\n');
+    let r = warpc(['explain', include, '162.159.36.5']);
+    expect(r.stdout).toBe('162.159.36.5: tunnel — it is a DoH address and dns.doh_via is tunnel\n');
+    const held = join(tmp, 'doh-held.yaml');
+    writeFileSync(held, 'version: 1\nsplit_tunnel: { mode: exclude, entries: [{ address: 162.159.36.0/24, description: DoH LAN }] }\ndns: { doh_addresses: [162.159.36.5], doh_via: tunnel }\n');
+    r = warpc(['explain', held, '162.159.36.5', 'www.example.com']);
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual([
+      '162.159.36.5: direct — split tunnel exclude entry 162.159.36.0/24 (line 2: DoH LAN)',
+      'www.example.com: Gateway DNS over HTTPS https://cloudflare-dns.com/dns-query via direct',
+      '  DoH address 162.159.36.5: direct — split tunnel exclude entry 162.159.36.0/24 (line 2: DoH LAN)',
+    ]);
+    const out = join(tmp, 'doh-held-out');
+    expect(warpc(['compile', held, '--out', out]).code).toBe(0);
+    expect((JSON.parse(readFileSync(join(out, 'linux', 'dns-proxy.json'), 'utf8')) as { doh: { via: string } }).doh.via).toBe('direct');
   });
   it('a query that is neither an address nor a name is a usage error', () => {
     expect(warpc(['explain', corp, 'not a name!']).code).toBe(2);

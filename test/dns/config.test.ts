@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan } from '../../src/plan/plan.js';
-import { DNS_PROXY_SELF_NAME, DNS_PROXY_V4, DNS_PROXY_V6 } from '../../src/profile/defaults.js';
+import { DNS_PROXY_SELF_NAMES, DNS_PROXY_V4, DNS_PROXY_V6 } from '../../src/profile/defaults.js';
 import { loadProfileSource } from '../../src/profile/load.js';
 import { validateProfile } from '../../src/profile/validate.js';
 import { DnsProxyConfigError, dnsProxyConfigFromPlan, loadDnsProxyConfig, parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
@@ -53,7 +53,7 @@ describe('dns-proxy.json from the plan', () => {
       { pattern: '*.zoom.us', action: 'bypass' },
       { pattern: 'intranet.example.com', action: 'bypass' },
     ]);
-    expect(cfg.local_answers).toEqual([{ name: DNS_PROXY_SELF_NAME, addresses: [...DNS_PROXY_V4], ttl: 0 }]);
+    expect(cfg.local_answers).toEqual(DNS_PROXY_SELF_NAMES.map((name) => ({ name, addresses: [...DNS_PROXY_V4], ttl: 0 })));
   });
 
   it('is null when the service mode leaves DNS to the OS', () => {
@@ -120,7 +120,7 @@ split_tunnel:
     expect(router.route('example.com.evil')).toEqual({ kind: 'doh' });
     expect(router.route('printer.lan')).toMatchObject({ kind: 'fallback', servers: [{ address: '192.168.1.1', port: 53 }] });
     expect(router.route('')).toEqual({ kind: 'doh' });
-    expect(router.route(DNS_PROXY_SELF_NAME)).toMatchObject({ kind: 'local' });
+    for (const name of DNS_PROXY_SELF_NAMES) expect(router.route(name)).toMatchObject({ kind: 'local' });
   });
 
   it('picks the most specific host rule: exact over wildcard, longer wildcard over shorter', () => {

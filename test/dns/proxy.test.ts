@@ -7,7 +7,8 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsProxy, type DnsProxyHandle, type HostRuleEvent } from '../../src/runtime/dns/index.js';
-import type { DnsProxyConfig } from '../../src/runtime/dns/config.js';
+import { analyze } from '../../src/compile.js';
+import { dnsProxyConfigFromPlan, type DnsProxyConfig } from '../../src/runtime/dns/config.js';
 import { buildQuery, RCODE_FORMERR, RCODE_NOERROR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A, TYPE_AAAA, TYPE_CNAME, encodeName } from '../../src/runtime/dns/wire.js';
 import { decode, negative, q, respond, ScriptedDns, sleep, tcpExchange, testConfig, udpExchange, udpSilence } from './helpers.js';
 
@@ -288,6 +289,23 @@ describe('dns proxy (in-process, scripted upstreams on loopback)', () => {
     expect(a.answers.map((x) => x.address)).toEqual(['127.0.2.2', '127.0.2.3']);
     const aaaa = decode(await udpExchange(q('connectivity-check.warp-svc', TYPE_AAAA), p));
     expect(aaaa.answers.map((x) => x.address)).toEqual(['fd01:db8:1111:0:0:0:0:2']);
+    expect(doh.calls).toEqual([]);
+  });
+
+  it('answers warp-svc itself as well, with the same records as connectivity-check.warp-svc (as the reference client does)', async () => {
+    // The local answers exactly as `warpc compile` writes them for a default profile.
+    const { plan } = analyze('version: 1\n');
+    const p = await start({ local_answers: dnsProxyConfigFromPlan(plan!)!.local_answers });
+    const check = decode(await udpExchange(q('connectivity-check.warp-svc'), p));
+    expect(check.answers.map((x) => x.address)).toEqual(['127.0.2.2', '127.0.2.3']);
+    for (const name of ['warp-svc', 'WARP-SVC.']) {
+      const a = decode(await udpExchange(q(name), p));
+      expect(a.rcode).toBe(RCODE_NOERROR);
+      expect(a.answers.map((x) => [x.address, x.ttl])).toEqual(check.answers.map((x) => [x.address, x.ttl]));
+      const aaaa = decode(await udpExchange(q(name, TYPE_AAAA), p));
+      const checkAaaa = decode(await udpExchange(q('connectivity-check.warp-svc', TYPE_AAAA), p));
+      expect({ rcode: aaaa.rcode, answers: aaaa.answers }).toEqual({ rcode: checkAaaa.rcode, answers: checkAaaa.answers });
+    }
     expect(doh.calls).toEqual([]);
   });
 

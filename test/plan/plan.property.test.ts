@@ -7,7 +7,8 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/compile.js';
 import { formatAddress, parseAddress, parsePrefix, prefixContains, prefixLast, type Address } from '../../src/net/ip.js';
-import { explainAddress } from '../../src/plan/explain.js';
+import { explainAddress, explainName } from '../../src/plan/explain.js';
+import { dnsProxyConfigFromPlan, parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
 import type { Plan } from '../../src/plan/types.js';
 import { validProfile, type RandomProfile } from '../helpers/arbitraries.js';
 
@@ -81,6 +82,34 @@ describe('plan', () => {
           }
           if (e.reason.kind === 'entry') expect(e.path).toBe(plan.split.mode === 'exclude' ? 'direct' : 'tunnel');
         }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('every address the plan records (DoH, fallback servers) is explained exactly as recorded, and DoH\'s via is their actual path', () => {
+    fc.assert(
+      fc.property(validProfile, (p) => {
+        const plan = analyze(stringify(p)).plan!;
+        if (!plan.dns) return;
+        const recorded = [...plan.dns.doh.addresses, ...plan.dns.fallback.flatMap((r) => r.servers).filter((s) => s.reason.kind !== 'loopback')];
+        for (const d of recorded) {
+          const a = parseAddress(d.address)!;
+          expect(explainAddress(plan, a), d.address).toEqual({ ...d, address: formatAddress(a.family, a.value) });
+          expect(d.path, d.address).toBe(reference(p, a));
+          // A reason never contradicts its path.
+          if (d.reason.kind === 'mode_default') expect(d.path).toBe(d.reason.mode === 'exclude' ? 'tunnel' : 'direct');
+          if (d.reason.kind === 'bypass') expect(d.path).toBe('direct');
+          if (d.reason.kind === 'always_tunnel' || d.reason.kind === 'doh_tunnel') expect(d.path).toBe('tunnel');
+        }
+        const paths = new Set(plan.dns.doh.addresses.map((d) => d.path));
+        expect(plan.dns.doh.via).toBe(paths.size === 2 ? 'mixed' : [...paths][0]);
+        const name = explainName(plan, 'some-name-no-rule-matches.invalid');
+        if (name.resolver.kind === 'doh') expect(name.resolver.path).toBe(plan.dns.doh.via);
+        const cfg = dnsProxyConfigFromPlan(plan)!;
+        expect(cfg.doh.via).toBe(plan.dns.doh.via);
+        expect(cfg.doh.paths ?? null).toEqual(plan.dns.doh.via === 'mixed' ? plan.dns.doh.addresses.map((d) => ({ address: d.address, path: d.path })) : null);
+        expect(parseDnsProxyConfig(serializeDnsProxyConfig(cfg))).toEqual(cfg);
       }),
       { numRuns: 150 },
     );

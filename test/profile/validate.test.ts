@@ -27,7 +27,7 @@ describe('warnings', () => {
     const r = analyze(src);
     expect(relevant(src).map((d) => d.code)).toEqual(['WARPC0040', 'WARPC0043']);
     expect(relevant(src)[0]!.message).toContain('10.0.0.53');
-    expect(r.plan!.dns!.fallback[0]!.servers).toEqual([
+    expect(r.plan!.dns!.fallback[0]!.servers).toMatchObject([
       { address: '10.0.0.53', path: 'tunnel' },
       { address: '192.168.1.1', path: 'direct' },
       { address: '127.0.0.53', path: 'direct' },

@@ -31,7 +31,13 @@ export type HostAction = 'tunnel' | 'bypass';
 export interface DnsProxyConfig {
   readonly version: 1;
   readonly listen: readonly { readonly address: string; readonly port: number }[];
-  readonly doh: { readonly url: string; readonly addresses: readonly string[]; readonly via: Path };
+  /**
+   * `via` is the path DoH traffic actually takes, as the plan decided it per
+   * address; `mixed` (addresses differ) comes with `paths`, one per address.
+   * Informational for the proxy, whose sockets carry no mark: routes send each
+   * address its way.
+   */
+  readonly doh: { readonly url: string; readonly addresses: readonly string[]; readonly via: Path | 'mixed'; readonly paths?: readonly { readonly address: string; readonly path: Path }[] };
   readonly fallback: readonly {
     readonly suffix: string;
     readonly servers: readonly { readonly address: string; readonly path: Path }[];
@@ -49,7 +55,12 @@ export function dnsProxyConfigFromPlan(plan: Plan): DnsProxyConfig | null {
   return {
     version: DNS_PROXY_CONFIG_VERSION,
     listen: [...dns.listen.v4, ...dns.listen.v6].map((address) => ({ address, port: DNS_PROXY_PORT })),
-    doh: { url: dns.doh.url, addresses: [...dns.doh.addresses], via: dns.doh.via },
+    doh: {
+      url: dns.doh.url,
+      addresses: dns.doh.addresses.map((a) => a.address),
+      via: dns.doh.via,
+      ...(dns.doh.via === 'mixed' ? { paths: dns.doh.addresses.map((a) => ({ address: a.address, path: a.path })) } : {}),
+    },
     fallback: dns.fallback.map((r) => ({
       suffix: r.suffix,
       servers: r.servers.map((s) => ({ address: s.address, path: s.path })),
@@ -66,7 +77,12 @@ export function serializeDnsProxyConfig(cfg: DnsProxyConfig): string {
   const ordered = {
     version: cfg.version,
     listen: cfg.listen.map((l) => ({ address: l.address, port: l.port })),
-    doh: { url: cfg.doh.url, addresses: [...cfg.doh.addresses], via: cfg.doh.via },
+    doh: {
+      url: cfg.doh.url,
+      addresses: [...cfg.doh.addresses],
+      via: cfg.doh.via,
+      ...(cfg.doh.paths !== undefined ? { paths: cfg.doh.paths.map((x) => ({ address: x.address, path: x.path })) } : {}),
+    },
     fallback: cfg.fallback.map((r) => ({
       suffix: r.suffix,
       servers: r.servers.map((s) => ({ address: s.address, path: s.path })),
@@ -107,6 +123,9 @@ function describeAjvError(e: ErrorObject): string {
       return `${where}: unknown key ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
     case 'required':
       return `${where}: missing key ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`;
+    case 'not':
+      // The only "not" in the schema: paths without via: mixed.
+      return `${where}: paths is only allowed with via "mixed"`;
     case 'enum':
       return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     default:
@@ -117,7 +136,7 @@ function describeAjvError(e: ErrorObject): string {
 /** Validate a parsed JSON value; returns the config or the list of problems. */
 export function validateDnsProxyConfig(value: unknown): { ok: true; config: DnsProxyConfig } | { ok: false; problems: string[] } {
   const validate = schemaValidator();
-  if (!validate(value)) return { ok: false, problems: (validate.errors ?? []).map(describeAjvError) };
+  if (!validate(value)) return { ok: false, problems: (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describeAjvError) };
   const cfg = value as DnsProxyConfig;
   const problems: string[] = [];
   const addr = (where: string, a: string): void => {
@@ -125,6 +144,11 @@ export function validateDnsProxyConfig(value: unknown): { ok: true; config: DnsP
   };
   cfg.listen.forEach((l, i) => addr(`/listen/${i}/address`, l.address));
   cfg.doh.addresses.forEach((a, i) => addr(`/doh/addresses/${i}`, a));
+  if (cfg.doh.paths !== undefined) {
+    const listed = cfg.doh.paths.map((x) => x.address);
+    if (listed.length !== cfg.doh.addresses.length || listed.some((a, i) => a !== cfg.doh.addresses[i])) problems.push('/doh/paths: must list the addresses of /doh/addresses, in that order');
+    if (cfg.doh.paths.every((x) => x.path === cfg.doh.paths![0]!.path)) problems.push(`/doh/paths: every address goes ${cfg.doh.paths[0]!.path}, so /doh/via must say ${cfg.doh.paths[0]!.path}, not mixed`);
+  }
   let host = '';
   try {
     const u = new URL(cfg.doh.url);

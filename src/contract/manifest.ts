@@ -40,16 +40,23 @@ export function serializeManifest(m: Manifest): string {
 /**
  * The one reader of manifest.json: the schema, then what it cannot say — every
  * path is relative without `.`/`..` segments, listed once, and its target is one
- * the manifest names. Throws ContractError naming the file and the pointer.
+ * the manifest names, and no path is both a file and a folder. Throws
+ * ContractError naming the file and the pointer.
  */
 export function parseManifest(text: string, file = MANIFEST_FILE): Manifest {
   return parseContract<Manifest>(file, text, MANIFEST_SCHEMA, (m, problems: ContractProblem[]) => {
     const seen = new Set<string>();
+    const dirs = new Set<string>();
+    for (const f of m.files) {
+      const parts = f.path.split('/');
+      for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+    }
     m.files.forEach((f, i) => {
       const parts = f.path.split('/');
       if (parts.some((s) => s === '' || s === '.' || s === '..')) problems.push({ pointer: `/files/${i}/path`, detail: `${JSON.stringify(f.path)} is not a plain relative path` });
       else if (!m.targets.includes(parts[0]!)) problems.push({ pointer: `/files/${i}/path`, detail: `${JSON.stringify(f.path)} is outside the targets the manifest names (${m.targets.join(', ')})` });
       if (seen.has(f.path)) problems.push({ pointer: `/files/${i}/path`, detail: `${JSON.stringify(f.path)} is listed twice` });
+      if (dirs.has(f.path)) problems.push({ pointer: `/files/${i}/path`, detail: `${JSON.stringify(f.path)} is listed both as a file and as a folder` });
       seen.add(f.path);
     });
   });

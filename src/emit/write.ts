@@ -14,9 +14,8 @@
  */
 import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, constants, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
-import { PACKAGE_ROOT } from '../version.js';
-import { MANIFEST_FILE } from '../contract/manifest.js';
+import { ContractError } from '../contract/json-file.js';
+import { MANIFEST_FILE, parseManifest } from '../contract/manifest.js';
 
 export type OutputErrorKind =
   /** It exists and is not a directory, or is a non-empty directory without manifest.json. */
@@ -43,17 +42,6 @@ export class OutputError extends Error {
 const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
 /** How many unexpected entries a refusal names. */
 const UNEXPECTED_SHOWN = 5;
-
-let manifestValidator: ValidateFunction | undefined;
-function validateManifestShape(value: unknown): string | null {
-  if (!manifestValidator) {
-    const schema = JSON.parse(readBounded(join(PACKAGE_ROOT, 'schema', 'manifest.schema.json'), MANIFEST_MAX_BYTES)!) as object;
-    manifestValidator = new Ajv({ allErrors: false, strict: true, coerceTypes: false, useDefaults: false }).compile(schema);
-  }
-  if (manifestValidator(value)) return null;
-  const e = manifestValidator.errors?.[0];
-  return e ? `${e.instancePath === '' ? '(top level)' : e.instancePath} ${e.message ?? e.keyword}` : 'does not match its schema';
-}
 
 /** Read at most `max` bytes of a regular file; null when it is larger. */
 function readBounded(path: string, max: number): string | null {
@@ -110,21 +98,19 @@ function readPreviousManifest(target: string): Previous {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof compiler !== 'object' || compiler === null || compiler.name !== 'warpc') {
     throw foreign(`${MANIFEST_FILE} was not written by warpc (no "compiler": {"name": "warpc"})`);
   }
-  const damaged = (why: string): OutputError => new OutputError('damaged-manifest', target, why);
-  const shape = validateManifestShape(value);
-  if (shape !== null) throw damaged(shape);
-  const files = (value as { files: { path: string }[] }).files.map((f) => f.path);
-  const seen = new Set<string>();
+  let manifest;
+  try {
+    manifest = parseManifest(text, MANIFEST_FILE);
+  } catch (err) {
+    if (err instanceof ContractError) throw new OutputError('damaged-manifest', target, err.message.slice(MANIFEST_FILE.length + 2));
+    throw err;
+  }
+  const files = manifest.files.map((f) => f.path);
   const dirs = new Set<string>();
   for (const p of files) {
     const parts = p.split('/');
-    if (parts.some((s) => s === '' || s === '.' || s === '..')) throw damaged(`it lists the unsafe path ${JSON.stringify(p)}`);
-    if (seen.has(p)) throw damaged(`it lists ${p} twice`);
-    seen.add(p);
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
   }
-  for (const p of files) if (dirs.has(p)) throw damaged(`it lists ${p} both as a file and as a folder`);
-  if (seen.has(MANIFEST_FILE) || dirs.has(MANIFEST_FILE)) throw damaged(`it lists ${MANIFEST_FILE} itself`);
   return { files, dirs: [...dirs] };
 }
 

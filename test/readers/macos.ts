@@ -1,6 +1,6 @@
 /** Reads the macOS artifacts (routes.sh, pf.conf, dns.scutil) back into a TargetModel. */
 import { AddressSet, familyOf, RouteTable, type DnsModel, type TargetModel } from './model.js';
-import { shWords } from './sh.js';
+import { commentBack, shWords } from './sh.js';
 
 export type Files = ReadonlyMap<string, string>;
 
@@ -16,7 +16,7 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
     const line = raw.trim();
     if (header && line.startsWith('#')) {
       const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(raw);
-      if (m && m[3] !== undefined) comments.push(m[3]);
+      if (m && m[3] !== undefined) comments.push(commentBack(m[3]));
       return;
     }
     if (line === 'set -eu') header = false;
@@ -59,20 +59,26 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
 export function readPf(text: string, tunnelIf: string): { blocked: (address: string, iface: string) => boolean; tables: Map<string, AddressSet>; comments: string[] } {
   const comments: string[] = [];
   const joined: string[] = [];
-  let pending = '';
-  for (const raw of text.split('\n')) {
-    if (raw.startsWith('#')) {
-      const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(raw);
-      if (m && m[3] !== undefined) comments.push(m[3]);
+  // As pfctl reads it: a line ending in an odd run of backslashes continues (the
+  // backslash-newline is dropped) before comments are dropped, so a comment can
+  // swallow the next line.
+  const raws = text.split('\n');
+  for (let i = 0; i < raws.length; i++) {
+    let line = raws[i]!;
+    const first = i;
+    // Pairs of backslashes read as one; pairing starts afresh on each raw line.
+    while (/(^|[^\\])(\\\\)*\\$/.test(raws[i]!)) {
+      if (i + 1 >= raws.length) throw new Error('pf.conf: dangling continuation');
+      line = line.slice(0, -1) + raws[++i]!;
+    }
+    if (line.trimStart().startsWith('#')) {
+      if (i !== first) throw new Error(`pf.conf:${first + 1}: a comment continues onto line ${first + 2}, which pfctl ignores`);
+      const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(line);
+      if (m && m[3] !== undefined) comments.push(commentBack(m[3]));
       continue;
     }
-    if (raw.endsWith('\\')) pending += `${raw.slice(0, -1)} `;
-    else {
-      joined.push(pending + raw);
-      pending = '';
-    }
+    joined.push(line);
   }
-  if (pending) throw new Error('pf.conf: dangling continuation');
   const tables = new Map<string, AddressSet>();
   type Rule = { action: 'pass' | 'block'; on: string | null; af: 4 | 6 | null; to: string | null };
   const rules: Rule[] = [];

@@ -55,8 +55,14 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
   return { table, tunnelRoutes, hosts, comments };
 }
 
-/** pf.conf: tables and quick rules, evaluated first match for a packet leaving on `iface`. */
-export function readPf(text: string, tunnelIf: string): { blocked: (address: string, iface: string) => boolean; tables: Map<string, AddressSet>; comments: string[] } {
+/**
+ * pf.conf: tables and quick rules, evaluated first match for a packet leaving on
+ * `iface`: a packet of no particular protocol, or an ICMPv6 message of `icmp6Type`.
+ */
+export function readPf(
+  text: string,
+  tunnelIf: string,
+): { blocked: (address: string, iface: string, icmp6Type?: number) => boolean; tables: Map<string, AddressSet>; comments: string[] } {
   const comments: string[] = [];
   const joined: string[] = [];
   // As pfctl reads it: a line ending in an odd run of backslashes continues (the
@@ -80,7 +86,7 @@ export function readPf(text: string, tunnelIf: string): { blocked: (address: str
     joined.push(line);
   }
   const tables = new Map<string, AddressSet>();
-  type Rule = { action: 'pass' | 'block'; on: string | null; af: 4 | 6 | null; to: string | null };
+  type Rule = { action: 'pass' | 'block'; on: string | null; af: 4 | 6 | null; to: string | null; icmp6: Set<number> | null };
   const rules: Rule[] = [];
   for (const l of joined.map((s) => s.trim()).filter(Boolean)) {
     let m = /^table <([A-Za-z0-9_]+)> (const )?(?:\{(.*)\}|persist)$/.exec(l);
@@ -94,14 +100,22 @@ export function readPf(text: string, tunnelIf: string): { blocked: (address: str
     m = /^(pass|block return) out quick(?: on (\S+))?(?: (inet6?))?(?: to <([A-Za-z0-9_]+)>| all)$/.exec(l);
     if (m) {
       if (m[4] && !tables.has(m[4])) throw new Error(`pf.conf: unknown table ${m[4]}`);
-      rules.push({ action: m[1] === 'pass' ? 'pass' : 'block', on: m[2] ?? null, af: m[3] === 'inet' ? 4 : m[3] === 'inet6' ? 6 : null, to: m[4] ?? null });
+      rules.push({ action: m[1] === 'pass' ? 'pass' : 'block', on: m[2] ?? null, af: m[3] === 'inet' ? 4 : m[3] === 'inet6' ? 6 : null, to: m[4] ?? null, icmp6: null });
+      continue;
+    }
+    m = /^pass out quick inet6 proto icmp6 icmp6-type \{ ([0-9, ]+) \}$/.exec(l);
+    if (m) {
+      const types = m[1]!.split(/, */).map(Number);
+      if (types.some((t) => !Number.isInteger(t) || t < 0 || t > 255)) throw new Error(`pf.conf: bad icmp6-type in ${l}`);
+      rules.push({ action: 'pass', on: null, af: 6, to: null, icmp6: new Set(types) });
       continue;
     }
     throw new Error(`pf.conf: unexpected line ${l}`);
   }
   if (!rules.some((r) => r.action === 'pass' && r.on === tunnelIf)) throw new Error('pf.conf: the tunnel is not passed');
-  const blocked = (address: string, iface: string): boolean => {
+  const blocked = (address: string, iface: string, icmp6Type?: number): boolean => {
     for (const r of rules) {
+      if (r.icmp6 !== null && (icmp6Type === undefined || !r.icmp6.has(icmp6Type))) continue;
       if (r.on !== null && r.on !== iface) continue;
       if (r.af !== null && r.af !== familyOf(address)) continue;
       if (r.to !== null && !tables.get(r.to)!.has(address)) continue;

@@ -77,6 +77,9 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
         routes6: macosRoutes(plan.split.tunnel.v6.toCidrs()),
         hosts: resolvable(plan),
         hostsDirect: plan.split.mode === 'exclude',
+        // The default gateway of a family is looked up only where something uses it (shellcheck SC2034).
+        gw4: bypass4.length > 0 || resolvable(plan).length > 0,
+        gw6: bypass6.length > 0 || resolvable(plan).length > 0,
       }),
       0o755,
     );

@@ -1,11 +1,15 @@
 /**
  * The macOS pf anchor and scripts, read back: neighbour discovery passes pf on
- * the physical link whatever the tunnel tables hold.
+ * the physical link whatever the tunnel tables hold; routes.sh looks up only the
+ * default gateways it uses.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../src/compile.js';
+import { analyze, compile } from '../../src/compile.js';
+import { TARGETS } from '../../src/emit/registry.js';
 import { validFixtures } from '../helpers/fixtures.js';
 import { readPf } from '../readers/macos.js';
 
@@ -37,4 +41,29 @@ describe('macOS pf.conf: IPv6 neighbour discovery and MLD', () => {
       }
     });
   }
+});
+
+describe('macOS routes.sh: default gateways', () => {
+  // fixtures/bypass-ipv4-only covers IPv4-only bypass addresses (through the shellcheck test over every fixture); this is the mirror case.
+  it('with IPv6-only bypass addresses, gw4 is neither looked up nor left unused (shellcheck-clean)', () => {
+    const source = [
+      'version: 1',
+      'name: bypass-v6',
+      'tunnel: { endpoint: "[2606:4700:d0::a29f:c001]:2408" }',
+      'orchestration: { addresses: ["2606:4700:7::a29f:8969"] }',
+      'dns: { doh_via: tunnel }',
+    ].join('\n');
+    const r = compile(source, TARGETS);
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const text = r.files.get('macos/routes.sh')!.text;
+    expect(text).not.toContain('gw4=');
+    expect(text).toContain('gw6=');
+    const dir = mkdtempSync(join(tmpdir(), 'warpc-gw-'));
+    try {
+      writeFileSync(join(dir, 'routes.sh'), text);
+      execFileSync('shellcheck', ['-s', 'sh', join(dir, 'routes.sh')], { stdio: 'pipe' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

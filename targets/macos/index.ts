@@ -130,6 +130,8 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       proxyV4: plan.dns ? plan.dns.listen.v4 : [],
       proxyV6: plan.dns ? plan.dns.listen.v6 : [],
       hasTunnel: plan.tunnel !== null,
+      // up.sh adds address aliases (utun IPv6, loopback for the DNS proxy) only when missing.
+      addsAliases: (plan.tunnel !== null && plan.interface.ipv6 !== null) || (plan.dns !== null && f.dns),
       hostTable: resolvable(plan).length === 0 ? null : plan.split.mode === 'exclude' ? 'warpc_host_bypass' : 'warpc_host_tunnel',
     };
     file('up.sh', render(NAME, 'up.sh.hbs', view), 0o755);

@@ -12,6 +12,8 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
   const hosts: string[] = [];
   const comments: string[] = [];
   let header = true;
+  let rtBody: string[] | null = null;
+  let rtDeleteFirst = false;
   text.split('\n').forEach((raw, n) => {
     const line = raw.trim();
     if (header && line.startsWith('#')) {
@@ -32,13 +34,27 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
       hosts.push(shWords(res[1]!, vars, n + 1).words[0]!);
       return;
     }
-    if (!line.startsWith('route ')) return;
+    if (line.startsWith('rt() {')) {
+      rtBody = [];
+      return;
+    }
+    if (rtBody !== null) {
+      if (line === '}') {
+        // The one way routes.sh may touch a route: delete first (a missing route is fine), add only on add.
+        const want = ['route -n delete "$@" >/dev/null 2>&1 || :', 'if [ "$op" = add ]; then', 'route -n add "$@" >/dev/null', 'fi'];
+        if (JSON.stringify(rtBody) !== JSON.stringify(want)) throw new Error(`routes.sh: rt() is not delete-then-add: ${JSON.stringify(rtBody)}`);
+        rtDeleteFirst = true;
+        rtBody = null;
+      } else rtBody.push(line);
+      return;
+    }
+    if (line.startsWith('route ')) throw new Error(`routes.sh:${n + 1}: a route command outside rt(): ${line}`);
+    if (!line.startsWith('rt ')) return;
+    if (!rtDeleteFirst) throw new Error(`routes.sh:${n + 1}: rt used before its definition`);
     if (line.includes('"$addr"')) return; // resolved host entries: addresses known at run time
     const { words } = shWords(line, vars, n + 1);
-    // route -n add -inet|-inet6 (-net P -interface IF | -host A GW) >/dev/null || tolerate
-    const end = words.indexOf('>/dev/null');
-    const args = words.slice(0, end < 0 ? words.length : end);
-    if (args[0] !== 'route' || args[1] !== '-n' || args[2] !== 'add') throw new Error(`routes.sh:${n + 1}: unexpected ${line}`);
+    // rt -inet|-inet6 (-net P -interface IF | -host A GW), run as `route -n add ...`
+    const args = ['route', '-n', 'add', ...words.slice(1)];
     const family = args[3] === '-inet' ? 4 : args[3] === '-inet6' ? 6 : 0;
     if (!family) throw new Error(`routes.sh:${n + 1}: no address family`);
     if (args[4] === '-net' && args[6] === '-interface' && args.length === 8) {

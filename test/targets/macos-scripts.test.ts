@@ -1,7 +1,7 @@
 /**
  * The macOS pf anchor and scripts, read back: neighbour discovery passes pf on
  * the physical link whatever the tunnel tables hold; routes.sh looks up only the
- * default gateways it uses.
+ * default gateways it uses. (up.sh/down.sh twice: macos-apply.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

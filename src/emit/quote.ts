@@ -53,11 +53,18 @@ export function nftQuote(text: string): string {
 }
 
 /**
- * A line comment's text (after `#` in sh, nft, resolv.conf, ip batch, pf, PowerShell):
- * everything up to the end of the line is ignored by those readers, so only line
- * breaks are dangerous.
+ * A line comment's text, at the end of a line after `#` (sh, nft, resolv.conf,
+ * ip batch, pf, PowerShell): those readers ignore everything up to the end of
+ * the line, so line breaks are refused. One more trap: pfctl joins
+ * backslash-newline before it drops comments, so a comment ending in an odd
+ * run of backslashes would swallow the next line of pf.conf. pfctl reads `\\`
+ * as one backslash, so the trailing run is doubled: pf then reads the comment's
+ * tail as exactly the text, and the others (no continuation in their comments:
+ * sh, nft, `ip -batch` strips `#...` before it joins lines, PowerShell) show it
+ * doubled, which cannot reach the next line either. Not for cmd: `rem` lines
+ * expand `%` and continue on a trailing `^`.
  */
 export function commentText(text: string): string {
   if (LINE_BREAKING.test(text)) throw new RenderError('a comment cannot contain line breaks or control characters');
-  return text;
+  return text.replace(/\\+$/, (run) => run + run);
 }

@@ -77,6 +77,9 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
         routes6: macosRoutes(plan.split.tunnel.v6.toCidrs()),
         hosts: resolvable(plan),
         hostsDirect: plan.split.mode === 'exclude',
+        // The default gateway of a family is looked up only where something uses it (shellcheck SC2034).
+        gw4: bypass4.length > 0 || resolvable(plan).length > 0,
+        gw6: bypass6.length > 0 || resolvable(plan).length > 0,
       }),
       0o755,
     );
@@ -127,6 +130,8 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       proxyV4: plan.dns ? plan.dns.listen.v4 : [],
       proxyV6: plan.dns ? plan.dns.listen.v6 : [],
       hasTunnel: plan.tunnel !== null,
+      // up.sh adds address aliases (utun IPv6, loopback for the DNS proxy) only when missing.
+      addsAliases: (plan.tunnel !== null && plan.interface.ipv6 !== null) || (plan.dns !== null && f.dns),
       hostTable: resolvable(plan).length === 0 ? null : plan.split.mode === 'exclude' ? 'warpc_host_bypass' : 'warpc_host_tunnel',
     };
     file('up.sh', render(NAME, 'up.sh.hbs', view), 0o755);

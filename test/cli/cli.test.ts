@@ -134,7 +134,7 @@ describe('warpc compile', () => {
     r = warpc(['compile', corp, '--out', out]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error WARPC0074');
-    expect(r.stderr).toContain('unsafe path');
+    expect(r.stderr).toContain('is not a plain relative path');
   });
 
   it('--format json gives the diagnostics as objects', () => {

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { commentText, nftQuote, powershellQuote, RenderError, shellQuote } from '../../src/emit/quote.js';
 import { render, VALUE_HELPERS } from '../../src/emit/render.js';
+import { readPf } from '../readers/macos.js';
+import { commentBack } from '../readers/sh.js';
 
 describe('shellQuote', () => {
   it('reads back exactly through a real shell', () => {
@@ -47,6 +49,42 @@ describe('nftQuote and commentText', () => {
     expect(() => commentText('line\nbreak')).toThrow(RenderError);
     expect(() => commentText('line\u2028break')).toThrow(RenderError);
     expect(commentText(`it's "fine" $(here) #`)).toBe(`it's "fine" $(here) #`);
+  });
+});
+
+describe('commentText and a trailing backslash', () => {
+  const hostile = fc.array(fc.constantFrom('\\', 'a', ' ', '#', '^', '`', "'", '"', '$'), { minLength: 1, maxLength: 10 }).map((xs) => xs.join(''));
+  it('doubles a trailing run of backslashes and nothing else', () => {
+    expect(commentText('C:\\dir\\')).toBe('C:\\dir\\\\');
+    expect(commentText('a\\\\')).toBe('a\\\\\\\\');
+    expect(commentText('\\')).toBe('\\\\');
+    expect(commentText('a\\b')).toBe('a\\b');
+    fc.assert(
+      fc.property(hostile, (s) => {
+        expect(commentBack(commentText(s))).toBe(s);
+      }),
+    );
+  });
+  it('pf (read as pfctl does: backslash-newline joins before comments go) keeps the next line', () => {
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const pf = `#   exclude 10.0.0.0/8  ${commentText(s)}\ntable <t> const { 10.0.0.0/8 }\npass out quick on utun3 all\nblock return out quick inet to <t>\n`;
+        const r = readPf(pf, 'utun3');
+        expect(r.comments).toEqual([s]);
+        expect(r.blocked('10.1.2.3', 'en0')).toBe(true);
+      }),
+    );
+    // The old helper (text as is) lost the table line to the comment.
+    expect(() => readPf('#   exclude 10.0.0.0/8  a\\\ntable <t> const { 10.0.0.0/8 }\npass out quick on utun3 all\n', 'utun3')).toThrow(/continues/);
+  });
+  it('sh runs the line after such a comment (a real shell)', () => {
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const out = execFileSync('sh', ['-c', `# ${commentText(s)}\nprintf next\n`], { encoding: 'utf8' });
+        expect(out).toBe('next');
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 

@@ -3,9 +3,10 @@
  * every golden ruleset passes `nft -c` and loads; both route batches load on a
  * veth stand-in for the tunnel link (this kernel has no wireguard/dummy link
  * types); `ip route get` agrees with the plan for sampled addresses, prefix
- * edges included; up.sh/down.sh apply and then remove everything.
+ * edges included; up.sh/down.sh apply and then remove everything, each safe to
+ * run twice (up;up;down;down leaves the namespace as it was, MTU included).
  */
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -105,7 +106,7 @@ describeE2E('Linux artifacts on a real kernel', ['ip', 'nft', 'shellcheck', 'sh'
     }
 
     if (files.includes('up.sh')) {
-      it(`${fx.name}: up.sh and down.sh are shellcheck-clean and apply then remove everything`, async () => {
+      it(`${fx.name}: up.sh and down.sh are shellcheck-clean, apply then remove everything, and are safe twice`, async () => {
         await scratch.run('shellcheck', ['-s', 'sh', join(fx.linux, 'up.sh'), join(fx.linux, 'down.sh'), ...(files.includes('resolved.sh') ? [join(fx.linux, 'resolved.sh')] : [])]);
         const lx = fx.plan.targets.linux;
         const ns = await device(pool, `sh-${fx.name}`.slice(0, 20), lx.interface);
@@ -124,13 +125,17 @@ describeE2E('Linux artifacts on a real kernel', ['ip', 'nft', 'shellcheck', 'sh'
               (await ns.run('ip', ['addr'])).stdout,
               (await ns.run('nft', ['list', 'ruleset'])).stdout,
             ].join('\n---\n');
-          // up.sh sets the tunnel link's MTU; on a real system the link is its own (down.sh deletes it),
-          // here the stand-in is the test's, so give it that MTU up front.
-          if (fx.plan.features.tunnel) await ns.run('ip', ['link', 'set', 'dev', lx.interface, 'mtu', String(fx.plan.interface.mtu)]);
+          // The stand-in link exists before up.sh (like a link up.sh reuses): up.sh sets its MTU and
+          // brings it up, down.sh must give the old MTU back (and, for one fixture, take it down again).
+          if (fx.name === 'tunnel-only') await ns.run('ip', ['link', 'set', 'dev', lx.interface, 'down']);
           const before = await state();
-          const env = ['env', `WARPC_ROOT=${root}`, 'WARPC_DNS_MANAGER=resolv.conf', 'sh'];
+          const env = ['env', `WARPC_ROOT=${root}`, `WARPC_STATE_DIR=${join(root, 'state')}`, 'WARPC_DNS_MANAGER=resolv.conf', 'sh'];
           await ns.run(env[0]!, [...env.slice(1), join(fx.linux, 'up.sh')]);
           const during = await state();
+          if (fx.plan.features.tunnel) expect(during).toContain(`mtu ${fx.plan.interface.mtu} `);
+          // A second up.sh (a retry, or a run after one that stopped half way) succeeds and changes nothing.
+          await ns.run(env[0]!, [...env.slice(1), join(fx.linux, 'up.sh')]);
+          expect(await state()).toBe(during);
           if (fx.plan.features.routes) expect(during).toContain(`lookup ${lx.table}`);
           if (fx.plan.features.firewall) expect(during).toContain(`table inet ${lx.nftTable}`);
           if (fx.plan.features.tunnel) expect(during).toContain(`inet ${fx.plan.interface.ipv4}/32`);
@@ -140,6 +145,7 @@ describeE2E('Linux artifacts on a real kernel', ['ip', 'nft', 'shellcheck', 'sh'
           }
           await ns.run(env[0]!, [...env.slice(1), join(fx.linux, 'down.sh')]);
           expect(await state()).toBe(before);
+          expect(existsSync(join(root, 'state')), 'down.sh leaves no state behind').toBe(false);
           expect(lstatSync(join(root, 'etc', 'resolv.conf')).isSymbolicLink()).toBe(true);
           expect(readlinkSync(join(root, 'etc', 'resolv.conf'))).toBe('resolv.conf.real');
           // down.sh a second time is harmless.

@@ -1,6 +1,6 @@
 /** Reads the macOS artifacts (routes.sh, pf.conf, dns.scutil) back into a TargetModel. */
 import { AddressSet, familyOf, RouteTable, type DnsModel, type TargetModel } from './model.js';
-import { shWords } from './sh.js';
+import { commentBack, shWords } from './sh.js';
 
 export type Files = ReadonlyMap<string, string>;
 
@@ -12,11 +12,13 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
   const hosts: string[] = [];
   const comments: string[] = [];
   let header = true;
+  let rtBody: string[] | null = null;
+  let rtDeleteFirst = false;
   text.split('\n').forEach((raw, n) => {
     const line = raw.trim();
     if (header && line.startsWith('#')) {
       const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(raw);
-      if (m && m[3] !== undefined) comments.push(m[3]);
+      if (m && m[3] !== undefined) comments.push(commentBack(m[3]));
       return;
     }
     if (line === 'set -eu') header = false;
@@ -32,13 +34,27 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
       hosts.push(shWords(res[1]!, vars, n + 1).words[0]!);
       return;
     }
-    if (!line.startsWith('route ')) return;
+    if (line.startsWith('rt() {')) {
+      rtBody = [];
+      return;
+    }
+    if (rtBody !== null) {
+      if (line === '}') {
+        // The one way routes.sh may touch a route: delete first (a missing route is fine), add only on add.
+        const want = ['route -n delete "$@" >/dev/null 2>&1 || :', 'if [ "$op" = add ]; then', 'route -n add "$@" >/dev/null', 'fi'];
+        if (JSON.stringify(rtBody) !== JSON.stringify(want)) throw new Error(`routes.sh: rt() is not delete-then-add: ${JSON.stringify(rtBody)}`);
+        rtDeleteFirst = true;
+        rtBody = null;
+      } else rtBody.push(line);
+      return;
+    }
+    if (line.startsWith('route ')) throw new Error(`routes.sh:${n + 1}: a route command outside rt(): ${line}`);
+    if (!line.startsWith('rt ')) return;
+    if (!rtDeleteFirst) throw new Error(`routes.sh:${n + 1}: rt used before its definition`);
     if (line.includes('"$addr"')) return; // resolved host entries: addresses known at run time
     const { words } = shWords(line, vars, n + 1);
-    // route -n add -inet|-inet6 (-net P -interface IF | -host A GW) >/dev/null || tolerate
-    const end = words.indexOf('>/dev/null');
-    const args = words.slice(0, end < 0 ? words.length : end);
-    if (args[0] !== 'route' || args[1] !== '-n' || args[2] !== 'add') throw new Error(`routes.sh:${n + 1}: unexpected ${line}`);
+    // rt -inet|-inet6 (-net P -interface IF | -host A GW), run as `route -n add ...`
+    const args = ['route', '-n', 'add', ...words.slice(1)];
     const family = args[3] === '-inet' ? 4 : args[3] === '-inet6' ? 6 : 0;
     if (!family) throw new Error(`routes.sh:${n + 1}: no address family`);
     if (args[4] === '-net' && args[6] === '-interface' && args.length === 8) {
@@ -55,26 +71,38 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
   return { table, tunnelRoutes, hosts, comments };
 }
 
-/** pf.conf: tables and quick rules, evaluated first match for a packet leaving on `iface`. */
-export function readPf(text: string, tunnelIf: string): { blocked: (address: string, iface: string) => boolean; tables: Map<string, AddressSet>; comments: string[] } {
+/**
+ * pf.conf: tables and quick rules, evaluated first match for a packet leaving on
+ * `iface`: a packet of no particular protocol, or an ICMPv6 message of `icmp6Type`.
+ */
+export function readPf(
+  text: string,
+  tunnelIf: string,
+): { blocked: (address: string, iface: string, icmp6Type?: number) => boolean; tables: Map<string, AddressSet>; comments: string[] } {
   const comments: string[] = [];
   const joined: string[] = [];
-  let pending = '';
-  for (const raw of text.split('\n')) {
-    if (raw.startsWith('#')) {
-      const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(raw);
-      if (m && m[3] !== undefined) comments.push(m[3]);
+  // As pfctl reads it: a line ending in an odd run of backslashes continues (the
+  // backslash-newline is dropped) before comments are dropped, so a comment can
+  // swallow the next line.
+  const raws = text.split('\n');
+  for (let i = 0; i < raws.length; i++) {
+    let line = raws[i]!;
+    const first = i;
+    // Pairs of backslashes read as one; pairing starts afresh on each raw line.
+    while (/(^|[^\\])(\\\\)*\\$/.test(raws[i]!)) {
+      if (i + 1 >= raws.length) throw new Error('pf.conf: dangling continuation');
+      line = line.slice(0, -1) + raws[++i]!;
+    }
+    if (line.trimStart().startsWith('#')) {
+      if (i !== first) throw new Error(`pf.conf:${first + 1}: a comment continues onto line ${first + 2}, which pfctl ignores`);
+      const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(line);
+      if (m && m[3] !== undefined) comments.push(commentBack(m[3]));
       continue;
     }
-    if (raw.endsWith('\\')) pending += `${raw.slice(0, -1)} `;
-    else {
-      joined.push(pending + raw);
-      pending = '';
-    }
+    joined.push(line);
   }
-  if (pending) throw new Error('pf.conf: dangling continuation');
   const tables = new Map<string, AddressSet>();
-  type Rule = { action: 'pass' | 'block'; on: string | null; af: 4 | 6 | null; to: string | null };
+  type Rule = { action: 'pass' | 'block'; on: string | null; af: 4 | 6 | null; to: string | null; icmp6: Set<number> | null };
   const rules: Rule[] = [];
   for (const l of joined.map((s) => s.trim()).filter(Boolean)) {
     let m = /^table <([A-Za-z0-9_]+)> (const )?(?:\{(.*)\}|persist)$/.exec(l);
@@ -88,14 +116,22 @@ export function readPf(text: string, tunnelIf: string): { blocked: (address: str
     m = /^(pass|block return) out quick(?: on (\S+))?(?: (inet6?))?(?: to <([A-Za-z0-9_]+)>| all)$/.exec(l);
     if (m) {
       if (m[4] && !tables.has(m[4])) throw new Error(`pf.conf: unknown table ${m[4]}`);
-      rules.push({ action: m[1] === 'pass' ? 'pass' : 'block', on: m[2] ?? null, af: m[3] === 'inet' ? 4 : m[3] === 'inet6' ? 6 : null, to: m[4] ?? null });
+      rules.push({ action: m[1] === 'pass' ? 'pass' : 'block', on: m[2] ?? null, af: m[3] === 'inet' ? 4 : m[3] === 'inet6' ? 6 : null, to: m[4] ?? null, icmp6: null });
+      continue;
+    }
+    m = /^pass out quick inet6 proto icmp6 icmp6-type \{ ([0-9, ]+) \}$/.exec(l);
+    if (m) {
+      const types = m[1]!.split(/, */).map(Number);
+      if (types.some((t) => !Number.isInteger(t) || t < 0 || t > 255)) throw new Error(`pf.conf: bad icmp6-type in ${l}`);
+      rules.push({ action: 'pass', on: null, af: 6, to: null, icmp6: new Set(types) });
       continue;
     }
     throw new Error(`pf.conf: unexpected line ${l}`);
   }
   if (!rules.some((r) => r.action === 'pass' && r.on === tunnelIf)) throw new Error('pf.conf: the tunnel is not passed');
-  const blocked = (address: string, iface: string): boolean => {
+  const blocked = (address: string, iface: string, icmp6Type?: number): boolean => {
     for (const r of rules) {
+      if (r.icmp6 !== null && (icmp6Type === undefined || !r.icmp6.has(icmp6Type))) continue;
       if (r.on !== null && r.on !== iface) continue;
       if (r.af !== null && r.af !== familyOf(address)) continue;
       if (r.to !== null && !tables.get(r.to)!.has(address)) continue;

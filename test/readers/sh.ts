@@ -78,3 +78,16 @@ export function shWords(line: string, vars: Record<string, string>, lineNo = 0):
   push();
   return { words, comment: null, lineNo };
 }
+
+/**
+ * A description read back from the end of a generated comment line: the
+ * compiler doubles a trailing run of backslashes there (pfctl would otherwise
+ * continue the comment onto the next line), so the run is halved. An odd run
+ * cannot come from the compiler.
+ */
+export function commentBack(shown: string): string {
+  return shown.replace(/\\+$/, (run) => {
+    if (run.length % 2 !== 0) throw new Error(`comment ends in an odd run of backslashes: ${JSON.stringify(shown)}`);
+    return run.slice(0, run.length / 2);
+  });
+}

@@ -69,7 +69,7 @@ export async function runForeground(o: AgentCliOptions, log: Log = stderrLog): P
       if (err instanceof UpError) throw new AgentExit(1, `warpc up: ${err.message}`);
       throw err;
     }
-    log(`up: ${agent.compiled.settings.serviceMode} mode from ${agent.compiled.dir}; state in ${o.stateDir}${o.mode === 'try' ? `; reverting at ${agent.journal.try_deadline} unless confirmed (warpc confirm --state-dir ${o.stateDir})` : ''}`);
+    log(`up: ${agent.compiled.settings.service_mode} mode from ${agent.compiled.dir}; state in ${o.stateDir}${o.mode === 'try' ? `; reverting at ${agent.journal.try_deadline} unless confirmed (warpc confirm --state-dir ${o.stateDir})` : ''}`);
     const deadline = agent.journal.try_deadline ? Date.parse(agent.journal.try_deadline) : null;
     let expired = false;
     // Keep the event loop alive (a tunnel-only agent has no sockets of its own).

@@ -4,7 +4,8 @@
  * - the runtime (src/runtime/) imports only itself, src/contract/, src/net/ and
  *   src/version.ts, never the profile, the plan, the emitters or the targets;
  * - src/contract/ imports only src/net/ and src/version.ts: a contract is what
- *   both sides agree on, so it may lean on neither.
+ *   both sides agree on, so it may lean on neither;
+ * - the CLI reaches a runtime platform only through src/runtime/platform.ts.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -58,6 +59,17 @@ describe('module boundaries', () => {
 
   it('src/runtime/ imports only the runtime, the contracts, src/net and src/version.ts', () => {
     expect(violations(['src/runtime'], (t) => under(t, 'src/runtime', 'src/contract', 'src/net', 'src/version.ts'))).toEqual([]);
+  });
+
+  it('the CLI never imports a platform folder: it talks to src/runtime/platform.ts', () => {
+    expect(violations(['src/cli'], (t) => !under(t, 'src/runtime/linux'))).toEqual([]);
+  });
+
+  it('a runtime command on an OS without a platform is a clear failure, not a crash', async () => {
+    const { AgentExit, currentPlatform } = await import('../../src/runtime/platform.js');
+    await expect(currentPlatform('win32')).rejects.toBeInstanceOf(AgentExit);
+    await expect(currentPlatform('win32')).rejects.toThrow(/does not run on win32 yet \(it runs on linux\)/);
+    expect((await currentPlatform('linux')).target).toBe('linux');
   });
 
   it('src/contract/ imports only itself, src/net and src/version.ts', () => {

@@ -13,7 +13,7 @@ import type { Executor } from '../exec.js';
 import { processStartTime } from '../proc.js';
 import { loadOrCreateKey } from '../tunnel/keys.js';
 import { parseWgConf, type WgConf } from '../tunnel/wgconf.js';
-import { startTunnel, stopTunnel } from '../tunnel/wireguard.js';
+import { startTunnel, stopTunnel } from './link.js';
 import { loadCompiled, type CompiledLinux } from './compiled.js';
 import { detectDnsManager, systemResolvers, type DnsManagerChoice, type DnsManagerDecision } from './dns-manager.js';
 import { dnsProbe } from './health.js';

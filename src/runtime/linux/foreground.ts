@@ -7,34 +7,14 @@
 import { RealExecutor } from '../exec.js';
 import { sleep } from '../proc.js';
 import { agentAlive, recoverFromJournal, revert, up, UpError, type Log } from './agent.js';
-import type { DnsManagerChoice } from './dns-manager.js';
 import { isOpen, readJournal, writeJournal } from './journal.js';
+import { AgentExit, DEFAULT_ROOT, type AgentRequest } from '../platform.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/warpc';
-export const DEFAULT_ROOT = '/';
-
-export interface AgentCliOptions {
-  readonly compiledDir: string;
-  readonly stateDir: string;
-  readonly root: string;
-  readonly dnsManager?: DnsManagerChoice;
-  readonly dohCa?: string;
-  readonly mode: 'up' | 'try';
-  readonly tryTimeoutSeconds?: number;
-}
+export { AgentExit };
 
 export const stderrLog: Log = (msg) => process.stderr.write(`warpc: ${msg}\n`);
 
-export class AgentExit extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export async function runForeground(o: AgentCliOptions, log: Log = stderrLog): Promise<void> {
+export async function runForeground(o: AgentRequest, log: Log = stderrLog): Promise<void> {
   const exec = new RealExecutor({ root: o.root, stateDir: o.stateDir });
   let stopSignal: NodeJS.Signals | null = null;
   let confirmed = false;

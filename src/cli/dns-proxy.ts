@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { createLogger, DnsProxyConfigError, loadDnsProxyConfig, parseHostPort, startDnsProxy, type ListenAddress, type LogFormat, type LogLevel } from '../runtime/dns/index.js';
+import { createLogger, ContractError, loadDnsProxyConfig, parseHostPort, startDnsProxy, type ListenAddress, type LogFormat, type LogLevel } from '../runtime/dns/index.js';
 import { CliExit, EXIT } from './exit.js';
 
 interface Options {
@@ -60,7 +60,7 @@ Examples:
       try {
         config = await loadDnsProxyConfig(join(dir, 'dns-proxy.json'));
       } catch (err) {
-        if (err instanceof DnsProxyConfigError) throw new CliExit(EXIT.failure, `warpc dns-proxy: ${err.message}`);
+        if (err instanceof ContractError) throw new CliExit(EXIT.failure, `warpc dns-proxy: ${err.message}`);
         throw err;
       }
       let dohCa: Buffer | undefined;

@@ -1,6 +1,5 @@
 /** `warpc status [--format text|json]`: tunnel, handshake, counters, DNS manager and why, journal state. */
 import { Option, type Command } from 'commander';
-import { collectStatus, formatStatus } from '../runtime/linux/status.js';
 import { runtimeAction, stateDirOption } from './up.js';
 
 export function register(program: Command): void {
@@ -10,9 +9,9 @@ export function register(program: Command): void {
     .addOption(stateDirOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((opts: { stateDir: string; format: 'text' | 'json' }) =>
-      runtimeAction(async () => {
-        const s = await collectStatus(opts.stateDir);
-        process.stdout.write(opts.format === 'json' ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
+      runtimeAction(async (platform) => {
+        const s = await platform.status(opts.stateDir);
+        process.stdout.write(opts.format === 'json' ? `${JSON.stringify(s, null, 2)}\n` : platform.formatStatus(s));
       }),
     );
 }

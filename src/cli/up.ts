@@ -1,7 +1,7 @@
 /** `warpc up <compiled linux dir> [--state-dir DIR] [--root DIR] [--dns-manager M] [--doh-ca FILE]` */
 import { Option, type Command } from 'commander';
-import { AgentExit, DEFAULT_ROOT, DEFAULT_STATE_DIR, runForeground } from '../runtime/linux/foreground.js';
-import type { DnsManagerChoice } from '../runtime/linux/dns-manager.js';
+import type { DnsManagerChoice } from '../contract/settings.js';
+import { AgentExit, currentPlatform, DEFAULT_ROOT, DEFAULT_STATE_DIR, type RuntimePlatform } from '../runtime/platform.js';
 import { CliExit, EXIT } from './exit.js';
 
 export function stateDirOption(): Option {
@@ -17,10 +17,10 @@ export function dnsManagerOption(): Option {
   return new Option('--dns-manager <manager>', 'who gets pointed at the DNS proxy (default: settings.json, normally auto)').choices(['auto', 'resolv.conf', 'systemd-resolved']);
 }
 
-/** Run a runtime action, turning its failures into exit codes. */
-export async function runtimeAction(fn: () => Promise<void>): Promise<void> {
+/** Run a runtime action on this OS's platform (loaded now, not at start-up), turning its failures into exit codes. */
+export async function runtimeAction(fn: (platform: RuntimePlatform) => Promise<void>): Promise<void> {
   try {
-    await fn();
+    await fn(await currentPlatform());
   } catch (err) {
     if (err instanceof AgentExit) throw new CliExit(err.code === 0 ? EXIT.ok : EXIT.failure, err.message);
     throw err;
@@ -38,8 +38,8 @@ export function register(program: Command): void {
     .option('--doh-ca <file>', 'extra CA certificates (PEM) to trust for the DoH server, besides NODE_EXTRA_CA_CERTS')
     .addHelpText('after', '\nExamples:\n  $ sudo warpc up build/linux\n  $ sudo warpc up build/linux --state-dir /run/warpc-test --root /tmp/fakeroot')
     .action((dir: string, opts: { stateDir: string; root: string; dnsManager?: DnsManagerChoice; dohCa?: string }) =>
-      runtimeAction(() =>
-        runForeground({
+      runtimeAction((platform) =>
+        platform.run({
           compiledDir: dir,
           stateDir: opts.stateDir,
           root: opts.root,

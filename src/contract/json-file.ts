@@ -44,7 +44,7 @@ let ajv: Ajv | undefined;
 export function schemaValidator<T>(name: string): ValidateFunction<T> {
   let v = validators.get(name);
   if (!v) {
-    ajv ??= new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
+    ajv ??= new Ajv({ allErrors: true, verbose: true, strict: true, coerceTypes: false, useDefaults: false });
     v = ajv.compile(JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', name), 'utf8')) as object);
     validators.set(name, v);
   }
@@ -59,15 +59,18 @@ export function pointerOf(path: readonly (string | number)[]): string {
 function describe(e: ErrorObject): ContractProblem {
   if (e.keyword === 'additionalProperties') {
     const key = String((e.params as { additionalProperty: string }).additionalProperty);
-    return { pointer: `${e.instancePath}${pointerOf([key])}`, detail: 'is not a property this file has' };
+    return { pointer: `${e.instancePath}${pointerOf([key])}`, detail: 'unknown key: this file has no such property' };
   }
   if (e.keyword === 'required') {
-    return { pointer: e.instancePath, detail: `lacks the required property "${String((e.params as { missingProperty: string }).missingProperty)}"` };
+    return { pointer: e.instancePath, detail: `missing key "${String((e.params as { missingProperty: string }).missingProperty)}"` };
   }
   if (e.keyword === 'enum' || e.keyword === 'const') {
     const allowed = e.keyword === 'enum' ? (e.params as { allowedValues: unknown[] }).allowedValues : [(e.params as { allowedValue: unknown }).allowedValue];
-    return { pointer: e.instancePath, detail: `must be ${allowed.map((a) => JSON.stringify(a)).join(' or ')}` };
+    return { pointer: e.instancePath, detail: allowed.length === 1 ? `must be ${JSON.stringify(allowed[0])}` : `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}` };
   }
+  // A `not` says nothing by itself: the schema's description of it says what is wrong.
+  const description = (e.parentSchema as { description?: unknown } | undefined)?.description;
+  if (e.keyword === 'not' && typeof description === 'string') return { pointer: e.instancePath, detail: description };
   return { pointer: e.instancePath, detail: e.message ?? e.keyword };
 }
 
@@ -85,7 +88,8 @@ export function parseContract<T>(file: string, text: string, schemaName: string,
   }
   const validate = schemaValidator<T>(schemaName);
   if (!validate(value)) {
-    const problems = (validate.errors ?? []).map(describe);
+    // An `if` keyword error only repeats the `then` error that follows it.
+    const problems = (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describe);
     throw new ContractError(file, problems.length > 0 ? problems : [{ pointer: '', detail: 'does not match its schema' }]);
   }
   const problems: ContractProblem[] = [];

@@ -6,27 +6,14 @@
  */
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
-import { stableJson } from '../../src/contract/json-file.js';
+import { SETTINGS_FILE, serializeLinuxSettings, type LinuxSettings } from '../../src/contract/settings.js';
 import { splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
-import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
+import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
 
-/** The runtime settings file: everything `warpc up` needs that is not in another artifact. */
-export interface LinuxSettings {
-  version: 1;
-  service_mode: Plan['serviceMode'];
-  features: { dns: boolean; tunnel: boolean; routes: boolean; firewall: boolean; local_proxy: boolean };
-  interface: { name: string; ipv4: string; ipv6: string | null; mtu: number };
-  routing: { table: number; fwmark: number; rule_priority: number };
-  nft_table: string;
-  dns_manager: Plan['targets']['linux']['dnsManager'];
-  split_mode: Plan['split']['mode'];
-  dns: { listen: string[]; search: string[] } | null;
-  host_rules: { pattern: string; action: 'tunnel' | 'direct' }[];
-  local_proxy: { address: string; port: number } | null;
-}
-
+/** settings.json (src/contract/settings.ts) from the plan. */
 export function linuxSettings(plan: Plan): LinuxSettings {
   const lx = plan.targets.linux;
   const f = plan.features;
@@ -54,7 +41,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     out.push({ path, text, mode });
   };
 
-  file('settings.json', stableJson(linuxSettings(plan)));
+  file(SETTINGS_FILE, serializeLinuxSettings(linuxSettings(plan)));
 
   if (f.routes) {
     for (const family of [4, 6] as const) {
@@ -117,7 +104,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       0o755,
     );
     const cfg = dnsProxyConfigFromPlan(plan);
-    if (cfg) file('dns-proxy.json', serializeDnsProxyConfig(cfg));
+    if (cfg) file(DNS_PROXY_FILE, serializeDnsProxyConfig(cfg));
   }
 
   if (f.dns || f.tunnel || f.routes || f.firewall) {

@@ -11,7 +11,8 @@ import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.
 import { render } from '../../src/emit/render.js';
 import { splitEntryRows, localProxyLimitation, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
-import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
+import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
 
 const NAME = 'macos';
 
@@ -117,7 +118,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       }),
     );
     const cfg = dnsProxyConfigFromPlan(plan);
-    if (cfg) file('dns-proxy.json', serializeDnsProxyConfig(cfg));
+    if (cfg) file(DNS_PROXY_FILE, serializeDnsProxyConfig(cfg));
   }
   if (f.dns || f.tunnel || f.routes || f.firewall) {
     const view = {

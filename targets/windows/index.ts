@@ -15,7 +15,8 @@ import { canonicalAddress, parsePrefix } from '../../src/net/ip.js';
 import { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_V6_WINDOWS } from '../../src/profile/defaults.js';
-import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
+import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
 
 const NAME = 'windows';
 
@@ -205,7 +206,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     );
   }
   const cfg = dnsProxyConfigFromPlan(windowsPlanForProxy(plan));
-  if (cfg) file('dns-proxy.json', serializeDnsProxyConfig(cfg));
+  if (cfg) file(DNS_PROXY_FILE, serializeDnsProxyConfig(cfg));
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 

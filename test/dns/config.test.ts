@@ -6,7 +6,10 @@ import { buildPlan } from '../../src/plan/plan.js';
 import { DNS_PROXY_SELF_NAMES, DNS_PROXY_V4, DNS_PROXY_V6 } from '../../src/profile/defaults.js';
 import { loadProfileSource } from '../../src/profile/load.js';
 import { validateProfile } from '../../src/profile/validate.js';
-import { DnsProxyConfigError, dnsProxyConfigFromPlan, loadDnsProxyConfig, parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+import { ContractError } from '../../src/contract/json-file.js';
+import { parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
+import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
+import { loadDnsProxyConfig } from '../../src/runtime/dns/config.js';
 import { Router } from '../../src/runtime/dns/router.js';
 
 function planOf(yaml: string) {
@@ -50,8 +53,8 @@ describe('dns-proxy.json from the plan', () => {
     expect(cfg.fallback.find((r) => r.suffix === 'home.arpa')).toEqual({ suffix: 'home.arpa', servers: [], use_system_resolvers: true });
     expect(cfg.search).toEqual(['corp.example.com']);
     expect(cfg.host_rules).toEqual([
-      { pattern: '*.zoom.us', action: 'bypass' },
-      { pattern: 'intranet.example.com', action: 'bypass' },
+      { pattern: '*.zoom.us', action: 'direct' },
+      { pattern: 'intranet.example.com', action: 'direct' },
     ]);
     expect(cfg.local_answers).toEqual(DNS_PROXY_SELF_NAMES.map((name) => ({ name, addresses: [...DNS_PROXY_V4], ttl: 0 })));
   });
@@ -82,10 +85,11 @@ describe('dns-proxy.json from the plan', () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify(bad));
     const err = await loadDnsProxyConfig(file).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DnsProxyConfigError);
+    expect(err).toBeInstanceOf(ContractError);
     const msg = (err as Error).message;
     expect(msg).toContain(file);
-    expect(msg).toMatch(/unknown key "extra"/);
+    expect(msg).toMatch(/\/extra: unknown key/);
+    expect((err as ContractError).problems.map((p) => p.pointer)).toContain('/doh/via');
     expect(msg).toMatch(/\/doh\/via: must be one of "tunnel", "direct"/);
     expect(msg).toMatch(/\/doh\/url/);
     const semantic = { ...good, doh: { url: 'https://gw.example/dns-query', addresses: ['1.1.1.01'], via: 'direct' } };
@@ -124,16 +128,16 @@ split_tunnel:
   });
 
   it('picks the most specific host rule: exact over wildcard, longer wildcard over shorter', () => {
-    expect(router.hostAction('a.example.net')).toBe('bypass');
+    expect(router.hostAction('a.example.net')).toBe('direct');
     expect(router.hostAction('example.net')).toBeUndefined();
     // A hand-written config may mix actions (a profile cannot: one split mode).
     const mixed = new Router(
-      { ...cfg, host_rules: [{ pattern: '*.example.net', action: 'tunnel' }, { pattern: 'a.example.net', action: 'bypass' }, { pattern: '*.b.example.net', action: 'bypass' }] },
+      { ...cfg, host_rules: [{ pattern: '*.example.net', action: 'tunnel' }, { pattern: 'a.example.net', action: 'direct' }, { pattern: '*.b.example.net', action: 'direct' }] },
       [],
     );
-    expect(mixed.hostAction('a.example.net')).toBe('bypass');
+    expect(mixed.hostAction('a.example.net')).toBe('direct');
     expect(mixed.hostAction('x.a.example.net')).toBe('tunnel');
-    expect(mixed.hostAction('deep.b.example.net')).toBe('bypass');
+    expect(mixed.hostAction('deep.b.example.net')).toBe('direct');
     expect(mixed.hostAction('b.example.net')).toBe('tunnel');
     expect(mixed.hostAction('example.net')).toBeUndefined();
   });

@@ -8,7 +8,8 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsProxy, type DnsProxyHandle, type HostRuleEvent } from '../../src/runtime/dns/index.js';
 import { analyze } from '../../src/compile.js';
-import { dnsProxyConfigFromPlan, type DnsProxyConfig } from '../../src/runtime/dns/config.js';
+import type { DnsProxyConfig } from '../../src/contract/dns-proxy.js';
+import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
 import { buildQuery, RCODE_FORMERR, RCODE_NOERROR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A, TYPE_AAAA, TYPE_CNAME, encodeName } from '../../src/runtime/dns/wire.js';
 import { decode, negative, q, respond, ScriptedDns, sleep, tcpExchange, testConfig, udpExchange, udpSilence } from './helpers.js';
 
@@ -61,7 +62,7 @@ describe('dns proxy (in-process, scripted upstreams on loopback)', () => {
           { suffix: 'lan', servers: [], use_system_resolvers: true },
         ],
         host_rules: [
-          { pattern: '*.zoom.us', action: 'bypass' },
+          { pattern: '*.zoom.us', action: 'direct' },
           { pattern: 'intra.example', action: 'tunnel' },
         ],
         ...over,
@@ -334,7 +335,7 @@ describe('dns proxy (in-process, scripted upstreams on loopback)', () => {
     await udpExchange(q('zoom.us'), p);
     await udpExchange(q('alias.example'), p);
     expect(events).toEqual([
-      { name: 'meet.zoom.us', addresses: ['198.51.100.1', '198.51.100.2'], ttl: 60, action: 'bypass' },
+      { name: 'meet.zoom.us', addresses: ['198.51.100.1', '198.51.100.2'], ttl: 60, action: 'direct' },
       { name: 'intra.example', addresses: ['198.51.100.9'], ttl: 30, action: 'tunnel' },
     ]);
   });

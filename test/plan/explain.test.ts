@@ -7,7 +7,8 @@ import { analyze } from '../../src/compile.js';
 import { parseAddress } from '../../src/net/ip.js';
 import { explainAddress, explainName } from '../../src/plan/explain.js';
 import type { Plan } from '../../src/plan/types.js';
-import { dnsProxyConfigFromPlan, parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+import { parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
+import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
 
 function planOf(yaml: string): Plan {
   const r = analyze(yaml);

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/compile.js';
 import { formatAddress, parseAddress, parsePrefix, prefixContains, prefixLast, type Address } from '../../src/net/ip.js';
 import { explainAddress, explainName } from '../../src/plan/explain.js';
-import { dnsProxyConfigFromPlan, parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
+import { parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
+import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
 import type { Plan } from '../../src/plan/types.js';
 import { validProfile, type RandomProfile } from '../helpers/arbitraries.js';
 

@@ -126,14 +126,14 @@ describe('compiled folder verification', () => {
       if (name in files) await writeFile(join(out, 'linux', name), text);
       entries.push({ path: `linux/${name}`, sha256: createHash('sha256').update(text).digest('hex'), size: Buffer.byteLength(text), mode: '0644' });
     }
-    await writeFile(join(out, 'manifest.json'), JSON.stringify({ schema_version: 1, compiler: { name: 'warpc', version: 't' }, profile: { sha256: 'x' }, targets: ['linux'], files: entries }));
+    await writeFile(join(out, 'manifest.json'), JSON.stringify({ schema_version: 1, compiler: { name: 'warpc', version: 't' }, profile: { name: 't', sha256: '0'.repeat(64) }, targets: ['linux'], files: entries }));
     return join(out, 'linux');
   }
-  const settings = JSON.stringify({ version: 1, service_mode: 'warp_tunnel_only', features: { dns: false, tunnel: false, routes: true, firewall: false, local_proxy: false }, interface: { name: 'CloudflareWARP', ipv4: '172.16.0.2', ipv6: null, mtu: 1280 }, routing: { table: 65743, fwmark: 65743, rule_priority: 32000 }, nft_table: 'cloudflare-warp', dns_manager: 'auto', dns: null, host_rules: [], split_mode: 'exclude' });
+  const settings = JSON.stringify({ version: 1, service_mode: 'warp_tunnel_only', features: { dns: false, tunnel: false, routes: true, firewall: false, local_proxy: false }, interface: { name: 'CloudflareWARP', ipv4: '172.16.0.2', ipv6: null, mtu: 1280 }, routing: { table: 65743, fwmark: 65743, rule_priority: 32000 }, nft_table: 'cloudflare-warp', dns_manager: 'auto', dns: null, host_rules: [], split_mode: 'exclude', local_proxy: null });
 
   it('loads a folder that matches its manifest', async () => {
     const c = await loadCompiled(await makeOut({ 'settings.json': settings, 'routes4.batch': 'rule add not fwmark 0x100cf table 65743 priority 32000\n' }));
-    expect(c.settings.routing).toEqual({ table: 65743, fwmark: 65743, rulePriority: 32000 });
+    expect(c.settings.routing).toEqual({ table: 65743, fwmark: 65743, rule_priority: 32000 });
     expect([...c.files.keys()].sort()).toEqual(['routes4.batch', 'settings.json']);
   });
 
@@ -310,7 +310,7 @@ describe('host entries (RecordingExecutor)', () => {
     vi.useFakeTimers();
     const ex = new RecordingExecutor(dir, dir);
     const h = new HostRuleInstaller(ex, { ifname: 'CloudflareWARP', table: 65743, nftTable: 'cloudflare-warp' }, { routes: true, firewall: true, onError: (m) => expect.fail(m) });
-    await h.apply({ name: 'a.zoom.us', addresses: ['1.2.3.4', '2001:db8::1'], ttl: 300, action: 'bypass' });
+    await h.apply({ name: 'a.zoom.us', addresses: ['1.2.3.4', '2001:db8::1'], ttl: 300, action: 'direct' });
     expect(ex.transcript.map((c) => [c.cmd, ...c.args, c.input ?? ''].join(' '))).toEqual([
       'ip -4 -batch - route replace throw 1.2.3.4/32 table 65743\n',
       'ip -6 -batch - route replace throw 2001:db8::1/128 table 65743\n',

@@ -13,7 +13,7 @@
  *   systemResolvers: ['192.168.1.1'],        // the resolvers the device had before
  *                                            // ("ADDR", "ADDR:PORT", "[V6]:PORT" or {address, port})
  *   logger,                                  // optional, see log.ts (createLogger)
- *   onHostRule: async (e) => { ... },        // {name, addresses, ttl, action: 'tunnel'|'bypass'}
+ *   onHostRule: async (e) => { ... },        // {name, addresses, ttl, action: 'tunnel'|'direct'}
  *   tuning: { queryTimeoutMs: 5000 },        // optional, see ProxyTuning
  * });
  * proxy.addresses;   // [{ address, port, transport: 'udp'|'tcp' }] actually bound
@@ -49,7 +49,8 @@ import type { PlainServer } from './plain.js';
 import { DEFAULT_TUNING, ProxyCore, type HostRuleListener, type ProxyStats, type ProxyTuning, type Upstream } from './proxy.js';
 import { Router } from './router.js';
 
-export { DnsProxyConfigError, dnsProxyConfigFromPlan, loadDnsProxyConfig, parseDnsProxyConfig, serializeDnsProxyConfig, type DnsProxyConfig } from './config.js';
+export { loadDnsProxyConfig, parseDnsProxyConfig, type DnsProxyConfig } from './config.js';
+export { ContractError } from '../../contract/json-file.js';
 export { createLogger, silentLogger, type Logger, type LogFormat, type LogLevel } from './log.js';
 export type { HostRuleEvent, HostRuleListener, ProxyStats, ProxyTuning } from './proxy.js';
 export type { ListenAddress } from './listeners.js';

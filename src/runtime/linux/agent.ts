@@ -13,7 +13,7 @@ import type { Executor } from '../exec.js';
 import { processStartTime } from '../proc.js';
 import { loadOrCreateKey } from '../tunnel/keys.js';
 import { parseWgConf, type WgConf } from '../tunnel/wgconf.js';
-import { startTunnel, stopTunnel } from '../tunnel/wireguard.js';
+import { startTunnel, stopTunnel } from './link.js';
 import { loadCompiled, type CompiledLinux } from './compiled.js';
 import { detectDnsManager, systemResolvers, type DnsManagerChoice, type DnsManagerDecision } from './dns-manager.js';
 import { dnsProbe } from './health.js';
@@ -124,7 +124,7 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
     if (s.features.tunnel) wg = parseWgConf(text('wireguard.conf'));
     if (s.features.dns) {
       resolvSnap = await inspectResolv(exec);
-      const requested = opts.dnsManager ?? s.dnsManager;
+      const requested = opts.dnsManager ?? s.dns_manager;
       dnsDecision = await detectDnsManager(exec, requested, resolvSnap, opts.dnsManager ? '--dns-manager' : 'settings.json dns_manager');
       log(`DNS manager: ${dnsDecision.manager} (${dnsDecision.reason})`);
       if (dnsDecision.manager === 'resolv.conf' && resolvSnap.readOnly) throw new Error(`cannot point DNS at the proxy: ${resolvSnap.readOnly}`);
@@ -143,7 +143,7 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
   checkAbort();
 
   // 3. journal: the snapshot of everything we are about to change.
-  const names = { ifname: s.interface.name, table: s.routing.table, fwmark: s.routing.fwmark, nft_table: s.nftTable };
+  const names = { ifname: s.interface.name, table: s.routing.table, fwmark: s.routing.fwmark, nft_table: s.nft_table };
   const netNames = { ifname: names.ifname, table: names.table, nftTable: names.nft_table };
   await mkdir(exec.stateDir, { recursive: true, mode: 0o700 });
   const net = await snapshotNet(exec, netNames, s.features.firewall);
@@ -246,7 +246,7 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
     // 8. the DNS proxy, in this process.
     if (s.features.dns && compiled.files.has('dns-proxy.json')) {
       const resolvers = resolvSnap && dnsDecision ? await systemResolvers(exec, dnsDecision, resolvSnap) : [];
-      if (s.hostRules.length > 0) {
+      if (s.host_rules.length > 0) {
         hosts = new HostRuleInstaller(exec, netNames, { routes: s.features.routes, firewall: s.features.firewall, onError: (m) => log(`warning: ${m}`) });
       }
       const installer = hosts;
@@ -299,7 +299,7 @@ async function healthCheck(exec: Executor, c: CompiledLinux, j: Journal): Promis
       if (r.code !== 0 || r.stdout.trim() === '[]' || r.stdout.trim() === '') problems.push(`rule ${spec.args.join(' ')} missing`);
     }
   }
-  if (s.features.firewall && (await nftTableText(exec, s.nftTable)) === null) problems.push(`nft table inet ${s.nftTable} missing`);
+  if (s.features.firewall && (await nftTableText(exec, s.nft_table)) === null) problems.push(`nft table inet ${s.nft_table} missing`);
   if (s.features.dns && s.dns) {
     const server = s.dns.listen.find((a) => !a.includes(':')) ?? s.dns.listen[0];
     if (server) {

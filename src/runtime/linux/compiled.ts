@@ -6,20 +6,11 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { DnsManagerChoice } from './dns-manager.js';
+import { ContractError } from '../../contract/json-file.js';
+import { MANIFEST_FILE, parseManifest, type Manifest, type ManifestFile } from '../../contract/manifest.js';
+import { parseLinuxSettings, SETTINGS_FILE, type LinuxSettings } from '../../contract/settings.js';
 
-export interface LinuxSettings {
-  readonly version: 1;
-  readonly serviceMode: string;
-  readonly features: { readonly dns: boolean; readonly tunnel: boolean; readonly routes: boolean; readonly firewall: boolean; readonly localProxy: boolean };
-  readonly interface: { readonly name: string; readonly ipv4: string; readonly ipv6: string | null; readonly mtu: number };
-  readonly routing: { readonly table: number; readonly fwmark: number; readonly rulePriority: number };
-  readonly nftTable: string;
-  readonly dnsManager: DnsManagerChoice;
-  readonly dns: { readonly listen: readonly string[]; readonly search: readonly string[] } | null;
-  readonly hostRules: readonly { readonly pattern: string; readonly action: 'tunnel' | 'direct' }[];
-  readonly splitMode: 'exclude' | 'include';
-}
+export type { LinuxSettings };
 
 export interface CompiledLinux {
   /** Absolute path of OUT/linux. */
@@ -33,11 +24,6 @@ export interface CompiledLinux {
 
 export class CompiledDirError extends Error {}
 
-interface ManifestFile {
-  path: string;
-  sha256: string;
-  size: number;
-}
 
 /** Files the runtime may read from linux/. */
 const RUNTIME_FILES = ['settings.json', 'wireguard.conf', 'routes4.batch', 'routes6.batch', 'ruleset.nft', 'resolv.conf', 'resolved.sh', 'dns-proxy.json'];
@@ -48,22 +34,19 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
   const sub = basename(dir);
   let manifestText: Buffer;
   try {
-    manifestText = await readFile(join(out, 'manifest.json'));
+    manifestText = await readFile(join(out, MANIFEST_FILE));
   } catch {
-    throw new CompiledDirError(`${join(out, 'manifest.json')}: missing; give warpc up the linux/ folder of a compiled output (warpc compile … --target linux --out DIR)`);
+    throw new CompiledDirError(`${join(out, MANIFEST_FILE)}: missing; give warpc up the linux/ folder of a compiled output (warpc compile … --target linux --out DIR)`);
   }
-  let manifest: { schema_version?: unknown; files?: unknown; compiler?: { version?: unknown } };
+  let manifest: Manifest;
   try {
-    manifest = JSON.parse(manifestText.toString('utf8')) as typeof manifest;
+    manifest = parseManifest(manifestText.toString('utf8'), join(out, MANIFEST_FILE));
   } catch (err) {
-    throw new CompiledDirError(`${join(out, 'manifest.json')}: not JSON (${(err as Error).message})`);
+    if (err instanceof ContractError) throw new CompiledDirError(`refusing ${dir}: ${err.message}`);
+    throw err;
   }
-  if (manifest.schema_version !== 1 || !Array.isArray(manifest.files)) throw new CompiledDirError(`${join(out, 'manifest.json')}: unsupported manifest (schema_version ${String(manifest.schema_version)})`);
   const listed = new Map<string, ManifestFile>();
-  for (const f of manifest.files as ManifestFile[]) {
-    if (typeof f?.path !== 'string' || typeof f.sha256 !== 'string') throw new CompiledDirError('manifest.json: a file entry lacks path or sha256');
-    if (f.path.startsWith(`${sub}/`)) listed.set(f.path.slice(sub.length + 1), f);
-  }
+  for (const f of manifest.files) if (f.path.startsWith(`${sub}/`)) listed.set(f.path.slice(sub.length + 1), f);
   const files = new Map<string, Buffer>();
   const problems: string[] = [];
   for (const [name, entry] of listed) {
@@ -76,7 +59,7 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
       continue;
     }
     const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha !== entry.sha256.toLowerCase() || (typeof entry.size === 'number' && entry.size !== bytes.length)) {
+    if (sha !== entry.sha256 || entry.size !== bytes.length) {
       problems.push(`${name}: sha256 ${sha} does not match the manifest (${entry.sha256})`);
       continue;
     }
@@ -92,9 +75,15 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
     }
   }
   if (problems.length > 0) throw new CompiledDirError(`refusing ${dir}: it does not match its manifest:\n  ${problems.join('\n  ')}`);
-  const settingsBytes = files.get('settings.json');
-  if (!settingsBytes) throw new CompiledDirError(`refusing ${dir}: no settings.json in the manifest`);
-  const settings = parseSettings(settingsBytes.toString('utf8'));
+  const settingsBytes = files.get(SETTINGS_FILE);
+  if (!settingsBytes) throw new CompiledDirError(`refusing ${dir}: no ${SETTINGS_FILE} in the manifest`);
+  let settings: LinuxSettings;
+  try {
+    settings = parseLinuxSettings(settingsBytes.toString('utf8'), join(dir, SETTINGS_FILE));
+  } catch (err) {
+    if (err instanceof ContractError) throw new CompiledDirError(`refusing ${dir}: ${err.message}`);
+    throw err;
+  }
   const need: [boolean, string][] = [
     [settings.features.tunnel, 'wireguard.conf'],
     [settings.features.routes, 'routes4.batch'],
@@ -107,50 +96,6 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
     settings,
     files,
     manifestSha256: createHash('sha256').update(manifestText).digest('hex'),
-    compilerVersion: String(manifest.compiler?.version ?? 'unknown'),
-  };
-}
-
-function req<T>(cond: T | undefined | null, what: string): T {
-  if (cond === undefined || cond === null) throw new CompiledDirError(`settings.json: missing ${what}`);
-  return cond;
-}
-
-const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
-const NFT_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-
-export function parseSettings(text: string): LinuxSettings {
-  let raw: Record<string, any>;
-  try {
-    raw = JSON.parse(text) as Record<string, any>;
-  } catch (err) {
-    throw new CompiledDirError(`settings.json: not JSON (${(err as Error).message})`);
-  }
-  if (raw['version'] !== 1) throw new CompiledDirError(`settings.json: unsupported version ${String(raw['version'])}`);
-  const f = req(raw['features'], 'features');
-  const itf = req(raw['interface'], 'interface');
-  const routing = req(raw['routing'], 'routing');
-  const name = String(req(itf.name, 'interface.name'));
-  if (!IFNAME.test(name)) throw new CompiledDirError(`settings.json: bad interface name ${JSON.stringify(name)}`);
-  const nftTable = String(req(raw['nft_table'], 'nft_table'));
-  if (!NFT_NAME.test(nftTable)) throw new CompiledDirError(`settings.json: bad nft table name ${JSON.stringify(nftTable)}`);
-  const dnsManager = (raw['dns_manager'] ?? 'auto') as DnsManagerChoice;
-  if (!['auto', 'resolv.conf', 'systemd-resolved'].includes(dnsManager)) throw new CompiledDirError(`settings.json: bad dns_manager ${String(dnsManager)}`);
-  const int = (v: unknown, what: string): number => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new CompiledDirError(`settings.json: ${what} must be a non-negative integer`);
-    return v;
-  };
-  const dns = raw['dns'] as { listen?: unknown; search?: unknown } | null | undefined;
-  return {
-    version: 1,
-    serviceMode: String(raw['service_mode'] ?? 'warp'),
-    features: { dns: !!f.dns, tunnel: !!f.tunnel, routes: !!f.routes, firewall: !!f.firewall, localProxy: !!f.local_proxy },
-    interface: { name, ipv4: String(itf.ipv4), ipv6: itf.ipv6 ? String(itf.ipv6) : null, mtu: int(itf.mtu, 'interface.mtu') },
-    routing: { table: int(routing.table, 'routing.table'), fwmark: int(routing.fwmark, 'routing.fwmark'), rulePriority: int(routing.rule_priority, 'routing.rule_priority') },
-    nftTable,
-    dnsManager,
-    dns: dns ? { listen: (dns.listen as string[] | undefined) ?? [], search: (dns.search as string[] | undefined) ?? [] } : null,
-    hostRules: ((raw['host_rules'] as { pattern: string; action: 'tunnel' | 'direct' }[] | undefined) ?? []).map((h) => ({ pattern: String(h.pattern), action: h.action === 'tunnel' ? 'tunnel' : 'direct' })),
-    splitMode: raw['split_mode'] === 'include' ? 'include' : 'exclude',
+    compilerVersion: manifest.compiler.version,
   };
 }

@@ -9,7 +9,8 @@ import { posix } from 'node:path';
 import { hostPath, type Executor } from '../exec.js';
 import { nameserversOf, RESOLV_CONF, type ResolvSnapshot } from './resolv.js';
 
-export type DnsManagerChoice = 'auto' | 'resolv.conf' | 'systemd-resolved';
+export type { DnsManagerChoice } from '../../contract/settings.js';
+import type { DnsManagerChoice } from '../../contract/settings.js';
 export type DnsManager = 'resolv.conf' | 'systemd-resolved';
 
 export interface DnsManagerDecision {

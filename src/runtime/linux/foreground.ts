@@ -7,34 +7,14 @@
 import { RealExecutor } from '../exec.js';
 import { sleep } from '../proc.js';
 import { agentAlive, recoverFromJournal, revert, up, UpError, type Log } from './agent.js';
-import type { DnsManagerChoice } from './dns-manager.js';
 import { isOpen, readJournal, writeJournal } from './journal.js';
+import { AgentExit, DEFAULT_ROOT, type AgentRequest } from '../platform.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/warpc';
-export const DEFAULT_ROOT = '/';
-
-export interface AgentCliOptions {
-  readonly compiledDir: string;
-  readonly stateDir: string;
-  readonly root: string;
-  readonly dnsManager?: DnsManagerChoice;
-  readonly dohCa?: string;
-  readonly mode: 'up' | 'try';
-  readonly tryTimeoutSeconds?: number;
-}
+export { AgentExit };
 
 export const stderrLog: Log = (msg) => process.stderr.write(`warpc: ${msg}\n`);
 
-export class AgentExit extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export async function runForeground(o: AgentCliOptions, log: Log = stderrLog): Promise<void> {
+export async function runForeground(o: AgentRequest, log: Log = stderrLog): Promise<void> {
   const exec = new RealExecutor({ root: o.root, stateDir: o.stateDir });
   let stopSignal: NodeJS.Signals | null = null;
   let confirmed = false;
@@ -69,7 +49,7 @@ export async function runForeground(o: AgentCliOptions, log: Log = stderrLog): P
       if (err instanceof UpError) throw new AgentExit(1, `warpc up: ${err.message}`);
       throw err;
     }
-    log(`up: ${agent.compiled.settings.serviceMode} mode from ${agent.compiled.dir}; state in ${o.stateDir}${o.mode === 'try' ? `; reverting at ${agent.journal.try_deadline} unless confirmed (warpc confirm --state-dir ${o.stateDir})` : ''}`);
+    log(`up: ${agent.compiled.settings.service_mode} mode from ${agent.compiled.dir}; state in ${o.stateDir}${o.mode === 'try' ? `; reverting at ${agent.journal.try_deadline} unless confirmed (warpc confirm --state-dir ${o.stateDir})` : ''}`);
     const deadline = agent.journal.try_deadline ? Date.parse(agent.journal.try_deadline) : null;
     let expired = false;
     // Keep the event loop alive (a tunnel-only agent has no sockets of its own).

@@ -18,8 +18,8 @@ export interface HostAnswer {
   readonly ttl: number;
   /** How long the proxy keeps the answer in its cache, when it says. */
   readonly cacheSeconds?: number;
-  /** `direct` (a.k.a. `bypass`): around the tunnel; `tunnel`: into it. */
-  readonly action: 'tunnel' | 'direct' | 'bypass';
+  /** `direct`: around the tunnel; `tunnel`: into it. */
+  readonly action: 'tunnel' | 'direct';
 }
 
 export interface HostInstallerNames {

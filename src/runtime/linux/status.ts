@@ -2,36 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { publicKeyOf } from '../tunnel/keys.js';
-import { tunnelStatus } from '../tunnel/wireguard.js';
+import { tunnelStatus } from './link.js';
 import { agentAlive } from './agent.js';
 import { readJournal } from './journal.js';
+import type { StatusReport } from '../platform.js';
 
-export interface StatusReport {
-  state_dir: string;
-  journal_state: string;
-  mode: string | null;
-  agent_running: boolean;
-  pid: number | null;
-  started_at: string | null;
-  steps_done: string[];
-  try_deadline: string | null;
-  interface: string | null;
-  tunnel_backend: string | null;
-  public_key: string | null;
-  listen_port: number | null;
-  fwmark: string | null;
-  endpoint: string | null;
-  latest_handshake: string | null;
-  latest_handshake_seconds_ago: number | null;
-  transfer_rx: number | null;
-  transfer_tx: number | null;
-  peers: { public_key: string; endpoint: string | null; allowed_ips: string[]; latest_handshake: string | null; transfer_rx: number; transfer_tx: number }[];
-  dns_manager: string | null;
-  dns_manager_reason: string | null;
-  routing_table: number | null;
-  nft_table: string | null;
-  last_restore: { done: string[]; errors: string[]; resolv: string } | null;
-}
+export type { StatusReport };
+
 
 export async function collectStatus(stateDir: string): Promise<StatusReport> {
   const j = await readJournal(stateDir);

@@ -1,14 +1,17 @@
 /**
- * The tunnel interface: wireguard-go (userspace, over /dev/net/tun) configured
- * through its UAPI socket, or the kernel module where the kernel has it.
+ * The tunnel link on Linux: a kernel WireGuard interface where the kernel has
+ * the module, else wireguard-go (userspace, over /dev/net/tun) configured through
+ * its UAPI socket (src/runtime/tunnel/); then its addresses and MTU with `ip`.
+ * It creates and deletes only the link it is named; taking over an existing
+ * link is refused earlier, in the agent's preflight.
  */
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Executor } from '../exec.js';
 import { processStartTime, sleep, stopProcess } from '../proc.js';
-import { uapiGet, uapiSet, uapiSocketPath, type UapiDevice } from './uapi.js';
-import { uapiSetLines, type WgConf } from './wgconf.js';
-import { keyToHex } from './keys.js';
+import { uapiGet, uapiSet, uapiSocketPath, type UapiDevice } from '../tunnel/uapi.js';
+import { uapiSetLines, type WgConf } from '../tunnel/wgconf.js';
+import { keyToHex } from '../tunnel/keys.js';
 
 export type TunnelBackend = 'wireguard-go' | 'kernel';
 

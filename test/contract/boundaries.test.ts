@@ -1,0 +1,78 @@
+/**
+ * The seams between the parts, walked from the import statements themselves:
+ * - the compiler side (targets/, src/emit/) never imports the runtime;
+ * - the runtime (src/runtime/) imports only itself, src/contract/, src/net/ and
+ *   src/version.ts, never the profile, the plan, the emitters or the targets;
+ * - src/contract/ imports only src/net/ and src/version.ts: a contract is what
+ *   both sides agree on, so it may lean on neither;
+ * - the CLI reaches a runtime platform only through src/runtime/platform.ts.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+function tsFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const full = join(dir, e);
+    if (statSync(full).isDirectory()) out.push(...tsFiles(full));
+    else if (e.endsWith('.ts')) out.push(full);
+  }
+  return out;
+}
+
+/** Every relative module a file imports or re-exports (static and dynamic), as repo-relative paths. */
+export function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs = [
+    ...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1]!);
+  return specs.filter((s) => s.startsWith('.')).map((s) => relative(ROOT, resolve(dirname(file), s)).replace(/\.js$/, '.ts'));
+}
+
+function violations(dirs: readonly string[], allowed: (target: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const d of dirs) {
+    for (const f of tsFiles(join(ROOT, d))) {
+      for (const target of importsOf(f)) if (!allowed(target)) out.push(`${relative(ROOT, f)} imports ${target}`);
+    }
+  }
+  return out;
+}
+
+const under = (target: string, ...prefixes: string[]): boolean => prefixes.some((p) => target === p || target.startsWith(`${p}/`));
+
+describe('module boundaries', () => {
+  it('the import reader sees static, re-exported and dynamic imports', () => {
+    const seen = importsOf(join(ROOT, 'src/runtime/dns/config.ts'));
+    expect(seen).toContain('src/contract/dns-proxy.ts');
+    expect(seen).toContain('src/contract/json-file.ts');
+  });
+
+  it('targets/ and src/emit/ never import the runtime', () => {
+    expect(violations(['targets', 'src/emit'], (t) => !under(t, 'src/runtime'))).toEqual([]);
+  });
+
+  it('src/runtime/ imports only the runtime, the contracts, src/net and src/version.ts', () => {
+    expect(violations(['src/runtime'], (t) => under(t, 'src/runtime', 'src/contract', 'src/net', 'src/version.ts'))).toEqual([]);
+  });
+
+  it('the CLI never imports a platform folder: it talks to src/runtime/platform.ts', () => {
+    expect(violations(['src/cli'], (t) => !under(t, 'src/runtime/linux'))).toEqual([]);
+  });
+
+  it('a runtime command on an OS without a platform is a clear failure, not a crash', async () => {
+    const { AgentExit, currentPlatform } = await import('../../src/runtime/platform.js');
+    await expect(currentPlatform('win32')).rejects.toBeInstanceOf(AgentExit);
+    await expect(currentPlatform('win32')).rejects.toThrow(/does not run on win32 yet \(it runs on linux\)/);
+    expect((await currentPlatform('linux')).target).toBe('linux');
+  });
+
+  it('src/contract/ imports only itself, src/net and src/version.ts', () => {
+    expect(violations(['src/contract'], (t) => under(t, 'src/contract', 'src/net', 'src/version.ts'))).toEqual([]);
+  });
+});

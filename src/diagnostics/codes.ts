@@ -100,3 +100,14 @@ export const CODES = {
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;
+
+/** The `{name}` placeholders of a message, as a union of names (`never` when it has none). */
+export type Placeholders<M extends string> = M extends `${string}{${infer K}}${infer Rest}` ? K | Placeholders<Rest> : never;
+
+/**
+ * The arguments a code's message needs: exactly its placeholders, each a string or number.
+ * A message without placeholders takes `{}` and nothing else.
+ */
+export type CodeArgs<N extends CodeName> = [Placeholders<(typeof CODES)[N]['message']>] extends [never]
+  ? { readonly [key: string]: never }
+  : { readonly [K in Placeholders<(typeof CODES)[N]['message']>]: string | number };

@@ -144,7 +144,16 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
 export const linux: TargetModule = {
   name: 'linux',
   description: 'Linux: ip policy routing, nftables, WireGuard (wg setconf), resolv.conf or systemd-resolved, the DNS proxy',
-  capabilities: { hostRules: 'dns-answer', policyRouting: true, firewall: true, ipv6: true },
-  check: () => [],
+  capabilities: {
+    policyRouting: true,
+    excludeRoute: false,
+    hostEntries: { by: 'dns-answer' },
+    wildcardHosts: true,
+    directHosts: true,
+    dnsServers: 'proxy',
+    firewall: true,
+    ipv6: true,
+    localProxy: true,
+  },
   emit,
 };

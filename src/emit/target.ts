@@ -48,7 +48,7 @@ export interface ReducedVariant {
 }
 
 /**
- * What a target can express, as data. The core (src/compile.ts, targetDiagnostics)
+ * What a target can express, as data. The core (src/emit/capabilities.ts, called by compile and check)
  * derives every limitation diagnostic from this table, one code per limitation;
  * route forms and DNS server addresses come from shared helpers that read it
  * (src/emit/view.ts), not from the target.

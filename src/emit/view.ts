@@ -29,6 +29,12 @@ export function dnsServers(plan: Plan, caps: TargetCapabilities): { readonly v4:
   return { v4: plan.dns.listen.v4, v6: DNS_PROXY_V6_WINDOWS.map(canonicalBuiltIn) };
 }
 
+/** The same as one list, IPv4 first: what a resolver setting names. */
+export function dnsServerList(plan: Plan, caps: TargetCapabilities): string[] {
+  const s = dnsServers(plan, caps);
+  return [...s.v4, ...s.v6];
+}
+
 function canonicalBuiltIn(address: string): string {
   const c = canonicalAddress(address);
   if (c === null) throw new Error(`bad built-in address ${address}`);

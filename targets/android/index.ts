@@ -8,7 +8,7 @@
  */
 import { stableJson } from '../../src/contract/json-file.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
-import { canExcludeRoutes, dnsServers, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
+import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
 import { BITS, formatAddress, parsePrefix } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
 
@@ -81,8 +81,7 @@ export function androidSettings(plan: Plan): AndroidVpnService {
     head.push({ method: 'addAddress', address: plan.interface.ipv4, prefixLength: BITS[4] });
     if (plan.interface.ipv6) head.push({ method: 'addAddress', address: plan.interface.ipv6, prefixLength: BITS[6] });
     if (plan.dns) {
-      const dns = dnsServers(plan, ANDROID_CAPABILITIES);
-      for (const a of [...dns.v4, ...dns.v6]) tail.push({ method: 'addDnsServer', address: a });
+      for (const a of dnsServerList(plan, ANDROID_CAPABILITIES)) tail.push({ method: 'addDnsServer', address: a });
       for (const d of plan.dns.search) tail.push({ method: 'addSearchDomain', domain: d });
     }
     tail.push({ method: 'setMtu', mtu: plan.interface.mtu });

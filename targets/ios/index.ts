@@ -7,7 +7,7 @@
  */
 import { stableJson } from '../../src/contract/json-file.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
-import { canExcludeRoutes, dnsServers, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
+import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
 import { BITS, formatAddress, hostMaskOf, MAX, parsePrefix } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
 
@@ -77,7 +77,6 @@ export function iosSettings(plan: Plan): IosNetworkSettings {
     return { destinationAddress: s.address, networkPrefixLength: s.length };
   };
   const tunnel = plan.tunnel !== null;
-  const dns = dnsServers(plan, IOS_CAPABILITIES);
   const vpn = tunnel || plan.dns !== null;
   return {
     version: 1,
@@ -97,7 +96,7 @@ export function iosSettings(plan: Plan): IosNetworkSettings {
             excludedRoutes: r6.excluded.map(route6),
           }
         : null,
-    dnsSettings: plan.dns ? { servers: [...dns.v4, ...dns.v6], matchDomains: [''], searchDomains: [...plan.dns.search] } : null,
+    dnsSettings: plan.dns ? { servers: dnsServerList(plan, IOS_CAPABILITIES), matchDomains: [''], searchDomains: [...plan.dns.search] } : null,
     mtu: vpn ? plan.interface.mtu : null,
     enforceRoutes: tunnel && f.firewall,
     hostEntries: plan.split.hosts.map((h) => ({ host: h.text, route: h.action === 'tunnel' ? 'included' : 'excluded' })),

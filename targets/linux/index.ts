@@ -7,7 +7,7 @@
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
 import { stableJson } from '../../src/contract/json-file.js';
-import { splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
+import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
 import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
@@ -109,7 +109,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   }
 
   if (plan.dns) {
-    const nameservers = [...plan.dns.listen.v4, ...plan.dns.listen.v6];
+    const nameservers = dnsServerList(plan, linux.capabilities);
     file('resolv.conf', render('linux', 'resolv.conf.hbs', { ...base, nameservers, search: plan.dns.search, options: RESOLV_CONF_OPTIONS }));
     file(
       'resolved.sh',

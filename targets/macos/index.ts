@@ -8,7 +8,7 @@
  */
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
-import { splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
+import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { dnsProxyConfigFromPlan, serializeDnsProxyConfig } from '../../src/runtime/dns/config.js';
 
@@ -98,7 +98,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       render(NAME, 'dns.scutil.hbs', {
         ...base,
         serviceId,
-        servers: [...plan.dns.listen.v4, ...plan.dns.listen.v6],
+        servers: dnsServerList(plan, macos.capabilities),
         search: plan.dns.search,
         match: plan.dns.fallback.map((r) => r.suffix),
       }),

@@ -9,7 +9,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
 import { render } from '../../src/emit/render.js';
-import { dnsServers, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
+import { dnsServerList, dnsServers, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
 import { parsePrefix } from '../../src/net/ip.js';
 import { PrefixSet } from '../../src/net/prefix-set.js';
@@ -52,8 +52,7 @@ export function windowsFirewallGroup(plan: Plan): string {
 
 /** The DNS servers of the Windows adapter: the proxy's IPv4 addresses and its IPv4-mapped IPv6 one (decided by dnsServers from the capabilities). */
 export function windowsDnsServers(plan: Plan): string[] {
-  const dns = dnsServers(plan, WINDOWS_CAPABILITIES);
-  return [...dns.v4, ...dns.v6];
+  return dnsServerList(plan, WINDOWS_CAPABILITIES);
 }
 
 /** The plan as the DNS proxy's configuration on Windows sees it: listening where the adapter's DNS servers point. */

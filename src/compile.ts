@@ -5,9 +5,10 @@
  */
 import { diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { MANIFEST_FILE, serializeManifest, type Manifest } from './contract/manifest.js';
+import { targetDiagnostics } from './emit/capabilities.js';
 import { buildManifest } from './emit/manifest.js';
 import { RenderError } from './emit/quote.js';
-import { findTarget, targetNames, TARGETS } from './emit/registry.js';
+import { TARGETS } from './emit/registry.js';
 import type { TargetModule } from './emit/target.js';
 import { buildPlan } from './plan/plan.js';
 import type { Plan } from './plan/types.js';
@@ -40,39 +41,31 @@ export function analyze(source: string): AnalyzeResult {
   return { diagnostics, profile: validated.profile, plan: planned.plan };
 }
 
-/** `linux`, `macos,windows`, `all` → target modules, or a diagnostic for an unknown name. */
-export function resolveTargets(spec: string): { targets: TargetModule[]; diagnostics: Diagnostic[] } {
+/**
+ * `linux`, `macos,windows`, `all` → target modules, or a diagnostic for an unknown name.
+ * `registry` is the table of targets (src/emit/registry.ts unless a test brings its own).
+ */
+export function resolveTargets(spec: string, registry: readonly TargetModule[] = TARGETS): { targets: TargetModule[]; diagnostics: Diagnostic[] } {
   const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.includes('all')) return { targets: [...TARGETS], diagnostics: [] };
+  if (names.includes('all')) return { targets: [...registry], diagnostics: [] };
   const targets: TargetModule[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const name of names) {
-    const t = findTarget(name);
-    if (!t) diagnostics.push(diag('TargetUnknown', { value: name, known: [...targetNames(), 'all'].join(', ') }));
+    const t = registry.find((r) => r.name === name);
+    if (!t) diagnostics.push(diag('TargetUnknown', { value: name, known: [...registry.map((r) => r.name), 'all'].join(', ') }));
     else if (!targets.includes(t)) targets.push(t);
   }
   // Registry order, whatever order they were named in.
-  targets.sort((a, b) => TARGETS.indexOf(a) - TARGETS.indexOf(b));
+  targets.sort((a, b) => registry.indexOf(a) - registry.indexOf(b));
   return { targets, diagnostics };
 }
 
 /**
- * What the core refuses on a target's behalf, from its declared capabilities:
- * a plan feature the target cannot express is an error, never a silent omission.
+ * What the core reports on a target's behalf, from its declared capabilities: a plan
+ * feature the target cannot express is an error, never a silent omission; one it
+ * expresses with a limitation is a warning. One code per limitation (src/emit/capabilities.ts).
  */
-export function capabilityCheck(target: TargetModule, plan: Plan): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const c = target.capabilities;
-  const refuse = (feature: string): void => {
-    out.push(diag('TargetCannotExpress', { target: target.name, feature }));
-  };
-  if (plan.split.hosts.length > 0 && c.hostRules === 'none') refuse(`Split Tunnel host entries (${plan.split.hosts.map((h) => h.text).join(', ')})`);
-  if (plan.features.firewall && !c.firewall) refuse('the firewall that keeps tunnel-bound traffic off other interfaces');
-  if (plan.features.routes && !c.ipv6 && !(plan.split.tunnel.v6.isEmpty && plan.split.direct.v6.isEmpty)) {
-    refuse('IPv6 routes');
-  }
-  return out;
-}
+export { capabilityDiagnostics as capabilityCheck, targetDiagnostics } from './emit/capabilities.js';
 
 export interface CompileResult extends AnalyzeResult {
   /** Paths relative to the output directory (`linux/routes4.batch`, `manifest.json`). Empty on error. */
@@ -87,7 +80,7 @@ export function compile(source: string, targets: readonly TargetModule[]): Compi
   const files = new Map<string, OutputFile>();
   if (!plan || !profile || hasErrors(diagnostics)) return { ...analyzed, diagnostics, files: new Map(), manifest: null };
 
-  for (const target of targets) diagnostics.push(...capabilityCheck(target, plan), ...target.check(plan));
+  for (const target of targets) diagnostics.push(...targetDiagnostics(target, plan));
   if (hasErrors(diagnostics)) return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files: new Map(), manifest: null };
 
   for (const target of targets) {

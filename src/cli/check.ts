@@ -1,7 +1,7 @@
 /** `warpc check <profile> [--target …] [--format text|json]`: validate and plan, write nothing. */
 import type { Command } from 'commander';
 import { hasErrors, withFile } from '../diagnostics/diagnostic.js';
-import { analyze } from '../compile.js';
+import { analyze, targetDiagnostics } from '../compile.js';
 import { CliExit, EXIT } from './exit.js';
 import { diagnosticsJson, formatOption, printDiagnostics, readProfile, summary, targetsOrExit, writeJson, type Format } from './common.js';
 
@@ -21,7 +21,7 @@ export function register(program: Command): void {
       if (source !== null) {
         const result = analyze(source);
         const all = [...result.diagnostics];
-        if (result.plan) for (const t of targets) all.push(...t.check(result.plan));
+        if (result.plan) for (const t of targets) all.push(...targetDiagnostics(t, result.plan));
         diagnostics = withFile(all, file);
         if (result.plan && !hasErrors(all)) {
           const p = result.plan;

@@ -1,7 +1,8 @@
 /**
  * Every diagnostic warpc can report: one table, referred to by name.
  *
- * Codes are stable (tooling greps them); never reuse a retired number.
+ * Codes are stable (tooling greps them); never reuse a retired number: a code that
+ * is no longer reported leaves the table for RETIRED, below, and its number stays taken.
  * `{name}` placeholders are filled from the arguments given at the report site.
  * A test fails when a code here is never referred to by the code base.
  */
@@ -80,9 +81,24 @@ export const CODES = {
   // 059, 06x: targets
   NoTargetGiven: { code: 'WARPC0059', severity: 'error', message: '--target names no target; known targets: {known}' },
   TargetUnknown: { code: 'WARPC0060', severity: 'error', message: 'unknown target "{value}"; known targets: {known}' },
-  TargetCannotExpress: { code: 'WARPC0061', severity: 'error', message: 'target {target} cannot express {feature}' },
-  TargetLimitation: { code: 'WARPC0062', severity: 'warning', message: 'target {target}: {detail}' },
+  // 061, 062: retired (see RETIRED)
   DescriptionDropped: { code: 'WARPC0063', severity: 'warning', message: 'target {target}: description at line {line} cannot be written in {language} and is left out: {reason}' },
+
+  // 1xx: what a target cannot express. Derived by the core from each target's capabilities
+  // (src/emit/target.ts), one code per limitation; errors refuse, warnings inform.
+  TargetNoHostEntries: { code: 'WARPC0100', severity: 'error', message: 'target {target} cannot express Split Tunnel host entries: "{host}" would be ignored; remove host entries or leave {target} out of --target' },
+  TargetNoFirewall: { code: 'WARPC0101', severity: 'error', message: 'target {target} cannot express the firewall that keeps tunnel-bound traffic off other interfaces (service mode {mode} needs it); leave {target} out of --target' },
+  TargetNoIpv6Routes: { code: 'WARPC0102', severity: 'error', message: 'target {target} cannot express IPv6 routes, and the plan routes IPv6 ({example}); leave {target} out of --target' },
+  HostResolvedOnce: { code: 'WARPC0103', severity: 'warning', message: 'target {target}: host entry "{host}" is resolved once {when}; later changes to its addresses are not followed' },
+  WildcardHostIgnored: { code: 'WARPC0104', severity: 'warning', message: 'target {target}: host entry "{host}" is a wildcard: it names no address to resolve, and this target does not follow DNS answers for the names it matches; it has no effect here' },
+  DirectHostStaysInTunnel: { code: 'WARPC0105', severity: 'warning', message: 'target {target}: host entry "{host}" cannot be excluded on this target ({reason}), so its addresses stay in the tunnel' },
+  DirectHostNeedsRelease: { code: 'WARPC0106', severity: 'warning', message: 'target {target}: host entry "{host}" is excluded with excludeRoute, which needs {since}; before that its addresses stay in the tunnel' },
+  Ipv6RoutesWithoutAddress: { code: 'WARPC0107', severity: 'warning', message: 'target {target}: interface.ipv6 is not set, so IPv6 destinations in the tunnel are captured (they cannot leak) but get no connectivity: this target routes IPv6 only over an interface with an IPv6 address; set interface.ipv6' },
+  LocalProxyNotRun: { code: 'WARPC0108', severity: 'warning', message: 'target {target}: service mode {mode}: the local proxy on {address}:{port} is run by {runBy}' },
+  VariantNoFirewall: { code: 'WARPC0109', severity: 'warning', message: 'target {target}: {variant} has no firewall rules ({reason}): only {full} blocks tunnel-bound destinations elsewhere' },
+  VariantNoDnsSearch: { code: 'WARPC0110', severity: 'warning', message: 'target {target}: {variant} does not set the DNS suffix search list ({reason}): {full} does' },
+  VariantRevertDnsToDhcp: { code: 'WARPC0111', severity: 'warning', message: 'target {target}: {variant} restores only what {tool} can read back: every adapter\'s DNS servers go back to automatic (DHCP), not to static servers set before {apply}; {full} restores them exactly' },
+  VariantRevertFixedMetric: { code: 'WARPC0112', severity: 'warning', message: 'target {target}: {variant} restores only what {tool} can read back: the tunnel adapter\'s metric comes back as a fixed number even if it was automatic; {full} restores it exactly' },
 
   // 07x: output
   OutputUnwritable: { code: 'WARPC0070', severity: 'error', message: 'cannot write {path}: {reason}' },
@@ -100,3 +116,23 @@ export const CODES = {
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;
+
+/**
+ * Numbers no longer reported. They stay listed so that no new row reuses them
+ * (a test checks); tooling that greps an old log still finds what they meant.
+ */
+export const RETIRED: Readonly<Record<string, string>> = {
+  WARPC0061: 'TargetCannotExpress, "target {target} cannot express {feature}": replaced by one code per limitation, WARPC0100–WARPC0102',
+  WARPC0062: 'TargetLimitation, "target {target}: {detail}": replaced by one code per limitation, WARPC0103–WARPC0112',
+};
+
+/** The `{name}` placeholders of a message, as a union of names (`never` when it has none). */
+export type Placeholders<M extends string> = M extends `${string}{${infer K}}${infer Rest}` ? K | Placeholders<Rest> : never;
+
+/**
+ * The arguments a code's message needs: exactly its placeholders, each a string or number.
+ * A message without placeholders takes `{}` and nothing else.
+ */
+export type CodeArgs<N extends CodeName> = [Placeholders<(typeof CODES)[N]['message']>] extends [never]
+  ? { readonly [key: string]: never }
+  : { readonly [K in Placeholders<(typeof CODES)[N]['message']>]: string | number };

@@ -2,7 +2,7 @@
  * Diagnostics are data: a code from the table, its arguments, and a position.
  * Rendering (text with a codeframe, or JSON) happens at the edge.
  */
-import { CODES, type CodeName, type Severity } from './codes.js';
+import { CODES, type CodeArgs, type CodeName, type Severity } from './codes.js';
 
 export interface Location {
   readonly line: number; // 1-based; 0 = no position (a default, or the whole file)
@@ -28,15 +28,20 @@ export interface Diagnostic {
 
 export type DiagArgs = Readonly<Record<string, string | number>>;
 
-export function diag(
-  name: CodeName,
-  args: DiagArgs,
+/**
+ * A diagnostic of code `name`. `args` must name exactly the `{placeholders}` of that
+ * code's message (checked by tsc from the table; a missing or misspelled one is a
+ * type error).
+ */
+export function diag<N extends CodeName>(
+  name: N,
+  args: CodeArgs<N>,
   at: Location & { readonly path?: readonly (string | number)[] } = { line: 0, col: 0 },
   related: Diagnostic['related'] = [],
 ): Diagnostic {
   const def = CODES[name];
   const message = def.message.replace(/\{(\w+)\}/g, (_, key: string) => {
-    const v = args[key];
+    const v = (args as DiagArgs)[key];
     if (v === undefined) throw new Error(`diagnostic ${name}: missing argument {${key}}`);
     return escapeForDisplay(String(v));
   });

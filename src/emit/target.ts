@@ -16,13 +16,71 @@ export interface Artifact {
   readonly mode: number;
 }
 
+/** How a target turns Split Tunnel host entries into routes (and firewall entries). */
+export type HostEntryCapability =
+  /** A warpc runtime routes the addresses of every DNS answer the proxy sees, as they arrive. */
+  | { readonly by: 'dns-answer' }
+  /** Exact names are resolved once, `when` (a phrase: "when the tunnel starts"); later changes are not followed. */
+  | { readonly by: 'resolve-once'; readonly when: string }
+  /** Not at all: a profile with host entries is refused. */
+  | { readonly by: 'none' };
+
+/**
+ * A reduced second form of a target's apply/revert files (Windows: netsh scripts for
+ * machines without the PowerShell modules): which files, the full form's files, and
+ * what the reduced form cannot do (each absent field: it can).
+ */
+export interface ReducedVariant {
+  readonly apply: string;
+  readonly revert: string;
+  /** The tool the reduced form drives (`netsh`). */
+  readonly tool: string;
+  readonly fullApply: string;
+  readonly fullRevert: string;
+  /** Why the reduced form has no firewall rules. */
+  readonly noFirewall?: string;
+  /** Why the reduced form does not set the DNS suffix search list. */
+  readonly noDnsSearch?: string;
+  /** Its revert sets every adapter's DNS servers back to automatic (DHCP) rather than to what they were. */
+  readonly revertDnsToDhcp?: boolean;
+  /** Its revert gives the tunnel adapter a fixed metric even if it was automatic. */
+  readonly revertFixedMetric?: boolean;
+}
+
+/**
+ * What a target can express, as data. The core (src/emit/capabilities.ts, called by compile and check)
+ * derives every limitation diagnostic from this table, one code per limitation;
+ * route forms and DNS server addresses come from shared helpers that read it
+ * (src/emit/view.ts), not from the target.
+ */
 export interface TargetCapabilities {
-  /** How Split Tunnel host entries are enforced: per DNS answer, once at tunnel start, or not at all. */
-  readonly hostRules: 'dns-answer' | 'tunnel-start' | 'none';
-  /** Policy routing (a rule that skips the tunnel for the client's own marked packets). */
+  /** Policy routing: a rule sends the device's unmarked packets to a table of their own, so exclude mode is a default route plus `throw` routes for the direct set. */
   readonly policyRouting: boolean;
+  /**
+   * Routes that take prefixes out of a wider tunnel route (NetworkExtension excludedRoutes,
+   * VpnService.excludeRoute): always, only from a release on (`since`, with a second form
+   * for older releases), or never (exclude mode routes the tunnel set, the minimal complement).
+   */
+  readonly excludeRoute: boolean | { readonly since: string };
+  /** Split Tunnel host entries. */
+  readonly hostEntries: HostEntryCapability;
+  /** Wildcard host entries (`*.name`): they name no address, so only a target that follows DNS answers can route them. */
+  readonly wildcardHosts: boolean;
+  /**
+   * Host entries that go direct: routed past the tunnel (`true`), by excludeRoute (so only
+   * where excludeRoute is available), or not at all (`{ no: why }`: their addresses stay in the tunnel).
+   */
+  readonly directHosts: true | 'exclude-route' | { readonly no: string };
+  /** The addresses the OS resolver is pointed at: the proxy's own (IPv4 and unique-local IPv6), or its IPv4 ones plus the IPv4-mapped IPv6 address DNS_PROXY_V6_WINDOWS (Windows). */
+  readonly dnsServers: 'proxy' | 'ipv4-mapped-v6';
+  /** The firewall that keeps tunnel-bound traffic off other interfaces. */
   readonly firewall: boolean;
-  readonly ipv6: boolean;
+  /** IPv6 routes: yes, only with an IPv6 interface address (without one they capture but do not connect), or not at all. */
+  readonly ipv6: true | 'needs-address' | false;
+  /** service_mode proxy: warpc runs the local proxy (`true`), or `runBy` does and the target's files say so. */
+  readonly localProxy: true | { readonly runBy: string };
+  /** A reduced second form of the apply/revert files, if the target writes one. */
+  readonly reducedVariant?: ReducedVariant;
 }
 
 export interface EmitContext {
@@ -34,7 +92,11 @@ export interface TargetModule {
   readonly name: string;
   readonly description: string;
   readonly capabilities: TargetCapabilities;
-  /** Features of the plan this target cannot express: errors refuse, warnings inform. */
-  check(plan: Plan): Diagnostic[];
+  /**
+   * What only this target knows about the plan, beyond its capabilities (a description
+   * its language cannot quote, say). Limitations that follow from `capabilities` are
+   * the core's job, never reported here.
+   */
+  check?(plan: Plan): Diagnostic[];
   emit(plan: Plan, ctx: EmitContext): Artifact[];
 }

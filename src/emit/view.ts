@@ -1,6 +1,9 @@
 /** View-model pieces several targets render the same way. */
-import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { canonicalAddress } from '../net/ip.js';
+import type { PrefixSet } from '../net/prefix-set.js';
 import type { Path, Plan, TunnelPlan } from '../plan/types.js';
+import { DNS_PROXY_V6_WINDOWS } from '../profile/defaults.js';
+import type { TargetCapabilities } from './target.js';
 
 export interface EntryRow {
   /** `exclude` or `include` (the list's mode), or `always` for always_tunnel. */
@@ -15,13 +18,50 @@ export function splitEntryRows(plan: Plan): EntryRow[] {
 }
 
 /**
- * The warning every target but Linux gives in service mode `proxy`: the local proxy is
- * the client application's job, and `consequence` says what that target's files do then.
+ * The addresses a target points the OS resolver at (empty when the plan leaves DNS to
+ * the OS), decided here from its capabilities, not by the target: the proxy's own, or
+ * (`ipv4-mapped-v6`, Windows) its IPv4 addresses plus the IPv4-mapped IPv6 address the
+ * proxy also answers on.
  */
-export function localProxyLimitation(plan: Plan, target: string, consequence: string): Diagnostic[] {
-  if (!plan.features.localProxy || !plan.localProxy) return [];
-  const { address, port } = plan.localProxy;
-  return [diag('TargetLimitation', { target, detail: `service mode ${plan.serviceMode}: the local proxy on ${address}:${port} is run by ${consequence}` })];
+export function dnsServers(plan: Plan, caps: TargetCapabilities): { readonly v4: readonly string[]; readonly v6: readonly string[] } {
+  if (!plan.dns) return { v4: [], v6: [] };
+  if (caps.dnsServers === 'proxy') return plan.dns.listen;
+  return { v4: plan.dns.listen.v4, v6: DNS_PROXY_V6_WINDOWS.map(canonicalBuiltIn) };
+}
+
+/** The same as one list, IPv4 first: what a resolver setting names. */
+export function dnsServerList(plan: Plan, caps: TargetCapabilities): string[] {
+  const s = dnsServers(plan, caps);
+  return [...s.v4, ...s.v6];
+}
+
+function canonicalBuiltIn(address: string): string {
+  const c = canonicalAddress(address);
+  if (c === null) throw new Error(`bad built-in address ${address}`);
+  return c;
+}
+
+/** Whether a target's routes can take prefixes out of a wider tunnel route (policy routing's `throw`, or excludeRoute; `since` counts: the newest form can). */
+export function canExcludeRoutes(caps: TargetCapabilities): boolean {
+  return caps.policyRouting || caps.excludeRoute !== false;
+}
+
+/** The routes of one family: prefixes routed into the tunnel, and prefixes taken out of them. */
+export interface FamilyRoutes {
+  readonly included: string[];
+  readonly excluded: string[];
+}
+
+/**
+ * The route form of one family, the same for every target: with routes that can exclude,
+ * exclude mode is the default route in and the direct set out (the longest match wins);
+ * without, and in include mode, it is the tunnel set itself (its minimal cover). A family
+ * with nothing in the tunnel has no routes.
+ */
+export function familyRoutes(mode: Plan['split']['mode'], tunnel: PrefixSet, direct: PrefixSet, canExclude: boolean): FamilyRoutes {
+  if (tunnel.isEmpty) return { included: [], excluded: [] };
+  if (mode === 'exclude' && canExclude) return { included: [tunnel.family === 4 ? '0.0.0.0/0' : '::/0'], excluded: direct.toCidrs() };
+  return { included: tunnel.toCidrs(), excluded: [] };
 }
 
 /** A Local Domain Fallback rule as the mobile targets' JSON settings carry it. */

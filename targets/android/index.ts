@@ -6,15 +6,27 @@
  * releases. Host entries are resolved when the tunnel starts. It translates
  * the Plan; it decides nothing.
  */
-import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { stableJson } from '../../src/contract/json-file.js';
-import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import { fallbackDomainViews, localProxyLimitation, type FallbackDomainView } from '../../src/emit/view.js';
+import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
+import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
 import { BITS, formatAddress, parsePrefix } from '../../src/net/ip.js';
-import type { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Plan } from '../../src/plan/types.js';
 
 const NAME = 'android';
+
+const ANDROID_CAPABILITIES: TargetCapabilities = {
+  policyRouting: false,
+  // `calls` use excludeRoute; `callsBeforeApi33` route the tunnel set without it.
+  excludeRoute: { since: 'Android 13 (API 33)' },
+  // The app resolves exact names when the tunnel starts; their addresses become addRoute/excludeRoute calls.
+  hostEntries: { by: 'resolve-once', when: 'when the tunnel starts' },
+  wildcardHosts: false,
+  directHosts: 'exclude-route',
+  dnsServers: 'proxy',
+  firewall: true,
+  ipv6: true,
+  localProxy: { runBy: 'the app; vpn-service.json establishes no VPN' },
+};
 
 export type BuilderCall =
   | { method: 'addAddress'; address: string; prefixLength: number }
@@ -54,13 +66,10 @@ function prefixCall(method: 'addRoute' | 'excludeRoute', cidr: string): BuilderC
   return { method, address: formatAddress(r.prefix.family, r.prefix.network), prefixLength: r.prefix.length };
 }
 
-/** API 33+: exclude mode is the default route plus excludeRoute for the direct set; include mode the tunnel set. */
-function modernRoutes(mode: Plan['split']['mode'], tunnel: PrefixSet, direct: PrefixSet): BuilderCall[] {
-  if (tunnel.isEmpty) return [];
-  if (mode === 'exclude') {
-    return [prefixCall('addRoute', tunnel.family === 4 ? '0.0.0.0/0' : '::/0'), ...direct.toCidrs().map((c) => prefixCall('excludeRoute', c))];
-  }
-  return tunnel.toCidrs().map((c) => prefixCall('addRoute', c));
+/** The Builder calls for the routes of both families, every addRoute before every excludeRoute. */
+function routeCalls(plan: Plan, canExclude: boolean): BuilderCall[] {
+  const forms = [plan.split.tunnel.v4, plan.split.tunnel.v6].map((tunnel, i) => familyRoutes(plan.split.mode, tunnel, i === 0 ? plan.split.direct.v4 : plan.split.direct.v6, canExclude));
+  return [...forms.flatMap((r) => r.included.map((c) => prefixCall('addRoute', c))), ...forms.flatMap((r) => r.excluded.map((c) => prefixCall('excludeRoute', c)))];
 }
 
 export function androidSettings(plan: Plan): AndroidVpnService {
@@ -72,16 +81,15 @@ export function androidSettings(plan: Plan): AndroidVpnService {
     head.push({ method: 'addAddress', address: plan.interface.ipv4, prefixLength: BITS[4] });
     if (plan.interface.ipv6) head.push({ method: 'addAddress', address: plan.interface.ipv6, prefixLength: BITS[6] });
     if (plan.dns) {
-      for (const a of [...plan.dns.listen.v4, ...plan.dns.listen.v6]) tail.push({ method: 'addDnsServer', address: a });
+      for (const a of dnsServerList(plan, ANDROID_CAPABILITIES)) tail.push({ method: 'addDnsServer', address: a });
       for (const d of plan.dns.search) tail.push({ method: 'addSearchDomain', domain: d });
     }
     tail.push({ method: 'setMtu', mtu: plan.interface.mtu });
   }
   const routed = establish && f.routes;
-  const both = routed ? [...modernRoutes(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4), ...modernRoutes(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6)] : [];
-  // Builder order: every addRoute, then every excludeRoute.
-  const modern = [...both.filter((c) => c.method === 'addRoute'), ...both.filter((c) => c.method === 'excludeRoute')];
-  const legacy = routed ? [...plan.split.tunnel.v4.toCidrs(), ...plan.split.tunnel.v6.toCidrs()].map((c) => prefixCall('addRoute', c)) : [];
+  // `calls`: the newest releases, with excludeRoute; `callsBeforeApi33`: the same routes without it.
+  const modern = routed ? routeCalls(plan, canExcludeRoutes(ANDROID_CAPABILITIES)) : [];
+  const legacy = routed ? routeCalls(plan, false) : [];
   return {
     version: 1,
     profile: plan.name,
@@ -96,26 +104,6 @@ export function androidSettings(plan: Plan): AndroidVpnService {
   };
 }
 
-function check(plan: Plan): Diagnostic[] {
-  const ds: Diagnostic[] = [];
-  for (const h of plan.split.hosts) {
-    ds.push(
-      diag(
-        'TargetLimitation',
-        {
-          target: NAME,
-          detail: h.pattern.wildcard
-            ? `host entry "${h.text}" is a wildcard: VpnService routes are fixed when the tunnel starts and a wildcard names no address to resolve; it has no effect on Android`
-            : `host entry "${h.text}" is resolved once when the tunnel starts${h.action === 'direct' ? ' (excluding its addresses needs API 33; before that they stay in the tunnel)' : ''}; later changes to its addresses are not followed`,
-        },
-        h.pos,
-      ),
-    );
-  }
-  ds.push(...localProxyLimitation(plan, NAME, 'the app; vpn-service.json establishes no VPN'));
-  return ds;
-}
-
 function emit(plan: Plan, _ctx: EmitContext): Artifact[] {
   return [{ path: 'vpn-service.json', text: stableJson(androidSettings(plan)), mode: 0o644 }];
 }
@@ -123,7 +111,6 @@ function emit(plan: Plan, _ctx: EmitContext): Artifact[] {
 export const android: TargetModule = {
   name: NAME,
   description: 'Android: the VpnService.Builder calls (API 33+ with excludeRoute, and a variant for older releases), as JSON',
-  capabilities: { hostRules: 'tunnel-start', policyRouting: false, firewall: true, ipv6: true },
-  check,
+  capabilities: ANDROID_CAPABILITIES,
   emit,
 };

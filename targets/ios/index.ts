@@ -5,15 +5,26 @@
  * it and calls setTunnelNetworkSettings; host entries are resolved when the
  * tunnel starts. It translates the Plan; it decides nothing.
  */
-import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { stableJson } from '../../src/contract/json-file.js';
-import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import { fallbackDomainViews, localProxyLimitation, type FallbackDomainView } from '../../src/emit/view.js';
+import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
+import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
 import { BITS, formatAddress, hostMaskOf, MAX, parsePrefix } from '../../src/net/ip.js';
-import type { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Plan } from '../../src/plan/types.js';
 
 const NAME = 'ios';
+
+const IOS_CAPABILITIES: TargetCapabilities = {
+  policyRouting: false,
+  excludeRoute: true,
+  // The app resolves exact names when the tunnel starts and adds their addresses to includedRoutes/excludedRoutes.
+  hostEntries: { by: 'resolve-once', when: 'when the tunnel starts' },
+  wildcardHosts: false,
+  directHosts: 'exclude-route',
+  dnsServers: 'proxy',
+  firewall: true,
+  ipv6: 'needs-address',
+  localProxy: { runBy: 'the app; network-settings.json starts no tunnel' },
+};
 
 export interface IosRoute4 {
   destinationAddress: string;
@@ -52,21 +63,11 @@ function split(cidr: string): { address: string; length: number } {
   return { address: formatAddress(r.prefix.family, r.prefix.network), length: r.prefix.length };
 }
 
-/**
- * Included and excluded routes for one family. Exclude mode: the default route
- * in, the direct set out (NetworkExtension takes the longest match). Include
- * mode: the tunnel set in. A family with nothing in the tunnel has no routes.
- */
-export function familyRoutes(mode: Plan['split']['mode'], tunnel: PrefixSet, direct: PrefixSet): { included: string[]; excluded: string[] } {
-  if (tunnel.isEmpty) return { included: [], excluded: [] };
-  if (mode === 'exclude') return { included: [tunnel.family === 4 ? '0.0.0.0/0' : '::/0'], excluded: direct.toCidrs() };
-  return { included: tunnel.toCidrs(), excluded: [] };
-}
-
 export function iosSettings(plan: Plan): IosNetworkSettings {
   const f = plan.features;
-  const r4 = familyRoutes(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4);
-  const r6 = familyRoutes(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6);
+  const canExclude = canExcludeRoutes(IOS_CAPABILITIES);
+  const r4 = familyRoutes(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4, canExclude);
+  const r6 = familyRoutes(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6, canExclude);
   const route4 = (c: string): IosRoute4 => {
     const s = split(c);
     return { destinationAddress: s.address, subnetMask: maskOf(s.length) };
@@ -95,40 +96,12 @@ export function iosSettings(plan: Plan): IosNetworkSettings {
             excludedRoutes: r6.excluded.map(route6),
           }
         : null,
-    dnsSettings: plan.dns ? { servers: [...plan.dns.listen.v4, ...plan.dns.listen.v6], matchDomains: [''], searchDomains: [...plan.dns.search] } : null,
+    dnsSettings: plan.dns ? { servers: dnsServerList(plan, IOS_CAPABILITIES), matchDomains: [''], searchDomains: [...plan.dns.search] } : null,
     mtu: vpn ? plan.interface.mtu : null,
     enforceRoutes: tunnel && f.firewall,
     hostEntries: plan.split.hosts.map((h) => ({ host: h.text, route: h.action === 'tunnel' ? 'included' : 'excluded' })),
     fallbackDomains: fallbackDomainViews(plan),
   };
-}
-
-function check(plan: Plan): Diagnostic[] {
-  const ds: Diagnostic[] = [];
-  for (const h of plan.split.hosts) {
-    ds.push(
-      diag(
-        'TargetLimitation',
-        {
-          target: NAME,
-          detail: h.pattern.wildcard
-            ? `host entry "${h.text}" is a wildcard: NetworkExtension resolves host entries once when the tunnel starts, and a wildcard names no address to resolve; it has no effect on iOS`
-            : `host entry "${h.text}" is resolved once when the tunnel starts; later changes to its addresses are not followed`,
-        },
-        h.pos,
-      ),
-    );
-  }
-  if (plan.features.routes && plan.interface.ipv6 === null && !plan.split.tunnel.v6.isEmpty) {
-    ds.push(
-      diag('TargetLimitation', {
-        target: NAME,
-        detail: 'interface.ipv6 is not set: ipv6Settings has routes but no address, so IPv6 destinations in the tunnel are captured (they cannot leak) but get no connectivity',
-      }),
-    );
-  }
-  ds.push(...localProxyLimitation(plan, NAME, 'the app; network-settings.json starts no tunnel'));
-  return ds;
 }
 
 function emit(plan: Plan, _ctx: EmitContext): Artifact[] {
@@ -138,7 +111,6 @@ function emit(plan: Plan, _ctx: EmitContext): Artifact[] {
 export const ios: TargetModule = {
   name: NAME,
   description: 'iOS: NEPacketTunnelNetworkSettings for a NetworkExtension packet tunnel, as JSON',
-  capabilities: { hostRules: 'tunnel-start', policyRouting: false, firewall: true, ipv6: true },
-  check,
+  capabilities: IOS_CAPABILITIES,
   emit,
 };

@@ -7,7 +7,7 @@
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
 import { SETTINGS_FILE, serializeLinuxSettings, type LinuxSettings } from '../../src/contract/settings.js';
-import { splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
+import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
@@ -96,7 +96,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   }
 
   if (plan.dns) {
-    const nameservers = [...plan.dns.listen.v4, ...plan.dns.listen.v6];
+    const nameservers = dnsServerList(plan, linux.capabilities);
     file('resolv.conf', render('linux', 'resolv.conf.hbs', { ...base, nameservers, search: plan.dns.search, options: RESOLV_CONF_OPTIONS }));
     file(
       'resolved.sh',
@@ -131,7 +131,16 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
 export const linux: TargetModule = {
   name: 'linux',
   description: 'Linux: ip policy routing, nftables, WireGuard (wg setconf), resolv.conf or systemd-resolved, the DNS proxy',
-  capabilities: { hostRules: 'dns-answer', policyRouting: true, firewall: true, ipv6: true },
-  check: () => [],
+  capabilities: {
+    policyRouting: true,
+    excludeRoute: false,
+    hostEntries: { by: 'dns-answer' },
+    wildcardHosts: true,
+    directHosts: true,
+    dnsServers: 'proxy',
+    firewall: true,
+    ipv6: true,
+    localProxy: true,
+  },
   emit,
 };

@@ -6,10 +6,9 @@
  * (the minimal complement of the direct set), routed on the utun. It
  * translates the Plan; it decides nothing.
  */
-import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
-import { splitEntryRows, localProxyLimitation, wireguardPeerView } from '../../src/emit/view.js';
+import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
@@ -39,18 +38,6 @@ export function macosRoutes(cidrs: readonly string[]): string[] {
 /** Host entries up.sh can resolve: exact names (a wildcard names no address). */
 export function resolvable(plan: Plan): string[] {
   return plan.split.hosts.filter((h) => !h.pattern.wildcard).map((h) => h.text);
-}
-
-function check(plan: Plan): Diagnostic[] {
-  const ds: Diagnostic[] = [];
-  for (const h of plan.split.hosts) {
-    const detail = h.pattern.wildcard
-      ? `host entry "${h.text}" is a wildcard: macOS has no warpc runtime to route the addresses of DNS answers, and a wildcard names no address to resolve when up.sh runs; it has no effect`
-      : `host entry "${h.text}" is resolved once when up.sh runs (routes and pf); later changes to its addresses are not followed`;
-    ds.push(diag('TargetLimitation', { target: NAME, detail }, h.pos));
-  }
-  ds.push(...localProxyLimitation(plan, NAME, 'the client application; nothing on the OS changes, so no files are written'));
-  return ds;
 }
 
 function emit(plan: Plan, ctx: EmitContext): Artifact[] {
@@ -112,7 +99,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       render(NAME, 'dns.scutil.hbs', {
         ...base,
         serviceId,
-        servers: [...plan.dns.listen.v4, ...plan.dns.listen.v6],
+        servers: dnsServerList(plan, macos.capabilities),
         search: plan.dns.search,
         match: plan.dns.fallback.map((r) => r.suffix),
       }),
@@ -144,7 +131,17 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
 export const macos: TargetModule = {
   name: NAME,
   description: 'macOS: routes on the utun (route), a pf anchor, DNS in the dynamic store (scutil), WireGuard peer (wg setconf)',
-  capabilities: { hostRules: 'tunnel-start', policyRouting: false, firewall: true, ipv6: true },
-  check,
+  capabilities: {
+    policyRouting: false,
+    excludeRoute: false,
+    // up.sh resolves exact names and routes them (direct ones via the default gateway) and adds them to pf.
+    hostEntries: { by: 'resolve-once', when: 'when up.sh runs (routes and pf)' },
+    wildcardHosts: false,
+    directHosts: true,
+    dnsServers: 'proxy',
+    firewall: true,
+    ipv6: true,
+    localProxy: { runBy: 'the client application; nothing on the OS changes, so no files are written' },
+  },
   emit,
 };

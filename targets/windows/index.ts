@@ -9,16 +9,39 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
 import { render } from '../../src/emit/render.js';
-import { splitEntryRows, localProxyLimitation, wireguardPeerView } from '../../src/emit/view.js';
-import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import { canonicalAddress, parsePrefix } from '../../src/net/ip.js';
+import { dnsServerList, dnsServers, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
+import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
+import { parsePrefix } from '../../src/net/ip.js';
 import { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Plan } from '../../src/plan/types.js';
-import { DNS_PROXY_V6_WINDOWS } from '../../src/profile/defaults.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
 
 const NAME = 'windows';
+
+const WINDOWS_CAPABILITIES: TargetCapabilities = {
+  policyRouting: false,
+  excludeRoute: false,
+  // apply.ps1 resolves exact names that go into the tunnel and blocks their addresses off the tunnel.
+  hostEntries: { by: 'resolve-once', when: 'when apply.ps1 runs (apply.netsh.cmd does not resolve it)' },
+  wildcardHosts: false,
+  directHosts: { no: 'Windows Firewall block rules win over allow rules' },
+  dnsServers: 'ipv4-mapped-v6',
+  firewall: true,
+  ipv6: true,
+  localProxy: { runBy: 'the client application; nothing on the OS changes, so no files are written' },
+  reducedVariant: {
+    apply: 'apply.netsh.cmd',
+    revert: 'revert.netsh.cmd',
+    tool: 'netsh',
+    fullApply: 'apply.ps1',
+    fullRevert: 'revert.ps1',
+    noFirewall: 'netsh advfirewall cannot limit a rule to the adapters other than the tunnel',
+    noDnsSearch: 'netsh has no command for it',
+    revertDnsToDhcp: true,
+    revertFixedMetric: true,
+  },
+};
 
 /** Remote addresses per firewall rule: Windows Firewall takes at most 1000. */
 export const FIREWALL_CHUNK = 500;
@@ -28,23 +51,15 @@ export function windowsFirewallGroup(plan: Plan): string {
   return `warpc.${plan.name}`;
 }
 
-/** The DNS servers of the Windows adapter: the proxy's IPv4 addresses and its IPv4-mapped IPv6 one. */
+/** The DNS servers of the Windows adapter: the proxy's IPv4 addresses and its IPv4-mapped IPv6 one (decided by dnsServers from the capabilities). */
 export function windowsDnsServers(plan: Plan): string[] {
-  return plan.dns ? [...plan.dns.listen.v4, ...windowsProxyV6()] : [];
+  return dnsServerList(plan, WINDOWS_CAPABILITIES);
 }
 
-/** DNS_PROXY_V6_WINDOWS in warpc's canonical text (the IPv4-mapped address in hex groups). */
-function windowsProxyV6(): string[] {
-  return DNS_PROXY_V6_WINDOWS.map((a) => {
-    const c = canonicalAddress(a);
-    if (c === null) throw new Error(`bad built-in address ${a}`);
-    return c;
-  });
-}
-
+/** The plan as the DNS proxy's configuration on Windows sees it: listening where the adapter's DNS servers point. */
 function windowsPlanForProxy(plan: Plan): Plan {
   if (!plan.dns) return plan;
-  return { ...plan, dns: { ...plan.dns, listen: { v4: plan.dns.listen.v4, v6: windowsProxyV6() } } };
+  return { ...plan, dns: { ...plan.dns, listen: dnsServers(plan, WINDOWS_CAPABILITIES) } };
 }
 
 /**
@@ -87,34 +102,9 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
   return out;
 }
 
+/** What only Windows knows: a description PowerShell cannot quote is left out (the rest follows from WINDOWS_CAPABILITIES). */
 function check(plan: Plan): Diagnostic[] {
   const ds: Diagnostic[] = [];
-  const lim = (detail: string, at?: Parameters<typeof diag>[2]): void => {
-    ds.push(diag('TargetLimitation', { target: NAME, detail }, at));
-  };
-  for (const h of plan.split.hosts) {
-    if (h.pattern.wildcard) {
-      lim(`host entry "${h.text}" is a wildcard: Windows has no warpc runtime to route the addresses of DNS answers, and a wildcard names no address to resolve when apply.ps1 runs; it has no effect`, h.pos);
-    } else if (h.action === 'direct') {
-      lim(`host entry "${h.text}" cannot be excluded on Windows: Windows Firewall block rules win over allow rules, so its addresses stay in the tunnel`, h.pos);
-    } else {
-      lim(`host entry "${h.text}" is resolved once when apply.ps1 runs (apply.netsh.cmd does not resolve it); later changes to its addresses are not followed`, h.pos);
-    }
-  }
-  if (plan.features.firewall) {
-    lim('apply.netsh.cmd has no firewall rules (netsh advfirewall cannot limit a rule to the adapters other than the tunnel): only apply.ps1 blocks tunnel-bound destinations elsewhere');
-  }
-  if (plan.dns && plan.dns.search.length > 0) {
-    lim('apply.netsh.cmd does not set the DNS suffix search list (netsh has no command for it): apply.ps1 does');
-  }
-  const inexact = [
-    ...(plan.dns ? ["every adapter's DNS servers go back to automatic (DHCP), not to static servers set before apply.netsh.cmd"] : []),
-    ...(plan.tunnel ? ["the tunnel adapter's metric comes back as a fixed number even if it was automatic"] : []),
-  ];
-  if (inexact.length > 0) {
-    lim(`revert.netsh.cmd restores only what netsh can read back: ${inexact.join('; ')}. revert.ps1 restores ${inexact.length > 1 ? 'both' : 'it'} exactly`);
-  }
-  ds.push(...localProxyLimitation(plan, NAME, 'the client application; nothing on the OS changes, so no files are written'));
   for (const r of plan.split.rules) {
     if (!r.description) continue;
     try {
@@ -213,7 +203,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
 export const windows: TargetModule = {
   name: NAME,
   description: 'Windows: PowerShell (and netsh) for the adapter, routes, firewall rules and DNS; WireGuard peer (wg.exe setconf)',
-  capabilities: { hostRules: 'tunnel-start', policyRouting: false, firewall: true, ipv6: true },
+  capabilities: WINDOWS_CAPABILITIES,
   check,
   emit,
 };

@@ -34,7 +34,24 @@ describe('diagnostic codes', () => {
   it('fill every placeholder and escape control characters in user text', () => {
     const d = diag('InvalidAddress', { value: 'a\u001b[31mb\nc' }, { line: 1, col: 1 });
     expect(d.message).toBe('"a\\x1b[31mb\\nc" is not a valid IP address');
+    // @ts-expect-error a missing argument is a type error (and throws if it slips through)
     expect(() => diag('InvalidAddress', {})).toThrow(/missing argument/);
+  });
+  it("type-check each code's arguments against its message's placeholders (npm run typecheck)", () => {
+    // Each @ts-expect-error below is itself an error when the line typechecks, so these lines fail tsc if diag's arguments are not typed.
+    const typed = (): unknown[] => [
+      // @ts-expect-error a misspelled placeholder
+      diag('InvalidAddress', { valeu: '10.0.0.1' }),
+      // @ts-expect-error a placeholder the message does not have
+      diag('InvalidAddress', { value: '10.0.0.1', extra: 1 }),
+      // @ts-expect-error an argument for a message without placeholders
+      diag('NotAMapping', { value: 'x' }),
+      // @ts-expect-error not a string or number
+      diag('InvalidAddress', { value: ['10.0.0.1'] }),
+      diag('NotAMapping', {}),
+      diag('HostBitsSet', { value: '10.0.0.1/8', suggestion: '10.0.0.0/8' }),
+    ];
+    expect(typeof typed).toBe('function');
   });
   it('render file:line:col, the source line and a caret under the value', () => {
     const d = { ...diag('InvalidPrefix', { value: '10.0.0.0/33', hint: '' }, { line: 2, col: 10, length: 11 }), file: 'p.yaml' };

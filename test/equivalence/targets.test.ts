@@ -8,17 +8,34 @@ import { describe, expect, it } from 'vitest';
 import { DualSet } from '../../src/net/prefix-set.js';
 import { parseAddress } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
-import { DNS_PROXY_V6_WINDOWS } from '../../src/profile/defaults.js';
+import { findTarget } from '../../src/emit/registry.js';
+import type { ReducedVariant, TargetCapabilities } from '../../src/emit/target.js';
+import { dnsServers } from '../../src/emit/view.js';
 import type { readMacos } from '../readers/macos.js';
 import { compileAll, edges, models, profileArb, randomV4, randomV6 } from './helpers.js';
 
 const PROFILES = Number(process.env['WARPC_EQ_PROFILES'] ?? 200);
 const PROBES = 50;
 
-function expectedServers(plan: Plan, target: string): string[] {
-  if (!plan.dns) return [];
-  if (target.startsWith('windows')) return [...plan.dns.listen.v4, ...DNS_PROXY_V6_WINDOWS];
-  return [...plan.dns.listen.v4, ...plan.dns.listen.v6];
+/**
+ * Which registered target each reader's model belongs to, and whether it reads the
+ * target's reduced variant (capabilities.reducedVariant). What a model must show
+ * follows from that target's capabilities, never from its name.
+ */
+const MODEL_OF: Record<string, { target: string; reduced: boolean }> = {
+  macos: { target: 'macos', reduced: false },
+  ios: { target: 'ios', reduced: false },
+  android33: { target: 'android', reduced: false },
+  android: { target: 'android', reduced: false },
+  'windows.ps1': { target: 'windows', reduced: false },
+  'windows.netsh': { target: 'windows', reduced: true },
+};
+
+function capabilitiesOf(model: string): { caps: TargetCapabilities; lacks: ReducedVariant | null } {
+  const m = MODEL_OF[model];
+  const t = m && findTarget(m.target);
+  if (!m || !t) throw new Error(`no registered target for model ${model}`);
+  return { caps: t.capabilities, lacks: m.reduced ? t.capabilities.reducedVariant ?? null : null };
 }
 
 /** Every target, read back, agrees with the plan for `probes` (see the property below). */
@@ -29,6 +46,7 @@ function checkTargets(profile: Record<string, unknown>, randoms: string[], picks
   // Half the probes at edges, half random.
   const probes = randoms.map((r, i) => (i % 2 === 0 && edge.length ? edge[picks[i]! % edge.length]! : r));
   for (const [name, m] of Object.entries(ms)) {
+    const { caps, lacks } = capabilitiesOf(name);
     // Routes: none unless the plan routes (a target may still read as an empty table); then every probe goes the plan's way.
     if (!plan.features.routes) {
       expect(m.routes === null || m.routes.size === 0, `${name}: routes in mode ${plan.serviceMode}`).toBe(true);
@@ -39,8 +57,8 @@ function checkTargets(profile: Record<string, unknown>, randoms: string[], picks
         expect(m.routes!.lookup(p), `${name}: route for ${p}`).toBe(want);
       }
     }
-    // Firewall: blocks off the tunnel exactly the tunnel-bound probes (netsh has none, and says so).
-    if (plan.features.firewall && name !== 'windows.netsh') {
+    // Firewall: blocks off the tunnel exactly the tunnel-bound probes (a reduced variant without one says so: WARPC0109).
+    if (plan.features.firewall && lacks?.noFirewall === undefined) {
       expect(m.blockedOffTunnel, `${name}: no firewall`).not.toBeNull();
       for (const p of probes) {
         // Windows carves IPv6 link-local unicast and multicast (neighbour discovery, MLD) out of its block rules.
@@ -56,8 +74,9 @@ function checkTargets(profile: Record<string, unknown>, randoms: string[], picks
       expect(m.dns, `${name}: DNS in mode ${plan.serviceMode}`).toBeNull();
     } else {
       expect(m.dns, `${name}: no DNS`).not.toBeNull();
-      expect([...m.dns!.servers], `${name}: DNS servers`).toEqual(expectedServers(plan, name));
-      if (name !== 'windows.netsh') expect([...m.dns!.search], `${name}: search`).toEqual([...plan.dns.search]);
+      const servers = dnsServers(plan, caps);
+      expect([...m.dns!.servers], `${name}: DNS servers`).toEqual([...servers.v4, ...servers.v6]);
+      if (lacks?.noDnsSearch === undefined) expect([...m.dns!.search], `${name}: search`).toEqual([...plan.dns.search]);
       expect([...m.dns!.matchDomains], `${name}: match`).toEqual(['']);
     }
     // Fallback servers travel the way the plan says, by the target's own routes.
@@ -71,8 +90,11 @@ function checkTargets(profile: Record<string, unknown>, randoms: string[], picks
   const hosts = plan.split.hosts.map((h) => h.text);
   expect(ms['ios']!.hosts).toEqual(hosts);
   expect(ms['android']!.hosts).toEqual(hosts);
-  if (plan.features.routes) expect(ms['macos']!.hosts).toEqual(plan.split.hosts.filter((h) => !h.pattern.wildcard).map((h) => h.text));
-  if (ms['windows.ps1']) expect(ms['windows.ps1'].hosts).toEqual(plan.split.hosts.filter((h) => !h.pattern.wildcard && h.action === 'tunnel').map((h) => h.text));
+  // Those that resolve at apply time list what their capabilities can route: no wildcard without wildcardHosts, no direct entry where directHosts says no.
+  const applyTimeHosts = (caps: TargetCapabilities): string[] =>
+    plan.split.hosts.filter((h) => (!h.pattern.wildcard || caps.wildcardHosts) && (h.action === 'tunnel' || typeof caps.directHosts !== 'object')).map((h) => h.text);
+  if (plan.features.routes) expect(ms['macos']!.hosts).toEqual(applyTimeHosts(capabilitiesOf('macos').caps));
+  if (ms['windows.ps1']) expect(ms['windows.ps1'].hosts).toEqual(applyTimeHosts(capabilitiesOf('windows.ps1').caps));
 }
 
 describe('every target agrees with the plan', () => {

@@ -90,13 +90,14 @@ describe('error fixtures', () => {
 describe('capabilities', () => {
   it('the core refuses a plan feature a target cannot express, with a coded error and no files', async () => {
     const { linux } = await import('../../targets/linux/index.js');
-    const limited = { ...linux, name: 'limited', capabilities: { ...linux.capabilities, hostRules: 'none' as const, firewall: false } };
+    const limited = { ...linux, name: 'limited', capabilities: { ...linux.capabilities, hostEntries: { by: 'none' as const }, firewall: false } };
     const source = readFileSync(join(validFixtures().find((f) => f.name === 'corporate-exclude')!.dir, 'profile.yaml'), 'utf8');
     const result = compile(source, [limited]);
     expect(result.files.size).toBe(0);
-    expect(result.diagnostics.filter((d) => d.code === 'WARPC0061').map((d) => d.message)).toEqual([
-      'target limited cannot express Split Tunnel host entries (*.zoom.us, teams.microsoft.com)',
-      'target limited cannot express the firewall that keeps tunnel-bound traffic off other interfaces',
+    expect(result.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.line} ${d.message}`)).toEqual([
+      'WARPC0101 0 target limited cannot express the firewall that keeps tunnel-bound traffic off other interfaces (service mode warp needs it); leave limited out of --target',
+      'WARPC0100 15 target limited cannot express Split Tunnel host entries: "*.zoom.us" would be ignored; remove host entries or leave limited out of --target',
+      'WARPC0100 16 target limited cannot express Split Tunnel host entries: "teams.microsoft.com" would be ignored; remove host entries or leave limited out of --target',
     ]);
   });
 });

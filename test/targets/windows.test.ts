@@ -186,7 +186,7 @@ describe('apply twice, revert twice, on a modelled machine', () => {
   it.each(LIFECYCLE)('apply.netsh.cmd / revert.netsh.cmd: %s', (_, profile) => {
     const { plan, files } = compileAll(profile);
     const win = files.get('windows')!;
-    // What netsh can restore (WARPC0062 says so): DNS from DHCP, metrics set by hand.
+    // What netsh can restore (WARPC0111 and WARPC0112 say so): DNS from DHCP, metrics set by hand.
     const start = machine();
     for (const a of start.adapters) {
       a.dns.v4 = [];

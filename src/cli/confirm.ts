@@ -1,6 +1,5 @@
 /** `warpc confirm`: keep what a running `warpc try` applied. */
 import type { Command } from 'commander';
-import { runConfirm } from '../runtime/linux/foreground.js';
 import { runtimeAction, stateDirOption } from './up.js';
 
 export function register(program: Command): void {
@@ -8,5 +7,5 @@ export function register(program: Command): void {
     .command('confirm')
     .description('keep the configuration a running warpc try applied (otherwise it reverts at its deadline)')
     .addOption(stateDirOption())
-    .action((opts: { stateDir: string }) => runtimeAction(() => runConfirm(opts.stateDir)));
+    .action((opts: { stateDir: string }) => runtimeAction(async () => (await import('../runtime/linux/foreground.js')).runConfirm(opts.stateDir)));
 }

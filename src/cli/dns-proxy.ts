@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
-import { createLogger, DnsProxyConfigError, loadDnsProxyConfig, parseHostPort, startDnsProxy, type ListenAddress, type LogFormat, type LogLevel } from '../runtime/dns/index.js';
+import { Option, type Command } from 'commander';
+import type { ListenAddress, LogFormat, LogLevel } from '../runtime/dns/index.js';
 import { CliExit, EXIT } from './exit.js';
 
 interface Options {
@@ -40,6 +40,7 @@ Examples:
   $ warpc dns-proxy out/linux --doh-ca gateway-ca.pem --system-resolvers 192.168.1.1`,
     )
     .action(async (dir: string, opts: Options) => {
+      const { createLogger, DnsProxyConfigError, loadDnsProxyConfig, parseHostPort, startDnsProxy } = await import('../runtime/dns/index.js');
       const listen: ListenAddress[] = [];
       for (const text of opts.listen ?? []) {
         const a = parseHostPort(text, 53);

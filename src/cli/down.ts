@@ -1,6 +1,5 @@
 /** `warpc down`: stop the running agent, which restores the device; restore from the journal if it is gone. */
 import type { Command } from 'commander';
-import { runDown } from '../runtime/linux/foreground.js';
 import { rootOption, runtimeAction, stateDirOption } from './up.js';
 
 export function register(program: Command): void {
@@ -10,5 +9,5 @@ export function register(program: Command): void {
     .addOption(stateDirOption())
     .addOption(rootOption(false))
     .option('--wait <seconds>', 'how long to wait for the agent', (v) => Number(v), 30)
-    .action((opts: { stateDir: string; root?: string; wait: number }) => runtimeAction(() => runDown(opts.stateDir, opts.root, opts.wait)));
+    .action((opts: { stateDir: string; root?: string; wait: number }) => runtimeAction(async () => (await import('../runtime/linux/foreground.js')).runDown(opts.stateDir, opts.root, opts.wait)));
 }

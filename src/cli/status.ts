@@ -1,16 +1,17 @@
 /** `warpc status [--format text|json]`: tunnel, handshake, counters, DNS manager and why, journal state. */
-import { Option, type Command } from 'commander';
-import { collectStatus, formatStatus } from '../runtime/linux/status.js';
-import { runtimeAction, stateDirOption } from './up.js';
+import type { Command } from 'commander';
+import { formatOption, type Format, stateDirOption } from './options.js';
+import { runtimeAction } from './up.js';
 
 export function register(program: Command): void {
   program
     .command('status')
     .description('show the running agent: interface, public key, latest handshake, transfer, DNS manager (and why), journal state')
     .addOption(stateDirOption())
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((opts: { stateDir: string; format: 'text' | 'json' }) =>
+    .addOption(formatOption())
+    .action((opts: { stateDir: string; format: Format }) =>
       runtimeAction(async () => {
+        const { collectStatus, formatStatus } = await import('../runtime/linux/status.js');
         const s = await collectStatus(opts.stateDir);
         process.stdout.write(opts.format === 'json' ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
       }),

@@ -1,7 +1,6 @@
 /** `warpc try <dir> --timeout S`: apply, and revert unless `warpc confirm` comes within S seconds (like netplan try). */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { DnsManagerChoice } from '../runtime/linux/dns-manager.js';
-import { runForeground } from '../runtime/linux/foreground.js';
 import { dnsManagerOption, rootOption, runtimeAction, stateDirOption } from './up.js';
 
 function seconds(v: string): number {
@@ -22,8 +21,8 @@ export function register(program: Command): void {
     .option('--doh-ca <file>', 'extra CA certificates (PEM) for the DoH server')
     .addHelpText('after', '\nExamples:\n  $ sudo warpc try build/linux --timeout 60 &\n  $ sudo warpc confirm')
     .action((dir: string, opts: { timeout: number; stateDir: string; root: string; dnsManager?: DnsManagerChoice; dohCa?: string }) =>
-      runtimeAction(() =>
-        runForeground({
+      runtimeAction(async () =>
+        (await import('../runtime/linux/foreground.js')).runForeground({
           compiledDir: dir,
           stateDir: opts.stateDir,
           root: opts.root,

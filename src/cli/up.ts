@@ -1,27 +1,17 @@
 /** `warpc up <compiled linux dir> [--state-dir DIR] [--root DIR] [--dns-manager M] [--doh-ca FILE]` */
-import { Option, type Command } from 'commander';
-import { AgentExit, DEFAULT_ROOT, DEFAULT_STATE_DIR, runForeground } from '../runtime/linux/foreground.js';
+import type { Command } from 'commander';
 import type { DnsManagerChoice } from '../runtime/linux/dns-manager.js';
 import { CliExit, EXIT } from './exit.js';
+import { dnsManagerOption, rootOption, stateDirOption } from './options.js';
 
-export function stateDirOption(): Option {
-  return new Option('--state-dir <dir>', 'where the journal, the device key and backups live').default(DEFAULT_STATE_DIR);
-}
+export { dnsManagerOption, rootOption, stateDirOption };
 
-export function rootOption(withDefault: boolean): Option {
-  const o = new Option('--root <dir>', 'treat this folder as / for files such as /etc/resolv.conf (tests, containers)');
-  return withDefault ? o.default(DEFAULT_ROOT) : o;
-}
-
-export function dnsManagerOption(): Option {
-  return new Option('--dns-manager <manager>', 'who gets pointed at the DNS proxy (default: settings.json, normally auto)').choices(['auto', 'resolv.conf', 'systemd-resolved']);
-}
-
-/** Run a runtime action, turning its failures into exit codes. */
+/** Run a runtime action (which imports what it needs), turning its failures into exit codes. */
 export async function runtimeAction(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
+    const { AgentExit } = await import('../runtime/linux/foreground.js');
     if (err instanceof AgentExit) throw new CliExit(err.code === 0 ? EXIT.ok : EXIT.failure, err.message);
     throw err;
   }
@@ -38,8 +28,8 @@ export function register(program: Command): void {
     .option('--doh-ca <file>', 'extra CA certificates (PEM) to trust for the DoH server, besides NODE_EXTRA_CA_CERTS')
     .addHelpText('after', '\nExamples:\n  $ sudo warpc up build/linux\n  $ sudo warpc up build/linux --state-dir /run/warpc-test --root /tmp/fakeroot')
     .action((dir: string, opts: { stateDir: string; root: string; dnsManager?: DnsManagerChoice; dohCa?: string }) =>
-      runtimeAction(() =>
-        runForeground({
+      runtimeAction(async () =>
+        (await import('../runtime/linux/foreground.js')).runForeground({
           compiledDir: dir,
           stateDir: opts.stateDir,
           root: opts.root,

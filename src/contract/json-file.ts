@@ -5,8 +5,9 @@
  * who hand-edited a file knows where to look; nothing is changed by a reader.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { PACKAGE_ROOT } from '../version.js';
 
 /** One thing wrong in a contract file: where (a JSON pointer; '' is the whole document) and what. */
@@ -44,7 +45,8 @@ let ajv: Ajv | undefined;
 export function schemaValidator<T>(name: string): ValidateFunction<T> {
   let v = validators.get(name);
   if (!v) {
-    ajv ??= new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
+    // ajv loads on first use: importing it costs more than Node's start-up, and most commands never read a contract file.
+    ajv ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
     v = ajv.compile(JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', name), 'utf8')) as object);
     validators.set(name, v);
   }

@@ -7,15 +7,13 @@
  * schema/dns-proxy.schema.json and then checks what the schema cannot
  * (address syntax, name grammar, URL shape).
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { canonicalAddress } from '../../net/ip.js';
 import { parseDomainName, parseHostPattern } from '../../net/names.js';
 import type { Path, Plan } from '../../plan/types.js';
 import { DNS_PROXY_PORT } from '../../profile/defaults.js';
-import { PACKAGE_ROOT } from '../../version.js';
+import { schemaValidator as validatorOf } from '../../schemas.js';
 
 export const DNS_PROXY_CONFIG_VERSION = 1;
 
@@ -105,16 +103,8 @@ export class DnsProxyConfigError extends Error {
   }
 }
 
-let validator: ValidateFunction | undefined;
-
-function schemaValidator(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', 'dns-proxy.schema.json'), 'utf8')) as object;
-    const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
-    validator = ajv.compile(schema);
-  }
-  return validator;
-}
+/** Precompiled at build time when it can be (src/schemas.ts), else compiled on first use: importing ajv is slow. */
+const schemaValidator = () => validatorOf('dns-proxy.schema.json');
 
 function describeAjvError(e: ErrorObject): string {
   const where = e.instancePath === '' ? '(top level)' : e.instancePath;

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .action(async (profilePath: string, queries: string[], opts: { format: Format }) => {
       const { analyze } = await import('../compile.js');
       const { diag, hasErrors, withFile } = await import('../diagnostics/diagnostic.js');
-      const { explainAddress, explainName, parseQuery } = await import('../plan/explain.js');
+      const { explainAddress, explainName, parseExplainQuery } = await import('../plan/explain.js');
       const { mappedIPv4, parseAddress } = await import('../net/ip.js');
       const { diagnosticsJson, printDiagnostics, readProfile, writeJson } = await import('./common.js');
       const { addressJson, addressText, nameJson, nameText } = await import('./explain-format.js');
@@ -31,7 +31,7 @@ export function register(program: Command): void {
       const parsed = queries.map((q) => {
         const a = parseAddress(q);
         const v4 = a === null ? null : mappedIPv4(a);
-        return { q, parsed: parseQuery(v4 ?? q), mappedFrom: v4 === null ? null : q };
+        return { q, parsed: parseExplainQuery(v4 ?? q), mappedFrom: v4 === null ? null : q };
       });
       const bad = parsed.filter((p) => p.parsed === null).map((p) => diag('ExplainBadQuery', { value: p.q }));
       if (bad.length > 0) {

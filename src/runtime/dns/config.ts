@@ -1,7 +1,7 @@
 /**
  * dns-proxy.json: what the local DNS proxy needs from the plan, and nothing else.
  *
- * `warpc compile` writes it into the Linux target (dnsProxyConfigFromPlan +
+ * `warpc compile` writes it into the Linux, macOS and Windows targets (dnsProxyConfigFromPlan +
  * serializeDnsProxyConfig, both pure); `warpc dns-proxy` and the Linux runtime
  * read it back with loadDnsProxyConfig, which validates it against
  * schema/dns-proxy.schema.json and then checks what the schema cannot

@@ -51,9 +51,7 @@ export function nameText(plan: Plan, e: NameExplanation): string {
       break;
     case 'fallback': {
       const rule = r.rule;
-      const via = rule.useSystemResolvers
-        ? "the device's original resolvers"
-        : rule.servers.map((s) => `${s.address} via ${s.path}`).join(', ');
+      const via = rule.useSystemResolvers ? "the device's original resolvers" : rule.servers.map((s) => `${s.address} via ${s.path}`).join(', ');
       lines.push(`${e.name}: Local Domain Fallback "${rule.suffix}" (${where(rule.pos)}) → ${via}; plain DNS, skips Gateway policy`);
       break;
     }
@@ -95,7 +93,13 @@ export function nameJson(e: NameExplanation): Record<string, unknown> {
       resolver = { kind: 'local', addresses: r.addresses };
       break;
     case 'fallback':
-      resolver = { kind: 'fallback', suffix: r.rule.suffix, line: r.rule.pos.line, system_resolvers: r.rule.useSystemResolvers, servers: r.rule.servers.map((s) => ({ address: s.address, path: s.path })) };
+      resolver = {
+        kind: 'fallback',
+        suffix: r.rule.suffix,
+        line: r.rule.pos.line,
+        system_resolvers: r.rule.useSystemResolvers,
+        servers: r.rule.servers.map((s) => ({ address: s.address, path: s.path })),
+      };
       break;
     case 'doh':
       resolver = { kind: 'doh', url: r.url, path: r.path, addresses: r.addresses.map((a) => ({ address: a.address, path: a.path, reason: reasonJson(a.reason) })) };

@@ -53,7 +53,10 @@ export function register(program: Command): void {
           results: results.map((r) => (r.kind === 'address' ? { ...addressJson(r.e), ...(r.mappedFrom ? { ipv4_mapped_from: r.mappedFrom } : {}) } : nameJson(r.e))),
         });
       } else {
-        printDiagnostics(diagnostics.filter((d) => d.severity === 'error'), source);
+        printDiagnostics(
+          diagnostics.filter((d) => d.severity === 'error'),
+          source,
+        );
         for (const r of results) {
           const text = r.kind === 'address' ? addressText(plan, r.e) : nameText(plan, r.e);
           process.stdout.write(`${r.mappedFrom ? `${r.mappedFrom} (IPv4-mapped) = ${text}` : text}\n`);
@@ -61,4 +64,3 @@ export function register(program: Command): void {
       }
     });
 }
-

@@ -20,10 +20,7 @@ function shippedImports(): Set<string> {
   const names = new Set<string>();
   for (const file of [...tsFiles('src'), ...tsFiles('targets')]) {
     const text = readFileSync(file, 'utf8');
-    const specs = [
-      ...[...text.matchAll(/^import (?!type\b)[^;]*?from '([^']+)'/gms)].map((m) => m[1]!),
-      ...[...text.matchAll(/(?:import|require|\))\('([^']+)'\)/g)].map((m) => m[1]!),
-    ];
+    const specs = [...[...text.matchAll(/^import (?!type\b)[^;]*?from '([^']+)'/gms)].map((m) => m[1]!), ...[...text.matchAll(/(?:import|require|\))\('([^']+)'\)/g)].map((m) => m[1]!)];
     for (const s of specs) {
       if (s.startsWith('.') || s.startsWith('node:') || builtinModules.includes(s)) continue;
       names.add(s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!);

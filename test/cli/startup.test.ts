@@ -67,7 +67,7 @@ describe('start-up loads only what the command uses', () => {
     expect(files.filter((f) => f.startsWith('ajv/') && !f.startsWith('ajv/dist/runtime/'))).toEqual([]);
   });
 
-  it('the option defaults repeated for cheap registration are the runtime\'s', () => {
+  it("the option defaults repeated for cheap registration are the runtime's", () => {
     expect(DEFAULT_STATE_DIR).toBe(foreground.DEFAULT_STATE_DIR);
     expect(DEFAULT_ROOT).toBe(foreground.DEFAULT_ROOT);
   });
@@ -76,7 +76,11 @@ describe('start-up loads only what the command uses', () => {
 describe('precompiled schema validators', () => {
   it('the build writes one per schema, and the built CLI uses it', async () => {
     const dir = join(ROOT, 'dist', 'src', 'schemas');
-    expect(readdirSync(dir).sort()).toEqual(Object.keys(SCHEMA_OPTIONS).map((n) => `${n}.cjs`).sort());
+    expect(readdirSync(dir).sort()).toEqual(
+      Object.keys(SCHEMA_OPTIONS)
+        .map((n) => `${n}.cjs`)
+        .sort(),
+    );
     const built = (await import(join(ROOT, 'dist', 'src', 'schemas.js'))) as typeof import('../../src/schemas.js');
     for (const name of Object.keys(SCHEMA_OPTIONS)) expect(built.schemaValidator(name)).toBe(require(join(dir, `${name}.cjs`)));
   });

@@ -4,7 +4,7 @@
  * built CLI validates with the precompiled schema validators (src/schemas.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,5 +105,23 @@ describe('precompiled schema validators', () => {
       if (!a) failing++;
     }
     expect(failing).toBeGreaterThan(3);
+  });
+
+  it('a precompiled validator made from another schema text is not used', async () => {
+    // A copy of the built module in a package of its own, whose precompiled validator is stale.
+    const pkg = join(tmp, 'stale-pkg');
+    mkdirSync(join(pkg, 'dist', 'src', 'schemas'), { recursive: true });
+    mkdirSync(join(pkg, 'schema'));
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'warpc', version: '0.0.0', type: 'module' }));
+    symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    for (const f of ['schemas.js', 'schemas.js.map', 'version.js', 'version.js.map']) copyFileSync(join(ROOT, 'dist', 'src', f), join(pkg, 'dist', 'src', f));
+    copyFileSync(join(ROOT, 'schema', 'profile.schema.json'), join(pkg, 'schema', 'profile.schema.json'));
+    const built = readFileSync(join(ROOT, 'dist', 'src', 'schemas', 'profile.schema.json.cjs'), 'utf8');
+    const stale = `${built}\nmodule.exports.schemaSource = ${JSON.stringify('{"type":"object"}')};\n`;
+    writeFileSync(join(pkg, 'dist', 'src', 'schemas', 'profile.schema.json.cjs'), stale);
+    const copy = (await import(join(pkg, 'dist', 'src', 'schemas.js'))) as typeof import('../../src/schemas.js');
+    const v = copy.schemaValidator('profile.schema.json');
+    expect(v).not.toBe(require(join(pkg, 'dist', 'src', 'schemas', 'profile.schema.json.cjs')));
+    expect(v({ version: 1, no_such_key: true })).toBe(false); // compiled from the real schema
   });
 });

@@ -3,13 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-function findPackageRoot(): string {
+function findPackageRoot(): { root: string; version: string } {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, 'package.json');
     if (existsSync(candidate)) {
-      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string };
-      if (pkg.name === 'warpc') return dir;
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'warpc') return { root: dir, version: pkg.version };
     }
     const parent = dirname(dir);
     if (parent === dir) throw new Error('warpc: cannot find its own package.json');
@@ -18,6 +18,7 @@ function findPackageRoot(): string {
 }
 
 /** The package root: templates (targets/) and schemas (schema/) are read from here, never from a profile's path. */
-export const PACKAGE_ROOT = findPackageRoot();
+const found = findPackageRoot();
+export const PACKAGE_ROOT: string = found.root;
 
-export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export const VERSION: string = found.version;

@@ -11,8 +11,8 @@
  * build of warpc (a checkout of an older commit, built) in the same run, row by row, so the two
  * columns share the machine's mood. A run past --timeout seconds is stopped and reported as such.
  *
- * Start-up: the median of --runs runs of `node -e 0` (the floor), `warpc --version`,
- * `warpc status` and `warpc check` on a bundled profile.
+ * Start-up: the median of --runs interleaved runs of `node -e 0` (the floor), `warpc --version`,
+ * `warpc status` and `warpc check` on a bundled profile, and each one's ratio to the floor.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -88,14 +88,33 @@ function median(xs: number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 }
 
-function startup(cli: string | null, args: readonly string[]): number {
-  const times: number[] = [];
+/** Milliseconds from spawning `node args` to its exit. */
+function spawnMs(args: readonly string[]): number {
+  const t0 = process.hrtime.bigint();
+  spawnSync(process.execPath, args, { stdio: 'ignore' });
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/**
+ * Start-up medians of --runs rounds. Each round runs `node -e 0`, then every command with
+ * warpc and with the baseline, back to back, so a loaded machine slows every column alike.
+ */
+function startupTable(commands: readonly (readonly string[])[]): void {
+  const floor: number[] = [];
+  const ours = commands.map((): number[] => []);
+  const theirs = commands.map((): number[] => []);
   for (let i = 0; i < RUNS; i++) {
-    const t0 = process.hrtime.bigint();
-    spawnSync(process.execPath, cli === null ? args : [cli, ...args], { stdio: 'ignore' });
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    floor.push(spawnMs(['-e', '0']));
+    commands.forEach((args, c) => {
+      ours[c]!.push(spawnMs([CLI, ...args]));
+      if (BASELINE) theirs[c]!.push(spawnMs([BASELINE, ...args]));
+    });
   }
-  return median(times);
+  const f = median(floor);
+  const cell = (xs: number[]): string => `${median(xs).toFixed(0)} (${(median(xs) / f).toFixed(2)}×)`;
+  console.log(`\nStart-up, median of ${RUNS} interleaved rounds (ms, and × node -e 0):\n\n| command | warpc |${BASELINE ? ' baseline |' : ''}\n|---|---:|${BASELINE ? '---:|' : ''}`);
+  console.log(`| node -e 0 | ${f.toFixed(0)} |${BASELINE ? ' |' : ''}`);
+  commands.forEach((args, c) => console.log(`| warpc ${args[0]} | ${cell(ours[c]!)} |${BASELINE ? ` ${cell(theirs[c]!)} |` : ''}`));
 }
 
 function main(): void {
@@ -135,13 +154,7 @@ function main(): void {
 
     const small = join(REPO, 'fixtures/corporate-exclude/profile.yaml');
     const state = join(tmp, 'state');
-    console.log(`\nStart-up, median of ${RUNS} runs (ms):\n\n| command | warpc |${BASELINE ? ' baseline |' : ''}\n|---|---:|${BASELINE ? '---:|' : ''}`);
-    console.log(`| node -e 0 | ${startup(null, ['-e', '0']).toFixed(0)} |${BASELINE ? ' |' : ''}`);
-    for (const args of [['--version'], ['status', '--state-dir', state], ['check', small]]) {
-      const ours = startup(CLI, args).toFixed(0);
-      const theirs = BASELINE ? ` ${startup(BASELINE, args).toFixed(0)} |` : '';
-      console.log(`| warpc ${args[0]} | ${ours} |${theirs}`);
-    }
+    startupTable([['--version'], ['status', '--state-dir', state], ['check', small]]);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,9 +1,7 @@
 /** `warpc check <profile> [--target …] [--format text|json]`: validate and plan, write nothing. */
 import type { Command } from 'commander';
-import { hasErrors, withFile } from '../diagnostics/diagnostic.js';
-import { analyze, targetDiagnostics } from '../compile.js';
 import { CliExit, EXIT } from './exit.js';
-import { diagnosticsJson, formatOption, printDiagnostics, readProfile, summary, targetsOrExit, writeJson, type Format } from './common.js';
+import { formatOption, type Format } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -13,7 +11,10 @@ export function register(program: Command): void {
     .option('-t, --target <targets>', 'also check what these targets can express ("all" for every target)', 'all')
     .addOption(formatOption())
     .addHelpText('after', '\nExamples:\n  $ warpc check profile.yaml\n  $ warpc check profile.yaml --format json | jq .diagnostics')
-    .action((profilePath: string, opts: { target: string; format: Format }) => {
+    .action(async (profilePath: string, opts: { target: string; format: Format }) => {
+      const { analyze, targetDiagnostics } = await import('../compile.js');
+      const { hasErrors, withFile } = await import('../diagnostics/diagnostic.js');
+      const { diagnosticsJson, printDiagnostics, readProfile, summary, targetsOrExit, writeJson } = await import('./common.js');
       const targets = targetsOrExit(opts.target, profilePath, opts.format, { summary: null });
       const { source, diagnostics: readDiags, file } = readProfile(profilePath);
       let diagnostics = readDiags;

@@ -1,16 +1,14 @@
 /** What the compiler commands share: reading the profile, printing diagnostics, --format. */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { Option } from 'commander';
 import { diag, formatAllText, hasErrors, toJSON, withFile, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { resolveTargets } from '../compile.js';
 import { targetNames } from '../emit/registry.js';
 import type { TargetModule } from '../emit/target.js';
 import { decodeProfileBytes } from '../profile/load.js';
 import { CliExit, EXIT } from './exit.js';
+import type { Format } from './options.js';
 
-export type Format = 'text' | 'json';
-
-export const formatOption = (): Option => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
+export type { Format };
 
 /** How diagnostics name the profile: its path, or `<stdin>` for `-`. */
 export function profileLabel(path: string): string {

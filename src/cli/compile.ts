@@ -1,12 +1,11 @@
 /** `warpc compile <profile> [--target linux] [--out DIR] [--format text|json]` */
 import type { Command } from 'commander';
-import { diag, escapeForDisplay, hasErrors, withFile, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { compile } from '../compile.js';
-import { OutputError, writeOutput } from '../emit/write.js';
+import type { diag as Diag, Diagnostic } from '../diagnostics/diagnostic.js';
+import type { OutputError } from '../emit/write.js';
 import { CliExit, EXIT } from './exit.js';
-import { diagnosticsJson, formatOption, printDiagnostics, readProfile, summary, targetsOrExit, writeJson, type Format } from './common.js';
+import { formatOption, type Format } from './options.js';
 
-function outputDiagnostic(err: OutputError): Diagnostic {
+function outputDiagnostic(diag: typeof Diag, err: OutputError): Diagnostic {
   switch (err.kind) {
     case 'not-warpc':
       return diag('OutputNotWarpc', { path: err.path });
@@ -30,7 +29,11 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'output directory (replaced as a whole; must be absent, empty, or exactly a previous warpc output)', 'out')
     .addOption(formatOption())
     .addHelpText('after', '\nExamples:\n  $ warpc compile profile.yaml --out build\n  $ warpc compile profile.yaml --target all --out build --format json')
-    .action((profilePath: string, opts: { target: string; out: string; format: Format }) => {
+    .action(async (profilePath: string, opts: { target: string; out: string; format: Format }) => {
+      const { compile } = await import('../compile.js');
+      const { diag, escapeForDisplay, hasErrors, withFile } = await import('../diagnostics/diagnostic.js');
+      const { OutputError, writeOutput } = await import('../emit/write.js');
+      const { diagnosticsJson, printDiagnostics, readProfile, summary, targetsOrExit, writeJson } = await import('./common.js');
       const targets = targetsOrExit(opts.target, profilePath, opts.format, { files: [] });
       const { source, diagnostics: readDiags, file } = readProfile(profilePath);
       let diagnostics = readDiags;
@@ -46,7 +49,7 @@ export function register(program: Command): void {
           if (leftover !== null) process.stderr.write(`warpc: the previous output's folder ${escapeForDisplay(leftover)} still holds entries that appeared while writing; they were kept\n`);
         } catch (err) {
           if (!(err instanceof OutputError)) throw err;
-          diagnostics = [...diagnostics, ...withFile([outputDiagnostic(err)], file)];
+          diagnostics = [...diagnostics, ...withFile([outputDiagnostic(diag, err)], file)];
           files = new Map();
         }
       }

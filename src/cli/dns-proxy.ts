@@ -2,10 +2,9 @@
  * `warpc dns-proxy <compiled linux dir>`: run the local DNS proxy in the
  * foreground from `<dir>/dns-proxy.json`, until SIGINT or SIGTERM.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
-import { createLogger, ContractError, loadDnsProxyConfig, parseHostPort, startDnsProxy, type ListenAddress, type LogFormat, type LogLevel } from '../runtime/dns/index.js';
+import { Option, type Command } from 'commander';
+import type { ListenAddress, LogFormat, LogLevel } from '../runtime/dns/index.js';
 import { CliExit, EXIT } from './exit.js';
 
 interface Options {
@@ -26,7 +25,7 @@ export function register(program: Command): void {
     .description('Run the local DNS proxy in the foreground from a compiled Linux target (stops on SIGINT/SIGTERM).')
     .argument('<dir>', 'compiled Linux target folder holding dns-proxy.json')
     .option('--listen <addr:port>', 'listen on this address, UDP and TCP (repeatable; default: the addresses in dns-proxy.json, port 53)', collect)
-    .option('--doh-ca <file>', 'also trust this CA certificate (PEM) for the DoH server')
+    .option('--doh-ca <file>', 'also trust this CA certificate (PEM) for the DoH server, besides NODE_EXTRA_CA_CERTS')
     .option('--system-resolvers <addr[,addr…]>', 'resolvers for fallback suffixes without servers (ADDR, ADDR:PORT or [V6]:PORT; repeatable)', collectList)
     .option('--query-timeout <ms>', 'answer SERVFAIL when an upstream has not answered within this time')
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
@@ -40,6 +39,7 @@ Examples:
   $ warpc dns-proxy out/linux --doh-ca gateway-ca.pem --system-resolvers 192.168.1.1`,
     )
     .action(async (dir: string, opts: Options) => {
+      const { ContractError, createLogger, dohCa: readDohCa, loadDnsProxyConfig, parseHostPort, startDnsProxy } = await import('../runtime/dns/index.js');
       const listen: ListenAddress[] = [];
       for (const text of opts.listen ?? []) {
         const a = parseHostPort(text, 53);
@@ -63,12 +63,15 @@ Examples:
         if (err instanceof ContractError) throw new CliExit(EXIT.failure, `warpc dns-proxy: ${err.message}`);
         throw err;
       }
-      let dohCa: Buffer | undefined;
+      // As in warpc up: --doh-ca adds to NODE_EXTRA_CA_CERTS rather than replacing it (a given `ca` replaces Node's default store).
+      let dohCa: string | undefined;
       if (opts.dohCa !== undefined) {
         try {
-          dohCa = await readFile(opts.dohCa);
+          dohCa = await readDohCa(opts.dohCa);
         } catch (err) {
-          throw new CliExit(EXIT.failure, `warpc dns-proxy: --doh-ca ${opts.dohCa}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+          const e = err as NodeJS.ErrnoException;
+          const which = e.path !== undefined && e.path !== opts.dohCa ? `NODE_EXTRA_CA_CERTS ${e.path}` : `--doh-ca ${opts.dohCa}`;
+          throw new CliExit(EXIT.failure, `warpc dns-proxy: ${which}: ${e.code ?? String(err)}`);
         }
       }
       const logger = createLogger({ format: opts.logFormat, level: opts.logLevel });

@@ -10,7 +10,10 @@ export const EXIT = {
 
 /** Thrown by commands to end with a given exit code after printing. */
 export class CliExit extends Error {
-  constructor(readonly code: number, message = '') {
+  constructor(
+    readonly code: number,
+    message = '',
+  ) {
     super(message);
   }
 }

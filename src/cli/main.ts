@@ -1,37 +1,30 @@
 #!/usr/bin/env node
 /**
  * warpc's command line. Each command lives in its own file and exports a
- * `register(program)` function; this file only lists them.
+ * `register(program)` function; this file only lists them. A command file
+ * loads only commander at registration; its action imports the rest when it
+ * runs. `warpc --version` alone is answered before commander loads.
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { CliExit, EXIT } from './exit.js';
-import { register as registerCompile } from './compile.js';
-import { register as registerCheck } from './check.js';
-import { register as registerExplain } from './explain.js';
-import { register as registerDnsProxy } from './dns-proxy.js';
-import { register as registerUp } from './up.js';
-import { register as registerDown } from './down.js';
-import { register as registerStatus } from './status.js';
-import { register as registerTry } from './try.js';
-import { register as registerConfirm } from './confirm.js';
-import { register as registerRecover } from './recover.js';
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: readonly ((program: Command) => void)[] = [
-  registerCompile,
-  registerCheck,
-  registerExplain,
-  registerDnsProxy,
-  registerUp,
-  registerDown,
-  registerStatus,
-  registerTry,
-  registerConfirm,
-  registerRecover,
-];
+const COMMANDS = [
+  () => import('./compile.js'),
+  () => import('./check.js'),
+  () => import('./explain.js'),
+  () => import('./dns-proxy.js'),
+  () => import('./up.js'),
+  () => import('./down.js'),
+  () => import('./status.js'),
+  () => import('./try.js'),
+  () => import('./confirm.js'),
+  () => import('./recover.js'),
+] as const;
 
-export function buildProgram(): Command {
+export async function buildProgram(): Promise<Command> {
+  const { Command } = await import('commander');
   const program = new Command('warpc')
     .description('Compile WARP profiles into per-OS network configuration, and apply it on Linux.')
     .version(VERSION, '-V, --version')
@@ -48,12 +41,17 @@ Examples:
 
 Exit codes: 0 success (warnings allowed), 1 profile errors or failure, 2 usage errors.`,
   );
-  for (const register of COMMANDS) register(program);
+  for (const { register } of await Promise.all(COMMANDS.map((load) => load()))) register(program);
   return program;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${VERSION}\n`); // what commander prints for .version(), without loading it
+    return EXIT.ok;
+  }
+  const program = await buildProgram();
+  const { CommanderError } = await import('commander');
   program.configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   for (const cmd of program.commands) cmd.exitOverride();
   try {

@@ -1,24 +1,15 @@
 /** `warpc up <compiled linux dir> [--state-dir DIR] [--root DIR] [--dns-manager M] [--doh-ca FILE]` */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { DnsManagerChoice } from '../contract/settings.js';
-import { AgentExit, currentPlatform, DEFAULT_ROOT, DEFAULT_STATE_DIR, type RuntimePlatform } from '../runtime/platform.js';
+import type { RuntimePlatform } from '../runtime/platform.js';
 import { CliExit, EXIT } from './exit.js';
+import { dnsManagerOption, rootOption, stateDirOption } from './options.js';
 
-export function stateDirOption(): Option {
-  return new Option('--state-dir <dir>', 'where the journal, the device key and backups live').default(DEFAULT_STATE_DIR);
-}
-
-export function rootOption(withDefault: boolean): Option {
-  const o = new Option('--root <dir>', 'treat this folder as / for files such as /etc/resolv.conf (tests, containers)');
-  return withDefault ? o.default(DEFAULT_ROOT) : o;
-}
-
-export function dnsManagerOption(): Option {
-  return new Option('--dns-manager <manager>', 'who gets pointed at the DNS proxy (default: settings.json, normally auto)').choices(['auto', 'resolv.conf', 'systemd-resolved']);
-}
+export { dnsManagerOption, rootOption, stateDirOption };
 
 /** Run a runtime action on this OS's platform (loaded now, not at start-up), turning its failures into exit codes. */
 export async function runtimeAction(fn: (platform: RuntimePlatform) => Promise<void>): Promise<void> {
+  const { AgentExit, currentPlatform } = await import('../runtime/platform.js');
   try {
     await fn(await currentPlatform());
   } catch (err) {

@@ -4,10 +4,8 @@
  * the file and the JSON pointer (RFC 6901) of the value at fault, so an admin
  * who hand-edited a file knows where to look; nothing is changed by a reader.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { PACKAGE_ROOT } from '../version.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { schemaValidator as validatorOf } from '../schemas.js';
 
 /** One thing wrong in a contract file: where (a JSON pointer; '' is the whole document) and what. */
 export interface ContractProblem {
@@ -37,18 +35,9 @@ export function stableJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-const validators = new Map<string, ValidateFunction>();
-let ajv: Ajv | undefined;
-
-/** The validator of schema/<name>, compiled once per process, on first use. */
+/** The validator of schema/<name>: precompiled at build time when it can be (src/schemas.ts), else compiled once on first use. */
 export function schemaValidator<T>(name: string): ValidateFunction<T> {
-  let v = validators.get(name);
-  if (!v) {
-    ajv ??= new Ajv({ allErrors: true, verbose: true, strict: true, coerceTypes: false, useDefaults: false });
-    v = ajv.compile(JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', name), 'utf8')) as object);
-    validators.set(name, v);
-  }
-  return v as ValidateFunction<T>;
+  return validatorOf(name) as ValidateFunction<T>;
 }
 
 /** RFC 6901: `~` and `/` inside a key are escaped. */

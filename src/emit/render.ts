@@ -9,8 +9,9 @@
  * template and fails on a bare `{{value}}`.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Handlebars from 'handlebars';
+import type HandlebarsNs from 'handlebars';
 import { formatAddress, formatPrefix, parseAddress, parsePrefix } from '../net/ip.js';
 import { parseDomainName, parseHostPattern } from '../net/names.js';
 import { PACKAGE_ROOT } from '../version.js';
@@ -93,13 +94,27 @@ export const QUOTE_HELPERS: Record<string, (v: unknown) => string> = {
 export const ALLOWED_HELPERS = new Set([...Object.keys(VALUE_HELPERS), ...Object.keys(QUOTE_HELPERS)]);
 export const ALLOWED_BLOCKS = new Set(['each', 'if', 'unless']);
 
-const hb = Handlebars.create();
-for (const [name, fn] of Object.entries({ ...VALUE_HELPERS, ...QUOTE_HELPERS })) {
-  // The last argument Handlebars passes is its options object: ignore it.
-  hb.registerHelper(name, (value: unknown) => fn(value));
+/** Handlebars loads on first render, not at import: `warpc check` and `warpc status` never render. */
+let handlebars: typeof HandlebarsNs | undefined;
+let hb: typeof HandlebarsNs | undefined;
+
+function loadHandlebars(): typeof HandlebarsNs {
+  return (handlebars ??= createRequire(import.meta.url)('handlebars') as typeof HandlebarsNs);
 }
 
-const compiled = new Map<string, Handlebars.TemplateDelegate>();
+function environment(): typeof HandlebarsNs {
+  if (!hb) {
+    hb = loadHandlebars().create();
+    for (const [name, fn] of Object.entries({ ...VALUE_HELPERS, ...QUOTE_HELPERS })) {
+      // The last argument Handlebars passes is its options object: ignore it.
+      hb.registerHelper(name, (value: unknown) => fn(value));
+    }
+  }
+  return hb;
+}
+
+/** Each template is compiled once per process, when a target first renders it. */
+const compiled = new Map<string, HandlebarsNs.TemplateDelegate>();
 
 /** The absolute path of a template shipped with warpc. */
 export function templatePath(target: string, name: string): string {
@@ -112,7 +127,7 @@ export function render(target: string, name: string, view: object): string {
   const key = `${target}/${name}`;
   let tpl = compiled.get(key);
   if (!tpl) {
-    tpl = hb.compile(readFileSync(templatePath(target, name), 'utf8'), {
+    tpl = environment().compile(readFileSync(templatePath(target, name), 'utf8'), {
       noEscape: true,
       strict: true,
       knownHelpers: Object.fromEntries([...ALLOWED_HELPERS].map((h) => [h, true])),
@@ -126,5 +141,5 @@ export function render(target: string, name: string, view: object): string {
 
 /** Parse a template to its AST (for the template-safety test). */
 export function parseTemplate(text: string): hbs.AST.Program {
-  return Handlebars.parse(text);
+  return loadHandlebars().parse(text);
 }

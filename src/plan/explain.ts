@@ -49,7 +49,7 @@ export function explainName(plan: Plan, name: string): NameExplanation {
 export type Query = { readonly kind: 'address'; readonly address: Address } | { readonly kind: 'name'; readonly name: string };
 
 /** Classify a command-line query; null when it is neither an address nor a name. */
-export function parseQuery(text: string): Query | null {
+export function parseExplainQuery(text: string): Query | null {
   const a = parseAddress(text);
   if (a) return { kind: 'address', address: a };
   const n = parseDomainName(normalizeName(text));

@@ -3,29 +3,19 @@
  * semantic checks the schema cannot express. The result is a fully defaulted,
  * typed Profile, or diagnostics with positions; never both errors and a profile.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatAddress, formatPrefix, hostMaskOf, mappedIPv4, mappedIPv4Prefix, nonUnicastKind, parseAddress, parsePrefix, type Prefix } from '../net/ip.js';
 import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseDomainName, parseHostPattern, type HostPattern, type NameError } from '../net/names.js';
 import type { Plan } from '../plan/types.js';
-import { PACKAGE_ROOT } from '../version.js';
+import { schemaValidator as validatorOf } from '../schemas.js';
 import * as D from './defaults.js';
 import type { LoadedDocument } from './load.js';
 import { hostRedundancy, prefixRedundancy, type Listed } from './redundancy.js';
 import type { FallbackDomain, Pos, Profile, SplitEntry } from './types.js';
 
-let validator: ValidateFunction | undefined;
-
-function schemaValidator(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', 'profile.schema.json'), 'utf8')) as object;
-    const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false, verbose: true });
-    validator = ajv.compile(schema);
-  }
-  return validator;
-}
+/** Precompiled at build time when it can be (src/schemas.ts), else compiled on first use. */
+const schemaValidator = () => validatorOf('profile.schema.json');
 
 /** A JSON-pointer instancePath (`/split_tunnel/entries/0`) to a path array. */
 function toPath(instancePath: string): (string | number)[] {

@@ -2,9 +2,10 @@
  * The seams between the parts, walked from the import statements themselves:
  * - the compiler side (targets/, src/emit/) never imports the runtime;
  * - the runtime (src/runtime/) imports only itself, src/contract/, src/net/ and
- *   src/version.ts, never the profile, the plan, the emitters or the targets;
- * - src/contract/ imports only src/net/ and src/version.ts: a contract is what
- *   both sides agree on, so it may lean on neither;
+ *   the leaf modules src/version.ts and src/schemas.ts, never the profile, the
+ *   plan, the emitters or the targets;
+ * - src/contract/ imports only src/net/ and those leaf modules: a contract is
+ *   what both sides agree on, so it may lean on neither;
  * - the CLI reaches a runtime platform only through src/runtime/platform.ts.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -44,6 +45,9 @@ function violations(dirs: readonly string[], allowed: (target: string) => boolea
   return out;
 }
 
+/** Modules every part may use: where warpc is installed (version.ts) and its schema validators (schemas.ts). */
+const LEAVES = ['src/version.ts', 'src/schemas.ts'];
+
 const under = (target: string, ...prefixes: string[]): boolean => prefixes.some((p) => target === p || target.startsWith(`${p}/`));
 
 describe('module boundaries', () => {
@@ -57,8 +61,8 @@ describe('module boundaries', () => {
     expect(violations(['targets', 'src/emit'], (t) => !under(t, 'src/runtime'))).toEqual([]);
   });
 
-  it('src/runtime/ imports only the runtime, the contracts, src/net and src/version.ts', () => {
-    expect(violations(['src/runtime'], (t) => under(t, 'src/runtime', 'src/contract', 'src/net', 'src/version.ts'))).toEqual([]);
+  it('src/runtime/ imports only the runtime, the contracts, src/net and the leaf modules', () => {
+    expect(violations(['src/runtime'], (t) => under(t, 'src/runtime', 'src/contract', 'src/net', ...LEAVES))).toEqual([]);
   });
 
   it('the CLI never imports a platform folder: it talks to src/runtime/platform.ts', () => {
@@ -72,7 +76,11 @@ describe('module boundaries', () => {
     expect((await currentPlatform('linux')).target).toBe('linux');
   });
 
-  it('src/contract/ imports only itself, src/net and src/version.ts', () => {
-    expect(violations(['src/contract'], (t) => under(t, 'src/contract', 'src/net', 'src/version.ts'))).toEqual([]);
+  it('src/contract/ imports only itself, src/net and the leaf modules', () => {
+    expect(violations(['src/contract'], (t) => under(t, 'src/contract', 'src/net', ...LEAVES))).toEqual([]);
+  });
+
+  it('the leaf modules import nothing of warpc but each other', () => {
+    for (const leaf of LEAVES) expect(importsOf(join(ROOT, leaf)).filter((t) => !LEAVES.includes(t)), leaf).toEqual([]);
   });
 });

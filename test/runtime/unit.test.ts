@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RecordingExecutor } from '../../src/runtime/exec.js';
 import { loadCompiled } from '../../src/runtime/linux/compiled.js';
 import { detectDnsManager, systemResolvers } from '../../src/runtime/linux/dns-manager.js';
-import { buildQuery } from '../../src/runtime/linux/health.js';
+import { buildProbeQuery } from '../../src/runtime/linux/health.js';
 import { HOST_ENTRY_MIN_SECONDS, HostRuleInstaller } from '../../src/runtime/linux/hosts.js';
 import { restoreNet, rulesOfBatch, type NetSnapshot } from '../../src/runtime/linux/netstate.js';
 import { inspectResolv, restoreResolv, sha256, writeResolv } from '../../src/runtime/linux/resolv.js';
@@ -348,7 +348,7 @@ describe('host entries (RecordingExecutor)', () => {
 
 describe('health probe', () => {
   it('builds a DNS query with RD set for the name', () => {
-    expect(buildQuery('connectivity-check.warp-svc', 1, 0x1234).toString('hex')).toBe('123401000001000000000000' + '12636f6e6e65637469766974792d636865636b' + '08776172702d737663' + '00' + '00010001');
+    expect(buildProbeQuery('connectivity-check.warp-svc', 1, 0x1234).toString('hex')).toBe('123401000001000000000000' + '12636f6e6e65637469766974792d636865636b' + '08776172702d737663' + '00' + '00010001');
   });
 });
 

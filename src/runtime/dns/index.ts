@@ -51,6 +51,7 @@ import { Router } from './router.js';
 
 export { loadDnsProxyConfig, parseDnsProxyConfig, type DnsProxyConfig } from './config.js';
 export { ContractError } from '../../contract/json-file.js';
+export { dohCa } from './ca.js';
 export { createLogger, silentLogger, type Logger, type LogFormat, type LogLevel } from './log.js';
 export type { HostRuleEvent, HostRuleListener, ProxyStats, ProxyTuning } from './proxy.js';
 export type { ListenAddress } from './listeners.js';

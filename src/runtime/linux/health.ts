@@ -1,10 +1,10 @@
-/** Health checks after `up`: the interface, the rule, the nft table, and the DNS proxy answering. */
+/** The DNS health check after `up`: a probe query (A, RD set) to the local DNS proxy, resolving with the answer's rcode. */
 import { createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 
 /** A DNS query (RD set) for `name`/`qtype`, wire format. */
-export function buildQuery(name: string, qtype: number, id: number): Buffer {
+export function buildProbeQuery(name: string, qtype: number, id: number): Buffer {
   const labels = name.replace(/\.$/, '').split('.').filter(Boolean);
   const parts: Buffer[] = [Buffer.from([id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0])];
   for (const l of labels) parts.push(Buffer.from([l.length]), Buffer.from(l, 'ascii'));
@@ -20,7 +20,7 @@ export function dnsProbe(server: string, name: string, opts: { port?: number; ti
   return new Promise((resolve, reject) => {
     const sock = createSocket(isIP(server) === 6 ? 'udp6' : 'udp4');
     const id = randomInt(0, 0xffff);
-    const q = buildQuery(name, 1, id);
+    const q = buildProbeQuery(name, 1, id);
     let attempt = 0;
     let timer: NodeJS.Timeout | undefined;
     const send = (): void => {

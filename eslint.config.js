@@ -4,7 +4,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config({ ignores: ['dist/', 'node_modules/', 'fixtures/', 'coverage/', 'src/runtime/dns/native/'] }, js.configs.recommended, ...tseslint.configs.recommended, {
-  languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
+  // Node's globals (the .ts files get theirs from @types/node through tsc; plain .mjs helpers need them named).
+  languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { process: 'readonly', URL: 'readonly', Buffer: 'readonly', console: 'readonly' } },
   rules: {
     // `_`-prefixed names are deliberately unused (callback signatures, destructuring).
     // Validators and quoting functions match control characters on purpose.

@@ -361,7 +361,7 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
   {
     const text = raw.tunnel?.endpoint ?? D.DEFAULT_TUNNEL.endpoint;
     const path = ['tunnel', 'endpoint'];
-    const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):([0-9]{1,5})$/.exec(text);
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
     if (!m) {
       ds.push(diag('InvalidEndpoint', { value: text, reason: 'write ADDRESS:PORT, or [IPv6]:PORT' }, at(path)));
     } else {

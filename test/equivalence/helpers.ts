@@ -8,8 +8,6 @@ import IPCIDR from 'ip-cidr';
 import { stringify } from 'yaml';
 import { compile } from '../../src/compile.js';
 import { TARGETS } from '../../src/emit/registry.js';
-import { DualSet } from '../../src/net/prefix-set.js';
-import { parseAddress } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
 import { validProfile } from '../helpers/arbitraries.js';
 import { readMacos } from '../readers/macos.js';

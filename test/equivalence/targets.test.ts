@@ -7,7 +7,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DualSet } from '../../src/net/prefix-set.js';
 import { parseAddress } from '../../src/net/ip.js';
-import type { Plan } from '../../src/plan/types.js';
 import { findTarget } from '../../src/emit/registry.js';
 import type { ReducedVariant, TargetCapabilities } from '../../src/emit/target.js';
 import { dnsServers } from '../../src/emit/view.js';

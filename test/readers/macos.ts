@@ -17,7 +17,7 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
   text.split('\n').forEach((raw, n) => {
     const line = raw.trim();
     if (header && line.startsWith('#')) {
-      const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(raw);
+      const m = /^# {3}(\S+) (\S+)(?: {2}(.*))?$/.exec(raw);
       if (m && m[3] !== undefined) comments.push(commentBack(m[3]));
       return;
     }
@@ -95,7 +95,7 @@ export function readPf(
     }
     if (line.trimStart().startsWith('#')) {
       if (i !== first) throw new Error(`pf.conf:${first + 1}: a comment continues onto line ${first + 2}, which pfctl ignores`);
-      const m = /^#   (\S+) (\S+)(?:  (.*))?$/.exec(line);
+      const m = /^# {3}(\S+) (\S+)(?: {2}(.*))?$/.exec(line);
       if (m && m[3] !== undefined) comments.push(commentBack(m[3]));
       continue;
     }

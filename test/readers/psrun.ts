@@ -213,7 +213,7 @@ class Parser {
     return this.postfix();
   }
   expr(): Expr {
-    let items = [this.logical()];
+    const items = [this.logical()];
     while (this.is(this.peek(), 'punct', ',')) {
       this.i++;
       this.skipNlAfterComma();

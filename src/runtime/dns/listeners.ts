@@ -189,7 +189,7 @@ class TcpConnection implements ReplySink {
   }
 
   private onData(chunk: Buffer): void {
-    let buf = this.acc === null ? chunk : Buffer.concat([this.acc, chunk]);
+    const buf = this.acc === null ? chunk : Buffer.concat([this.acc, chunk]);
     let off = 0;
     while (buf.length - off >= 2) {
       const n = buf.readUInt16BE(off);

@@ -8,6 +8,7 @@
  */
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
+import { routeLimitCheck, type RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
 import { splitEntryRows, localProxyLimitation, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -40,6 +41,18 @@ export function resolvable(plan: Plan): string[] {
   return plan.split.hosts.filter((h) => !h.pattern.wildcard).map((h) => h.text);
 }
 
+/**
+ * The tunnel routes a macOS plan may have. routes.sh runs `route -n add` once per tunnel
+ * prefix (a process each) and pf.conf lists every prefix again in its tables; past a
+ * million that is hours of applying and hundreds of megabytes of script. A bound warpc
+ * chooses for what can be applied in practice, not a maximum macOS documents.
+ */
+export const MACOS_ROUTE_LIMIT: RouteLimit = {
+  os: 'macOS',
+  limit: 1_000_000,
+  reason: 'each route is one route(8) process, and an entry in a pf table: past a million, applying takes hours',
+};
+
 function check(plan: Plan): Diagnostic[] {
   const ds: Diagnostic[] = [];
   for (const h of plan.split.hosts) {
@@ -49,6 +62,7 @@ function check(plan: Plan): Diagnostic[] {
     ds.push(diag('TargetLimitation', { target: NAME, detail }, h.pos));
   }
   ds.push(...localProxyLimitation(plan, NAME, 'the client application; nothing on the OS changes, so no files are written'));
+  ds.push(...routeLimitCheck(NAME, plan, MACOS_ROUTE_LIMIT));
   return ds;
 }
 

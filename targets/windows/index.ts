@@ -8,6 +8,7 @@
  */
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
+import { routeLimitCheck, type RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
 import { splitEntryRows, localProxyLimitation, wireguardPeerView } from '../../src/emit/view.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
@@ -21,6 +22,20 @@ const NAME = 'windows';
 
 /** Remote addresses per firewall rule: Windows Firewall takes at most 1000. */
 export const FIREWALL_CHUNK = 500;
+
+/**
+ * The tunnel routes a Windows plan may have. apply.ps1 and apply.netsh.cmd add each
+ * tunnel prefix as a route of its own (one New-NetRoute or `netsh interface ipv4/ipv6
+ * add route` call, milliseconds each) and list it again in the firewall's block rules;
+ * past a million that is hours of applying and scripts of hundreds of megabytes (a
+ * complement of 100,000 IPv6 /64s is 1.5 million prefixes). A bound warpc chooses for
+ * what can be applied in practice, not a maximum Windows documents.
+ */
+export const WINDOWS_ROUTE_LIMIT: RouteLimit = {
+  os: 'Windows',
+  limit: 1_000_000,
+  reason: 'each route is one New-NetRoute or netsh call, and an address in a firewall rule: past a million, applying takes hours',
+};
 
 /** The firewall rule group, shared by every rule apply.ps1 adds; revert.ps1 removes the group. */
 export function windowsFirewallGroup(plan: Plan): string {
@@ -114,6 +129,7 @@ function check(plan: Plan): Diagnostic[] {
     lim(`revert.netsh.cmd restores only what netsh can read back: ${inexact.join('; ')}. revert.ps1 restores ${inexact.length > 1 ? 'both' : 'it'} exactly`);
   }
   ds.push(...localProxyLimitation(plan, NAME, 'the client application; nothing on the OS changes, so no files are written'));
+  ds.push(...routeLimitCheck(NAME, plan, WINDOWS_ROUTE_LIMIT));
   for (const r of plan.split.rules) {
     if (!r.description) continue;
     try {

@@ -28,6 +28,7 @@ export const VALUE_HELPERS: Record<string, (v: unknown) => string> = {
   /** A canonical IP prefix. */
   cidr(v) {
     const s = str(v, 'cidr');
+    if (canonicalV4Cidr(s)) return s;
     const r = parsePrefix(s);
     if (!r.ok || formatPrefix(r.prefix) !== s) throw new RenderError(`not a canonical prefix: ${JSON.stringify(s)}`);
     return s;
@@ -81,6 +82,21 @@ export const VALUE_HELPERS: Record<string, (v: unknown) => string> = {
     return s;
   },
 };
+
+const V4_CIDR = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\/(3[0-2]|[12]?[0-9])$/;
+
+/**
+ * The cidr helper's fast path (a large plan renders millions): canonical IPv4 CIDR text is
+ * decimal octets without leading zeros and no host bits set. Anything else takes the
+ * general parse-and-format check.
+ */
+export function canonicalV4Cidr(s: string): boolean {
+  const m = V4_CIDR.exec(s);
+  if (m === null) return false;
+  const value = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  const length = Number(m[5]);
+  return length === 32 || value % 2 ** (32 - length) === 0;
+}
 
 /** Quoting helpers: free text in, a literal of the target language out. */
 export const QUOTE_HELPERS: Record<string, (v: unknown) => string> = {

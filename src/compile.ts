@@ -20,24 +20,6 @@ import { VERSION } from './version.js';
 export interface OutputFile {
   readonly text: string;
   readonly mode: number;
-  /** The UTF-8 bytes, made once: the manifest hashes them and write.ts writes them. */
-  readonly bytes?: Uint8Array;
-}
-
-/**
- * An artifact as UTF-8 bytes, its text decoded again only when asked for: the rendered
- * string (hundreds of megabytes for a large plan) is dropped once encoded, not kept
- * next to its bytes and encoded again for the hash and again for the write.
- */
-export function outputFile(text: string, mode: number): OutputFile {
-  const bytes = Buffer.from(text, 'utf8');
-  return {
-    mode,
-    bytes,
-    get text(): string {
-      return bytes.toString('utf8');
-    },
-  };
 }
 
 export interface AnalyzeResult {
@@ -123,9 +105,9 @@ export function compile(source: string, targets: readonly TargetModule[]): Compi
       }
       throw err;
     }
-    for (const a of artifacts) files.set(`${target.name}/${a.path}`, outputFile(a.text, a.mode));
+    for (const a of artifacts) files.set(`${target.name}/${a.path}`, { text: a.text, mode: a.mode });
   }
   const manifest = buildManifest({ version: VERSION, profileName: profile.name, profileSource: source, targets: targets.map((t) => t.name), files });
-  files.set(MANIFEST_FILE, outputFile(serializeManifest(manifest), 0o644));
+  files.set(MANIFEST_FILE, { text: serializeManifest(manifest), mode: 0o644 });
   return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files, manifest };
 }

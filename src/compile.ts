@@ -6,6 +6,7 @@
 import { diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { MANIFEST_FILE, serializeManifest, type Manifest } from './contract/manifest.js';
 import { targetDiagnostics } from './emit/capabilities.js';
+import { artifactTooLarge } from './emit/limits.js';
 import { buildManifest } from './emit/manifest.js';
 import { RenderError } from './emit/quote.js';
 import { TARGETS } from './emit/registry.js';
@@ -90,6 +91,11 @@ export function compile(source: string, targets: readonly TargetModule[]): Compi
     } catch (err) {
       // Validation should make this impossible: a render error is a bug, reported as one.
       if (err instanceof RenderError) throw new Error(`target ${target.name} refused a validated value: ${err.message}`);
+      // A plan too large for a string or an array of this target's form: said so, with its size, and nothing written.
+      if (err instanceof RangeError) {
+        diagnostics.push(artifactTooLarge(target.name, plan, err));
+        return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files: new Map(), manifest: null };
+      }
       throw err;
     }
     for (const a of artifacts) files.set(`${target.name}/${a.path}`, { text: a.text, mode: a.mode });

@@ -29,6 +29,7 @@ export const VALUE_HELPERS: Record<string, (v: unknown) => string> = {
   /** A canonical IP prefix. */
   cidr(v) {
     const s = str(v, 'cidr');
+    if (canonicalV4Cidr(s)) return s;
     const r = parsePrefix(s);
     if (!r.ok || formatPrefix(r.prefix) !== s) throw new RenderError(`not a canonical prefix: ${JSON.stringify(s)}`);
     return s;
@@ -82,6 +83,38 @@ export const VALUE_HELPERS: Record<string, (v: unknown) => string> = {
     return s;
   },
 };
+
+/**
+ * The cidr helper's fast path (a large plan renders millions): canonical IPv4 CIDR text is
+ * four decimal octets without leading zeros, `/`, a length without a leading zero, and no
+ * host bits set. Anything else takes the general parse-and-format check.
+ */
+export function canonicalV4Cidr(s: string): boolean {
+  const n = s.length;
+  let i = 0;
+  let value = 0;
+  for (let part = 0; part < 5; part++) {
+    const start = i;
+    let x = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      x = x * 10 + (c - 0x30);
+      i++;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || (digits > 1 && s.charCodeAt(start) === 0x30)) return false;
+    if (part < 4) {
+      if (x > 255 || i >= n || s.charCodeAt(i) !== (part < 3 ? 0x2e : 0x2f)) return false;
+      value = value * 256 + x;
+      i++;
+    } else {
+      if (x > 32 || i !== n) return false;
+      return x === 32 || value % 2 ** (32 - x) === 0;
+    }
+  }
+  return false;
+}
 
 /** Quoting helpers: free text in, a literal of the target language out. */
 export const QUOTE_HELPERS: Record<string, (v: unknown) => string> = {

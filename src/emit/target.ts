@@ -7,6 +7,7 @@
  */
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Plan } from '../plan/types.js';
+import type { RouteLimit } from './limits.js';
 
 export interface Artifact {
   /** Relative to the target's output folder, `/`-separated. */
@@ -81,6 +82,8 @@ export interface TargetCapabilities {
   readonly localProxy: true | { readonly runBy: string };
   /** A reduced second form of the apply/revert files, if the target writes one. */
   readonly reducedVariant?: ReducedVariant;
+  /** How many tunnel routes the target's form can practically install (src/emit/limits.ts); absent: no bound short of what warpc can build. */
+  readonly maxRoutes?: RouteLimit;
 }
 
 export interface EmitContext {

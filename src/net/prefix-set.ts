@@ -379,9 +379,16 @@ export class PrefixSet {
     return [...this.coverText];
   }
 
-  /** Number of prefixes in the minimal cover. */
+  /**
+   * Number of prefixes in the minimal cover, counted per interval without building the
+   * cover (an IPv6 complement of 100,000 /64s is millions of prefixes).
+   */
   prefixCount(): number {
-    return (this.cover ??= this.computePrefixes()).length;
+    if (this.cover !== undefined) return this.cover.length;
+    if (this.coverText !== undefined) return this.coverText.length;
+    let n = 0;
+    for (let i = 0; i < this.los.length; i++) n += coverCount(BigInt(this.los[i]!), BigInt(this.his[i]!));
+    return n;
   }
 
   toJSON(): string[] {
@@ -391,6 +398,35 @@ export class PrefixSet {
   private sameFamily(other: PrefixSet): void {
     if (other.family !== this.family) throw new Error(`cannot combine IPv${this.family} and IPv${other.family} sets`);
   }
+}
+
+/**
+ * The number of blocks in the minimal CIDR cover of [lo, hi]: split at m, the highest
+ * boundary inside the interval (hi with the bits below its highest bit differing from lo
+ * cleared); the greedy cover of [lo, m) is one block per set bit of m - lo, that of
+ * [m, hi] one per set bit of hi + 1 - m, and two equal halves of 2^k make one block.
+ */
+export function coverCount(lo: bigint, hi: bigint): number {
+  if (lo === hi) return 1;
+  const k = bitLength(lo ^ hi) - 1;
+  const half = 1n << BigInt(k);
+  const m = hi & ~(half - 1n);
+  const left = m - lo;
+  const right = hi + 1n - m;
+  if (left === half && right === half) return 1;
+  return popcount(left) + popcount(right);
+}
+
+function popcount(v: bigint): number {
+  let n = 0;
+  while (v > 0n) {
+    let x = Number(v & 0xffffffffn);
+    v >>= 32n;
+    x -= (x >>> 1) & 0x55555555;
+    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+    n += (((x + (x >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
+  }
+  return n;
 }
 
 function trailingZeros(v: bigint): number {

@@ -68,17 +68,18 @@ export function decideAddress(plan: Pick<Plan, 'serviceMode' | 'features' | 'spl
   const same = (s: string): boolean => sameAddress(parseAddress(s)!, address);
   const bypass = plan.split.bypass.find((b) => same(b.address));
   if (bypass) return { address: text, path, reason: { kind: 'bypass', bypass } };
+  const parsed = parsedRules(plan.split.rules);
   const containing = (source: AddressRule['source']): AddressRule | undefined => {
     let best: AddressRule | undefined;
     let bestLen = -1;
-    for (const r of plan.split.rules) {
-      if (r.source !== source) continue;
-      const p = parsePrefix(r.cidr);
-      if (p.ok && prefixContains(p.prefix, address) && p.prefix.length > bestLen) {
+    plan.split.rules.forEach((r, i) => {
+      if (r.source !== source) return;
+      const p = parsed[i];
+      if (p !== null && p !== undefined && prefixContains(p, address) && p.length > bestLen) {
         best = r;
-        bestLen = p.prefix.length;
+        bestLen = p.length;
       }
-    }
+    });
     return best;
   };
   const always = containing('always_tunnel');
@@ -87,6 +88,20 @@ export function decideAddress(plan: Pick<Plan, 'serviceMode' | 'features' | 'spl
   if (entry) return { address: text, path, reason: { kind: 'entry', rule: entry } };
   if (plan.split.dohTunnel.some(same)) return { address: text, path, reason: { kind: 'doh_tunnel' } };
   return { address: text, path, reason: { kind: 'mode_default', mode: plan.split.mode } };
+}
+
+/** Each rule's prefix, parsed once per rule list (a plan decides several addresses against 100,000 rules). */
+const PARSED_RULES = new WeakMap<readonly AddressRule[], (Prefix | null)[]>();
+function parsedRules(rules: readonly AddressRule[]): (Prefix | null)[] {
+  let parsed = PARSED_RULES.get(rules);
+  if (parsed === undefined || parsed.length !== rules.length) {
+    parsed = rules.map((r) => {
+      const p = parsePrefix(r.cidr);
+      return p.ok ? p.prefix : null;
+    });
+    PARSED_RULES.set(rules, parsed);
+  }
+  return parsed;
 }
 
 function sameAddress(a: Address, b: Address): boolean {

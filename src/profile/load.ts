@@ -6,6 +6,7 @@
  */
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { readFastYaml, type FastNode, type FastScalar } from './fast-yaml.js';
 
 export interface Located {
   line: number;
@@ -46,6 +47,47 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
   }
   if (source.startsWith('\ufeff')) source = source.slice(1);
 
+  // Most profiles, and every large one, are plain block YAML: read those without a node per
+  // token, and keep the full parser for positions the fast reader does not hold (keys,
+  // collections, missing values) and for everything else, errors included.
+  const fast = readFastYaml(source);
+  if (fast) {
+    const text = source;
+    let full: LoadedDocument | undefined;
+    const slow = (): LoadedDocument => {
+      full ??= loadWithParser(text, lineCounter, pos).doc!;
+      return full;
+    };
+    return {
+      doc: {
+        value: fast.value,
+        source,
+        locate(path, opts = {}) {
+          if (!opts.key) {
+            let node: FastNode = fast.root;
+            for (const seg of path) {
+              if (node === null) break;
+              if ('keys' in node) node = typeof seg === 'string' ? (node.keys.get(seg) ?? null) : null;
+              else if ('items' in node) node = typeof seg === 'number' ? (node.items[seg] ?? null) : null;
+              else node = null;
+            }
+            if (node !== null && 'line' in node) {
+              const s = node as FastScalar;
+              return { line: s.line, col: s.col, length: Math.max(1, s.length) };
+            }
+          }
+          return slow().locate(path, opts);
+        },
+      },
+      diagnostics: [],
+    };
+  }
+  return loadWithParser(source, lineCounter, pos);
+}
+
+/** The full YAML parser's reading, with every check and any node's position. */
+function loadWithParser(source: string, lineCounter: LineCounter, pos: (offset: number) => { line: number; col: number }): { doc: LoadedDocument | null; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
   const docs = parseAllDocuments(source, { version: '1.2', schema: 'core', uniqueKeys: true, strict: true, prettyErrors: false, lineCounter, merge: false });
   if (!Array.isArray(docs)) {
     // An empty stream.

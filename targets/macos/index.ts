@@ -7,6 +7,7 @@
  * translates the Plan; it decides nothing.
  */
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
+import type { RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
 import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -39,6 +40,18 @@ export function macosRoutes(cidrs: readonly string[]): string[] {
 export function resolvable(plan: Plan): string[] {
   return plan.split.hosts.filter((h) => !h.pattern.wildcard).map((h) => h.text);
 }
+
+/**
+ * The tunnel routes a macOS plan may have. routes.sh runs `route -n add` once per tunnel
+ * prefix (a process each) and pf.conf lists every prefix again in its tables; past a
+ * million that is hours of applying and hundreds of megabytes of script. A bound warpc
+ * chooses for what can be applied in practice, not a maximum macOS documents.
+ */
+export const MACOS_ROUTE_LIMIT: RouteLimit = {
+  os: 'macOS',
+  limit: 1_000_000,
+  reason: 'each route is one route(8) process, and an entry in a pf table: past a million, applying takes hours',
+};
 
 function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const mac = plan.targets.macos;
@@ -142,6 +155,7 @@ export const macos: TargetModule = {
     firewall: true,
     ipv6: true,
     localProxy: { runBy: 'the client application; nothing on the OS changes, so no files are written' },
+    maxRoutes: MACOS_ROUTE_LIMIT,
   },
   emit,
 };

@@ -8,6 +8,7 @@
  */
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
+import type { RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
 import { dnsServerList, dnsServers, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
@@ -18,6 +19,20 @@ import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
 
 const NAME = 'windows';
+
+/**
+ * The tunnel routes a Windows plan may have. apply.ps1 and apply.netsh.cmd add each
+ * tunnel prefix as a route of its own (one New-NetRoute or `netsh interface ipv4/ipv6
+ * add route` call, milliseconds each) and list it again in the firewall's block rules;
+ * past a million that is hours of applying and scripts of hundreds of megabytes (a
+ * complement of 100,000 IPv6 /64s is 1.5 million prefixes). A bound warpc chooses for
+ * what can be applied in practice, not a maximum Windows documents.
+ */
+export const WINDOWS_ROUTE_LIMIT: RouteLimit = {
+  os: 'Windows',
+  limit: 1_000_000,
+  reason: 'each route is one New-NetRoute or netsh call, and an address in a firewall rule: past a million, applying takes hours',
+};
 
 const WINDOWS_CAPABILITIES: TargetCapabilities = {
   policyRouting: false,
@@ -41,10 +56,12 @@ const WINDOWS_CAPABILITIES: TargetCapabilities = {
     revertDnsToDhcp: true,
     revertFixedMetric: true,
   },
+  maxRoutes: WINDOWS_ROUTE_LIMIT,
 };
 
 /** Remote addresses per firewall rule: Windows Firewall takes at most 1000. */
 export const FIREWALL_CHUNK = 500;
+
 
 /** The firewall rule group, shared by every rule apply.ps1 adds; revert.ps1 removes the group. */
 export function windowsFirewallGroup(plan: Plan): string {

@@ -52,7 +52,10 @@ function intervalMember(ranges: readonly (readonly [bigint, bigint])[]) {
 
 /** Checks every structural property of a minimal cover, independent of how it was made. */
 function expectMinimalCover(set: PrefixSet): Prefix[] {
+  // Counted without the cover (a copy has none cached yet), then built.
+  const counted = PrefixSet.fromRanges(set.family, set.ranges()).prefixCount();
   const ps = set.toPrefixes();
+  expect(counted).toBe(ps.length);
   const bits = BITS[set.family];
   const problems: string[] = [];
   for (let i = 0; i < ps.length; i++) {

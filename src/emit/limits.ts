@@ -1,0 +1,46 @@
+/**
+ * How many routes an OS can practically hold, and the diagnostics for plans past
+ * that or past what warpc can build at all. A plan of a million routes is legal
+ * (a complement of 100,000 excluded IPv6 /64s is 1.5 million prefixes) and Linux,
+ * which routes by policy, takes it; Windows and macOS install every tunnel prefix
+ * as a route of its own, one command each, and are refused with a coded error
+ * naming the count and the limit, never an internal error.
+ */
+import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { Plan } from '../plan/types.js';
+
+export interface RouteLimit {
+  /** The OS, as the message names it. */
+  readonly os: string;
+  readonly limit: number;
+  /** Why, in a few words. */
+  readonly reason: string;
+}
+
+/**
+ * The tunnel set's route count per family (the minimal prefix cover; counted without building it).
+ * A routed plan's Windows and macOS routes are this set (macOS splits a /0 in two: one more).
+ */
+export function tunnelRouteCounts(plan: Plan): { v4: number; v6: number; total: number } {
+  if (!plan.features.routes) return { v4: 0, v6: 0, total: 0 };
+  const v4 = plan.split.tunnel.v4.prefixCount();
+  const v6 = plan.split.tunnel.v6.prefixCount();
+  return { v4, v6, total: v4 + v6 };
+}
+
+/** RouteLimitExceeded when the plan's tunnel routes are more than `limit`. */
+export function routeLimitCheck(target: string, plan: Plan, limit: RouteLimit): Diagnostic[] {
+  const n = tunnelRouteCounts(plan);
+  if (n.total <= limit.limit) return [];
+  return [diag('RouteLimitExceeded', { target, count: count(n.total), v4: count(n.v4), v6: count(n.v6), os: limit.os, limit: count(limit.limit), reason: limit.reason })];
+}
+
+/** ArtifactTooLarge, for a target whose emit ran out of string or array room (RangeError). */
+export function artifactTooLarge(target: string, plan: Plan, err: RangeError): Diagnostic {
+  const n = tunnelRouteCounts(plan);
+  return diag('ArtifactTooLarge', { target, reason: err.message, count: count(n.total), v4: count(n.v4), v6: count(n.v6) });
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en');
+}

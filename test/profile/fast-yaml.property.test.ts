@@ -1,0 +1,136 @@
+/**
+ * The fast YAML reader (src/profile/fast-yaml.ts) against the full parser: on every
+ * text it accepts, it must give the same value as yaml's core-schema toJS() and the
+ * same position for every scalar; anything else it must refuse (null), so that the
+ * full parser reads it. Checked on every fixture profile and on random texts built
+ * from the subset's grammar with hostile variations (comments, quotes, odd indents,
+ * numbers, indicator characters, keys without values).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { readFastYaml, type FastNode } from '../../src/profile/fast-yaml.js';
+import { loadProfileSource } from '../../src/profile/load.js';
+
+/** What the full parser says: the value and every scalar's position by path; null when it reports anything. */
+function reference(text: string): { value: unknown; scalars: Map<string, { line: number; col: number; length: number }> } | null {
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, { version: '1.2', schema: 'core', uniqueKeys: true, strict: true, prettyErrors: false, lineCounter: lc, merge: false });
+  if (!Array.isArray(docs) || docs.length !== 1) return null;
+  const doc = docs[0]!;
+  if (doc.errors.length > 0 || doc.warnings.length > 0 || !isMap(doc.contents)) return null;
+  const scalars = new Map<string, { line: number; col: number; length: number }>();
+  const walk = (n: Node, path: (string | number)[]): void => {
+    if (isMap(n)) for (const p of n.items) walk(p.value as Node, [...path, (p.key as { value: string }).value]);
+    else if (isSeq(n)) n.items.forEach((x, i) => walk(x as Node, [...path, i]));
+    else if (isScalar(n) && n.range && n.range[1] > n.range[0]) {
+      const at = lc.linePos(n.range[0]);
+      const first = text.slice(n.range[0], n.range[1]).split('\n')[0]!;
+      scalars.set(JSON.stringify(path), { line: at.line, col: at.col, length: first.length });
+    }
+  };
+  if (doc.contents) walk(doc.contents as Node, []);
+  return { value: doc.toJS(), scalars };
+}
+
+function fastScalars(node: FastNode, path: (string | number)[], out: Map<string, unknown>): Map<string, unknown> {
+  if (node === null) return out;
+  if ('keys' in node) for (const [k, v] of node.keys) fastScalars(v, [...path, k], out);
+  else if ('items' in node) node.items.forEach((v, i) => fastScalars(v, [...path, i], out));
+  else out.set(JSON.stringify(path), { line: node.line, col: node.col, length: node.length });
+  return out;
+}
+
+function agree(text: string): 'fast' | 'refused' {
+  const fast = readFastYaml(text);
+  if (fast === null) return 'refused';
+  const ref = reference(text);
+  expect(ref, `the fast reader accepted what the parser refuses:\n${text}`).not.toBeNull();
+  expect(fast.value).toStrictEqual(ref!.value);
+  const mine = fastScalars(fast.root, [], new Map());
+  for (const [path, at] of mine) expect(at, `${path} in\n${text}`).toEqual(ref!.scalars.get(path));
+  // Null-valued keys (`key:` alone) have no position in the fast reader; everything else does.
+  for (const path of ref!.scalars.keys()) expect(mine.has(path), `${path} in\n${text}`).toBe(true);
+  return 'fast';
+}
+
+function profiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((e) => {
+    const full = join(dir, e);
+    if (statSync(full).isDirectory()) return profiles(full);
+    return e.endsWith('.yaml') ? [full] : [];
+  });
+}
+
+describe('fast YAML reader', () => {
+  it('agrees with the parser on every fixture profile, and reads the plain ones itself', () => {
+    const results = profiles(join(import.meta.dirname, '../../fixtures')).map((f) => agree(readFileSync(f, 'utf8').replace(/^\ufeff/, '')));
+    expect(results.filter((r) => r === 'fast').length).toBeGreaterThan(5);
+  });
+
+  it('reads a large exclude list itself, with positions', () => {
+    const lines = ['version: 1', 'split_tunnel:', '  mode: exclude', '  entries:'];
+    for (let i = 0; i < 2000; i++) lines.push(`    - address: 10.${i >> 8}.${i & 255}.0/24`, `      description: "office ${i}" # comment`);
+    const text = `${lines.join('\n')}\n`;
+    expect(agree(text)).toBe('fast');
+    const loaded = loadProfileSource(text).doc!;
+    expect(loaded.locate(['split_tunnel', 'entries', 1999, 'address'])).toEqual({ line: 4 + 2 * 1999 + 1, col: 16, length: 13 });
+    // Positions the fast reader does not hold come from the full parser.
+    expect(loaded.locate(['split_tunnel', 'entries', 3])).toEqual({ line: 11, col: 7, length: 20 });
+    expect(loaded.locate(['split_tunnel', 'mode'], { key: true })).toEqual({ line: 3, col: 3, length: 4 });
+  });
+
+  const KEYS = ['version', 'name', 'mode', 'entries', 'address', 'description', 'a', 'b', '__proto__', 'x y', 'k'];
+  const SCALARS = [
+    'plain', 'with space', '10.0.0.0/8', '2001:db8::/32', '"dq"', '"d\\"q"', "'sq'", "'it''s'", "''", '""', '1', '0777', '-1', '+1', '1.5', '1e3',
+    '0x1f', '0o17', '.inf', '.NaN', 'true', 'False', 'TRUE', 'yes', 'on', 'null', 'Null', '~', 'a: b', 'a:', 'a:b', 'a #c', 'a#c', '#c', '- x',
+    '[a]', '{a: 1}', '&x a', '*x', '!!str a', '|', '>', '@a', '`a', '%a', '?', ':a', ',a', 'a,b', 'a [b]', '"a" b', "'a'b", '"a" #c', '9'.repeat(16),
+    'é', '"un', "'un", '---', '...',
+  ];
+  const scalar = fc.constantFrom(...SCALARS);
+  const key = fc.constantFrom(...KEYS);
+  type Tree = { kind: 'map'; entries: [string, Tree][] } | { kind: 'seq'; items: Tree[] } | { kind: 'scalar'; text: string };
+  const tree = fc.letrec<{ node: Tree }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      scalar.map((text) => ({ kind: 'scalar' as const, text })),
+      fc.array(fc.tuple(key, tie('node')), { minLength: 1, maxLength: 3 }).map((entries) => ({ kind: 'map' as const, entries })),
+      fc.array(tie('node'), { minLength: 1, maxLength: 3 }).map((items) => ({ kind: 'seq' as const, items })),
+    ),
+  })).node;
+  const style = fc.record({ step: fc.integer({ min: 1, max: 4 }), compact: fc.boolean(), sameIndentSeq: fc.boolean(), comment: fc.constantFrom('', ' # c', '  #c', '#c'), blank: fc.constantFrom('', '\n', '\n   \n', '\n  # note\n') });
+
+  function render(t: Tree, ind: number, s: { step: number; compact: boolean; sameIndentSeq: boolean; comment: string; blank: string }): string[] {
+    const pad = ' '.repeat(ind);
+    if (t.kind === 'scalar') return [`${pad}${t.text}`];
+    if (t.kind === 'map') {
+      return t.entries.flatMap(([k, v]) => {
+        if (v.kind === 'scalar') return [`${pad}${k}: ${v.text}${s.comment}`];
+        const inner = v.kind === 'seq' && s.sameIndentSeq ? ind : ind + s.step;
+        return [`${pad}${k}:${s.comment}`, ...render(v, inner, s), ...(s.blank ? [s.blank] : [])];
+      });
+    }
+    return t.items.flatMap((v) => {
+      if (v.kind === 'scalar') return [`${pad}- ${v.text}`];
+      if (v.kind === 'map' && s.compact) {
+        const lines = render(v, ind + 2, s);
+        return [`${pad}- ${lines[0]!.slice(ind + 2)}`, ...lines.slice(1)];
+      }
+      return [`${pad}-`, ...render(v, ind + s.step, s)];
+    });
+  }
+
+  it('accepts only what the parser reads the same way, on random texts', () => {
+    let fastCount = 0;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, tree), { minLength: 1, maxLength: 4 }), style, (entries, s) => {
+        const text = `${render({ kind: 'map', entries }, 0, s).join('\n')}\n`;
+        if (agree(text) === 'fast') fastCount++;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(fastCount).toBeGreaterThan(100);
+  });
+});

@@ -106,7 +106,7 @@ export const CODES = {
   OutputForeignManifest: { code: 'WARPC0072', severity: 'error', message: 'refusing to replace {path}: its manifest.json is not a warpc manifest ({reason}); nothing was changed — choose another --out' },
   OutputUnexpectedFiles: { code: 'WARPC0073', severity: 'error', message: 'refusing to replace {path}: it contains files warpc did not write: {files}; nothing was changed — move them or choose another --out' },
   OutputDamagedManifest: { code: 'WARPC0074', severity: 'error', message: 'refusing to replace {path}: its warpc manifest.json is damaged ({reason}), so warpc cannot tell which files are its own; nothing was changed — remove the folder yourself or choose another --out' },
-  RouteLimitExceeded: { code: 'WARPC0075', severity: 'error', message: 'target {target}: the plan needs {count} routes ({v4} IPv4, {v6} IPv6), more than {os} can practically hold ({limit}: {reason}); list fewer, wider prefixes, or compile for other targets' },
+  RouteLimitExceeded: { code: 'WARPC0075', severity: 'error', message: 'target {target}: the tunnel set is {count} prefixes ({v4} IPv4, {v6} IPv6), more than {os} can practically hold ({limit}: {reason}); list fewer, wider prefixes, or compile for other targets' },
   ArtifactTooLarge: { code: 'WARPC0076', severity: 'error', message: 'target {target}: an artifact would be larger than warpc can build ({reason}); the plan has {count} routes ({v4} IPv4, {v6} IPv6): list fewer, wider prefixes, or compile for other targets' },
 
   // 08x: explain

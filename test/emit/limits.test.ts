@@ -9,6 +9,7 @@ import { analyze, compile } from '../../src/compile.js';
 import { targetDiagnostics } from '../../src/emit/capabilities.js';
 import { findTarget } from '../../src/emit/registry.js';
 import type { TargetModule } from '../../src/emit/target.js';
+import { LINUX_TUNNEL_PREFIX_LIMIT } from '../../targets/linux/index.js';
 import { MACOS_ROUTE_LIMIT } from '../../targets/macos/index.js';
 import { WINDOWS_ROUTE_LIMIT } from '../../targets/windows/index.js';
 
@@ -42,10 +43,21 @@ describe('route limits', () => {
       const r = compile(source, [target(name)]);
       const errors = r.diagnostics.filter((d) => d.severity === 'error');
       expect(errors.map((d) => d.code)).toEqual(['WARPC0075']);
-      expect(errors[0]!.message).toContain(`target ${name}: the plan needs ${routes.toLocaleString('en')} routes`);
+      expect(errors[0]!.message).toContain(`target ${name}: the tunnel set is ${routes.toLocaleString('en')} prefixes`);
       expect(errors[0]!.message).toContain(`(${limit.limit.toLocaleString('en')}: `);
       expect(r.files.size).toBe(0);
     }
+  }, 120_000);
+
+  it('Linux refuses past its own, higher bound (the nft set of tunnel prefixes) before building anything', () => {
+    const big = scatteredV6(30_000);
+    const plan = analyze(big).plan!;
+    const prefixes = plan.split.tunnel.v6.prefixCount() + plan.split.tunnel.v4.prefixCount();
+    expect(prefixes).toBeGreaterThan(LINUX_TUNNEL_PREFIX_LIMIT.limit);
+    const r = compile(big, [target('linux')]);
+    expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code)).toEqual(['WARPC0075']);
+    expect(r.diagnostics.find((d) => d.code === 'WARPC0075')!.message).toContain(`target linux: the tunnel set is ${prefixes.toLocaleString('en')} prefixes`);
+    expect(r.files.size).toBe(0);
   }, 120_000);
 
   it('a target whose artifact cannot be built ends in ArtifactTooLarge, not an internal error', () => {

@@ -18,7 +18,9 @@ import { loadCompiled, type CompiledLinux } from './compiled.js';
 import { detectDnsManager, systemResolvers, type DnsManagerChoice, type DnsManagerDecision } from './dns-manager.js';
 import { dnsProbe } from './health.js';
 import { HostRuleInstaller } from './hosts.js';
-import { isOpen, readJournal, STEPS, writeJournal, type Journal, type Step } from './journal.js';
+import { agentAlive, isOpen, readJournal, STEPS, writeJournal, type Journal, type Step } from './journal.js';
+
+export { agentAlive };
 import { linkExists, nftTableText, restoreNet, rulesOfBatch, snapshotNet, type RestoreReport } from './netstate.js';
 import { startProxy, type ProxyHandle } from './proxy.js';
 import { inspectResolv, restoreResolv, sha256, writeBackup, writeResolv, type ResolvSnapshot } from './resolv.js';
@@ -56,13 +58,6 @@ export interface RunningAgent {
 
 function faultHook(step: Step): void {
   if (process.env['WARPC_FAULT_AFTER'] === step) process.kill(process.pid, 'SIGKILL');
-}
-
-/** Is the recorded agent process still alive? */
-export async function agentAlive(j: Journal): Promise<boolean> {
-  if (j.pid === process.pid) return false;
-  const start = await processStartTime(j.pid);
-  return start !== null && start === j.pid_start;
 }
 
 /** Tools each feature needs, checked before anything changes. */

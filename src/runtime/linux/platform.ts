@@ -5,17 +5,20 @@
  * proxy in-process, and a journal that restores all of it.
  */
 import { DEFAULT_ROOT, DEFAULT_STATE_DIR, type RuntimePlatform } from '../platform.js';
-import { runConfirm, runDown, runForeground, runRecover } from './foreground.js';
 import { collectStatus, formatStatus } from './status.js';
+
+// The agent (and with it the DNS proxy and everything it applies) loads only for the commands that act:
+// `warpc status` reads the journal and the UAPI socket, nothing more.
+const agent = (): Promise<typeof import('./foreground.js')> => import('./foreground.js');
 
 export const linuxPlatform: RuntimePlatform = {
   os: 'linux',
   target: 'linux',
   defaults: { stateDir: DEFAULT_STATE_DIR, root: DEFAULT_ROOT },
-  run: (req) => runForeground(req),
-  down: (stateDir, root, timeoutSeconds) => runDown(stateDir, root, timeoutSeconds),
-  recover: (stateDir, root) => runRecover(stateDir, root),
-  confirm: (stateDir) => runConfirm(stateDir),
+  run: async (req) => (await agent()).runForeground(req),
+  down: async (stateDir, root, timeoutSeconds) => (await agent()).runDown(stateDir, root, timeoutSeconds),
+  recover: async (stateDir, root) => (await agent()).runRecover(stateDir, root),
+  confirm: async (stateDir) => (await agent()).runConfirm(stateDir),
   status: (stateDir) => collectStatus(stateDir),
   formatStatus,
 };

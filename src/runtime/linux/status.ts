@@ -3,8 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { publicKeyOf } from '../tunnel/keys.js';
 import { tunnelStatus } from './link.js';
-import { agentAlive } from './agent.js';
-import { readJournal } from './journal.js';
+import { agentAlive, readJournal } from './journal.js';
 import type { StatusReport } from '../platform.js';
 
 export type { StatusReport };

@@ -1,10 +1,11 @@
 /** What the compiler commands share: reading the profile, printing diagnostics, --format. */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { diag, formatAllText, hasErrors, toJSON, withFile, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { resolveTargets } from '../compile.js';
 import { targetNames } from '../emit/registry.js';
 import type { TargetModule } from '../emit/target.js';
 import { decodeProfileBytes } from '../profile/load.js';
+import { readBounded } from '../read-bounded.js';
 import { CliExit, EXIT } from './exit.js';
 import type { Format } from './options.js';
 
@@ -36,24 +37,6 @@ export function targetsOrExit(spec: string, profilePath: string, format: Format,
  * bytes plus one, so memory stays bounded whatever the input.
  */
 export const PROFILE_MAX_BYTES = 64 * 1024 * 1024;
-const READ_CHUNK = 1024 * 1024;
-
-/** Read at most `max` + 1 bytes from `fd`; null when there were more than `max`. */
-function readBounded(fd: number, max: number): Buffer | null {
-  const size = fstatSync(fd).size;
-  if (size > max) return null; // a regular file that says it is too large: no need to read it
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, max + 1 - total));
-    const n = readSync(fd, buf, 0, buf.length, null);
-    if (n === 0) break;
-    chunks.push(n === buf.length ? buf : buf.subarray(0, n));
-    total += n;
-    if (total > max) return null;
-  }
-  return Buffer.concat(chunks, total);
-}
 
 /** Read the profile (`-` for standard input); a failure is a coded diagnostic. */
 export function readProfile(path: string, maxBytes = PROFILE_MAX_BYTES): { source: string | null; diagnostics: Diagnostic[]; file: string } {

@@ -12,9 +12,10 @@
  * nothing touched. The old output is then removed file by file from that list,
  * never recursively.
  */
-import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, constants, type Stats } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, constants, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ContractError } from '../contract/json-file.js';
+import { readBounded } from '../read-bounded.js';
 import { MANIFEST_FILE, parseManifest } from '../contract/manifest.js';
 
 export type OutputErrorKind =
@@ -43,20 +44,12 @@ const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
 /** How many unexpected entries a refusal names. */
 const UNEXPECTED_SHOWN = 5;
 
-/** Read at most `max` bytes of a regular file; null when it is larger. */
-function readBounded(path: string, max: number): string | null {
+/** Read at most `max` bytes of a regular file (never through a link); null when it is larger or not a regular file. */
+function readManifestText(path: string, max: number): string | null {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     if (!fstatSync(fd).isFile()) return null;
-    const buf = Buffer.alloc(max + 1);
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-      if (n > max) return null;
-    }
-    return buf.subarray(0, n).toString('utf8');
+    return readBounded(fd, max)?.toString('utf8') ?? null;
   } finally {
     closeSync(fd);
   }
@@ -86,7 +79,7 @@ function readPreviousManifest(target: string): Previous {
   const foreign = (why: string): OutputError => new OutputError('foreign-manifest', target, why);
   const st = lstatSync(file);
   if (!st.isFile()) throw foreign(`${MANIFEST_FILE} is not a regular file`);
-  const text = readBounded(file, MANIFEST_MAX_BYTES);
+  const text = readManifestText(file, MANIFEST_MAX_BYTES);
   if (text === null) throw foreign(`${MANIFEST_FILE} is larger than any manifest warpc writes`);
   let value: unknown;
   try {

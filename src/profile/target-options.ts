@@ -35,6 +35,14 @@ export function defineTargetOptions<const S extends object, V>(options: TargetOp
   return options;
 }
 
+/**
+ * A target's validated options out of a profile's (or plan's) `targets`, typed by its
+ * declaration: for a target whose row is not in TargetOptionsByName (a test's made-up one).
+ */
+export function optionsIn<V>(targets: object, options: TargetOptions<object, V>): V {
+  return (targets as Readonly<Record<string, V>>)[options.name]!;
+}
+
 /** Interface names: what Linux accepts (≤15 bytes, no '/', no whitespace) narrowed to a safe set. Linux and Windows use it. */
 export const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 

@@ -5,9 +5,12 @@
  * camelCase. Positions (`Pos`) point back into the YAML for diagnostics.
  */
 
-export type ServiceMode = 'warp' | '1dot1' | 'warp_tunnel_only' | 'proxy' | 'posture_only';
-export type SplitMode = 'exclude' | 'include';
-export type DnsVia = 'tunnel' | 'direct';
+import type { RawProfile } from './schema.js';
+
+/* The enumerations, from the schema's enums (src/profile/schema.ts). */
+export type ServiceMode = NonNullable<RawProfile['service_mode']>;
+export type SplitMode = NonNullable<NonNullable<RawProfile['split_tunnel']>['mode']>;
+export type DnsVia = NonNullable<NonNullable<RawProfile['dns']>['doh_via']>;
 
 /** A location in the profile source, for diagnostics: JSON path plus resolved line/col. */
 export interface Pos {

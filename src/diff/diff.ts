@@ -9,12 +9,12 @@
  * The result is the JSON shape of schema/diff.schema.json (snake_case), and the
  * text form is rendered from it (text.ts).
  */
-import { MAX, parsePrefix, prefixLast, type Family } from '../net/ip.js';
+import { parsePrefix, prefixLast, type Family } from '../net/ip.js';
 import { PrefixSet } from '../net/prefix-set.js';
 import { longestSuffixMatch } from '../net/names.js';
 import type { FallbackRule, Plan } from '../plan/types.js';
 import type { Profile } from '../profile/types.js';
-import { planSegments, segmentEnd, type SegmentReason } from './segments.js';
+import { nextBound, planSegments, segmentEnd, topOf, type Bound, type SegmentReason } from './segments.js';
 
 export interface DiffSide {
   readonly profile: Profile;
@@ -122,12 +122,13 @@ function familyMoves(a: DiffSide, b: DiffSide, family: Family): RoutingMove[] {
   const sb = planSegments(b.plan, family);
   const ta = family === 4 ? a.plan.split.tunnel.v4 : a.plan.split.tunnel.v6;
   const tb = family === 4 ? b.plan.split.tunnel.v4 : b.plan.split.tunnel.v6;
-  const pathA = sa.labels.map((_, i) => ta.contains(sa.starts[i]!));
-  const pathB = sb.labels.map((_, i) => tb.contains(sb.starts[i]!));
+  const pathA = sa.labels.map((_, i) => ta.contains(BigInt(sa.starts[i]!)));
+  const pathB = sb.labels.map((_, i) => tb.contains(BigInt(sb.starts[i]!)));
   const groups = new Map<string, { from: boolean; la: number; lb: number; ranges: [bigint, bigint][] }>();
+  const top = topOf(family);
   let i = 0;
   let j = 0;
-  let pos = 0n;
+  let pos: Bound = sa.starts[0]!;
   for (;;) {
     const endA = segmentEnd(sa, i);
     const endB = segmentEnd(sb, j);
@@ -137,11 +138,12 @@ function familyMoves(a: DiffSide, b: DiffSide, family: Family): RoutingMove[] {
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { from: pathA[i]!, la: sa.labels[i]!, lb: sb.labels[j]!, ranges: [] }));
       const last = g.ranges[g.ranges.length - 1];
-      if (last && last[1] + 1n === pos) last[1] = end;
-      else g.ranges.push([pos, end]);
+      const lo = BigInt(pos);
+      if (last && last[1] + 1n === lo) last[1] = BigInt(end);
+      else g.ranges.push([lo, BigInt(end)]);
     }
-    if (end === MAX[family]) break;
-    pos = end + 1n;
+    if (end === top) break;
+    pos = nextBound(end);
     if (endA === end) i++;
     if (endB === end) j++;
   }

@@ -15,6 +15,7 @@ const COMMANDS = [
   () => import('./check.js'),
   () => import('./explain.js'),
   () => import('./diff.js'),
+  () => import('./preview.js'),
   () => import('./dns-proxy.js'),
   () => import('./up.js'),
   () => import('./down.js'),

@@ -7,7 +7,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Executor } from '../exec.js';
-import { processStartTime } from '../proc.js';
+import { processAlive } from '../proc.js';
 import type { DnsManager } from './dns-manager.js';
 import type { NetSnapshot, RuleSpec } from './netstate.js';
 import { atomicWrite, type ResolvSnapshot } from './resolv.js';
@@ -69,11 +69,10 @@ export async function writeJournal(exec: Executor, j: Journal): Promise<void> {
   await atomicWrite(journalPath(exec.stateDir), Buffer.from(`${JSON.stringify(j, null, 2)}\n`), 0o600);
 }
 
-/** Is the recorded agent process still alive (the same PID and start time)? */
+/** Is the recorded agent process still alive (the same PID and start time, not a zombie)? */
 export async function agentAlive(j: Journal): Promise<boolean> {
   if (j.pid === process.pid) return false;
-  const start = await processStartTime(j.pid);
-  return start !== null && start === j.pid_start;
+  return processAlive(j.pid, j.pid_start);
 }
 
 export function isOpen(j: Journal | null): j is Journal {

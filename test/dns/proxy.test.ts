@@ -126,6 +126,17 @@ describe('dns proxy (in-process, scripted upstreams on loopback)', () => {
     expect(doh.calls).toEqual([]);
   });
 
+  it('fallback servers that all refuse (ICMP port unreachable) yield SERVFAIL within 100 ms, not after the query timeout', async () => {
+    // Nothing listens on 127.0.0.21/22 at the fallback port: the kernel answers port unreachable.
+    const p = await start({ fallback: [{ suffix: 'refuse.corp', servers: [{ address: '127.0.0.21', path: 'direct' }, { address: '127.0.0.22', path: 'direct' }], use_system_resolvers: false }] }, { queryTimeoutMs: 5000 });
+    const t0 = performance.now();
+    const r = decode(await udpExchange(q('x.refuse.corp'), p, '127.0.0.1', 5000));
+    const ms = performance.now() - t0;
+    expect(r.rcode).toBe(RCODE_SERVFAIL);
+    expect(ms).toBeLessThan(100);
+    expect(doh.calls).toEqual([]);
+  });
+
   it('a fixed port whose TCP side is taken fails to start and leaves its UDP side unbound', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

@@ -13,7 +13,7 @@ import type { Executor } from '../exec.js';
 import { processStartTime } from '../proc.js';
 import { loadOrCreateKey } from '../tunnel/keys.js';
 import { parseWgConf, type WgConf } from '../tunnel/wgconf.js';
-import { startTunnel, stopTunnel } from './link.js';
+import { assertUapiSocketFree, startTunnel, stopTunnel } from './link.js';
 import { loadCompiled, type CompiledLinux } from './compiled.js';
 import { detectDnsManager, systemResolvers, type DnsManagerChoice, type DnsManagerDecision } from './dns-manager.js';
 import { dnsProbe } from './health.js';
@@ -116,7 +116,10 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
     if (s.features.tunnel && (await linkExists(exec, s.interface.name))) {
       throw new Error(`an interface named ${s.interface.name} already exists and warpc did not create it (no open journal in ${exec.stateDir} records it); warpc will not take over, change or delete it: remove or rename that interface, or set targets.linux.interface to another name`);
     }
-    if (s.features.tunnel) wg = parseWgConf(text('wireguard.conf'));
+    if (s.features.tunnel) {
+      wg = parseWgConf(text('wireguard.conf'));
+      await assertUapiSocketFree(s.interface.name);
+    }
     if (s.features.dns) {
       resolvSnap = await inspectResolv(exec);
       const requested = opts.dnsManager ?? s.dns_manager;

@@ -137,6 +137,31 @@ describe('dns proxy (in-process, scripted upstreams on loopback)', () => {
     expect(doh.calls).toEqual([]);
   });
 
+  it('reconfigure in place: same socket, a new fallback suffix routes its names at once, only the affected cached answers are dropped', async () => {
+    const p = await start();
+    servers[0]!.script = (m) => respond(m, { answers: [{ type: TYPE_A, ttl: 60, data: '10.0.0.1' }] });
+    servers[1]!.script = (m) => respond(m, { answers: [{ type: TYPE_A, ttl: 60, data: '10.0.0.9' }] });
+    expect(decode(await udpExchange(q('a.moved.example'), p)).answers[0]!.address).toBe('192.0.2.1');
+    expect(decode(await udpExchange(q('b.kept.example'), p)).answers[0]!.address).toBe('192.0.2.1');
+    expect(doh.calls).toEqual(['a.moved.example', 'b.kept.example']);
+    const before = proxy!.stats().cacheEntries;
+    const cfg = testConfig({
+      fallback: [
+        { suffix: 'corp', servers: [{ address: '127.0.0.11', path: 'direct' }], use_system_resolvers: false },
+        { suffix: 'moved.example', servers: [{ address: '127.0.0.12', path: 'direct' }], use_system_resolvers: false },
+      ],
+    });
+    const r = proxy!.reconfigure(cfg);
+    expect(r).toEqual({ dropped: 1, dohReplaced: false });
+    expect(proxy!.stats().cacheEntries).toBe(before - 1);
+    // Same port; the moved name now goes to its fallback server, the other is still cached.
+    expect(decode(await udpExchange(q('a.moved.example'), p)).answers[0]!.address).toBe('10.0.0.9');
+    expect(decode(await udpExchange(q('b.kept.example'), p)).answers[0]!.address).toBe('192.0.2.1');
+    expect(doh.calls).toEqual(['a.moved.example', 'b.kept.example']);
+    expect(servers[1]!.seen.map((x) => x.name)).toEqual(['a.moved.example']);
+    expect(() => proxy!.reconfigure(testConfig({ listen: [{ address: '127.0.0.1', port: 5353 }] }))).toThrow(/listen addresses cannot change in place/);
+  });
+
   it('a fixed port whose TCP side is taken fails to start and leaves its UDP side unbound', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

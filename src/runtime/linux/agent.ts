@@ -175,6 +175,10 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
         }
       : null,
     try_deadline: null,
+    applied_at: now,
+    previous: null,
+    transition: null,
+    apply_deadline: null,
     restore: null,
   };
   if (resolvSnap && dnsDecision?.manager === 'resolv.conf') await writeBackup(exec, resolvSnap);
@@ -244,9 +248,8 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
     // 8. the DNS proxy, in this process.
     if (s.features.dns && compiled.files.has('dns-proxy.json')) {
       const resolvers = resolvSnap && dnsDecision ? await systemResolvers(exec, dnsDecision, resolvSnap) : [];
-      if (s.host_rules.length > 0) {
-        hosts = new HostRuleInstaller(exec, netNames, { routes: s.features.routes, firewall: s.features.firewall, onError: (m) => log(`warning: ${m}`) });
-      }
+      // Always there, so a later `warpc apply` can add host rules to a running proxy.
+      hosts = new HostRuleInstaller(exec, netNames, { routes: s.features.routes, firewall: s.features.firewall, onError: (m) => log(`warning: ${m}`) });
       const installer = hosts;
       proxy = await startProxy({
         configText: text('dns-proxy.json'),
@@ -277,14 +280,14 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
   }
 }
 
-async function runResolved(exec: Executor, j: Journal, action: 'up' | 'down'): Promise<void> {
+export async function runResolved(exec: Executor, j: Journal, action: 'up' | 'down'): Promise<void> {
   if (!j.dns?.resolved_script) throw new Error('no resolved.sh in the journal');
   const script = join(exec.stateDir, 'resolved.sh');
   await writeFile(script, j.dns.resolved_script, { mode: 0o700 });
   await exec.run('sh', [script, action, ...(j.dns.resolved_link ? [j.dns.resolved_link] : [])]);
 }
 
-async function healthCheck(exec: Executor, c: CompiledLinux, j: Journal): Promise<void> {
+export async function healthCheck(exec: Executor, c: CompiledLinux, j: Journal): Promise<void> {
   const s = c.settings;
   const problems: string[] = [];
   if (s.features.tunnel) {
@@ -337,7 +340,11 @@ export async function revert(exec: Executor, j: Journal, proxy: ProxyHandle | nu
     }
     if (j.dns.manager === 'resolv.conf' && j.snapshot.resolv) {
       try {
-        const r = await restoreResolv(exec, j.snapshot.resolv, j.dns.resolv_written_sha256);
+        // Mid-apply, the file holds what either plan wrote: both are ours.
+        let written = j.dns.resolv_written_sha256;
+        const alt = j.transition?.resolv_sha256 ?? null;
+        if (alt !== null && (await inspectResolv(exec)).sha256 === alt) written = alt;
+        const r = await restoreResolv(exec, j.snapshot.resolv, written);
         resolvOutcome = r.outcome;
         report.done.push(r.detail);
         if (r.outcome === 'left-alone') log(`warning: ${r.detail}`);
@@ -373,11 +380,22 @@ export async function recoverFromJournal(exec: Executor, log: Log): Promise<{ re
   }
   if (await agentAlive(j)) throw new Error(`warpc is still running (pid ${j.pid}); stop it with warpc down`);
   log(`restoring the snapshot of the run started ${j.started_at} by pid ${j.pid} (state ${j.state}, steps done: ${j.steps_done.join(', ') || 'none'})`);
+  log(describePlans(j));
   const report = await revert(exec, j, null, null, log);
   return { restored: report.errors.length === 0, report };
 }
 
 export { STEPS };
+
+/** Which plan(s) a crashed agent ran, for `recover`: one whole plan is undone, never a mixture. */
+export function describePlans(j: Journal): string {
+  const short = (sha: string): string => sha.slice(0, 12);
+  const running = `plan ${short(j.manifest_sha256)} (${j.compiled_dir}, applied ${j.applied_at ?? j.started_at})`;
+  if (j.transition) {
+    return `the agent was running ${running} and crashed while applying plan ${short(j.transition.to.manifest_sha256)} (${j.transition.to.compiled_dir}; ${j.transition.state}, steps done: ${j.transition.steps_done.join(', ') || 'none'}): neither is kept half-applied; the device returns whole to its state before warpc up`;
+  }
+  return `the agent was running ${running}${j.state === 'applying' ? ' (still coming up)' : ''}; the device returns whole to its state before warpc up`;
+}
 
 /** The link that carries the IPv4 (else IPv6) default route in the main table. */
 export async function defaultRouteLink(exec: Executor): Promise<string> {

@@ -184,3 +184,72 @@ export async function tunnelStatus(ifname: string): Promise<UapiDevice | null> {
     return null;
   }
 }
+
+/**
+ * What `warpc apply` changes on a running tunnel, in place: peers (key,
+ * endpoint, allowed IPs), addresses and MTU. The agent calls only this, so a
+ * second tunnel kind implements the same four operations.
+ */
+export interface TunnelControl {
+  /** Change the running tunnel from `from` to `to`; returns what changed (empty: nothing). */
+  update(from: TunnelSpec, to: TunnelSpec): Promise<string[]>;
+}
+
+/** Peer lines for a UAPI `set=1` that keeps the sessions of peers that stay (no replace_peers). */
+export function uapiPeerUpdate(from: WgConf, to: WgConf): string[] {
+  const out: string[] = [];
+  if (to.fwmark !== from.fwmark && to.fwmark !== null) out.push(`fwmark=${to.fwmark}`);
+  const keep = new Set(to.peers.map((p) => p.publicKey));
+  for (const p of from.peers) if (!keep.has(p.publicKey)) out.push(`public_key=${keyToHex(p.publicKey)}`, 'remove=true');
+  for (const p of to.peers) {
+    const old = from.peers.find((x) => x.publicKey === p.publicKey);
+    if (old && JSON.stringify(old) === JSON.stringify(p)) continue;
+    out.push(`public_key=${keyToHex(p.publicKey)}`);
+    if (p.endpoint) out.push(`endpoint=${p.endpoint}`);
+    if (p.persistentKeepalive !== null) out.push(`persistent_keepalive_interval=${p.persistentKeepalive}`);
+    out.push('replace_allowed_ips=true');
+    for (const ip of p.allowedIps) out.push(`allowed_ip=${ip}`);
+  }
+  return out;
+}
+
+export function tunnelControl(exec: Executor, handle: { backend: TunnelBackend; socket: string | null }): TunnelControl {
+  return {
+    async update(from, to) {
+      if (from.ifname !== to.ifname) throw new Error(`the interface name changes (${from.ifname} -> ${to.ifname}): that needs warpc down and warpc up`);
+      const changed: string[] = [];
+      const peers = uapiPeerUpdate(from.conf, to.conf);
+      if (peers.length > 0) {
+        if (handle.backend === 'wireguard-go' && handle.socket) await uapiSet(handle.socket, peers);
+        else {
+          const args = ['set', to.ifname];
+          if (to.conf.fwmark !== null && to.conf.fwmark !== from.conf.fwmark) args.push('fwmark', String(to.conf.fwmark));
+          const keep = new Set(to.conf.peers.map((p) => p.publicKey));
+          for (const p of from.conf.peers) if (!keep.has(p.publicKey)) args.push('peer', p.publicKey, 'remove');
+          for (const p of to.conf.peers) {
+            args.push('peer', p.publicKey);
+            if (p.endpoint) args.push('endpoint', p.endpoint);
+            args.push('allowed-ips', p.allowedIps.join(','));
+          }
+          await exec.run('wg', args);
+        }
+        changed.push('peers');
+      }
+      if (from.ipv4 !== to.ipv4) {
+        await exec.run('ip', ['-4', 'addr', 'add', `${to.ipv4}/32`, 'dev', to.ifname]);
+        await exec.run('ip', ['-4', 'addr', 'del', `${from.ipv4}/32`, 'dev', to.ifname], { allowFail: true });
+        changed.push('IPv4 address');
+      }
+      if (from.ipv6 !== to.ipv6) {
+        if (to.ipv6) await exec.run('ip', ['-6', 'addr', 'add', `${to.ipv6}/128`, 'dev', to.ifname, 'nodad']);
+        if (from.ipv6) await exec.run('ip', ['-6', 'addr', 'del', `${from.ipv6}/128`, 'dev', to.ifname], { allowFail: true });
+        changed.push('IPv6 address');
+      }
+      if (from.mtu !== to.mtu) {
+        await exec.run('ip', ['link', 'set', 'dev', to.ifname, 'mtu', String(to.mtu)]);
+        changed.push('MTU');
+      }
+      return changed;
+    },
+  };
+}

@@ -114,6 +114,7 @@ export async function loadForApply(dir: string): Promise<CompiledLinux> {
  * rejects with ApplyError after rolling back (or before changing anything).
  */
 export async function applyPlan(exec: Executor, agent: LiveAgent, next: CompiledLinux, log: Log, opts: { timeoutSeconds?: number } = {}): Promise<ApplyResult> {
+  const t0 = performance.now();
   const j: Journal = agent.journal;
   const from = agent.compiled;
   if (next.manifestSha256 === from.manifestSha256) {
@@ -268,5 +269,6 @@ export async function applyPlan(exec: Executor, agent: LiveAgent, next: Compiled
   agent.previousCompiled = from;
   agent.compiled = next;
   if (summary.length === 0) summary.push('no artifact the agent applies changed (only the manifest)');
+  summary.push(`applied in ${(performance.now() - t0).toFixed(0)} ms`);
   return { changed: true, summary };
 }

@@ -106,7 +106,7 @@ describeE2E('warpc apply (namespaces)', E2E_TOOLS, () => {
     expect((await warpc(t.dev, ['down', '--state-dir', stateDir])).code).toBe(0);
     expect((await agent.exited).code).toBe(0);
     expect(await deviceState(t, root)).toEqual(before);
-  });
+  }, 180_000);
 
   for (const step of ['tunnel', 'routes', 'firewall', 'proxy']) {
     it(`a step that fails after "${step}" rolls back to the running plan exactly`, async () => {
@@ -122,7 +122,7 @@ describeE2E('warpc apply (namespaces)', E2E_TOOLS, () => {
       expect((await warpc(t.dev, ['down', '--state-dir', stateDir])).code).toBe(0);
       expect((await agent.exited).code).toBe(0);
       expect(await deviceState(t, root)).toEqual(before);
-    });
+    }, 180_000);
   }
 
   it('apply --timeout rolls back unless warpc confirm comes in time; confirm keeps it', async () => {
@@ -143,7 +143,7 @@ describeE2E('warpc apply (namespaces)', E2E_TOOLS, () => {
     expect(await status(stateDir)).toMatchObject({ manifest_sha256: await sha(planB), apply_deadline: null });
     expect((await warpc(t.dev, ['down', '--state-dir', stateDir])).code).toBe(0);
     await agent.exited;
-  });
+  }, 180_000);
 
   it('the control socket is 0600 in a 0700 state dir; a malformed or unauthenticated request is refused and changes nothing', async () => {
     const { agent, root, stateDir } = await running('control');
@@ -168,5 +168,5 @@ describeE2E('warpc apply (namespaces)', E2E_TOOLS, () => {
     expect(await deviceState(t, root)).toEqual(onA);
     expect((await warpc(t.dev, ['down', '--state-dir', stateDir])).code).toBe(0);
     await agent.exited;
-  });
+  }, 180_000);
 });

@@ -160,5 +160,5 @@ describeE2E('warpc crash cycles (namespaces, SIGKILL of the whole tree, zombies)
     expect(rec.stderr).toMatch(/was running plan [0-9a-f]{12} .* and crashed while applying plan [0-9a-f]{12} .*steps done: journal, tunnel, routes/);
     expect(await deviceState(t, root)).toEqual(before);
     child.kill('SIGKILL');
-  });
+  }, 180_000);
 });

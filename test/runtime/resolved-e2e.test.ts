@@ -84,7 +84,7 @@ describeE2E('warpc with a real systemd-resolved (private mount + network namespa
       }
     }
     await destroyTopology(t);
-  });
+  }, 180_000);
 
   it('up points resolved at the proxy on the tunnel link, apply changes its search domains in place, down reverts the link', async () => {
     const { root, stateDir } = await freshRoot(t, 'resolved');
@@ -121,5 +121,5 @@ describeE2E('warpc with a real systemd-resolved (private mount + network namespa
     expect(j.state).toBe('closed');
     expect(j.restore.errors).toEqual([]);
     expect(j.restore.done).toContain('systemd-resolved settings removed');
-  });
+  }, 180_000);
 });

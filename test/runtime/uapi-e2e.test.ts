@@ -72,7 +72,7 @@ describeE2E('warpc and the shared UAPI socket folder (namespaces)', E2E_TOOLS, (
       await rm(path, { force: true });
       await rm(state, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 
   it('a stale UAPI socket left by a killed wireguard-go is replaced, and up succeeds the first time', async () => {
     const wg = await otherWireguard(t.dev);
@@ -87,7 +87,7 @@ describeE2E('warpc and the shared UAPI socket folder (namespaces)', E2E_TOOLS, (
     expect((await agent.exited).code).toBe(0);
     expect(await deviceState(t, root)).toEqual(before);
     await access(sock(), constants.F_OK).then(() => expect.fail('socket left behind'), () => undefined);
-  });
+  }, 180_000);
 
   it('a live wireguard-go of the same interface name in another namespace: a clear error naming it, nothing changed, its peers untouched', async () => {
     const other = await otherWireguard(t.app);
@@ -108,5 +108,5 @@ describeE2E('warpc and the shared UAPI socket folder (namespaces)', E2E_TOOLS, (
       other.kill('SIGTERM');
       await new Promise((r) => (other.exitCode !== null ? r(null) : other.once('exit', r)));
     }
-  });
+  }, 180_000);
 });

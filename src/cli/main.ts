@@ -22,6 +22,7 @@ const COMMANDS = [
   () => import('./status.js'),
   () => import('./try.js'),
   () => import('./confirm.js'),
+  () => import('./apply.js'),
   () => import('./recover.js'),
 ] as const;
 

@@ -39,6 +39,13 @@ export interface StatusReport {
   started_at: string | null;
   steps_done: string[];
   try_deadline: string | null;
+  /** sha256 of the running plan's manifest.json, and when it was applied (up or apply). */
+  manifest_sha256: string | null;
+  applied_at: string | null;
+  /** The plan before the last apply. */
+  previous: { manifest_sha256: string; compiled_dir: string; applied_at: string } | null;
+  /** An `apply --timeout` waiting for `warpc confirm`. */
+  apply_deadline: string | null;
   interface: string | null;
   tunnel_backend: string | null;
   public_key: string | null;
@@ -69,8 +76,10 @@ export interface RuntimePlatform {
   down(stateDir: string, root: string | undefined, timeoutSeconds: number): Promise<void>;
   /** Restore the snapshot of an open journal (after a crash); nothing to do when it is closed. */
   recover(stateDir: string, root: string | undefined): Promise<void>;
-  /** Keep what a running `try` applied. */
+  /** Keep what a running `try` (or `apply --timeout`) applied. */
   confirm(stateDir: string): Promise<void>;
+  /** Hand a new compiled folder to the running agent, which applies only the difference. */
+  apply(stateDir: string, compiledDir: string, timeoutSeconds: number | undefined): Promise<void>;
   status(stateDir: string): Promise<StatusReport>;
   formatStatus(report: StatusReport): string;
 }

@@ -21,6 +21,30 @@ export async function processCmdline(pid: number): Promise<string[] | null> {
   }
 }
 
+/**
+ * Is the recorded process alive: the same PID with the same start time, and not a
+ * zombie? A zombie (killed, but its parent never reaped it, as happens under a PID 1
+ * that does not reap orphans) still has /proc/PID/stat and its start time, yet it
+ * holds nothing and will never run again: it counts as dead. An unknown start time
+ * (null) never matches, so a reused PID is not mistaken for the recorded process.
+ */
+export async function processAlive(pid: number, startTime: string | null): Promise<boolean> {
+  if (startTime === null || !Number.isInteger(pid) || pid <= 0) return false;
+  const stat = await readStat(pid);
+  if (stat === null) return false;
+  return stat.state !== 'Z' && stat.state !== 'X' && stat.start === startTime;
+}
+
+async function readStat(pid: number): Promise<{ state: string; start: string | null } | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0] ?? '?', start: rest[19] ?? null };
+  } catch {
+    return null;
+  }
+}
+
 /** Is this PID still the same process we recorded (same start time)? */
 export async function isSameProcess(pid: number, startTime: string | null): Promise<boolean> {
   const now = await processStartTime(pid);

@@ -126,6 +126,42 @@ describe('dns proxy (in-process, scripted upstreams on loopback)', () => {
     expect(doh.calls).toEqual([]);
   });
 
+  it('fallback servers that all refuse (ICMP port unreachable) yield SERVFAIL within 100 ms, not after the query timeout', async () => {
+    // Nothing listens on 127.0.0.21/22 at the fallback port: the kernel answers port unreachable.
+    const p = await start({ fallback: [{ suffix: 'refuse.corp', servers: [{ address: '127.0.0.21', path: 'direct' }, { address: '127.0.0.22', path: 'direct' }], use_system_resolvers: false }] }, { queryTimeoutMs: 5000 });
+    const t0 = performance.now();
+    const r = decode(await udpExchange(q('x.refuse.corp'), p, '127.0.0.1', 5000));
+    const ms = performance.now() - t0;
+    expect(r.rcode).toBe(RCODE_SERVFAIL);
+    expect(ms).toBeLessThan(100);
+    expect(doh.calls).toEqual([]);
+  });
+
+  it('reconfigure in place: same socket, a new fallback suffix routes its names at once, only the affected cached answers are dropped', async () => {
+    const p = await start();
+    servers[0]!.script = (m) => respond(m, { answers: [{ type: TYPE_A, ttl: 60, data: '10.0.0.1' }] });
+    servers[1]!.script = (m) => respond(m, { answers: [{ type: TYPE_A, ttl: 60, data: '10.0.0.9' }] });
+    expect(decode(await udpExchange(q('a.moved.example'), p)).answers[0]!.address).toBe('192.0.2.1');
+    expect(decode(await udpExchange(q('b.kept.example'), p)).answers[0]!.address).toBe('192.0.2.1');
+    expect(doh.calls).toEqual(['a.moved.example', 'b.kept.example']);
+    const before = proxy!.stats().cacheEntries;
+    const cfg = testConfig({
+      fallback: [
+        { suffix: 'corp', servers: [{ address: '127.0.0.11', path: 'direct' }], use_system_resolvers: false },
+        { suffix: 'moved.example', servers: [{ address: '127.0.0.12', path: 'direct' }], use_system_resolvers: false },
+      ],
+    });
+    const r = proxy!.reconfigure(cfg);
+    expect(r).toEqual({ dropped: 1, dohReplaced: false });
+    expect(proxy!.stats().cacheEntries).toBe(before - 1);
+    // Same port; the moved name now goes to its fallback server, the other is still cached.
+    expect(decode(await udpExchange(q('a.moved.example'), p)).answers[0]!.address).toBe('10.0.0.9');
+    expect(decode(await udpExchange(q('b.kept.example'), p)).answers[0]!.address).toBe('192.0.2.1');
+    expect(doh.calls).toEqual(['a.moved.example', 'b.kept.example']);
+    expect(servers[1]!.seen.map((x) => x.name)).toEqual(['a.moved.example']);
+    expect(() => proxy!.reconfigure(testConfig({ listen: [{ address: '127.0.0.1', port: 5353 }] }))).toThrow(/listen addresses cannot change in place/);
+  });
+
   it('a fixed port whose TCP side is taken fails to start and leaves its UDP side unbound', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

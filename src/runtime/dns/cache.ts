@@ -130,6 +130,19 @@ export class DnsCache {
     return n;
   }
 
+  /** Remove every entry whose key `drop` selects (a live reconfiguration); returns how many. */
+  dropWhere(drop: (key: string) => boolean): number {
+    let n = 0;
+    for (const [k, e] of this.map) {
+      if (drop(k)) {
+        this.delete(k, e);
+        n++;
+      }
+    }
+    if (n > 0) this.compact();
+    return n;
+  }
+
   clear(): void {
     this.mirror?.clear();
     this.map.clear();

@@ -88,8 +88,21 @@ export interface BoundAddress {
   readonly transport: 'udp' | 'tcp';
 }
 
+export interface ReconfigureResult {
+  /** Cached answers dropped because their name now routes differently (or its host rule changed). */
+  readonly dropped: number;
+  readonly dohReplaced: boolean;
+}
+
 export interface DnsProxyHandle {
   readonly addresses: readonly BoundAddress[];
+  /**
+   * Apply a new config in place: same listeners (a different `listen` is refused),
+   * new routing; cached answers of names whose route, fallback servers or paths,
+   * local answer or host rule changed are dropped, the rest kept; the DoH client
+   * is replaced only when the DoH URL or addresses change.
+   */
+  reconfigure(config: DnsProxyConfig, systemResolvers?: readonly (string | PlainServer)[]): ReconfigureResult;
   stats(): ProxyStats & { dohClient: DohClient['stats'] | null };
   close(): Promise<void>;
 }
@@ -111,28 +124,46 @@ export function parseHostPort(text: string, defaultPort: number): ListenAddress 
   return { address, port };
 }
 
-export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHandle> {
-  const t = { ...DEFAULT_TUNING, dohTimeoutMs: 4000, dohPingIntervalMs: 15_000, dohIdleTimeoutMs: 300_000, fallbackPort: 53, tcp: DEFAULT_TCP_LIMITS, ...opts.tuning };
-  const logger = opts.logger ?? silentLogger;
+function parseResolvers(list: readonly (string | PlainServer)[] | undefined): PlainServer[] {
   const system: PlainServer[] = [];
-  for (const s of opts.systemResolvers ?? []) {
+  for (const s of list ?? []) {
     const parsed = typeof s === 'string' ? parseHostPort(s, 53) : s;
     if (parsed === null) throw new Error(`invalid system resolver ${JSON.stringify(s)}`);
     system.push(parsed);
   }
-  const router = new Router(opts.config, system, t.fallbackPort);
+  return system;
+}
+
+/** What decides where a name goes and what its answer triggers, as comparable text. */
+function routeOf(cfg: DnsProxyConfig, router: Router, name: string): string {
+  const r = router.route(name);
+  const host = router.hostAction(name) ?? '';
+  if (r.kind === 'doh') return `doh ${cfg.doh.url} ${cfg.doh.addresses.join(',')} ${JSON.stringify(cfg.doh.paths ?? cfg.doh.via)} ${host}`;
+  if (r.kind === 'local') return `local ${JSON.stringify(cfg.local_answers.find((a) => a.name.toLowerCase().replace(/\.$/, '') === r.name) ?? r.name)} ${host}`;
+  const rule = cfg.fallback.find((f) => f.suffix.toLowerCase().replace(/\.$/, '') === r.suffix);
+  return `fallback ${r.suffix} ${JSON.stringify(rule ?? null)} ${r.servers.map((s) => `${s.address}:${s.port}`).join(',')} ${host}`;
+}
+
+export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHandle> {
+  const t = { ...DEFAULT_TUNING, dohTimeoutMs: 4000, dohPingIntervalMs: 15_000, dohIdleTimeoutMs: 300_000, fallbackPort: 53, tcp: DEFAULT_TCP_LIMITS, ...opts.tuning };
+  const logger = opts.logger ?? silentLogger;
+  let system = parseResolvers(opts.systemResolvers);
+  let config = opts.config;
+  let router = new Router(config, system, t.fallbackPort);
   let dohClient: DohClient | null = null;
   let upstream = opts.dohUpstream;
-  if (upstream === undefined) {
-    dohClient = new DohClient({
-      url: opts.config.doh.url,
-      addresses: opts.config.doh.addresses,
+  const newDoh = (cfg: DnsProxyConfig): DohClient =>
+    new DohClient({
+      url: cfg.doh.url,
+      addresses: cfg.doh.addresses,
       ca: opts.dohCa,
       timeoutMs: t.dohTimeoutMs,
       pingIntervalMs: t.dohPingIntervalMs,
       idleTimeoutMs: t.dohIdleTimeoutMs,
       onEvent: (event, detail) => logger.debug(`doh ${event}`, detail),
     });
+  if (upstream === undefined) {
+    dohClient = newDoh(opts.config);
     upstream = dohClient;
   }
   const core = new ProxyCore(router, upstream, t, logger, opts.onHostRule);
@@ -178,8 +209,32 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHand
   logger.debug(native ? 'udp: native recvmmsg/sendmmsg batches, cache hits answered natively' : 'udp: node:dgram');
   logger.info('dns proxy listening', { addresses: addresses.map((a) => `${a.transport}:${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`).join(',') });
   let closing: Promise<void> | null = null;
+  const reconfigure = (next: DnsProxyConfig, resolvers?: readonly (string | PlainServer)[]): ReconfigureResult => {
+    if (opts.listen === undefined && JSON.stringify(next.listen) !== JSON.stringify(config.listen)) {
+      throw new Error(`the DNS proxy's listen addresses cannot change in place (${config.listen.map((l) => `${l.address}:${l.port}`).join(', ')} -> ${next.listen.map((l) => `${l.address}:${l.port}`).join(', ')})`);
+    }
+    const nextSystem = resolvers === undefined ? system : parseResolvers(resolvers);
+    const nextRouter = new Router(next, nextSystem, t.fallbackPort);
+    const dohChanged = next.doh.url !== config.doh.url || next.doh.addresses.join(',') !== config.doh.addresses.join(',');
+    let replacement: DohClient | null = null;
+    const old = dohClient;
+    if (dohChanged && dohClient !== null) replacement = newDoh(next);
+    const [oldCfg, oldRouter] = [config, router];
+    const dropped = core.reconfigure(nextRouter, replacement, (name) => routeOf(oldCfg, oldRouter, name) !== routeOf(next, nextRouter, name));
+    if (replacement !== null) {
+      dohClient = replacement;
+      // Queries in flight on the old client finish (or time out) there; then it closes.
+      setTimeout(() => old?.close(), t.dohTimeoutMs + 1000).unref();
+    }
+    config = next;
+    router = nextRouter;
+    system = nextSystem;
+    logger.info('dns proxy reconfigured', { dropped, doh: replacement !== null ? 'replaced' : 'kept' });
+    return { dropped, dohReplaced: replacement !== null };
+  };
   return {
     addresses,
+    reconfigure,
     stats: () => ({ ...core.stats(), dohClient: dohClient ? { ...dohClient.stats } : null }),
     close: () => {
       if (closing === null) {

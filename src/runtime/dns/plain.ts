@@ -1,9 +1,10 @@
 /**
  * Plain DNS client for Local Domain Fallback servers (RFC 1035, RFC 7766).
  *
- * A query goes to every server of the rule at once over UDP, from one fresh
- * socket per address family (a random source port per query) with a random
- * ID. The first acceptable answer wins, negative answers included. A server
+ * A query goes to every server of the rule at once over UDP with a random
+ * ID, from one connected socket per server (a random source port each), so a
+ * server that refuses (ICMP port unreachable: ECONNREFUSED) has failed at once.
+ * The first acceptable answer wins, negative answers included. A server
  * that answers with TC=1 is asked again over TCP; one that answers SERVFAIL,
  * REFUSED, NOTIMP or FORMERR has failed, and the others are still awaited.
  * When every server has failed, or the deadline passes, the promise rejects.
@@ -134,28 +135,23 @@ export function queryPlain(query: Uint8Array, questionEnd: number, servers: read
       conn.on('close', () => fail('tcp: closed without an answer'));
     };
 
-    const byFamily = new Map<4 | 6, PlainServer[]>();
+    // One connected socket per server (a random source port each): the kernel then
+    // reports an ICMP port or host unreachable from that server as ECONNREFUSED (or
+    // EHOSTUNREACH…) on the socket, so a server that refuses fails at once instead of
+    // after the whole timeout; a silent server still waits for the deadline.
     for (const s of servers) {
-      const fam = net.isIPv6(s.address) ? 6 : 4;
-      const list = byFamily.get(fam) ?? [];
-      list.push(s);
-      byFamily.set(fam, list);
-    }
-    for (const [fam, list] of byFamily) {
-      const sock = dgram.createSocket(fam === 6 ? 'udp6' : 'udp4');
+      const sock = dgram.createSocket(net.isIPv6(s.address) ? 'udp6' : 'udp4');
       sockets.push(sock);
-      sock.on('error', (e) => {
-        for (const s of list) serverFailed(s, `udp: ${e.message}`);
-      });
+      sock.on('error', (e: NodeJS.ErrnoException) => serverFailed(s, e.code === 'ECONNREFUSED' ? 'udp: refused (port unreachable)' : `udp: ${e.message}`));
       sock.on('message', (msg, rinfo) => {
-        const s = list.find((x) => x.port === rinfo.port && sameAddress(x.address, rinfo.address));
-        if (s !== undefined) accept(s, msg, false);
+        if (rinfo.port === s.port && sameAddress(s.address, rinfo.address)) accept(s, msg, false);
       });
-      for (const s of list) {
-        sock.send(wire, s.port, s.address, (err) => {
+      sock.connect(s.port, s.address, () => {
+        if (done) return;
+        sock.send(wire, (err) => {
           if (err) serverFailed(s, `udp send: ${err.message}`);
         });
-      }
+      });
     }
   });
 }

@@ -161,8 +161,8 @@ export class ProxyCore {
   };
 
   constructor(
-    private readonly router: Router,
-    private readonly doh: Upstream,
+    private router: Router,
+    private doh: Upstream,
     private readonly tuning: ProxyTuning,
     private readonly logger: Logger,
     private readonly onHostRule: HostRuleListener | undefined,
@@ -392,6 +392,17 @@ export class ProxyCore {
     }
   }
 
+  /**
+   * Swap the routing (and the DoH upstream) in place: no socket is closed. Queries
+   * already in flight finish on the route they took; cached answers whose name
+   * `affected` selects are dropped, the rest kept. Returns how many were dropped.
+   */
+  reconfigure(router: Router, doh: Upstream | null, affected: (name: string) => boolean): number {
+    this.router = router;
+    if (doh !== null) this.doh = doh;
+    return this.cache.dropWhere((key) => affected(keyName(key)));
+  }
+
   /** Drop expired cache entries (called on a timer). */
   sweep(): void {
     this.cache.sweep(Date.now());
@@ -405,3 +416,16 @@ export class ProxyCore {
 }
 
 export type { PlainServer };
+
+/** The question name of a cache key (wire.cacheKey: lowercased wire-format name, then type, class, flags). */
+export function keyName(key: string): string {
+  const labels: string[] = [];
+  let i = 0;
+  while (i < key.length) {
+    const n = key.charCodeAt(i);
+    if (n === 0 || n >= 64) break;
+    labels.push(key.slice(i + 1, i + 1 + n));
+    i += 1 + n;
+  }
+  return labels.join('.');
+}

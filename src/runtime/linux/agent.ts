@@ -13,7 +13,7 @@ import type { Executor } from '../exec.js';
 import { processStartTime } from '../proc.js';
 import { loadOrCreateKey } from '../tunnel/keys.js';
 import { parseWgConf, type WgConf } from '../tunnel/wgconf.js';
-import { startTunnel, stopTunnel } from './link.js';
+import { assertUapiSocketFree, startTunnel, stopTunnel } from './link.js';
 import { loadCompiled, type CompiledLinux } from './compiled.js';
 import { detectDnsManager, systemResolvers, type DnsManagerChoice, type DnsManagerDecision } from './dns-manager.js';
 import { dnsProbe } from './health.js';
@@ -116,7 +116,10 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
     if (s.features.tunnel && (await linkExists(exec, s.interface.name))) {
       throw new Error(`an interface named ${s.interface.name} already exists and warpc did not create it (no open journal in ${exec.stateDir} records it); warpc will not take over, change or delete it: remove or rename that interface, or set targets.linux.interface to another name`);
     }
-    if (s.features.tunnel) wg = parseWgConf(text('wireguard.conf'));
+    if (s.features.tunnel) {
+      wg = parseWgConf(text('wireguard.conf'));
+      await assertUapiSocketFree(s.interface.name);
+    }
     if (s.features.dns) {
       resolvSnap = await inspectResolv(exec);
       const requested = opts.dnsManager ?? s.dns_manager;
@@ -172,6 +175,10 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
         }
       : null,
     try_deadline: null,
+    applied_at: now,
+    previous: null,
+    transition: null,
+    apply_deadline: null,
     restore: null,
   };
   if (resolvSnap && dnsDecision?.manager === 'resolv.conf') await writeBackup(exec, resolvSnap);
@@ -241,9 +248,8 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
     // 8. the DNS proxy, in this process.
     if (s.features.dns && compiled.files.has('dns-proxy.json')) {
       const resolvers = resolvSnap && dnsDecision ? await systemResolvers(exec, dnsDecision, resolvSnap) : [];
-      if (s.host_rules.length > 0) {
-        hosts = new HostRuleInstaller(exec, netNames, { routes: s.features.routes, firewall: s.features.firewall, onError: (m) => log(`warning: ${m}`) });
-      }
+      // Always there, so a later `warpc apply` can add host rules to a running proxy.
+      hosts = new HostRuleInstaller(exec, netNames, { routes: s.features.routes, firewall: s.features.firewall, onError: (m) => log(`warning: ${m}`) });
       const installer = hosts;
       proxy = await startProxy({
         configText: text('dns-proxy.json'),
@@ -274,14 +280,14 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
   }
 }
 
-async function runResolved(exec: Executor, j: Journal, action: 'up' | 'down'): Promise<void> {
+export async function runResolved(exec: Executor, j: Journal, action: 'up' | 'down'): Promise<void> {
   if (!j.dns?.resolved_script) throw new Error('no resolved.sh in the journal');
   const script = join(exec.stateDir, 'resolved.sh');
   await writeFile(script, j.dns.resolved_script, { mode: 0o700 });
   await exec.run('sh', [script, action, ...(j.dns.resolved_link ? [j.dns.resolved_link] : [])]);
 }
 
-async function healthCheck(exec: Executor, c: CompiledLinux, j: Journal): Promise<void> {
+export async function healthCheck(exec: Executor, c: CompiledLinux, j: Journal): Promise<void> {
   const s = c.settings;
   const problems: string[] = [];
   if (s.features.tunnel) {
@@ -334,7 +340,11 @@ export async function revert(exec: Executor, j: Journal, proxy: ProxyHandle | nu
     }
     if (j.dns.manager === 'resolv.conf' && j.snapshot.resolv) {
       try {
-        const r = await restoreResolv(exec, j.snapshot.resolv, j.dns.resolv_written_sha256);
+        // Mid-apply, the file holds what either plan wrote: both are ours.
+        let written = j.dns.resolv_written_sha256;
+        const alt = j.transition?.resolv_sha256 ?? null;
+        if (alt !== null && (await inspectResolv(exec)).sha256 === alt) written = alt;
+        const r = await restoreResolv(exec, j.snapshot.resolv, written);
         resolvOutcome = r.outcome;
         report.done.push(r.detail);
         if (r.outcome === 'left-alone') log(`warning: ${r.detail}`);
@@ -370,11 +380,22 @@ export async function recoverFromJournal(exec: Executor, log: Log): Promise<{ re
   }
   if (await agentAlive(j)) throw new Error(`warpc is still running (pid ${j.pid}); stop it with warpc down`);
   log(`restoring the snapshot of the run started ${j.started_at} by pid ${j.pid} (state ${j.state}, steps done: ${j.steps_done.join(', ') || 'none'})`);
+  log(describePlans(j));
   const report = await revert(exec, j, null, null, log);
   return { restored: report.errors.length === 0, report };
 }
 
 export { STEPS };
+
+/** Which plan(s) a crashed agent ran, for `recover`: one whole plan is undone, never a mixture. */
+export function describePlans(j: Journal): string {
+  const short = (sha: string): string => sha.slice(0, 12);
+  const running = `plan ${short(j.manifest_sha256)} (${j.compiled_dir}, applied ${j.applied_at ?? j.started_at})`;
+  if (j.transition) {
+    return `the agent was running ${running} and crashed while applying plan ${short(j.transition.to.manifest_sha256)} (${j.transition.to.compiled_dir}; ${j.transition.state}, steps done: ${j.transition.steps_done.join(', ') || 'none'}): neither is kept half-applied; the device returns whole to its state before warpc up`;
+  }
+  return `the agent was running ${running}${j.state === 'applying' ? ' (still coming up)' : ''}; the device returns whole to its state before warpc up`;
+}
 
 /** The link that carries the IPv4 (else IPv6) default route in the main table. */
 export async function defaultRouteLink(exec: Executor): Promise<string> {

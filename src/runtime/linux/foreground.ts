@@ -4,9 +4,12 @@
  * and restore the snapshot on the way out. `try` also reverts unless
  * `warpc confirm` (SIGUSR1) comes before the deadline.
  */
+import { resolve } from 'node:path';
 import { RealExecutor } from '../exec.js';
 import { sleep } from '../proc.js';
 import { agentAlive, recoverFromJournal, revert, up, UpError, type Log } from './agent.js';
+import { applyPlan, loadForApply, type ApplyError, type LiveAgent } from './apply.js';
+import { controlRequest, startControlServer } from './control.js';
 import { isOpen, readJournal, writeJournal } from './journal.js';
 import { AgentExit, DEFAULT_ROOT, type AgentRequest } from '../platform.js';
 
@@ -33,7 +36,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
   process.on('SIGHUP', onStop);
   process.on('SIGUSR1', onConfirm);
   try {
-    let agent;
+    let agent: LiveAgent | Awaited<ReturnType<typeof up>>;
     try {
       agent = await up({
         exec,
@@ -50,27 +53,80 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
       throw err;
     }
     log(`up: ${agent.compiled.settings.service_mode} mode from ${agent.compiled.dir}; state in ${o.stateDir}${o.mode === 'try' ? `; reverting at ${agent.journal.try_deadline} unless confirmed (warpc confirm --state-dir ${o.stateDir})` : ''}`);
+    const live: LiveAgent = { ...agent, previousCompiled: null };
     const deadline = agent.journal.try_deadline ? Date.parse(agent.journal.try_deadline) : null;
     let expired = false;
+    // One change at a time: apply requests, confirm, and an --timeout rollback.
+    let chain: Promise<unknown> = Promise.resolve();
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+      const r = chain.then(fn);
+      chain = r.catch(() => undefined);
+      return r;
+    };
+    const rollbackUnconfirmed = (): Promise<void> =>
+      serial(async () => {
+        const dl = live.journal.apply_deadline;
+        if (!dl || Date.parse(dl) > Date.now() || !live.previousCompiled) return;
+        log(`apply of plan ${live.journal.manifest_sha256.slice(0, 12)} not confirmed by ${dl}: rolling back to plan ${live.previousCompiled.manifestSha256.slice(0, 12)}`);
+        try {
+          const r = await applyPlan(exec, live, live.previousCompiled, log);
+          live.journal.apply_deadline = null;
+          await writeJournal(exec, live.journal);
+          for (const line of r.summary) log(`rollback: ${line}`);
+        } catch (err) {
+          log(`rollback of the unconfirmed apply failed: ${(err as Error).message}`);
+          live.journal.apply_deadline = null;
+          await writeJournal(exec, live.journal);
+        }
+      });
+    const control = await startControlServer(o.stateDir, (req, clientLog) =>
+      serial(async () => {
+        const both = (m: string): void => {
+          log(m);
+          clientLog(m);
+        };
+        if (req.op === 'confirm') {
+          if (live.journal.apply_deadline) {
+            live.journal.apply_deadline = null;
+            await writeJournal(exec, live.journal);
+            log('apply confirmed: keeping the new plan');
+            return { ok: true, message: `confirmed: plan ${live.journal.manifest_sha256.slice(0, 12)} stays` };
+          }
+          return { ok: true, message: 'nothing to confirm (no apply is waiting for confirmation)' };
+        }
+        if (stopSignal !== null) return { ok: false, message: 'the agent is stopping; nothing was changed' };
+        const next = await loadForApply(req.dir).catch((err: unknown) => err as ApplyError);
+        if (next instanceof Error) return { ok: false, message: next.message };
+        both(`applying plan ${next.manifestSha256.slice(0, 12)} from ${next.dir} over plan ${live.journal.manifest_sha256.slice(0, 12)}`);
+        try {
+          const r = await applyPlan(exec, live, next, both, req.timeout !== undefined ? { timeoutSeconds: req.timeout } : {});
+          wake?.();
+          const tail = live.journal.apply_deadline ? `; rolls back at ${live.journal.apply_deadline} unless warpc confirm --state-dir ${o.stateDir}` : '';
+          return { ok: true, message: r.changed ? `applied plan ${next.manifestSha256.slice(0, 12)}${tail}` : r.summary.join('; '), summary: r.summary };
+        } catch (err) {
+          return { ok: false, message: (err as Error).message };
+        }
+      }),
+    );
     // Keep the event loop alive (a tunnel-only agent has no sockets of its own).
     const keepAlive = setInterval(() => undefined, 60_000);
     try {
       while (stopSignal === null) {
-        if (deadline !== null && !confirmed) {
-          const left = deadline - Date.now();
-          if (left <= 0) {
-            expired = true;
-            break;
-          }
-          await new Promise<void>((r) => {
-            wake = r;
-            setTimeout(r, Math.min(left, 1000));
-          });
-        } else {
-          await new Promise<void>((r) => {
-            wake = r;
-          });
+        const applyDl = live.journal.apply_deadline ? Date.parse(live.journal.apply_deadline) : null;
+        if (applyDl !== null && applyDl <= Date.now()) {
+          await rollbackUnconfirmed();
+          continue;
         }
+        const tryDl = deadline !== null && !confirmed ? deadline : null;
+        if (tryDl !== null && tryDl <= Date.now()) {
+          expired = true;
+          break;
+        }
+        const next = Math.min(tryDl ?? Infinity, applyDl ?? Infinity);
+        await new Promise<void>((r) => {
+          wake = r;
+          if (next !== Infinity) setTimeout(r, Math.min(next - Date.now(), 1000));
+        });
         if (confirmed && agent.journal.mode === 'try') {
           agent.journal.mode = 'up';
           agent.journal.try_deadline = null;
@@ -80,7 +136,10 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
       }
     } finally {
       clearInterval(keepAlive);
+      await control.close();
+      await chain;
     }
+    agent = live;
     if (expired) log(`not confirmed within ${o.tryTimeoutSeconds ?? 120} s: reverting`);
     const rep = await revert(exec, agent.journal, agent.proxy, agent.hosts, log);
     if (rep.errors.length > 0) throw new AgentExit(1, `warpc: restore incomplete: ${rep.errors.join('; ')}`);
@@ -136,8 +195,34 @@ export async function runRecover(stateDir: string, root: string | undefined, log
   }
 }
 
+/** `warpc apply`: hand a compiled folder to the running agent over its control socket. */
+export async function runApply(stateDir: string, dir: string, timeoutSeconds: number | undefined, log: Log = stderrLog): Promise<void> {
+  const j = await readJournal(stateDir);
+  if (!isOpen(j) || !(await agentAlive(j))) throw new AgentExit(1, `warpc apply: no running agent in ${stateDir} (start one with warpc up)`);
+  let r;
+  try {
+    r = await controlRequest(stateDir, { op: 'apply', dir: resolve(dir), ...(timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {}) }, (line) => log(line));
+  } catch (err) {
+    throw new AgentExit(1, `warpc apply: ${(err as Error).message}`);
+  }
+  if (!r.ok) throw new AgentExit(1, `warpc apply: ${r.message}`);
+  for (const line of r.summary ?? []) log(line);
+  log(r.message);
+}
+
 export async function runConfirm(stateDir: string, log: Log = stderrLog): Promise<void> {
   const j = await readJournal(stateDir);
+  if (isOpen(j) && j.apply_deadline && (await agentAlive(j))) {
+    let r;
+    try {
+      r = await controlRequest(stateDir, { op: 'confirm' }, (line) => log(line));
+    } catch (err) {
+      throw new AgentExit(1, `warpc confirm: ${(err as Error).message}`);
+    }
+    if (!r.ok) throw new AgentExit(1, `warpc confirm: ${r.message}`);
+    log(r.message);
+    return;
+  }
   if (!isOpen(j) || !(await agentAlive(j))) throw new AgentExit(1, 'warpc confirm: no running warpc try in this state dir');
   if (j.mode !== 'try') {
     log('already confirmed');

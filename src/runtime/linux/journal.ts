@@ -7,7 +7,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Executor } from '../exec.js';
-import { processStartTime } from '../proc.js';
+import { processAlive } from '../proc.js';
 import type { DnsManager } from './dns-manager.js';
 import type { NetSnapshot, RuleSpec } from './netstate.js';
 import { atomicWrite, type ResolvSnapshot } from './resolv.js';
@@ -17,6 +17,29 @@ export type JournalState = 'applying' | 'committed' | 'reverting' | 'closed';
 /** The steps of `up`, in order. The fault-injection hook names them. */
 export const STEPS = ['verify', 'preflight', 'journal', 'tunnel', 'routes', 'firewall', 'dns', 'proxy', 'health', 'commit'] as const;
 export type Step = (typeof STEPS)[number];
+
+/** A compiled plan the agent runs (or ran). */
+export interface PlanRef {
+  manifest_sha256: string;
+  compiled_dir: string;
+  applied_at: string;
+}
+
+/**
+ * `warpc apply` in progress: written before the first change and removed at the
+ * end. The journal's restore data (rule_specs, resolv hashes, resolved script)
+ * cover both plans while it is open, so a crash at any moment restores the
+ * snapshot whole, and `recover` can say which plans were involved.
+ */
+export interface Transition {
+  from: PlanRef;
+  to: { manifest_sha256: string; compiled_dir: string };
+  started_at: string;
+  state: 'applying' | 'rolling-back';
+  steps_done: string[];
+  /** sha256 of the new resolv.conf, recorded before it is written. */
+  resolv_sha256: string | null;
+}
 
 export interface Journal {
   version: 1;
@@ -46,6 +69,13 @@ export interface Journal {
     resolved_applied: boolean;
   } | null;
   try_deadline: string | null;
+  /** When the running plan (manifest_sha256) was applied: by up, or by the last apply. */
+  applied_at?: string;
+  /** The plan that ran before the last apply. */
+  previous?: PlanRef | null;
+  transition?: Transition | null;
+  /** `warpc apply --timeout`: the new plan is rolled back at this time unless confirmed. */
+  apply_deadline?: string | null;
   /** What the last restore did, and any errors. */
   restore: { done: string[]; errors: string[]; resolv: string } | null;
 }
@@ -69,11 +99,10 @@ export async function writeJournal(exec: Executor, j: Journal): Promise<void> {
   await atomicWrite(journalPath(exec.stateDir), Buffer.from(`${JSON.stringify(j, null, 2)}\n`), 0o600);
 }
 
-/** Is the recorded agent process still alive (the same PID and start time)? */
+/** Is the recorded agent process still alive (the same PID and start time, not a zombie)? */
 export async function agentAlive(j: Journal): Promise<boolean> {
   if (j.pid === process.pid) return false;
-  const start = await processStartTime(j.pid);
-  return start !== null && start === j.pid_start;
+  return processAlive(j.pid, j.pid_start);
 }
 
 export function isOpen(j: Journal | null): j is Journal {

@@ -5,8 +5,9 @@
  * It creates and deletes only the link it is named; taking over an existing
  * link is refused earlier, in the agent's preflight.
  */
-import { rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { basename, join } from 'node:path';
 import type { Executor } from '../exec.js';
 import { processStartTime, sleep, stopProcess } from '../proc.js';
 import { uapiGet, uapiSet, uapiSocketPath, type UapiDevice } from '../tunnel/uapi.js';
@@ -43,14 +44,17 @@ export async function startTunnel(exec: Executor, spec: TunnelSpec, onProcess: (
     await onProcess(handle);
     await configureKernel(exec, spec);
   } else {
+    const socket = uapiSocketPath(spec.ifname);
+    // The socket folder is shared by every network namespace: a socket a live wireguard-go
+    // serves belongs to someone else (refused, naming it); one left by a dead one goes.
+    await clearStaleUapiSocket(spec.ifname, socket);
     const proc = await exec.spawn('wireguard-go', ['-f', spec.ifname], {
       logFile: join(exec.stateDir, 'wireguard-go.log'),
       env: { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1', LOG_LEVEL: process.env['WARPC_WG_LOG_LEVEL'] ?? 'error' },
     });
-    const socket = uapiSocketPath(spec.ifname);
     handle = { backend: 'wireguard-go', pid: proc.pid, pidStart: await processStartTime(proc.pid), socket };
     await onProcess(handle);
-    await waitForSocket(socket, proc.exited);
+    await waitForSocket(socket, proc.exited, join(exec.stateDir, 'wireguard-go.log'));
     await uapiSet(socket, uapiSetLines(spec.conf, spec.privateKey));
   }
   await exec.run('ip', ['-4', 'addr', 'add', `${spec.ipv4}/32`, 'dev', spec.ifname]);
@@ -59,21 +63,97 @@ export async function startTunnel(exec: Executor, spec: TunnelSpec, onProcess: (
   return handle;
 }
 
-async function waitForSocket(socket: string, exited: Promise<number | string>): Promise<void> {
+/** How long `up` waits for wireguard-go's UAPI socket to accept a connection. */
+export const UAPI_READY_TIMEOUT_MS = 10_000;
+
+/** Wait until the socket accepts connections (not merely exists: a stale file exists too). */
+async function waitForSocket(socket: string, exited: Promise<number | string>, logFile: string): Promise<void> {
   let gone: number | string | null = null;
   void exited.then((c) => {
     gone = c;
   });
-  for (let i = 0; i < 400; i++) {
-    if (gone !== null) throw new Error(`wireguard-go exited (${gone}) before its UAPI socket appeared`);
-    try {
-      if ((await stat(socket)).isSocket()) return;
-    } catch {
-      /* not yet */
+  const until = Date.now() + UAPI_READY_TIMEOUT_MS;
+  let last = 'no socket yet';
+  while (Date.now() < until) {
+    if (gone !== null) {
+      const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+      throw new Error(`wireguard-go exited (${gone}) before its UAPI socket ${socket} accepted a connection${tail ? `: ${tail}` : ''}`);
     }
-    await sleep(25);
+    const r = await probeSocket(socket);
+    if (r === 'accepts') return;
+    last = r;
+    await sleep(20);
   }
-  throw new Error(`wireguard-go: no UAPI socket at ${socket} after 10 s`);
+  throw new Error(`wireguard-go: its UAPI socket ${socket} did not accept a connection within ${UAPI_READY_TIMEOUT_MS / 1000} s (last: ${last})`);
+}
+
+/** Does something accept connections on this unix socket? */
+export function probeSocket(socket: string, timeoutMs = 1000): Promise<'accepts' | string> {
+  return new Promise((resolve) => {
+    const c = createConnection(socket);
+    const timer = setTimeout(() => {
+      c.destroy();
+      resolve('timeout');
+    }, timeoutMs);
+    c.once('connect', () => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve('accepts');
+    });
+    c.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(err.code ?? err.message);
+    });
+  });
+}
+
+export interface WgProcess {
+  readonly pid: number;
+  /** `net:[inode]` of its network namespace. */
+  readonly netns: string;
+}
+
+/** Running wireguard-go processes started for `ifname` (any network namespace), from /proc. */
+export async function wireguardGoFor(ifname: string): Promise<WgProcess[]> {
+  const out: WgProcess[] = [];
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+    if (argv.length < 2 || basename(argv[0]!) !== 'wireguard-go' || !argv.slice(1).includes(ifname)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (stat === '' || /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) continue;
+    out.push({ pid, netns: await readlink(`/proc/${pid}/ns/net`).catch(() => 'net:[?]') });
+  }
+  return out;
+}
+
+/**
+ * Before wireguard-go starts for `ifname`: a UAPI socket that a live wireguard-go
+ * serves (another agent, another network namespace: /var/run/wireguard is not per
+ * namespace) is an error naming that process; a socket nobody serves (left by a
+ * crash) is removed, so the new wireguard-go binds a fresh one.
+ */
+export async function clearStaleUapiSocket(ifname: string, socket = uapiSocketPath(ifname)): Promise<void> {
+  if (await assertUapiSocketFree(ifname, socket)) await rm(socket, { force: true });
+}
+
+/** Throw (naming the owner) when a live wireguard-go serves or is starting on `ifname`'s socket; true when a stale file is left. */
+export async function assertUapiSocketFree(ifname: string, socket = uapiSocketPath(ifname)): Promise<boolean> {
+  const owners = await wireguardGoFor(ifname);
+  const exists = await lstat(socket).then(() => true, () => false);
+  if (owners.length > 0 || (exists && (await probeSocket(socket)) === 'accepts')) {
+    const mine = await readlink('/proc/self/ns/net').catch(() => 'net:[?]');
+    const who = owners.length > 0 ? owners.map((o) => `wireguard-go pid ${o.pid} in network namespace ${o.netns}${o.netns === mine ? ' (this one)' : ''}`).join(', ') : 'a process warpc cannot see';
+    throw new Error(
+      `the WireGuard UAPI socket ${socket} for interface ${ifname} is in use by ${who}: ${dirnameOf(socket)} is shared by every network namespace, so two agents cannot use the same interface name; stop the other one or set targets.linux.interface to another name`,
+    );
+  }
+  return exists;
+}
+
+function dirnameOf(p: string): string {
+  return p.slice(0, p.lastIndexOf('/')) || '/';
 }
 
 async function configureKernel(exec: Executor, spec: TunnelSpec): Promise<void> {
@@ -103,4 +183,73 @@ export async function tunnelStatus(ifname: string): Promise<UapiDevice | null> {
   } catch {
     return null;
   }
+}
+
+/**
+ * What `warpc apply` changes on a running tunnel, in place: peers (key,
+ * endpoint, allowed IPs), addresses and MTU. The agent calls only this, so a
+ * second tunnel kind implements the same four operations.
+ */
+export interface TunnelControl {
+  /** Change the running tunnel from `from` to `to`; returns what changed (empty: nothing). */
+  update(from: TunnelSpec, to: TunnelSpec): Promise<string[]>;
+}
+
+/** Peer lines for a UAPI `set=1` that keeps the sessions of peers that stay (no replace_peers). */
+export function uapiPeerUpdate(from: WgConf, to: WgConf): string[] {
+  const out: string[] = [];
+  if (to.fwmark !== from.fwmark && to.fwmark !== null) out.push(`fwmark=${to.fwmark}`);
+  const keep = new Set(to.peers.map((p) => p.publicKey));
+  for (const p of from.peers) if (!keep.has(p.publicKey)) out.push(`public_key=${keyToHex(p.publicKey)}`, 'remove=true');
+  for (const p of to.peers) {
+    const old = from.peers.find((x) => x.publicKey === p.publicKey);
+    if (old && JSON.stringify(old) === JSON.stringify(p)) continue;
+    out.push(`public_key=${keyToHex(p.publicKey)}`);
+    if (p.endpoint) out.push(`endpoint=${p.endpoint}`);
+    if (p.persistentKeepalive !== null) out.push(`persistent_keepalive_interval=${p.persistentKeepalive}`);
+    out.push('replace_allowed_ips=true');
+    for (const ip of p.allowedIps) out.push(`allowed_ip=${ip}`);
+  }
+  return out;
+}
+
+export function tunnelControl(exec: Executor, handle: { backend: TunnelBackend; socket: string | null }): TunnelControl {
+  return {
+    async update(from, to) {
+      if (from.ifname !== to.ifname) throw new Error(`the interface name changes (${from.ifname} -> ${to.ifname}): that needs warpc down and warpc up`);
+      const changed: string[] = [];
+      const peers = uapiPeerUpdate(from.conf, to.conf);
+      if (peers.length > 0) {
+        if (handle.backend === 'wireguard-go' && handle.socket) await uapiSet(handle.socket, peers);
+        else {
+          const args = ['set', to.ifname];
+          if (to.conf.fwmark !== null && to.conf.fwmark !== from.conf.fwmark) args.push('fwmark', String(to.conf.fwmark));
+          const keep = new Set(to.conf.peers.map((p) => p.publicKey));
+          for (const p of from.conf.peers) if (!keep.has(p.publicKey)) args.push('peer', p.publicKey, 'remove');
+          for (const p of to.conf.peers) {
+            args.push('peer', p.publicKey);
+            if (p.endpoint) args.push('endpoint', p.endpoint);
+            args.push('allowed-ips', p.allowedIps.join(','));
+          }
+          await exec.run('wg', args);
+        }
+        changed.push('peers');
+      }
+      if (from.ipv4 !== to.ipv4) {
+        await exec.run('ip', ['-4', 'addr', 'add', `${to.ipv4}/32`, 'dev', to.ifname]);
+        await exec.run('ip', ['-4', 'addr', 'del', `${from.ipv4}/32`, 'dev', to.ifname], { allowFail: true });
+        changed.push('IPv4 address');
+      }
+      if (from.ipv6 !== to.ipv6) {
+        if (to.ipv6) await exec.run('ip', ['-6', 'addr', 'add', `${to.ipv6}/128`, 'dev', to.ifname, 'nodad']);
+        if (from.ipv6) await exec.run('ip', ['-6', 'addr', 'del', `${from.ipv6}/128`, 'dev', to.ifname], { allowFail: true });
+        changed.push('IPv6 address');
+      }
+      if (from.mtu !== to.mtu) {
+        await exec.run('ip', ['link', 'set', 'dev', to.ifname, 'mtu', String(to.mtu)]);
+        changed.push('MTU');
+      }
+      return changed;
+    },
+  };
 }

@@ -19,6 +19,7 @@ export const linuxPlatform: RuntimePlatform = {
   down: async (stateDir, root, timeoutSeconds) => (await agent()).runDown(stateDir, root, timeoutSeconds),
   recover: async (stateDir, root) => (await agent()).runRecover(stateDir, root),
   confirm: async (stateDir) => (await agent()).runConfirm(stateDir),
+  apply: async (stateDir, dir, timeoutSeconds) => (await agent()).runApply(stateDir, dir, timeoutSeconds),
   status: (stateDir) => collectStatus(stateDir),
   formatStatus,
 };

@@ -7,6 +7,8 @@ import type { HostAnswer } from './hosts.js';
 
 export interface ProxyHandle {
   stop(): Promise<void>;
+  /** Swap dns-proxy.json in place (no socket closed); returns how many cached answers were dropped. */
+  reconfigure(configText: string): number;
 }
 
 export interface ProxyStartOptions {
@@ -31,5 +33,5 @@ export async function startProxy(opts: ProxyStartOptions): Promise<ProxyHandle> 
     logger: createLogger({ level, write: (line) => opts.log(`dns: ${line.replace(/\n$/, '')}`) }),
     onHostRule: onHost ? (e) => onHost({ name: e.name, addresses: e.addresses, ttl: e.ttl, action: e.action }) : undefined,
   });
-  return { stop: () => proxy.close() };
+  return { stop: () => proxy.close(), reconfigure: (text) => proxy.reconfigure(parseDnsProxyConfig(text)).dropped };
 }

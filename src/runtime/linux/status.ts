@@ -31,6 +31,10 @@ export async function collectStatus(stateDir: string): Promise<StatusReport> {
     started_at: j?.started_at ?? null,
     steps_done: j?.steps_done ?? [],
     try_deadline: j?.try_deadline ?? null,
+    manifest_sha256: j && j.state !== 'closed' ? j.manifest_sha256 : null,
+    applied_at: j && j.state !== 'closed' ? (j.applied_at ?? j.started_at) : null,
+    previous: j && j.state !== 'closed' ? (j.previous ?? null) : null,
+    apply_deadline: j?.apply_deadline ?? null,
     interface: ifname,
     tunnel_backend: j?.tunnel?.backend ?? null,
     public_key: publicKey,
@@ -54,6 +58,8 @@ export function formatStatus(s: StatusReport): string {
   const rows: [string, string][] = [
     ['state', `${s.journal_state}${s.agent_running ? ` (agent pid ${s.pid ?? '?'}, ${s.mode})` : ' (agent not running)'}`],
     ['state dir', s.state_dir],
+    ['plan', s.manifest_sha256 ? `manifest sha256 ${s.manifest_sha256}, applied ${s.applied_at ?? '?'}` : '-'],
+    ['previous plan', s.previous ? `manifest sha256 ${s.previous.manifest_sha256}, applied ${s.previous.applied_at} (${s.previous.compiled_dir})` : '-'],
     ['interface', s.interface ? `${s.interface} (${s.tunnel_backend ?? 'no tunnel'})` : '-'],
     ['public key', s.public_key ?? '-'],
     ['endpoint', s.endpoint ?? '-'],
@@ -62,6 +68,7 @@ export function formatStatus(s: StatusReport): string {
     ['DNS manager', s.dns_manager ? `${s.dns_manager}: ${s.dns_manager_reason ?? ''}` : '-'],
     ['routing', s.routing_table === null ? '-' : `table ${s.routing_table}, nft table inet ${s.nft_table ?? '-'}`],
   ];
+  if (s.apply_deadline) rows.push(['apply deadline', `${s.apply_deadline} (warpc confirm keeps the new plan)`]);
   if (s.try_deadline) rows.push(['try deadline', `${s.try_deadline} (warpc confirm keeps it)`]);
   if (s.last_restore && s.journal_state === 'closed') rows.push(['last restore', s.last_restore.errors.length === 0 ? `clean (resolv.conf: ${s.last_restore.resolv})` : `errors: ${s.last_restore.errors.join('; ')}`]);
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -21,6 +21,7 @@ const COMMANDS = [
   () => import('./try.js'),
   () => import('./confirm.js'),
   () => import('./recover.js'),
+  () => import('./gateway.js'),
 ] as const;
 
 export async function buildProgram(): Promise<Command> {

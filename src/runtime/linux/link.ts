@@ -47,10 +47,13 @@ export async function startTunnel(exec: Executor, spec: TunnelSpec, onProcess: (
     handle = { backend: 'masque', pid: null, pidStart: null, socket: null };
     await onProcess(handle);
     const { MasqueTunnel } = await import('../masque/tunnel.js'); // loaded only for a MASQUE plan
-    await MasqueTunnel.start({ ifname: spec.ifname, settings: spec.masque.settings, stateDir: exec.stateDir, log: spec.masque.log });
+    const t = await MasqueTunnel.start({ ifname: spec.ifname, settings: spec.masque.settings, stateDir: exec.stateDir, log: spec.masque.log });
     await exec.run('ip', ['-4', 'addr', 'add', `${spec.ipv4}/32`, 'dev', spec.ifname]);
     if (spec.ipv6) await exec.run('ip', ['-6', 'addr', 'add', `${spec.ipv6}/128`, 'dev', spec.ifname, 'nodad']);
     await exec.run('ip', ['link', 'set', 'dev', spec.ifname, 'mtu', String(spec.mtu), 'up']);
+    // Give the first session a moment (the health check's DoH probe may ride the tunnel); up does
+    // not fail without one: like a WireGuard handshake, it comes when the gateway answers.
+    if (!(await t.client.waitConnected(5000))) spec.masque.log(`MASQUE: no session yet (${t.client.stats.last_error ?? 'connecting'}); packets into the tunnel are dropped until one is up`);
     return handle;
   }
   if (!spec.conf || !spec.privateKey) throw new Error('a WireGuard tunnel needs wireguard.conf and the device key');

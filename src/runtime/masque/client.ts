@@ -71,6 +71,7 @@ export class MasqueClient {
   private everConnected = false;
   private stopped = true;
   private firstUp: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  private readonly waiters = new Set<() => void>();
 
   constructor(private readonly o: MasqueClientOptions) {
     this.backoff = o.backoffMinMs ?? 250;
@@ -82,6 +83,22 @@ export class MasqueClient {
     return new Promise((resolve, reject) => {
       this.firstUp = { resolve, reject };
       void this.connect();
+    });
+  }
+
+  /** True once a session is up, false when `ms` pass first (the client goes on trying either way). */
+  waitConnected(ms: number): Promise<boolean> {
+    if (this.stats.state === 'connected') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(done);
+        resolve(false);
+      }, ms);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.waiters.add(done);
     });
   }
 
@@ -114,6 +131,10 @@ export class MasqueClient {
     if (this.stats.state === s) return;
     this.stats.state = s;
     this.o.onState?.(s);
+    if (s === 'connected') {
+      for (const w of this.waiters) w();
+      this.waiters.clear();
+    }
   }
 
   private async connect(): Promise<void> {

@@ -205,3 +205,31 @@ describe('clients file', () => {
     expect(() => parseClientsFile('nope 1.2.3.4/32\n', 'f')).toThrow(/f:1: .*not a pin/);
   });
 });
+
+describe('address matching per packet', () => {
+  it('property: AddressMatcher agrees with prefixContains on random prefixes and packets, both families', async () => {
+    const { AddressMatcher } = await import('../../src/runtime/masque/server.js');
+    const { formatAddress, parsePrefix, prefixContains, hostMaskOf } = await import('../../src/net/ip.js');
+    const v4 = fc.tuple(fc.constant(4 as const), fc.bigInt({ min: 0n, max: 2n ** 32n - 1n }), fc.integer({ min: 0, max: 32 }));
+    const v6 = fc.tuple(fc.constant(6 as const), fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }), fc.integer({ min: 0, max: 128 }));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(v4, v6), { maxLength: 5 }), fc.oneof(v4, v6), fc.boolean(), (raw, [fam, addr], src) => {
+        const prefixes = raw.map(([f, n, len]) => {
+          const r = parsePrefix(`${formatAddress(f, n & ~hostMaskOf(f, len))}/${len}`);
+          if (!r.ok) throw new Error('bad prefix');
+          return r.prefix;
+        });
+        const pkt = Buffer.alloc(fam === 4 ? 20 : 40);
+        pkt[0] = fam === 4 ? 0x45 : 0x60;
+        if (fam === 4) pkt.writeUInt32BE(Number(addr), src ? 12 : 16);
+        else {
+          pkt.writeBigUInt64BE(addr >> 64n, src ? 8 : 24);
+          pkt.writeBigUInt64BE(addr & (2n ** 64n - 1n), src ? 16 : 32);
+        }
+        const want = prefixes.some((p) => prefixContains(p, { family: fam, value: addr }));
+        expect(new AddressMatcher(prefixes).matches(pkt, src ? 'src' : 'dst')).toBe(want);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

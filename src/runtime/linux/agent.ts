@@ -13,6 +13,7 @@ import type { Executor } from '../exec.js';
 import { processStartTime } from '../proc.js';
 import { loadOrCreateKey } from '../tunnel/keys.js';
 import { parseWgConf, type WgConf } from '../tunnel/wgconf.js';
+import { tunBinding } from '../tunnel/tun.js';
 import { startTunnel, stopTunnel } from './link.js';
 import { loadCompiled, type CompiledLinux } from './compiled.js';
 import { detectDnsManager, systemResolvers, type DnsManagerChoice, type DnsManagerDecision } from './dns-manager.js';
@@ -65,6 +66,7 @@ async function checkTools(exec: Executor, c: CompiledLinux, dns: DnsManagerDecis
   const need = new Set<string>(['ip']);
   if (c.settings.features.firewall) need.add('nft');
   if (c.settings.features.tunnel && !c.masque) need.add('wireguard-go');
+  if (c.settings.features.tunnel && c.masque && !tunBinding()) throw new UpError('MASQUE needs the TUN addon (src/runtime/tunnel/native, package @warpc/tun), which is not built here: run npm ci with g++, make and python3 installed; nothing was changed', true);
   if (dns?.manager === 'systemd-resolved') {
     need.add('resolvectl');
     need.add('sh');

@@ -66,17 +66,46 @@ export function packetAddress(p: Buffer, which: 'src' | 'dst'): { family: 4 | 6;
   return null;
 }
 
-function contains(prefixes: readonly Prefix[], a: { family: 4 | 6; value: bigint }): boolean {
-  for (const p of prefixes) {
-    if (p.family !== a.family) continue;
-    const bits = BigInt((p.family === 4 ? 32 : 128) - p.length);
-    if (a.value >> bits === p.network >> bits) return true;
+/**
+ * A client's addresses, matched per packet: IPv4 with 32-bit integers (the hot path, no
+ * allocation), IPv6 with bigints.
+ */
+export class AddressMatcher {
+  private readonly v4: { net: number; mask: number }[] = [];
+  private readonly v6: Prefix[] = [];
+
+  constructor(prefixes: readonly Prefix[]) {
+    for (const p of prefixes) {
+      if (p.family === 4) {
+        const mask = p.length === 0 ? 0 : (0xffffffff << (32 - p.length)) >>> 0;
+        this.v4.push({ net: (Number(p.network) & mask) >>> 0, mask });
+      } else this.v6.push(p);
+    }
   }
-  return false;
+
+  /** Does the packet's source (or destination) address belong to these prefixes? */
+  matches(p: Buffer, which: 'src' | 'dst'): boolean {
+    const v = (p[0] ?? 0) >> 4;
+    if (v === 4) {
+      if (p.length < 20) return false;
+      const a = p.readUInt32BE(which === 'src' ? 12 : 16);
+      for (const r of this.v4) if (((a & r.mask) >>> 0) === r.net) return true;
+      return false;
+    }
+    if (this.v6.length === 0) return false;
+    const a = packetAddress(p, which);
+    if (!a || a.family !== 6) return false;
+    for (const q of this.v6) {
+      const bits = BigInt(128 - q.length);
+      if (a.value >> bits === q.network >> bits) return true;
+    }
+    return false;
+  }
 }
 
 interface Live {
   readonly entry: ClientEntry;
+  readonly addresses: AddressMatcher;
   readonly stream: http2.ServerHttp2Stream;
   readonly peer: string;
 }
@@ -201,15 +230,14 @@ export class MasqueServer {
         l.stream.session?.destroy();
       }
     }
-    const live: Live = { entry, stream, peer };
+    const live: Live = { entry, addresses: new AddressMatcher(entry.allowed), stream, peer };
     this.live.add(live);
     this.stats.sessions++;
     this.o.log(`MASQUE session from ${peer}: ${entry.name} (sha256/${entry.pin})`);
     stream.respond({ ':status': 200, 'capsule-protocol': '?1' });
     let batch: Buffer[] = [];
     const reader = new CapsuleReader((p) => {
-      const src = packetAddress(p, 'src');
-      if (src && contains(entry.allowed, src)) batch.push(p);
+      if (live.addresses.matches(p, 'src')) batch.push(p);
       else this.stats.dropped_packets++;
     });
     stream.on('data', (chunk: Buffer) => {
@@ -237,14 +265,11 @@ export class MasqueServer {
   fromTun(packets: Buffer[]): void {
     const per = new Map<Live, Buffer[]>();
     for (const p of packets) {
-      const dst = packetAddress(p, 'dst');
       let to: Live | null = null;
-      if (dst) {
-        for (const l of this.live) {
-          if (contains(l.entry.allowed, dst)) {
-            to = l;
-            break;
-          }
+      for (const l of this.live) {
+        if (l.addresses.matches(p, 'dst')) {
+          to = l;
+          break;
         }
       }
       if (!to) {

@@ -9,6 +9,7 @@ import { formatAddress, formatPrefix, hostMaskOf, mappedIPv4, mappedIPv4Prefix, 
 import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseDomainName, parseHostPattern, type HostPattern, type NameError } from '../net/names.js';
 import type { Plan } from '../plan/types.js';
 import { schemaValidator as validatorOf } from '../schemas.js';
+import { normalizeMasquePin } from '../contract/masque.js';
 import * as D from './defaults.js';
 import type { LoadedDocument } from './load.js';
 import { hostRedundancy, prefixRedundancy, type Listed } from './redundancy.js';
@@ -132,7 +133,7 @@ interface RawProfile {
   fallback_domains?: { suffix: string; dns_server?: string[]; description?: string }[];
   always_tunnel?: string[];
   interface?: { ipv4?: string; ipv6?: string; mtu?: number };
-  tunnel?: { protocol?: 'wireguard'; endpoint?: string; peer_public_key?: string };
+  tunnel?: { protocol?: 'wireguard' | 'masque'; endpoint?: string; peer_public_key?: string; sni?: string };
   dns?: { doh_url?: string; doh_addresses?: string[]; doh_via?: 'tunnel' | 'direct'; search?: string[] };
   orchestration?: { url?: string; addresses?: string[] };
   targets?: {
@@ -357,9 +358,10 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
   }
 
   /* -------- tunnel -------- */
+  const protocol = raw.tunnel?.protocol ?? D.DEFAULT_TUNNEL.protocol;
   let endpoint: { host: string; port: number } | null = null;
   {
-    const text = raw.tunnel?.endpoint ?? D.DEFAULT_TUNNEL.endpoint;
+    const text = raw.tunnel?.endpoint ?? (protocol === 'masque' ? D.DEFAULT_MASQUE.endpoint : D.DEFAULT_TUNNEL.endpoint);
     const path = ['tunnel', 'endpoint'];
     const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
     if (!m) {
@@ -380,8 +382,24 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
       else endpoint = { host, port };
     }
   }
-  const peerPublicKey = raw.tunnel?.peer_public_key ?? D.DEFAULT_TUNNEL.peerPublicKey;
-  if (peerPublicKey !== null && !WG_KEY.test(peerPublicKey)) ds.push(diag('InvalidPublicKey', {}, at(['tunnel', 'peer_public_key'])));
+  let peerPublicKey = raw.tunnel?.peer_public_key ?? D.DEFAULT_TUNNEL.peerPublicKey;
+  let sni: string | null = null;
+  if (protocol === 'masque') {
+    if (peerPublicKey === null) ds.push(diag('MasqueNeedsKey', {}, at(['tunnel'], { key: raw.tunnel !== undefined })));
+    else {
+      const pin = normalizeMasquePin(peerPublicKey);
+      if (pin.ok) peerPublicKey = pin.pin;
+      else ds.push(diag('InvalidMasqueKey', { reason: pin.reason }, at(['tunnel', 'peer_public_key'])));
+    }
+    const text = raw.tunnel?.sni ?? D.DEFAULT_MASQUE.sni;
+    const name = addressLike(text) ? null : parseDomainName(text);
+    if (name === null) ds.push(diag('InvalidSni', { value: text, reason: 'an IP address is not a server name (RFC 6066)' }, at(['tunnel', 'sni'])));
+    else if (!name.ok) ds.push(diag('InvalidSni', { value: text, reason: `not a DNS name (${name.error})` }, at(['tunnel', 'sni'])));
+    else sni = name.name;
+  } else {
+    if (peerPublicKey !== null && !WG_KEY.test(peerPublicKey)) ds.push(diag('InvalidPublicKey', {}, at(['tunnel', 'peer_public_key'])));
+    if (raw.tunnel?.sni !== undefined) ds.push(diag('SniIgnored', { protocol }, at(['tunnel', 'sni'], { key: true })));
+  }
 
   /* -------- dns -------- */
   const dohUrl = raw.dns?.doh_url ?? D.DEFAULT_DNS.dohUrl;
@@ -474,7 +492,7 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     fallbackDomainsAreDefault,
     alwaysTunnel,
     interface: { ipv4, ipv6, mtu },
-    tunnel: { protocol: 'wireguard', endpoint, peerPublicKey },
+    tunnel: { protocol, endpoint, peerPublicKey, sni },
     dns: { dohUrl, dohAddresses, dohAddressPos, dohVia: raw.dns?.doh_via ?? D.DEFAULT_DNS.dohVia, search },
     orchestration: { url: orchUrl, addresses: orchAddresses },
     targets: { linux, macos, windows },

@@ -6,13 +6,20 @@
  * (so WireGuard cannot work there) and counts what the device sends (leaks).
  */
 import { type ChildProcess } from 'node:child_process';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadOrCreateIdentity } from '../../src/runtime/masque/cert.js';
 import { describeE2E } from '../helpers/e2e.js';
 import { ADDR, addDevicePeer, buildTopology, CLI, compileProfile, destroyTopology, deviceState, E2E_TOOLS, freshRoot, LOADER, profileYaml, rootState, startAgent, uniq, warpc, type Agent, type Topology } from '../runtime/helpers/topology.js';
-import { masqueify } from './helpers/masqueify.js';
+
+/** The e2e profile with a MASQUE tunnel to the gateway in place of WireGuard (the profile field of issue #15). */
+function masqueProfile(t: Topology, pin: string): string {
+  const yaml = profileYaml(t);
+  const line = /^tunnel: .*$/m;
+  if (!line.test(yaml)) throw new Error('the e2e profile has no tunnel line');
+  return yaml.replace(line, `tunnel: { protocol: masque, endpoint: "${ADDR.gw}:443", peer_public_key: "${pin}", sni: zt-masque.cloudflareclient.com }`);
+}
 
 const COUNTERS = ['tunnel_bound', 'icmp_out', 'masque', 'udp_dropped', 'other_out'] as const;
 
@@ -107,12 +114,10 @@ describeE2E('MASQUE over HTTP/2 end to end (namespaces, warpc gateway, warpc up)
     await agent.exited;
   }, 90_000);
 
-  it('warpc up runs MASQUE from the compiled folder; status shows protocol, session, counters', async () => {
-    const dir = join(t.tmp, 'out-masque');
-    await cp(join(t.tmp, 'out-wg'), dir, { recursive: true });
-    await masqueify(join(dir, 'linux'), { endpoint: { host: ADDR.gw, port: 443 }, sni: 'zt-masque.cloudflareclient.com', server_pin: pin, authority: 'cloudflareaccess.com:443', keepalive_seconds: 2 });
+  it('a profile with tunnel.protocol: masque compiles and runs with warpc up; status shows protocol, session, counters', async () => {
+    const dir = await compileProfile(t, masqueProfile(t, pin), 'out-masque');
     before = await deviceState(t, root);
-    agent = await startAgent(t, ['up', join(dir, 'linux'), '--state-dir', stateDir, '--root', root, '--doh-ca', t.caPem]);
+    agent = await startAgent(t, ['up', dir, '--state-dir', stateDir, '--root', root, '--doh-ca', t.caPem]);
     expect(agent.log()).toMatch(/warpc: up: /);
     await until('a MASQUE session', async () => (await status())['session_state'] === 'connected');
     const s = await status();
@@ -178,12 +183,10 @@ describeE2E('MASQUE over HTTP/2 end to end (namespaces, warpc gateway, warpc up)
   });
 
   it('a wrong server key: the client refuses the gateway, nothing reaches the app', async () => {
-    const dir = join(t.tmp, 'out-wrongpin');
-    await cp(join(t.tmp, 'out-wg'), dir, { recursive: true });
     const other = await loadOrCreateIdentity(join(t.tmp, 'not-the-gateway'), { usage: 'server' });
-    await masqueify(join(dir, 'linux'), { endpoint: { host: ADDR.gw, port: 443 }, sni: 'zt-masque.cloudflareclient.com', server_pin: `sha256/${other.pin}`, authority: 'cloudflareaccess.com:443', keepalive_seconds: 2 });
+    const dir = await compileProfile(t, masqueProfile(t, `sha256/${other.pin}`), 'out-wrongpin');
     const sessions = (gatewayLog.match(/MASQUE session from/g) ?? []).length;
-    agent = await startAgent(t, ['up', join(dir, 'linux'), '--state-dir', stateDir, '--root', root, '--doh-ca', t.caPem]);
+    agent = await startAgent(t, ['up', dir, '--state-dir', stateDir, '--root', root, '--doh-ca', t.caPem]);
     expect(agent.log()).toMatch(/warpc: up: /);
     await until('a refusal', async () => /not the pinned/.test(String((await status())['last_error'])));
     expect((await t.dev.tryRun('curl', ['-s', '-m', '2', `http://${ADDR.app}:8080/`])).code).not.toBe(0);

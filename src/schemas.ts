@@ -27,6 +27,7 @@ export const SCHEMA_OPTIONS: Readonly<Record<string, Options>> = {
   'manifest.schema.json': { ...BASE, verbose: true },
   'settings.schema.json': { ...BASE, verbose: true },
   'dns-proxy.schema.json': { ...BASE, verbose: true },
+  'masque.schema.json': { ...BASE, verbose: true },
 };
 
 /** Where the build puts precompiled validators: dist/src/schemas/ when this module runs from dist. */

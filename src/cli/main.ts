@@ -24,6 +24,7 @@ const COMMANDS = [
   () => import('./confirm.js'),
   () => import('./apply.js'),
   () => import('./recover.js'),
+  () => import('./gateway.js'),
 ] as const;
 
 export async function buildProgram(): Promise<Command> {

@@ -125,6 +125,13 @@ export const CODES = {
   // 09x: values that parse but mean something else
   HostEntryIsAddress: { code: 'WARPC0090', severity: 'error', message: 'host entry "{value}" is an IP address, not a name, so it would match nothing: did you mean address: {suggestion}?' },
   Ipv4MappedAddress: { code: 'WARPC0091', severity: 'error', message: '{what} "{value}" is an IPv4-mapped IPv6 address, which the OS treats as IPv6 in some places and IPv4 in others: write the IPv4 form {suggestion}' },
+
+  // 15x: the MASQUE tunnel
+  InvalidMasqueKey: { code: 'WARPC0150', severity: 'error', message: 'tunnel.peer_public_key is not a MASQUE server key ({reason}): give the server\'s P-256 public key as base64 (the PEM body on one line), or the SHA-256 of its SubjectPublicKeyInfo as sha256/BASE64' },
+  InvalidSni: { code: 'WARPC0151', severity: 'error', message: 'tunnel.sni "{value}" is not a host name: {reason}' },
+  SniIgnored: { code: 'WARPC0152', severity: 'warning', message: 'tunnel.sni applies only to tunnel.protocol: masque; with {protocol} it is ignored' },
+  MasqueNeedsKey: { code: 'WARPC0153', severity: 'error', message: 'tunnel.protocol masque needs tunnel.peer_public_key: the client accepts the server only by that pinned key (there is no CA to fall back on)' },
+  TargetNoMasque: { code: 'WARPC0154', severity: 'error', message: 'target {target} cannot carry a MASQUE tunnel ({reason}); leave {target} out of --target, or use tunnel.protocol: wireguard' },
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;

@@ -20,6 +20,7 @@ export function capabilityDiagnostics(target: TargetModule, plan: Plan): Diagnos
   if (c.hostEntries.by === 'none') {
     for (const h of plan.split.hosts) out.push(diag('TargetNoHostEntries', { target: name, host: h.text }, h.pos));
   }
+  if (plan.tunnel?.protocol === 'masque' && c.masque !== true) out.push(diag('TargetNoMasque', { target: name, reason: c.masque.no }));
   if (f.firewall && !c.firewall) out.push(diag('TargetNoFirewall', { target: name, mode: plan.serviceMode }));
   if (f.routes && c.ipv6 === false && !(plan.split.tunnel.v6.isEmpty && plan.split.direct.v6.isEmpty)) {
     const example = (plan.split.tunnel.v6.isEmpty ? plan.split.direct.v6 : plan.split.tunnel.v6).toCidrs()[0]!;

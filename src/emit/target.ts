@@ -81,6 +81,8 @@ export interface TargetCapabilities {
   readonly ipv6: true | 'needs-address' | false;
   /** service_mode proxy: warpc runs the local proxy (`true`), or `runBy` does and the target's files say so. */
   readonly localProxy: true | { readonly runBy: string };
+  /** A MASQUE tunnel (CONNECT-IP over HTTP/2): carried by the warpc runtime (`true`), or not at all (`{ no: why }`). */
+  readonly masque: true | { readonly no: string };
   /** A reduced second form of the apply/revert files, if the target writes one. */
   readonly reducedVariant?: ReducedVariant;
   /** How many tunnel routes the target's form can practically install (src/emit/limits.ts); absent: no bound short of what warpc can build. */

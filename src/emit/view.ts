@@ -89,5 +89,5 @@ export interface WireguardPeerView {
 }
 
 export function wireguardPeerView(t: TunnelPlan): WireguardPeerView | null {
-  return t.peerPublicKey ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps } : null;
+  return t.protocol === 'wireguard' && t.peerPublicKey ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps } : null;
 }

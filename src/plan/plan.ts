@@ -13,6 +13,7 @@
  * explain and dns-proxy.json read it from there (DoH's `via` is the path its
  * addresses actually take, `mixed` when they differ).
  */
+import { MASQUE_AUTHORITY } from '../contract/masque.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains, type Address, type Prefix } from '../net/ip.js';
 import { DualSet } from '../net/prefix-set.js';
@@ -237,11 +238,14 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
 
   let tunnelPlan: TunnelPlan | null = null;
   if (features.tunnel) {
-    if (profile.tunnel.peerPublicKey === null) ds.push(diag('NoPeerKey', {}, { line: 0, col: 0, path: ['tunnel', 'peer_public_key'] }));
+    const masque = profile.tunnel.protocol === 'masque';
+    if (!masque && profile.tunnel.peerPublicKey === null) ds.push(diag('NoPeerKey', {}, { line: 0, col: 0, path: ['tunnel', 'peer_public_key'] }));
     tunnelPlan = {
-      protocol: 'wireguard',
+      protocol: profile.tunnel.protocol,
       endpoint: profile.tunnel.endpoint,
-      peerPublicKey: profile.tunnel.peerPublicKey,
+      peerPublicKey: masque ? null : profile.tunnel.peerPublicKey,
+      // Validation refuses a MASQUE profile without a pin, so both are set here.
+      masque: masque ? { serverPin: profile.tunnel.peerPublicKey ?? '', sni: profile.tunnel.sni ?? '', authority: MASQUE_AUTHORITY } : null,
       // Routing decides what enters the tunnel; the peer may answer from anywhere (host rules add addresses at run time).
       allowedIps: ['0.0.0.0/0', '::/0'],
     };

@@ -110,9 +110,12 @@ export interface DnsPlan {
 }
 
 export interface TunnelPlan {
-  readonly protocol: 'wireguard';
+  readonly protocol: 'wireguard' | 'masque';
   readonly endpoint: { readonly host: string; readonly port: number };
+  /** WireGuard's peer key; null for MASQUE (its server is pinned in `masque`). */
   readonly peerPublicKey: string | null;
+  /** MASQUE (CONNECT-IP over HTTP/2): the server's pin (`sha256/BASE64`), SNI and CONNECT authority; null for WireGuard. */
+  readonly masque: { readonly serverPin: string; readonly sni: string; readonly authority: string } | null;
   /** What the peer may send us / we send to it: everything the routes can steer in. */
   readonly allowedIps: readonly string[];
 }

@@ -53,6 +53,12 @@ export const DEFAULT_TUNNEL = {
   peerPublicKey: null as string | null,
 };
 
+/** MASQUE (tunnel.protocol: masque): the consumer endpoint and the SNI of cloudflare-formats.md §6. */
+export const DEFAULT_MASQUE = {
+  endpoint: '162.159.198.1:443',
+  sni: 'zt-masque.cloudflareclient.com',
+};
+
 export const DEFAULT_DNS = {
   dohUrl: 'https://cloudflare-dns.com/dns-query',
   dohAddresses: ['1.1.1.1', '1.0.0.1', '2606:4700:4700::1111', '2606:4700:4700::1001'] as readonly string[],

@@ -79,9 +79,13 @@ const SHARED_PROPERTIES = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      protocol: { enum: ['wireguard'] },
-      endpoint: { description: 'ADDRESS:PORT or [IPv6]:PORT of the WireGuard peer.', type: 'string' },
-      peer_public_key: { description: "The peer's WireGuard public key (base64).", type: 'string' },
+      protocol: { description: 'wireguard (UDP), or masque: CONNECT-IP over HTTP/2 over TLS 1.3 on TCP, run by warpc\'s Linux runtime.', enum: ['wireguard', 'masque'] },
+      endpoint: { description: 'ADDRESS:PORT or [IPv6]:PORT of the WireGuard peer or MASQUE server (default 162.159.193.1:2408, or 162.159.198.1:443 for masque).', type: 'string' },
+      peer_public_key: {
+        description: "WireGuard: the peer's public key (base64). MASQUE: the server's pinned key, its P-256 public key as base64 DER (the PEM body on one line) or the SHA-256 of its SubjectPublicKeyInfo as sha256/BASE64.",
+        type: 'string',
+      },
+      sni: { description: 'MASQUE: the TLS server name (default zt-masque.cloudflareclient.com).', type: 'string' },
     },
   },
   dns: {

@@ -45,9 +45,12 @@ export interface Profile {
   readonly alwaysTunnel: readonly { readonly address: string; readonly pos: Pos }[];
   readonly interface: { readonly ipv4: string; readonly ipv6: string | null; readonly mtu: number };
   readonly tunnel: {
-    readonly protocol: 'wireguard';
+    readonly protocol: 'wireguard' | 'masque';
     readonly endpoint: { readonly host: string; readonly port: number };
+    /** WireGuard: the peer's key (base64). MASQUE: the server's pin, always `sha256/BASE64`. */
     readonly peerPublicKey: string | null;
+    /** MASQUE: the TLS server name; null for WireGuard. */
+    readonly sni: string | null;
   };
   readonly dns: {
     readonly dohUrl: string;

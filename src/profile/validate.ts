@@ -10,6 +10,8 @@ import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatAddress, formatPrefix, mappedIPv4, nonUnicastKind, parseAddress } from '../net/ip.js';
 import type { Plan } from '../plan/types.js';
 import { schemaValidator as validatorOf } from '../schemas.js';
+import { normalizeMasquePin } from '../contract/masque.js';
+import { addressLike, parseDomainName } from '../net/names.js';
 import { profileChecker, type Checker } from './checker.js';
 import * as D from './defaults.js';
 import type { LoadedDocument } from './load.js';
@@ -70,7 +72,7 @@ export function validateProfile(doc: LoadedDocument, targets: readonly TargetOpt
     fallbackDomainsAreDefault: fallback.fallbackDomainsAreDefault,
     alwaysTunnel,
     interface: { ipv4: iface.ipv4, ipv6: iface.ipv6, mtu: iface.mtu },
-    tunnel: { protocol: 'wireguard', endpoint: tunnel.endpoint, peerPublicKey: tunnel.peerPublicKey },
+    tunnel: { protocol: tunnel.protocol, endpoint: tunnel.endpoint, peerPublicKey: tunnel.peerPublicKey, sni: tunnel.sni },
     dns,
     orchestration,
     targets: options.values as unknown as Profile['targets'],
@@ -151,12 +153,17 @@ function validateInterface(raw: RawProfile, c: Checker): { ipv4: string | null; 
 }
 
 /** The tunnel section; `endpoint` is null when it was refused. It may not be one of the interface's own addresses. */
-function validateTunnel(raw: RawProfile, iface: { ipv4: string | null; ipv6: string | null }, c: Checker): { endpoint: { host: string; port: number } | null; peerPublicKey: string | null } {
+function validateTunnel(
+  raw: RawProfile,
+  iface: { ipv4: string | null; ipv6: string | null },
+  c: Checker,
+): { protocol: Profile['tunnel']['protocol']; endpoint: { host: string; port: number } | null; peerPublicKey: string | null; sni: string | null } {
   const { ds, at } = c;
   const { ipv4, ipv6 } = iface;
+  const protocol = raw.tunnel?.protocol ?? D.DEFAULT_TUNNEL.protocol;
   let endpoint: { host: string; port: number } | null = null;
   {
-    const text = raw.tunnel?.endpoint ?? D.DEFAULT_TUNNEL.endpoint;
+    const text = raw.tunnel?.endpoint ?? (protocol === 'masque' ? D.DEFAULT_MASQUE.endpoint : D.DEFAULT_TUNNEL.endpoint);
     const path = ['tunnel', 'endpoint'];
     const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
     if (!m) {
@@ -177,9 +184,26 @@ function validateTunnel(raw: RawProfile, iface: { ipv4: string | null; ipv6: str
       else endpoint = { host, port };
     }
   }
-  const peerPublicKey = raw.tunnel?.peer_public_key ?? D.DEFAULT_TUNNEL.peerPublicKey;
-  if (peerPublicKey !== null && !WG_KEY.test(peerPublicKey)) ds.push(diag('InvalidPublicKey', {}, at(['tunnel', 'peer_public_key'])));
-  return { endpoint, peerPublicKey };
+  let peerPublicKey = raw.tunnel?.peer_public_key ?? D.DEFAULT_TUNNEL.peerPublicKey;
+  let sni: string | null = null;
+  if (protocol === 'masque') {
+    // MASQUE: the key is the server's pin, normalized to sha256/BASE64 (what masque.json carries).
+    if (peerPublicKey === null) ds.push(diag('MasqueNeedsKey', {}, at(['tunnel'], { key: raw.tunnel !== undefined })));
+    else {
+      const pin = normalizeMasquePin(peerPublicKey);
+      if (pin.ok) peerPublicKey = pin.pin;
+      else ds.push(diag('InvalidMasqueKey', { reason: pin.reason }, at(['tunnel', 'peer_public_key'])));
+    }
+    const text = raw.tunnel?.sni ?? D.DEFAULT_MASQUE.sni;
+    const name = addressLike(text) ? null : parseDomainName(text);
+    if (name === null) ds.push(diag('InvalidSni', { value: text, reason: 'an IP address is not a server name (RFC 6066)' }, at(['tunnel', 'sni'])));
+    else if (!name.ok) ds.push(diag('InvalidSni', { value: text, reason: `not a DNS name (${name.error})` }, at(['tunnel', 'sni'])));
+    else sni = name.name;
+  } else {
+    if (peerPublicKey !== null && !WG_KEY.test(peerPublicKey)) ds.push(diag('InvalidPublicKey', {}, at(['tunnel', 'peer_public_key'])));
+    if (raw.tunnel?.sni !== undefined) ds.push(diag('SniIgnored', { protocol }, at(['tunnel', 'sni'], { key: true })));
+  }
+  return { protocol, endpoint, peerPublicKey, sni };
 }
 
 function validateDns(raw: RawProfile, serviceMode: ServiceMode, c: Checker): Profile['dns'] {

@@ -48,6 +48,17 @@ export interface StatusReport {
   apply_deadline: string | null;
   interface: string | null;
   tunnel_backend: string | null;
+  /** wireguard or masque (null: no tunnel). */
+  protocol: string | null;
+  /** MASQUE: connecting, connected, backoff, stopped (WireGuard has no session state: null). */
+  session_state: string | null;
+  /** Packets through the tunnel (MASQUE; WireGuard's UAPI counts bytes only: null). */
+  packets_rx: number | null;
+  packets_tx: number | null;
+  /** MASQUE: packets dropped while no session was up, sessions re-established, the last error. */
+  dropped_packets: number | null;
+  reconnects: number | null;
+  last_error: string | null;
   public_key: string | null;
   listen_port: number | null;
   fwmark: string | null;

@@ -25,6 +25,7 @@ const ANDROID_CAPABILITIES: TargetCapabilities = {
   dnsServers: 'proxy',
   firewall: true,
   ipv6: true,
+  masque: { no: 'vpn-service.json configures the app\'s WireGuard peer; warpc has no Android MASQUE client' },
   localProxy: { runBy: 'the app; vpn-service.json establishes no VPN' },
 };
 

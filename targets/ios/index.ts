@@ -23,6 +23,7 @@ const IOS_CAPABILITIES: TargetCapabilities = {
   dnsServers: 'proxy',
   firewall: true,
   ipv6: 'needs-address',
+  masque: { no: 'network-settings.json is for a WireGuard packet tunnel; warpc has no iOS MASQUE client' },
   localProxy: { runBy: 'the app; network-settings.json starts no tunnel' },
 };
 

@@ -4,6 +4,7 @@
  * proxy's configuration, a settings file for `warpc up`, and up.sh/down.sh for
  * admins who apply by hand. It translates the Plan; it decides nothing.
  */
+import { MASQUE_FILE, serializeMasque } from '../../src/contract/masque.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import { render } from '../../src/emit/render.js';
 import { SETTINGS_FILE, serializeLinuxSettings, type LinuxSettings } from '../../src/contract/settings.js';
@@ -14,6 +15,9 @@ import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
 import { linuxOptions } from './options.js';
+
+/** HTTP/2 PING interval of the MASQUE session: a dead TCP path is noticed within two of them. */
+const MASQUE_KEEPALIVE_SECONDS = 5;
 
 /**
  * Linux routes by policy, so its routing table holds only the direct set; but ruleset.nft
@@ -98,7 +102,11 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     );
   }
 
-  if (plan.tunnel) {
+  if (plan.tunnel?.masque) {
+    // MASQUE: warpc up runs the client (src/runtime/masque); there is no OS tool to hand this to.
+    const m = plan.tunnel.masque;
+    file(MASQUE_FILE, serializeMasque({ version: 1, transport: 'h2', endpoint: plan.tunnel.endpoint, sni: m.sni, server_pin: m.serverPin, authority: m.authority, keepalive_seconds: MASQUE_KEEPALIVE_SECONDS }));
+  } else if (plan.tunnel) {
     file(
       'wireguard.conf',
       render('linux', 'wireguard.conf.hbs', {
@@ -136,6 +144,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       priority: lx.rulePriority,
       dnsManager: lx.dnsManager,
       proxyV6: plan.dns ? plan.dns.listen.v6 : [],
+      masque: plan.tunnel?.protocol === 'masque',
     };
     file('up.sh', render('linux', 'up.sh.hbs', view), 0o755);
     file('down.sh', render('linux', 'down.sh.hbs', view), 0o755);
@@ -156,6 +165,7 @@ export const linux: TargetModule = {
     dnsServers: 'proxy',
     firewall: true,
     ipv6: true,
+    masque: true,
     localProxy: true,
     maxRoutes: LINUX_TUNNEL_PREFIX_LIMIT,
   },

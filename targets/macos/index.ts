@@ -156,6 +156,7 @@ export const macos: TargetModule = {
     dnsServers: 'proxy',
     firewall: true,
     ipv6: true,
+    masque: { no: 'up.sh brings the tunnel up with wireguard-go; warpc has no macOS MASQUE client' },
     localProxy: { runBy: 'the client application; nothing on the OS changes, so no files are written' },
     maxRoutes: MACOS_ROUTE_LIMIT,
   },

@@ -45,6 +45,7 @@ const WINDOWS_CAPABILITIES: TargetCapabilities = {
   dnsServers: 'ipv4-mapped-v6',
   firewall: true,
   ipv6: true,
+  masque: { no: 'apply.ps1 brings the tunnel up with WireGuard for Windows; warpc has no Windows MASQUE client' },
   localProxy: { runBy: 'the client application; nothing on the OS changes, so no files are written' },
   reducedVariant: {
     apply: 'apply.netsh.cmd',

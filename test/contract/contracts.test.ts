@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { ContractError } from '../../src/contract/json-file.js';
 import { parseManifest, serializeManifest } from '../../src/contract/manifest.js';
+import { parseMasque, serializeMasque, type MasqueSettings } from '../../src/contract/masque.js';
 import { parseLinuxSettings, serializeLinuxSettings } from '../../src/contract/settings.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
@@ -135,6 +136,25 @@ describe('what a schema cannot say', () => {
   it('settings.json: an interface address of the wrong family, a bad search domain', () => {
     const err = refusal(CONTRACTS[1]!, JSON.stringify({ ...settings, interface: { ...(settings['interface'] as object), ipv4: '::1' }, dns: { listen: ['127.0.2.2'], search: ['bad..name'] } }));
     expect(err.problems.map((p) => p.pointer)).toEqual(['/interface/ipv4', '/dns/search/0']);
+  });
+
+  it('masque.json: reads back what the writer wrote; refuses an endpoint that is not an address, a pin of the wrong size, unknown keys', () => {
+    const m: MasqueSettings = { version: 1, transport: 'h2', endpoint: { host: '162.159.198.1', port: 443 }, sni: 'zt-masque.cloudflareclient.com', server_pin: `sha256/${Buffer.alloc(32, 7).toString('base64')}`, authority: 'cloudflareaccess.com:443', keepalive_seconds: 5 };
+    const text = serializeMasque(m);
+    expect(serializeMasque(parseMasque(text))).toBe(text);
+    const bad = (v: unknown): ContractError => {
+      try {
+        parseMasque(JSON.stringify(v), 'some/dir/masque.json');
+      } catch (err) {
+        expect(err).toBeInstanceOf(ContractError);
+        return err as ContractError;
+      }
+      throw new Error('accepted');
+    };
+    expect(bad({ ...m, endpoint: { host: 'masque.example.com', port: 443 } }).problems.map((p) => p.pointer)).toEqual(['/endpoint/host']);
+    expect(bad({ ...m, server_pin: 'sha256/abc' }).problems.map((p) => p.pointer)).toEqual(['/server_pin']);
+    expect(bad({ ...m, transport: 'h3' }).problems.map((p) => p.pointer)).toEqual(['/transport']);
+    expect(bad({ ...m, extra: 1 }).problems.map((p) => p.pointer)).toEqual(['/extra']);
   });
 
   it('manifest.json: a path that climbs out, and one listed twice', () => {

@@ -13,6 +13,7 @@ import type { Executor } from '../exec.js';
 import { processStartTime } from '../proc.js';
 import { loadOrCreateKey } from '../tunnel/keys.js';
 import { parseWgConf, type WgConf } from '../tunnel/wgconf.js';
+import { tunBinding } from '../tunnel/tun.js';
 import { assertUapiSocketFree, startTunnel, stopTunnel } from './link.js';
 import { loadCompiled, type CompiledLinux } from './compiled.js';
 import { detectDnsManager, systemResolvers, type DnsManagerChoice, type DnsManagerDecision } from './dns-manager.js';
@@ -64,7 +65,8 @@ function faultHook(step: Step): void {
 async function checkTools(exec: Executor, c: CompiledLinux, dns: DnsManagerDecision | null): Promise<void> {
   const need = new Set<string>(['ip']);
   if (c.settings.features.firewall) need.add('nft');
-  if (c.settings.features.tunnel) need.add('wireguard-go');
+  if (c.settings.features.tunnel && !c.masque) need.add('wireguard-go');
+  if (c.settings.features.tunnel && c.masque && !tunBinding()) throw new UpError('MASQUE needs the TUN addon (src/runtime/tunnel/native, package @warpc/tun), which is not built here: run npm ci with g++, make and python3 installed; nothing was changed', true);
   if (dns?.manager === 'systemd-resolved') {
     need.add('resolvectl');
     need.add('sh');
@@ -116,7 +118,7 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
     if (s.features.tunnel && (await linkExists(exec, s.interface.name))) {
       throw new Error(`an interface named ${s.interface.name} already exists and warpc did not create it (no open journal in ${exec.stateDir} records it); warpc will not take over, change or delete it: remove or rename that interface, or set targets.linux.interface to another name`);
     }
-    if (s.features.tunnel) {
+    if (s.features.tunnel && !compiled.masque) {
       wg = parseWgConf(text('wireguard.conf'));
       await assertUapiSocketFree(s.interface.name);
     }
@@ -195,10 +197,16 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
   let hosts: HostRuleInstaller | null = null;
   try {
     // 4. tunnel
-    if (s.features.tunnel && wg) {
-      const { privateKey, created } = await loadOrCreateKey(join(exec.stateDir, 'private.key'));
-      if (created) log(`created the device key ${join(exec.stateDir, 'private.key')} (0600)`);
-      const handle = await startTunnel(exec, { ifname: names.ifname, ipv4: s.interface.ipv4, ipv6: s.interface.ipv6, mtu: s.interface.mtu, conf: wg, privateKey }, async (h) => {
+    // The tunnel the plan chose: MASQUE (masque.json) or WireGuard (wireguard.conf).
+    if (s.features.tunnel && (wg || compiled.masque)) {
+      let privateKey: string | null = null;
+      if (wg) {
+        const k = await loadOrCreateKey(join(exec.stateDir, 'private.key'));
+        if (k.created) log(`created the device key ${join(exec.stateDir, 'private.key')} (0600)`);
+        privateKey = k.privateKey;
+      }
+      const masque = compiled.masque ? { settings: compiled.masque, log } : undefined;
+      const handle = await startTunnel(exec, { ifname: names.ifname, ipv4: s.interface.ipv4, ipv6: s.interface.ipv6, mtu: s.interface.mtu, conf: wg, privateKey, ...(masque ? { masque } : {}) }, async (h) => {
         journal.tunnel = { backend: h.backend, pid: h.pid, pid_start: h.pidStart, socket: h.socket };
         await writeJournal(exec, journal);
       });

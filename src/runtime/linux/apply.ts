@@ -75,12 +75,15 @@ export function incompatibilities(from: CompiledLinux, to: CompiledLinux): strin
   same('nft table', a.nft_table, b.nft_table);
   same('DNS listen addresses', a.dns?.listen ?? null, b.dns?.listen ?? null);
   same('resolved.sh present', from.files.has('resolved.sh'), to.files.has('resolved.sh'));
+  same('tunnel protocol', from.masque ? 'masque' : 'wireguard', to.masque ? 'masque' : 'wireguard');
+  // A MASQUE session's endpoint, server pin and SNI are fixed for its lifetime (no in-place update yet).
+  if (from.masque && to.masque) same('MASQUE settings (masque.json)', from.masque, to.masque);
   return out;
 }
 
 function tunnelSpec(c: CompiledLinux): TunnelSpec {
   const s = c.settings;
-  return { ifname: s.interface.name, ipv4: s.interface.ipv4, ipv6: s.interface.ipv6, mtu: s.interface.mtu, conf: parseWgConf(text(c, 'wireguard.conf')), privateKey: '' };
+  return { ifname: s.interface.name, ipv4: s.interface.ipv4, ipv6: s.interface.ipv6, mtu: s.interface.mtu, conf: c.masque ? null : parseWgConf(text(c, 'wireguard.conf')), privateKey: '' };
 }
 
 function ruleSpecsOf(c: CompiledLinux): RuleSpec[] {

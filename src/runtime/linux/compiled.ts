@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ContractError } from '../../contract/json-file.js';
 import { MANIFEST_FILE, parseManifest, type Manifest, type ManifestFile } from '../../contract/manifest.js';
+import { MASQUE_FILE, parseMasque, type MasqueSettings } from '../../contract/masque.js';
 import { parseLinuxSettings, SETTINGS_FILE, type LinuxSettings } from '../../contract/settings.js';
 
 export type { LinuxSettings };
@@ -16,6 +17,8 @@ export interface CompiledLinux {
   /** Absolute path of OUT/linux. */
   readonly dir: string;
   readonly settings: LinuxSettings;
+  /** The MASQUE tunnel (masque.json) when the plan chose it over WireGuard (wireguard.conf), else null. */
+  readonly masque: MasqueSettings | null;
   /** Verified file contents by name inside linux/ (only files the manifest lists). */
   readonly files: ReadonlyMap<string, Buffer>;
   readonly manifestSha256: string;
@@ -26,7 +29,7 @@ export class CompiledDirError extends Error {}
 
 
 /** Files the runtime may read from linux/. */
-const RUNTIME_FILES = ['settings.json', 'wireguard.conf', 'routes4.batch', 'routes6.batch', 'ruleset.nft', 'resolv.conf', 'resolved.sh', 'dns-proxy.json'];
+const RUNTIME_FILES = ['settings.json', 'wireguard.conf', 'masque.json', 'routes4.batch', 'routes6.batch', 'ruleset.nft', 'resolv.conf', 'resolved.sh', 'dns-proxy.json'];
 
 export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
   const dir = resolve(linuxDir);
@@ -84,8 +87,19 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
     if (err instanceof ContractError) throw new CompiledDirError(`refusing ${dir}: ${err.message}`);
     throw err;
   }
+  let masque: MasqueSettings | null = null;
+  const masqueBytes = files.get(MASQUE_FILE);
+  if (masqueBytes) {
+    try {
+      masque = parseMasque(masqueBytes.toString('utf8'), join(dir, MASQUE_FILE));
+    } catch (err) {
+      if (err instanceof ContractError) throw new CompiledDirError(`refusing ${dir}: ${err.message}`);
+      throw err;
+    }
+    if (files.has('wireguard.conf')) throw new CompiledDirError(`refusing ${dir}: it holds both wireguard.conf and masque.json; a plan has one tunnel`);
+  }
   const need: [boolean, string][] = [
-    [settings.features.tunnel, 'wireguard.conf'],
+    [settings.features.tunnel, masque ? MASQUE_FILE : 'wireguard.conf'],
     [settings.features.routes, 'routes4.batch'],
     [settings.features.firewall, 'ruleset.nft'],
     [settings.features.dns, 'resolv.conf'],
@@ -94,6 +108,7 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
   return {
     dir,
     settings,
+    masque,
     files,
     manifestSha256: createHash('sha256').update(manifestText).digest('hex'),
     compilerVersion: manifest.compiler.version,

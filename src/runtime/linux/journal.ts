@@ -56,7 +56,7 @@ export interface Journal {
   names: { ifname: string; table: number; fwmark: number; nft_table: string };
   rule_specs: RuleSpec[];
   snapshot: { net: NetSnapshot; resolv: ResolvSnapshot | null };
-  tunnel: { backend: 'wireguard-go' | 'kernel'; pid: number | null; pid_start: string | null; socket: string | null } | null;
+  tunnel: { backend: 'wireguard-go' | 'kernel' | 'masque'; pid: number | null; pid_start: string | null; socket: string | null } | null;
   lo_added: string[];
   dns: {
     manager: DnsManager;

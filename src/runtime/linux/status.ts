@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { publicKeyOf } from '../tunnel/keys.js';
 import { tunnelStatus } from './link.js';
 import { agentAlive, readJournal } from './journal.js';
+import { MASQUE_STATUS_FILE, type MasqueStatusFile } from '../masque/status-file.js';
 import type { StatusReport } from '../platform.js';
 
 export type { StatusReport };
@@ -20,6 +21,8 @@ export async function collectStatus(stateDir: string): Promise<StatusReport> {
     const key = await readFile(join(stateDir, 'private.key'), 'utf8').catch(() => null);
     if (key) publicKey = publicKeyOf(key.trim());
   }
+  const masque = j?.tunnel?.backend === 'masque' ? await readMasqueStatus(stateDir) : null;
+  if (masque) publicKey = masque.device_pin;
   const iso = (sec: number): string | null => (sec > 0 ? new Date(sec * 1000).toISOString() : null);
   const peer = dev?.peers[0];
   return {
@@ -37,14 +40,21 @@ export async function collectStatus(stateDir: string): Promise<StatusReport> {
     apply_deadline: j?.apply_deadline ?? null,
     interface: ifname,
     tunnel_backend: j?.tunnel?.backend ?? null,
+    protocol: j?.tunnel ? (masque || j.tunnel.backend === 'masque' ? 'masque' : 'wireguard') : null,
+    session_state: masque ? (alive && j?.state !== 'closed' ? masque.state : 'stopped') : null,
+    packets_rx: masque ? masque.rx_packets : null,
+    packets_tx: masque ? masque.tx_packets : null,
+    dropped_packets: masque ? masque.dropped_packets : null,
+    reconnects: masque ? masque.reconnects : null,
+    last_error: masque ? masque.last_error : null,
     public_key: publicKey,
     listen_port: dev ? dev.listenPort : null,
     fwmark: dev ? `0x${dev.fwmark.toString(16)}` : null,
-    endpoint: peer?.endpoint ?? null,
+    endpoint: masque ? masque.endpoint : (peer?.endpoint ?? null),
     latest_handshake: peer ? iso(peer.lastHandshake) : null,
     latest_handshake_seconds_ago: peer && peer.lastHandshake > 0 ? Math.max(0, Math.round(Date.now() / 1000 - peer.lastHandshake)) : null,
-    transfer_rx: peer ? peer.rxBytes : null,
-    transfer_tx: peer ? peer.txBytes : null,
+    transfer_rx: masque ? masque.rx_bytes : peer ? peer.rxBytes : null,
+    transfer_tx: masque ? masque.tx_bytes : peer ? peer.txBytes : null,
     peers: (dev?.peers ?? []).map((p) => ({ public_key: p.publicKey, endpoint: p.endpoint, allowed_ips: p.allowedIps, latest_handshake: iso(p.lastHandshake), transfer_rx: p.rxBytes, transfer_tx: p.txBytes })),
     dns_manager: j?.dns?.manager ?? null,
     dns_manager_reason: j?.dns?.reason ?? null,
@@ -54,17 +64,29 @@ export async function collectStatus(stateDir: string): Promise<StatusReport> {
   };
 }
 
+async function readMasqueStatus(stateDir: string): Promise<MasqueStatusFile | null> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, MASQUE_STATUS_FILE), 'utf8')) as MasqueStatusFile;
+  } catch {
+    return null;
+  }
+}
+
 export function formatStatus(s: StatusReport): string {
+  const masque = s.protocol === 'masque';
   const rows: [string, string][] = [
     ['state', `${s.journal_state}${s.agent_running ? ` (agent pid ${s.pid ?? '?'}, ${s.mode})` : ' (agent not running)'}`],
     ['state dir', s.state_dir],
     ['plan', s.manifest_sha256 ? `manifest sha256 ${s.manifest_sha256}, applied ${s.applied_at ?? '?'}` : '-'],
     ['previous plan', s.previous ? `manifest sha256 ${s.previous.manifest_sha256}, applied ${s.previous.applied_at} (${s.previous.compiled_dir})` : '-'],
     ['interface', s.interface ? `${s.interface} (${s.tunnel_backend ?? 'no tunnel'})` : '-'],
-    ['public key', s.public_key ?? '-'],
+    ['protocol', s.protocol ?? '-'],
+    [masque ? 'device key' : 'public key', s.public_key ?? '-'],
     ['endpoint', s.endpoint ?? '-'],
-    ['latest handshake', s.latest_handshake ? `${s.latest_handshake} (${s.latest_handshake_seconds_ago ?? '?'} s ago)` : 'never'],
-    ['transfer', s.transfer_rx === null ? '-' : `${s.transfer_rx} B received, ${s.transfer_tx ?? 0} B sent`],
+    masque
+      ? ['session', `${s.session_state ?? '-'}; ${s.reconnects ?? 0} reconnects${s.last_error ? `; last error: ${s.last_error}` : ''}`]
+      : ['latest handshake', s.latest_handshake ? `${s.latest_handshake} (${s.latest_handshake_seconds_ago ?? '?'} s ago)` : 'never'],
+    ['transfer', s.transfer_rx === null ? '-' : `${s.transfer_rx} B received, ${s.transfer_tx ?? 0} B sent${s.packets_rx === null ? '' : ` (${s.packets_rx} / ${s.packets_tx ?? 0} packets, ${s.dropped_packets ?? 0} dropped while down)`}`],
     ['DNS manager', s.dns_manager ? `${s.dns_manager}: ${s.dns_manager_reason ?? ''}` : '-'],
     ['routing', s.routing_table === null ? '-' : `table ${s.routing_table}, nft table inet ${s.nft_table ?? '-'}`],
   ];

@@ -20,6 +20,7 @@ export const MADE_UP_CAPABILITIES: TargetCapabilities = {
   dnsServers: 'ipv4-mapped-v6',
   firewall: false,
   ipv6: false,
+  masque: { no: 'made up' },
   localProxy: { runBy: 'the made-up app' },
   reducedVariant: {
     apply: 'apply.lite',

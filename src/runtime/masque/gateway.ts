@@ -1,0 +1,67 @@
+/**
+ * `warpc gateway --masque-listen`: the reference MASQUE server run in the
+ * foreground on a gateway. Its identity (P-256 key 0600 and self-signed
+ * certificate) lives in its state directory and its pin is printed for the
+ * profile's tunnel.server_pin; it opens one TUN device, routes each known
+ * client's addresses into it, and forwards (the gateway's own forwarding,
+ * firewall and NAT are the admin's). Closing the TUN on exit removes the link
+ * and its routes; it changes nothing else on the host.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { formatPrefix } from '../../net/ip.js';
+import { TunDevice } from '../tunnel/tun.js';
+import { loadOrCreateIdentity } from './cert.js';
+import { MasqueServer, parseClientsFile } from './server.js';
+
+const run = promisify(execFile);
+
+export interface GatewayOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly clientsFile: string;
+  readonly stateDir: string;
+  readonly tunName: string;
+  readonly mtu: number;
+  readonly log: (msg: string) => void;
+}
+
+export interface RunningGateway {
+  readonly server: MasqueServer;
+  readonly tun: TunDevice;
+  readonly pin: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  // The clients file is read now (to fail early and route its addresses) and again at every session.
+  const clients = parseClientsFile(readFileSync(o.clientsFile, 'utf8'), o.clientsFile);
+  const id = await loadOrCreateIdentity(o.stateDir, { usage: 'server', commonName: 'warpc gateway' });
+  const server = new MasqueServer({ host: o.host, port: o.port, keyPem: id.keyPem, certPem: id.certPem, clientsFile: o.clientsFile, log: o.log });
+  const tun = new TunDevice(o.tunName, (packets) => server.fromTun(packets));
+  try {
+    server.attach(tun);
+    await run('ip', ['link', 'set', 'dev', tun.name, 'mtu', String(o.mtu), 'up']);
+    for (const c of clients) for (const p of c.allowed) await run('ip', [p.family === 4 ? '-4' : '-6', 'route', 'replace', formatPrefix(p), 'dev', tun.name]);
+    const addr = await server.listen();
+    await writeFile(join(o.stateDir, 'masque.pin'), `sha256/${id.pin}\n`);
+    o.log(`MASQUE gateway listening on ${o.host}:${addr.port} (HTTP/2, TLS 1.3), TUN ${tun.name}, ${clients.length} known client(s); server key pin: sha256/${id.pin}`);
+    return {
+      server,
+      tun,
+      pin: id.pin,
+      port: addr.port,
+      stop: async () => {
+        await server.close();
+        tun.close();
+      },
+    };
+  } catch (err) {
+    tun.close();
+    throw err;
+  }
+}

@@ -8,24 +8,10 @@ import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.
 import { render } from '../../src/emit/render.js';
 import { SETTINGS_FILE, serializeLinuxSettings, type LinuxSettings } from '../../src/contract/settings.js';
 import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
-import type { RouteLimit } from '../../src/emit/limits.js';
 import type { Plan } from '../../src/plan/types.js';
 import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
-
-/**
- * Linux routes by policy, so its routing table holds only the direct set; but ruleset.nft
- * lists every tunnel-bound prefix in an nft interval set, built in memory as one text.
- * bench/compile: 100,000 excluded IPv6 /64s (1.48M tunnel prefixes) compile in 1.1 GB;
- * 1,000,000 of them (14.8M prefixes) ran the compiler's heap out (exit 134). A bound
- * warpc chooses so such a plan ends in a coded error, not a crash.
- */
-export const LINUX_TUNNEL_PREFIX_LIMIT: RouteLimit = {
-  os: 'Linux',
-  limit: 3_000_000,
-  reason: 'ruleset.nft lists every tunnel-bound prefix in an nft set, and past three million the compiler runs out of memory building it',
-};
 
 /** settings.json (src/contract/settings.ts) from the plan. */
 export function linuxSettings(plan: Plan): LinuxSettings {
@@ -83,6 +69,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   }
 
   if (f.firewall) {
+    const exclude = plan.split.mode === 'exclude';
     file(
       'ruleset.nft',
       render('linux', 'ruleset.nft.hbs', {
@@ -91,8 +78,13 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
         ifname: lx.interface,
         fwmark: lx.fwmark,
         entries: splitEntryRows(plan),
-        tunnel4: plan.split.tunnel.v4.toCidrs(),
-        tunnel6: plan.split.tunnel.v6.toCidrs(),
+        // Exclude mode lists the direct set, the smaller side (what the profile excluded), and
+        // rejects every address outside it; include mode lists the tunnel set.
+        exclude,
+        direct4: exclude ? plan.split.direct.v4.toCidrs() : [],
+        direct6: exclude ? plan.split.direct.v6.toCidrs() : [],
+        tunnel4: exclude ? [] : plan.split.tunnel.v4.toCidrs(),
+        tunnel6: exclude ? [] : plan.split.tunnel.v6.toCidrs(),
       }),
     );
   }
@@ -155,7 +147,6 @@ export const linux: TargetModule = {
     firewall: true,
     ipv6: true,
     localProxy: true,
-    maxRoutes: LINUX_TUNNEL_PREFIX_LIMIT,
   },
   emit,
 };

@@ -46,8 +46,11 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   if (f.routes) {
     for (const family of [4, 6] as const) {
       const key = family === 4 ? 'v4' : 'v6';
-      const tunnel = plan.split.tunnel[key].toCidrs();
-      const direct = plan.split.direct[key].toCidrs();
+      // Exclude mode routes by default and throws the direct set; include mode routes the tunnel set.
+      // Only the list a mode renders is built (the other one is its complement, in exclude mode millions of IPv6 prefixes).
+      const exclude = plan.split.mode === 'exclude';
+      const tunnel = exclude ? [] : plan.split.tunnel[key].toCidrs();
+      const direct = exclude ? plan.split.direct[key].toCidrs() : [];
       file(
         `routes${family}.batch`,
         render('linux', 'routes.batch.hbs', {
@@ -57,12 +60,12 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
           table: lx.table,
           priority: lx.rulePriority,
           ifname: lx.interface,
-          exclude: plan.split.mode === 'exclude',
+          exclude,
           entries: splitEntryRows(plan).filter((e) => e.cidr.includes(':') === (family === 6)),
           direct,
           tunnel,
-          directCount: direct.length,
-          tunnelCount: tunnel.length,
+          directCount: plan.split.direct[key].prefixCount(),
+          tunnelCount: plan.split.tunnel[key].prefixCount(),
         }),
       );
     }

@@ -7,7 +7,7 @@
  * For each size and family it writes a profile of that many excluded prefixes (IPv4: distinct /24s
  * spread over the whole space; IPv6: distinct /64s under 2001:db8::/32), then runs the built CLI
  * (`warpc check`, `warpc compile --target linux`, `warpc compile --target all`) under GNU time and
- * prints wall time, peak RSS and what it wrote. With --baseline, the same commands run with another
+ * prints wall time, CPU time (user + system), peak RSS and what it wrote. With --baseline, the same commands run with another
  * build of warpc (a checkout of an older commit, built) in the same run, row by row, so the two
  * columns share the machine's mood. A run past --timeout seconds is stopped and reported as such.
  *
@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -52,23 +52,25 @@ export function scaleProfile(n: number, family: 4 | 6): string {
 interface Run {
   readonly status: string;
   readonly wallS: number;
+  /** User + system CPU seconds: on a shared machine, less sensitive to other jobs than wall time. */
+  readonly cpuS: number;
   readonly rssMB: number;
 }
 
 function timed(cli: string, args: readonly string[]): Run {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, cli, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', process.execPath, cli, ...args], {
     encoding: 'utf8',
     timeout: TIMEOUT_S * 1000,
     maxBuffer: 1 << 30,
   });
-  if (r.error || r.signal) return { status: r.signal === 'SIGTERM' ? `stopped after ${TIMEOUT_S} s` : `failed (${r.error?.message ?? r.signal})`, wallS: NaN, rssMB: NaN };
+  if (r.error || r.signal) return { status: r.signal === 'SIGTERM' ? `stopped after ${TIMEOUT_S} s` : `failed (${r.error?.message ?? r.signal})`, wallS: NaN, cpuS: NaN, rssMB: NaN };
   const last = r.stderr.trim().split('\n').pop() ?? '';
-  const m = /^(\d+(?:\.\d+)?) (\d+)$/.exec(last);
-  if (!m) return { status: 'no figures', wallS: NaN, rssMB: NaN };
+  const m = /^(\d+(?:\.\d+)?) (\d+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)$/.exec(last);
+  if (!m) return { status: 'no figures', wallS: NaN, cpuS: NaN, rssMB: NaN };
   const code = r.status ?? -1;
   let status = code === 0 ? 'ok' : code === 1 ? 'errors (exit 1)' : `exit ${code}`;
   if (/internal error/.test(r.stderr)) status = `internal error: ${(/internal error: (.*)/.exec(r.stderr)?.[1] ?? '').slice(0, 60)}`;
-  return { status, wallS: Number(m[1]), rssMB: Number(m[2]) / 1024 };
+  return { status, wallS: Number(m[1]), cpuS: Number(m[3]) + Number(m[4]), rssMB: Number(m[2]) / 1024 };
 }
 
 function dirBytes(dir: string): number {
@@ -81,7 +83,7 @@ function dirBytes(dir: string): number {
 }
 
 function cell(r: Run): string {
-  return r.status === 'ok' || r.status === 'errors (exit 1)' ? `${r.wallS.toFixed(2)} s / ${r.rssMB.toFixed(0)} MB` : r.status;
+  return r.status === 'ok' || r.status === 'errors (exit 1)' ? `${r.wallS.toFixed(2)} s (cpu ${r.cpuS.toFixed(2)} s) / ${r.rssMB.toFixed(0)} MB${r.status === 'ok' ? '' : ' (exit 1)'}` : r.status;
 }
 
 function median(xs: number[]): number {
@@ -120,8 +122,9 @@ function startupTable(commands: readonly (readonly string[])[]): void {
 function main(): void {
   const tmp = mkdtempSync(join(tmpdir(), 'warpc-bench-compile-'));
   try {
+    console.log(`load average at the start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     console.log(`warpc compile bench: node ${process.version}, sizes ${SIZES.join('/')}, timeout ${TIMEOUT_S} s${BASELINE ? `, baseline ${BASELINE}` : ''}`);
-    const head = BASELINE ? '| entries | family | command | warpc: wall / peak RSS | baseline: wall / peak RSS | written |' : '| entries | family | command | wall / peak RSS | written |';
+    const head = BASELINE ? '| entries | family | command | warpc: wall (cpu) / peak RSS | baseline: wall (cpu) / peak RSS | written |' : '| entries | family | command | wall (cpu) / peak RSS | written |';
     console.log(`\n${head}\n${head.replace(/[^|]+/g, '---')}`);
     for (const n of SIZES) {
       for (const family of FAMILIES) {
@@ -152,6 +155,7 @@ function main(): void {
       }
     }
 
+    console.log(`\nload average at the end of the table: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     const small = join(REPO, 'fixtures/corporate-exclude/profile.yaml');
     const state = join(tmp, 'state');
     startupTable([['--version'], ['status', '--state-dir', state], ['check', small]]);

@@ -2,7 +2,7 @@
  * Bench: the compiler at scale, and the CLI's start-up.
  *
  *   npm run build && node dist/bench/compile/run.js [--sizes 10000,100000,1000000] [--families 4,6]
- *       [--commands check,linux,all] [--baseline OTHER/dist/src/cli/main.js] [--timeout 300] [--runs 5]
+ *       [--commands floor,check,linux,all] [--baseline OTHER/dist/src/cli/main.js] [--timeout 300] [--runs 5]
  *
  * For each size and family it writes a profile of that many excluded prefixes (IPv4: distinct /24s
  * spread over the whole space; IPv6: distinct /64s under 2001:db8::/32), then runs the built CLI
@@ -57,8 +57,30 @@ interface Run {
   readonly rssMB: number;
 }
 
+/**
+ * The floor (`--commands floor`): a bare Node.js process that reads the profile, splits it
+ * into lines and turns every `address:` into two numbers (IPv4) or four (IPv6), with no
+ * validation, plan or output. No compiler in Node.js reads the profile for less, so it
+ * shows how much of a target the machine leaves at that size.
+ */
+const FLOOR = `
+const text = require('node:fs').readFileSync(process.argv[1], 'utf8');
+let n = 0, sum = 0;
+for (const line of text.split('\\n')) {
+  const i = line.indexOf('address: ');
+  if (i < 0) continue;
+  const cidr = line.slice(i + 9);
+  const [addr, len] = cidr.split('/');
+  const parts = addr.includes(':') ? addr.split(':').map((g) => parseInt(g || '0', 16)) : addr.split('.').map(Number);
+  for (const p of parts) sum += p;
+  sum += Number(len);
+  n++;
+}
+if (n === 0 || Number.isNaN(sum)) process.exit(1);
+`;
+
 function timed(cli: string, args: readonly string[]): Run {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', process.execPath, cli, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', process.execPath, ...(cli === 'floor' ? ['-e', FLOOR, args[1]!] : [cli, ...args])], {
     encoding: 'utf8',
     timeout: TIMEOUT_S * 1000,
     maxBuffer: 1 << 30,
@@ -133,9 +155,9 @@ function main(): void {
         for (const command of COMMANDS) {
           const out = join(tmp, 'out');
           const args = command === 'check' ? ['check', profile, '--format', 'json'] : ['compile', profile, '--target', command, '--out', out, '--format', 'json'];
-          const ours = timed(CLI, args);
+          const ours = timed(command === 'floor' ? 'floor' : CLI, args);
           let written = '—';
-          if (command !== 'check') {
+          if (command !== 'check' && command !== 'floor') {
             try {
               written = `${(dirBytes(out) / 1e6).toFixed(1)} MB`;
             } catch {
@@ -143,12 +165,12 @@ function main(): void {
             }
             rmSync(out, { recursive: true, force: true });
           }
-          let row = `| ${n.toLocaleString('en')} | IPv${family} | ${command === 'check' ? 'check' : `compile --target ${command}`} | ${cell(ours)} |`;
-          if (BASELINE) {
+          let row = `| ${n.toLocaleString('en')} | IPv${family} | ${command === 'check' ? 'check' : command === 'floor' ? 'floor: node reads and splits the profile' : `compile --target ${command}`} | ${cell(ours)} |`;
+          if (BASELINE && command !== 'floor') {
             const theirs = timed(BASELINE, args);
             rmSync(out, { recursive: true, force: true });
             row += ` ${cell(theirs)} |`;
-          }
+          } else if (BASELINE) row += ' — |';
           console.log(`${row} ${written} |`);
         }
         rmSync(profile, { force: true });

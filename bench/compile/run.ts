@@ -2,12 +2,12 @@
  * Bench: the compiler at scale, and the CLI's start-up.
  *
  *   npm run build && node dist/bench/compile/run.js [--sizes 10000,100000,1000000] [--families 4,6]
- *       [--commands check,linux,all] [--baseline OTHER/dist/src/cli/main.js] [--timeout 300] [--runs 5]
+ *       [--commands floor,check,linux,all] [--baseline OTHER/dist/src/cli/main.js] [--timeout 300] [--runs 5]
  *
  * For each size and family it writes a profile of that many excluded prefixes (IPv4: distinct /24s
  * spread over the whole space; IPv6: distinct /64s under 2001:db8::/32), then runs the built CLI
  * (`warpc check`, `warpc compile --target linux`, `warpc compile --target all`) under GNU time and
- * prints wall time, peak RSS and what it wrote. With --baseline, the same commands run with another
+ * prints wall time, CPU time (user + system), peak RSS and what it wrote. With --baseline, the same commands run with another
  * build of warpc (a checkout of an older commit, built) in the same run, row by row, so the two
  * columns share the machine's mood. A run past --timeout seconds is stopped and reported as such.
  *
@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -52,23 +52,47 @@ export function scaleProfile(n: number, family: 4 | 6): string {
 interface Run {
   readonly status: string;
   readonly wallS: number;
+  /** User + system CPU seconds: on a shared machine, less sensitive to other jobs than wall time. */
+  readonly cpuS: number;
   readonly rssMB: number;
 }
 
+/**
+ * The floor (`--commands floor`): a bare Node.js process that reads the profile, splits it
+ * into lines and turns every `address:` into two numbers (IPv4) or four (IPv6), with no
+ * validation, plan or output. No compiler in Node.js reads the profile for less, so it
+ * shows how much of a target the machine leaves at that size.
+ */
+const FLOOR = `
+const text = require('node:fs').readFileSync(process.argv[1], 'utf8');
+let n = 0, sum = 0;
+for (const line of text.split('\\n')) {
+  const i = line.indexOf('address: ');
+  if (i < 0) continue;
+  const cidr = line.slice(i + 9);
+  const [addr, len] = cidr.split('/');
+  const parts = addr.includes(':') ? addr.split(':').map((g) => parseInt(g || '0', 16)) : addr.split('.').map(Number);
+  for (const p of parts) sum += p;
+  sum += Number(len);
+  n++;
+}
+if (n === 0 || Number.isNaN(sum)) process.exit(1);
+`;
+
 function timed(cli: string, args: readonly string[]): Run {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, cli, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', process.execPath, ...(cli === 'floor' ? ['-e', FLOOR, args[1]!] : [cli, ...args])], {
     encoding: 'utf8',
     timeout: TIMEOUT_S * 1000,
     maxBuffer: 1 << 30,
   });
-  if (r.error || r.signal) return { status: r.signal === 'SIGTERM' ? `stopped after ${TIMEOUT_S} s` : `failed (${r.error?.message ?? r.signal})`, wallS: NaN, rssMB: NaN };
+  if (r.error || r.signal) return { status: r.signal === 'SIGTERM' ? `stopped after ${TIMEOUT_S} s` : `failed (${r.error?.message ?? r.signal})`, wallS: NaN, cpuS: NaN, rssMB: NaN };
   const last = r.stderr.trim().split('\n').pop() ?? '';
-  const m = /^(\d+(?:\.\d+)?) (\d+)$/.exec(last);
-  if (!m) return { status: 'no figures', wallS: NaN, rssMB: NaN };
+  const m = /^(\d+(?:\.\d+)?) (\d+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)$/.exec(last);
+  if (!m) return { status: 'no figures', wallS: NaN, cpuS: NaN, rssMB: NaN };
   const code = r.status ?? -1;
   let status = code === 0 ? 'ok' : code === 1 ? 'errors (exit 1)' : `exit ${code}`;
   if (/internal error/.test(r.stderr)) status = `internal error: ${(/internal error: (.*)/.exec(r.stderr)?.[1] ?? '').slice(0, 60)}`;
-  return { status, wallS: Number(m[1]), rssMB: Number(m[2]) / 1024 };
+  return { status, wallS: Number(m[1]), cpuS: Number(m[3]) + Number(m[4]), rssMB: Number(m[2]) / 1024 };
 }
 
 function dirBytes(dir: string): number {
@@ -81,7 +105,7 @@ function dirBytes(dir: string): number {
 }
 
 function cell(r: Run): string {
-  return r.status === 'ok' || r.status === 'errors (exit 1)' ? `${r.wallS.toFixed(2)} s / ${r.rssMB.toFixed(0)} MB` : r.status;
+  return r.status === 'ok' || r.status === 'errors (exit 1)' ? `${r.wallS.toFixed(2)} s (cpu ${r.cpuS.toFixed(2)} s) / ${r.rssMB.toFixed(0)} MB${r.status === 'ok' ? '' : ' (exit 1)'}` : r.status;
 }
 
 function median(xs: number[]): number {
@@ -120,8 +144,9 @@ function startupTable(commands: readonly (readonly string[])[]): void {
 function main(): void {
   const tmp = mkdtempSync(join(tmpdir(), 'warpc-bench-compile-'));
   try {
+    console.log(`load average at the start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     console.log(`warpc compile bench: node ${process.version}, sizes ${SIZES.join('/')}, timeout ${TIMEOUT_S} s${BASELINE ? `, baseline ${BASELINE}` : ''}`);
-    const head = BASELINE ? '| entries | family | command | warpc: wall / peak RSS | baseline: wall / peak RSS | written |' : '| entries | family | command | wall / peak RSS | written |';
+    const head = BASELINE ? '| entries | family | command | warpc: wall (cpu) / peak RSS | baseline: wall (cpu) / peak RSS | written |' : '| entries | family | command | wall (cpu) / peak RSS | written |';
     console.log(`\n${head}\n${head.replace(/[^|]+/g, '---')}`);
     for (const n of SIZES) {
       for (const family of FAMILIES) {
@@ -130,9 +155,9 @@ function main(): void {
         for (const command of COMMANDS) {
           const out = join(tmp, 'out');
           const args = command === 'check' ? ['check', profile, '--format', 'json'] : ['compile', profile, '--target', command, '--out', out, '--format', 'json'];
-          const ours = timed(CLI, args);
+          const ours = timed(command === 'floor' ? 'floor' : CLI, args);
           let written = '—';
-          if (command !== 'check') {
+          if (command !== 'check' && command !== 'floor') {
             try {
               written = `${(dirBytes(out) / 1e6).toFixed(1)} MB`;
             } catch {
@@ -140,18 +165,19 @@ function main(): void {
             }
             rmSync(out, { recursive: true, force: true });
           }
-          let row = `| ${n.toLocaleString('en')} | IPv${family} | ${command === 'check' ? 'check' : `compile --target ${command}`} | ${cell(ours)} |`;
-          if (BASELINE) {
+          let row = `| ${n.toLocaleString('en')} | IPv${family} | ${command === 'check' ? 'check' : command === 'floor' ? 'floor: node reads and splits the profile' : `compile --target ${command}`} | ${cell(ours)} |`;
+          if (BASELINE && command !== 'floor') {
             const theirs = timed(BASELINE, args);
             rmSync(out, { recursive: true, force: true });
             row += ` ${cell(theirs)} |`;
-          }
+          } else if (BASELINE) row += ' — |';
           console.log(`${row} ${written} |`);
         }
         rmSync(profile, { force: true });
       }
     }
 
+    console.log(`\nload average at the end of the table: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     const small = join(REPO, 'fixtures/corporate-exclude/profile.yaml');
     const state = join(tmp, 'state');
     startupTable([['--version'], ['status', '--state-dir', state], ['check', small]]);

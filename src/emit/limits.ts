@@ -4,8 +4,9 @@
  * (a complement of 100,000 excluded IPv6 /64s is 1.5 million prefixes) and Linux,
  * which routes by policy, takes it; Windows and macOS install every tunnel prefix
  * as a route of its own, one command each, and are refused with a coded error
- * naming the count and the limit, never an internal error. Linux's own bound is
- * higher (its nft set of tunnel prefixes is what grows). Each target declares its
+ * naming the count and the limit, never an internal error. Linux needs no bound: its
+ * artifacts list the direct set in exclude mode (policy routing throws it, the nft set
+ * accepts it), which grows with the profile's entries. Each target declares its
  * bound as the `maxRoutes` capability; the core checks it before anything is built.
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';

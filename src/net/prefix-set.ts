@@ -386,10 +386,15 @@ export class PrefixSet {
   prefixCount(): number {
     if (this.cover !== undefined) return this.cover.length;
     if (this.coverText !== undefined) return this.coverText.length;
-    let n = 0;
-    for (let i = 0; i < this.los.length; i++) n += coverCount(BigInt(this.los[i]!), BigInt(this.his[i]!));
-    return n;
+    if (this.count === undefined) {
+      let n = 0;
+      if (this.family === 4) for (let i = 0; i < this.los.length; i++) n += coverCountV4(this.los[i] as number, this.his[i] as number);
+      else for (let i = 0; i < this.los.length; i++) n += coverCount(this.los[i] as bigint, this.his[i] as bigint);
+      this.count = n;
+    }
+    return this.count;
   }
+  private count?: number;
 
   toJSON(): string[] {
     return this.toCidrs();
@@ -415,6 +420,27 @@ export function coverCount(lo: bigint, hi: bigint): number {
   const right = hi + 1n - m;
   if (left === half && right === half) return 1;
   return popcount(left) + popcount(right);
+}
+
+/** coverCount for IPv4 bounds as numbers (below 2^32: no bigint per interval). */
+export function coverCountV4(lo: number, hi: number): number {
+  if (lo === hi) return 1;
+  const k = 31 - Math.clz32((lo ^ hi) >>> 0);
+  const half = 2 ** k;
+  const m = hi - (hi % half);
+  const left = m - lo;
+  const right = hi + 1 - m;
+  if (left === half && right === half) return 1;
+  return popcount32(left) + popcount32(right);
+}
+
+/** Set bits of 0 ≤ v ≤ 2^32 (2^32 itself has one). */
+function popcount32(v: number): number {
+  if (v === 2 ** 32) return 1;
+  let x = v >>> 0;
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
 }
 
 function popcount(v: bigint): number {

@@ -133,9 +133,10 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   const listed: Prefix[] = [];
   for (const e of profile.splitTunnel.entries) {
     if (e.kind !== 'address') continue;
-    const p = mustPrefix(e.address);
+    // Validation parsed and formatted the entry already: its text is canonical.
+    const p = e.prefix ?? mustPrefix(e.address);
     listed.push(p);
-    rules.push({ cidr: formatPrefix(p), source: 'entry', description: e.description, pos: e.pos, isDefault: e.isDefault });
+    rules.push({ cidr: e.prefix ? e.address : formatPrefix(p), source: 'entry', description: e.description, pos: e.pos, isDefault: e.isDefault });
   }
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {
@@ -152,6 +153,9 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     }
   }
 
+  // decideAddress looks every rule's prefix up: these are they, parsed once.
+  PARSED_RULES.set(rules, [...listed, ...always]);
+
   let tunnel: DualSet;
   let dohTunnel: string[] = [];
   if (!routed) {
@@ -163,7 +167,7 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     tunnel = DualSet.subtract(DualSet.of([...listed, ...always, ...dohTunnel.map((a) => hostPrefix(parseAddress(a)!))]), bypassSet);
     const endpoint = parseAddress(profile.tunnel.endpoint.host)!;
     for (const e of profile.splitTunnel.entries) {
-      if (e.kind === 'address' && prefixContains(mustPrefix(e.address), endpoint)) {
+      if (e.kind === 'address' && prefixContains(e.prefix ?? mustPrefix(e.address), endpoint)) {
         ds.push(diag('EndpointInsideTunnelOnly', { value: e.address, endpoint: profile.tunnel.endpoint.host }, e.pos));
       }
     }

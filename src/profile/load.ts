@@ -4,7 +4,9 @@
  * is decimal), duplicate keys rejected, no anchors/aliases/tags, no control
  * characters anywhere.
  */
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlNs from 'yaml';
+import type { Document, Node } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { readFastYaml, type FastNode, type FastScalar } from './fast-yaml.js';
 
@@ -21,6 +23,15 @@ export interface LoadedDocument {
   locate(path: readonly (string | number)[], opts?: { key?: boolean }): Located;
 }
 
+/**
+ * The yaml package loads on first use, not at import: a plain block profile (every large
+ * one) is read by the fast reader alone, and its 70-odd CommonJS files cost start-up time.
+ */
+let yamlModule: typeof YamlNs | undefined;
+function yaml(): typeof YamlNs {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YamlNs);
+}
+
 /** Characters that may not appear anywhere: C0 except TAB/LF/CR, DEL, C1, line/paragraph separators, bidi controls. */
 const FORBIDDEN_IN_SOURCE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 /** In a scalar value, TAB, LF and CR are forbidden too: no field of a profile spans lines. */
@@ -32,9 +43,6 @@ function charName(c: string): string {
 }
 
 export function loadProfileSource(source: string): { doc: LoadedDocument | null; diagnostics: Diagnostic[] } {
-  const lineCounter = new LineCounter();
-  const pos = (offset: number): { line: number; col: number } => lineCounter.linePos(Math.min(offset, source.length));
-
   // Control characters in the raw text first: the YAML parser would report them less clearly.
   const diagnostics: Diagnostic[] = [];
   const m = FORBIDDEN_IN_SOURCE.exec(source);
@@ -55,7 +63,7 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
     const text = source;
     let full: LoadedDocument | undefined;
     const slow = (): LoadedDocument => {
-      full ??= loadWithParser(text, lineCounter, pos).doc!;
+      full ??= loadWithParser(text).doc!;
       return full;
     };
     return {
@@ -82,11 +90,14 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
       diagnostics: [],
     };
   }
-  return loadWithParser(source, lineCounter, pos);
+  return loadWithParser(source);
 }
 
 /** The full YAML parser's reading, with every check and any node's position. */
-function loadWithParser(source: string, lineCounter: LineCounter, pos: (offset: number) => { line: number; col: number }): { doc: LoadedDocument | null; diagnostics: Diagnostic[] } {
+function loadWithParser(source: string): { doc: LoadedDocument | null; diagnostics: Diagnostic[] } {
+  const { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit } = yaml();
+  const lineCounter = new LineCounter();
+  const pos = (offset: number): { line: number; col: number } => lineCounter.linePos(Math.min(offset, source.length));
   const diagnostics: Diagnostic[] = [];
   const docs = parseAllDocuments(source, { version: '1.2', schema: 'core', uniqueKeys: true, strict: true, prettyErrors: false, lineCounter, merge: false });
   if (!Array.isArray(docs)) {

@@ -23,14 +23,7 @@ export interface Listed<T> {
 
 export function prefixRedundancy(items: readonly Listed<Prefix>[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const order = new Map(items.map((it, i) => [it, i]));
-  const sorted = [...items].sort(
-    (a, b) =>
-      a.value.family - b.value.family ||
-      (a.value.network < b.value.network ? -1 : a.value.network > b.value.network ? 1 : 0) ||
-      a.value.length - b.value.length ||
-      order.get(a)! - order.get(b)!,
-  );
+  const sorted = sortedPrefixes(items);
   // Prefixes either nest or are disjoint: the stack holds the chain of prefixes containing the current one.
   const stack: Listed<Prefix>[] = [];
   for (const x of sorted) {
@@ -71,5 +64,39 @@ export function hostRedundancy(items: readonly Listed<HostPattern>[]): Diagnosti
       }
     }
   }
+  return out;
+}
+
+/**
+ * The items ordered by family, network, length, then profile order. IPv4 items sort as
+ * one 64-bit key each (network, length, index) in a typed array, with no comparator
+ * call; IPv6 networks are bigints and keep a comparator over indexes.
+ */
+function sortedPrefixes<T extends Listed<Prefix>>(items: readonly T[]): T[] {
+  const n = items.length;
+  let n4 = 0;
+  for (let i = 0; i < n; i++) if (items[i]!.value.family === 4) n4++;
+  const out: T[] = [];
+  if (n4 > 0 && n < 2 ** 26) {
+    const keys = new BigUint64Array(n4);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const p = items[i]!.value;
+      if (p.family === 4) keys[k++] = (((p.network << 6n) | BigInt(p.length)) << 26n) | BigInt(i);
+    }
+    keys.sort();
+    for (const key of keys) out.push(items[Number(key & 0x3ffffffn)]!);
+  } else if (n4 > 0) {
+    out.push(...items.filter((it) => it.value.family === 4).sort((a, b) => (a.value.network < b.value.network ? -1 : a.value.network > b.value.network ? 1 : a.value.length - b.value.length)));
+  }
+  const v6: number[] = [];
+  for (let i = 0; i < n; i++) if (items[i]!.value.family === 6) v6.push(i);
+  v6.sort((i, j) => {
+    const a = items[i]!.value;
+    const b = items[j]!.value;
+    if (a.network !== b.network) return a.network < b.network ? -1 : 1;
+    return a.length - b.length || i - j;
+  });
+  for (const i of v6) out.push(items[i]!);
   return out;
 }

@@ -44,7 +44,7 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
         const here = at([...path, 'address']);
         const text = formatPrefix(p);
         listedPrefixes.push({ value: p, text, raw: e.address, ...here });
-        entries.push({ kind: 'address', address: text, description, pos: here, isDefault: false });
+        entries.push({ kind: 'address', address: text, description, pos: here, isDefault: false, prefix: p });
       } else {
         const here = at([...path, 'host']);
         const asAddress = addressLike(dropTrailingDot(e.host!));

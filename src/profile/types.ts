@@ -4,6 +4,7 @@
  * Field names follow the YAML contract (schema/profile.schema.json) converted to
  * camelCase. Positions (`Pos`) point back into the YAML for diagnostics.
  */
+import type { Prefix } from '../net/ip.js';
 
 import type { RawProfile } from './schema.js';
 
@@ -22,7 +23,16 @@ export interface Pos {
 }
 
 export type SplitEntry =
-  | { readonly kind: 'address'; readonly address: string; readonly description: string; readonly pos: Pos; readonly isDefault: boolean }
+  | {
+      readonly kind: 'address';
+      /** Canonical CIDR. */
+      readonly address: string;
+      readonly description: string;
+      readonly pos: Pos;
+      readonly isDefault: boolean;
+      /** `address` parsed, when validation parsed it already (the plan reuses it instead of parsing again). */
+      readonly prefix?: Prefix;
+    }
   | { readonly kind: 'host'; readonly host: string; readonly description: string; readonly pos: Pos; readonly isDefault: boolean };
 
 export interface FallbackDomain {

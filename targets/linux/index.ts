@@ -9,7 +9,6 @@ import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.
 import { render } from '../../src/emit/render.js';
 import { SETTINGS_FILE, serializeLinuxSettings, type LinuxSettings } from '../../src/contract/settings.js';
 import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
-import type { RouteLimit } from '../../src/emit/limits.js';
 import type { Plan } from '../../src/plan/types.js';
 import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
@@ -18,19 +17,6 @@ import { linuxOptions } from './options.js';
 
 /** HTTP/2 PING interval of the MASQUE session: a dead TCP path is noticed within two of them. */
 const MASQUE_KEEPALIVE_SECONDS = 5;
-
-/**
- * Linux routes by policy, so its routing table holds only the direct set; but ruleset.nft
- * lists every tunnel-bound prefix in an nft interval set, built in memory as one text.
- * bench/compile: 100,000 excluded IPv6 /64s (1.48M tunnel prefixes) compile in 1.1 GB;
- * 1,000,000 of them (14.8M prefixes) ran the compiler's heap out (exit 134). A bound
- * warpc chooses so such a plan ends in a coded error, not a crash.
- */
-export const LINUX_TUNNEL_PREFIX_LIMIT: RouteLimit = {
-  os: 'Linux',
-  limit: 3_000_000,
-  reason: 'ruleset.nft lists every tunnel-bound prefix in an nft set, and past three million the compiler runs out of memory building it',
-};
 
 /** settings.json (src/contract/settings.ts) from the plan. */
 export function linuxSettings(plan: Plan): LinuxSettings {
@@ -65,8 +51,11 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   if (f.routes) {
     for (const family of [4, 6] as const) {
       const key = family === 4 ? 'v4' : 'v6';
-      const tunnel = plan.split.tunnel[key].toCidrs();
-      const direct = plan.split.direct[key].toCidrs();
+      // Exclude mode routes by default and throws the direct set; include mode routes the tunnel set.
+      // Only the list a mode renders is built (the other one is its complement, in exclude mode millions of IPv6 prefixes).
+      const exclude = plan.split.mode === 'exclude';
+      const tunnel = exclude ? [] : plan.split.tunnel[key].toCidrs();
+      const direct = exclude ? plan.split.direct[key].toCidrs() : [];
       file(
         `routes${family}.batch`,
         render('linux', 'routes.batch.hbs', {
@@ -76,18 +65,19 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
           table: lx.table,
           priority: lx.rulePriority,
           ifname: lx.interface,
-          exclude: plan.split.mode === 'exclude',
+          exclude,
           entries: splitEntryRows(plan).filter((e) => e.cidr.includes(':') === (family === 6)),
           direct,
           tunnel,
-          directCount: direct.length,
-          tunnelCount: tunnel.length,
+          directCount: plan.split.direct[key].prefixCount(),
+          tunnelCount: plan.split.tunnel[key].prefixCount(),
         }),
       );
     }
   }
 
   if (f.firewall) {
+    const exclude = plan.split.mode === 'exclude';
     file(
       'ruleset.nft',
       render('linux', 'ruleset.nft.hbs', {
@@ -96,8 +86,13 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
         ifname: lx.interface,
         fwmark: lx.fwmark,
         entries: splitEntryRows(plan),
-        tunnel4: plan.split.tunnel.v4.toCidrs(),
-        tunnel6: plan.split.tunnel.v6.toCidrs(),
+        // Exclude mode lists the direct set, the smaller side (what the profile excluded), and
+        // rejects every address outside it; include mode lists the tunnel set.
+        exclude,
+        direct4: exclude ? plan.split.direct.v4.toCidrs() : [],
+        direct6: exclude ? plan.split.direct.v6.toCidrs() : [],
+        tunnel4: exclude ? [] : plan.split.tunnel.v4.toCidrs(),
+        tunnel6: exclude ? [] : plan.split.tunnel.v6.toCidrs(),
       }),
     );
   }
@@ -167,7 +162,6 @@ export const linux: TargetModule = {
     ipv6: true,
     masque: true,
     localProxy: true,
-    maxRoutes: LINUX_TUNNEL_PREFIX_LIMIT,
   },
   emit,
 };

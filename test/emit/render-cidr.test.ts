@@ -1,7 +1,7 @@
 /** The cidr helper's IPv4 fast path accepts exactly the canonical IPv4 prefixes the general check accepts. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalV4Cidr, VALUE_HELPERS } from '../../src/emit/render.js';
+import { canonicalV4Cidr, canonicalV6Cidr, VALUE_HELPERS } from '../../src/emit/render.js';
 import { formatPrefix, parsePrefix } from '../../src/net/ip.js';
 
 const general = (s: string): boolean => {
@@ -30,5 +30,42 @@ describe('cidr fast path', () => {
     );
     for (const s of ['10.0.0.1/8', '10.0.0.0/8 ', ' 10.0.0.0/8', '10.0.0.0', '::/0', '10.0.0.0/8\n']) expect(canonicalV4Cidr(s)).toBe(general(s));
     expect(() => VALUE_HELPERS.cidr!('10.0.0.1/8')).toThrow();
+  });
+});
+
+describe('cidr IPv6 fast path', () => {
+  const general6 = (s: string): boolean => {
+    const r = parsePrefix(s);
+    return r.ok && r.prefix.family === 6 && formatPrefix(r.prefix) === s;
+  };
+  it('accepts every canonical IPv6 prefix (but the mapped ones it leaves to the general check) and nothing else', () => {
+    // Canonical text from formatPrefix over sparse values (runs of zero groups are the interesting part).
+    const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(1, 0xffff, 0x10, 0x100));
+    const value = fc.array(group, { minLength: 8, maxLength: 8 }).map((gs) => gs.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n));
+    fc.assert(
+      fc.property(value, fc.integer({ min: 0, max: 128 }), (v, l) => {
+        const network = l === 0 ? 0n : v & ~((1n << BigInt(128 - l)) - 1n);
+        const s = formatPrefix({ family: 6, network, length: l });
+        expect(canonicalV6Cidr(s)).toBe(!s.includes('.'));
+        expect(VALUE_HELPERS.cidr!(s)).toBe(s);
+        // Host bits set, when the length leaves room for them.
+        if (l < 128) expect(canonicalV6Cidr(formatPrefix({ family: 6, network: network | 1n, length: l }).replace(/\/\d+$/, `/${l}`))).toBe(false);
+      }),
+      { numRuns: 20000 },
+    );
+  });
+  it('never accepts what the general check refuses (near misses of canonical text)', () => {
+    const piece = fc.constantFrom('0', '00', '1', '01', 'a', 'A', 'ffff', 'fffff', '0db8', 'db8', '2001', '', '::', ':', '1.2.3.4', 'g');
+    const len = fc.oneof(fc.integer({ min: 0, max: 128 }).map(String), fc.constantFrom('129', '00', '064', '', '-0', '+1'));
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 9 }), fc.constantFrom(':', '::'), len, (parts, sep, l) => {
+        const s = `${parts.join(sep === '::' && parts.length > 2 ? ':' : sep)}/${l}`;
+        if (canonicalV6Cidr(s)) expect(general6(s), s).toBe(true);
+      }),
+      { numRuns: 30000 },
+    );
+    for (const s of ['::/0', '2001:db8::/32', 'fe80::/10', '::1/128', '1:0:0:1::/64', '1::1:0:0:1/128']) expect(canonicalV6Cidr(s), s).toBe(general6(s));
+    for (const s of ['2001:0db8::/32', '2001:DB8::/32', '1:0:0:1:0:0:0:1/128', '1::0:1/128', '2001:db8::1/64', '::ffff:0:0/96', '::/00', '::/129', '1:2:3:4:5:6:7::/128'])
+      expect(canonicalV6Cidr(s), s).toBe(general6(s) && !s.startsWith('::ffff'));
   });
 });

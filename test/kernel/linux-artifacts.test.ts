@@ -73,8 +73,10 @@ describeE2E('Linux artifacts on a real kernel', ['ip', 'nft', 'shellcheck', 'sh'
         await scratch.run('nft', ['-f', file]);
         const { stdout } = await scratch.run('nft', ['list', 'tables']);
         expect(stdout.trim()).toBe(`table inet ${fx.plan.targets.linux.nftTable}`);
-        const set = await scratch.run('nft', ['-j', 'list', 'set', 'inet', fx.plan.targets.linux.nftTable, 'tunnel4']);
-        expect(set.stdout).toContain('"tunnel4"');
+        // Exclude mode lists the direct set (and rejects the rest), include mode the tunnel set.
+        const setName = fx.plan.split.mode === 'exclude' ? 'direct4' : 'tunnel4';
+        const set = await scratch.run('nft', ['-j', 'list', 'set', 'inet', fx.plan.targets.linux.nftTable, setName]);
+        expect(set.stdout).toContain(`"${setName}"`);
         await scratch.run('nft', ['delete', 'table', 'inet', fx.plan.targets.linux.nftTable]);
       });
     }

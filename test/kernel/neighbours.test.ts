@@ -69,7 +69,7 @@ describeE2E('IPv6 neighbours stay reachable with ruleset.nft loaded', ['ip', 'nf
     // The echo request was rejected, not the solicitation: the neighbour was resolved.
     expect(neigh).not.toMatch(new RegExp(`^${PEER} .*(INCOMPLETE|FAILED)`, 'm'));
     const table = JSON.parse((await dev.run('nft', ['-j', 'list', 'table', 'inet', 'cloudflare-warp'])).stdout) as { nftables: { rule?: { expr: unknown[] } }[] };
-    const counted = table.nftables.flatMap((x) => (x.rule ? [JSON.stringify(x.rule.expr)] : [])).filter((e) => e.includes('@tunnel6') && e.includes('"counter"'));
+    const counted = table.nftables.flatMap((x) => (x.rule ? [JSON.stringify(x.rule.expr)] : [])).filter((e) => e.includes('"@direct6"') && e.includes('"!="') && e.includes('"counter"'));
     expect(counted.length).toBe(1);
     expect(counted[0]).toMatch(/"packets":[1-9]/);
   });

@@ -12,7 +12,7 @@ import IPCIDR from 'ip-cidr';
 import { oracleAddress, oraclePrefix } from '../helpers/oracle.js';
 import { describe, expect, it } from 'vitest';
 import { BITS, MAX, formatAddress, formatPrefix, hostMaskOf, parsePrefix, prefixLast, type Family, type Prefix } from '../../src/net/ip.js';
-import { DualSet, PrefixSet } from '../../src/net/prefix-set.js';
+import { coverCount, coverCountV4, DualSet, PrefixSet } from '../../src/net/prefix-set.js';
 import { mulberry32 } from '../../bench/lib/prng.js';
 
 // ---------------------------------------------------------------------------
@@ -496,5 +496,19 @@ describe('edge cases', () => {
     const c = s.complement();
     expect(s.union(c).equals(PrefixSet.all(4))).toBe(true);
     expect(s.size() + c.size()).toBe(MAX[4] + 1n);
+  });
+});
+
+describe('coverCountV4', () => {
+  it('counts the cover of an IPv4 interval as the bigint count does, the whole space included', () => {
+    expect(coverCountV4(0, 2 ** 32 - 1)).toBe(1);
+    expect(PrefixSet.all(4).prefixCount()).toBe(1);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (a, b) => {
+        const [lo, hi] = a <= b ? [a, b] : [b, a];
+        expect(coverCountV4(lo, hi)).toBe(coverCount(BigInt(lo), BigInt(hi)));
+      }),
+      { numRuns: 20000 },
+    );
   });
 });

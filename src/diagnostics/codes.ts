@@ -7,7 +7,8 @@
  * A test fails when a code here is never referred to by the code base.
  */
 
-export type Severity = 'error' | 'warning';
+/** A note informs (nothing is wrong); a warning may be a problem; an error stops the command. */
+export type Severity = 'error' | 'warning' | 'note';
 
 export interface CodeDef {
   readonly code: string;
@@ -115,6 +116,33 @@ export const CODES = {
   // 09x: values that parse but mean something else
   HostEntryIsAddress: { code: 'WARPC0090', severity: 'error', message: 'host entry "{value}" is an IP address, not a name, so it would match nothing: did you mean address: {suggestion}?' },
   Ipv4MappedAddress: { code: 'WARPC0091', severity: 'error', message: '{what} "{value}" is an IPv4-mapped IPv6 address, which the OS treats as IPv6 in some places and IPv4 in others: write the IPv4 form {suggestion}' },
+
+  // 160–179: importing Cloudflare exports (src/interop)
+  ImportJsonSyntax: { code: 'WARPC0160', severity: 'error', message: 'JSON syntax error: {detail}' },
+  ImportApiFailure: { code: 'WARPC0161', severity: 'error', message: 'this API response has success: false, so it holds no settings: {errors}; fix the request (token, account id, policy_id) and save the response again' },
+  ImportUnrecognized: { code: 'WARPC0162', severity: 'error', message: '{file} is neither a Cloudflare API response nor `terraform show -json` output: {reason}' },
+  ImportEntryBothAddressHost: { code: 'WARPC0163', severity: 'error', message: '{list} entry {index} of {profile} has both address "{address}" and host "{host}": an entry has one or the other' },
+  ImportUnknownPolicy: { code: 'WARPC0164', severity: 'error', message: '{what} belongs to policy_id "{policyId}", which no profile in the input has; add that profile\'s export or remove the list' },
+  ImportUnknownResource: { code: 'WARPC0165', severity: 'note', message: 'Terraform resource {address} has type {type}, which is not a device profile resource; skipped' },
+  ImportDuplicatePolicy: { code: 'WARPC0166', severity: 'error', message: 'policy_id "{policyId}" appears twice ({first} and {second}); import one export of an account at a time' },
+  ImportEmpty: { code: 'WARPC0167', severity: 'error', message: '{path} holds no .json file to import' },
+  ImportNoDefault: { code: 'WARPC0168', severity: 'warning', message: 'the input has no default profile (GET …/devices/policy, or a default profile resource); default.yaml gets warpc\'s defaults' },
+  ImportUnmodelled: { code: 'WARPC0169', severity: 'note', message: '{profile}: {field} is not modelled by warpc yet; kept as is in the cloudflare: section' },
+  ImportMasque: { code: 'WARPC0170', severity: 'warning', message: '{profile}: tunnel_protocol is masque, but warpc compiles WireGuard tunnels only today: the compiled files set up WireGuard' },
+  ImportSearchSuffixes: { code: 'WARPC0171', severity: 'note', message: '{profile}: dns_search_suffixes mapped to dns.search ({count} suffixes; descriptions kept in the cloudflare: section)' },
+  ImportDuplicateList: { code: 'WARPC0172', severity: 'error', message: 'the {list} list of {profile} is given twice ({first} and {second}); keep one' },
+  ImportShape: { code: 'WARPC0173', severity: 'error', message: '{what} must be {expected}' },
+  ImportListFileName: { code: 'WARPC0174', severity: 'error', message: '{file} is a split tunnel list, but its name does not say which list: name it exclude.json or include.json (policy.<policy_id>.exclude.json for a custom profile)' },
+  ImportMissingPages: { code: 'WARPC0175', severity: 'error', message: 'the custom profile list has {total} profiles (result_info.total_count) but the input holds {count}: save every page ({pages})' },
+  ImportOutRefused: { code: 'WARPC0176', severity: 'error', message: 'refusing to write into {path}: {reason}; nothing was written' },
+  ImportNothing: { code: 'WARPC0177', severity: 'error', message: '{files}: no device settings profile, split tunnel list, fallback domain list or profile resource found, so there is nothing to import' },
+
+  // 180–189: the match language (src/match)
+  MatchSyntax: { code: 'WARPC0180', severity: 'error', message: 'match expression: {detail}' },
+  MatchUnknownSelector: { code: 'WARPC0181', severity: 'error', message: 'match expression: unknown selector "{selector}" (known: {known})' },
+  MatchMultiValued: { code: 'WARPC0182', severity: 'error', message: 'match expression: {selector} has several values per device: write any({selector}[*] in …) with a set of values' },
+  MatchSingleValued: { code: 'WARPC0183', severity: 'error', message: 'match expression: {selector} has one value per device: any(…[*] …) is for multi-valued selectors; write {selector} in … with a set of values' },
+  MatchNotImportFolder: { code: 'WARPC0184', severity: 'error', message: '{path} is not a warpc import folder: {reason}' },
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;

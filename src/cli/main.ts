@@ -16,6 +16,7 @@ const COMMANDS = [
   () => import('./explain.js'),
   () => import('./import.js'),
   () => import('./match.js'),
+  () => import('./export.js'),
   () => import('./dns-proxy.js'),
   () => import('./up.js'),
   () => import('./down.js'),

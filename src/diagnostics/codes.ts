@@ -143,6 +143,9 @@ export const CODES = {
   MatchMultiValued: { code: 'WARPC0182', severity: 'error', message: 'match expression: {selector} has several values per device: write any({selector}[*] in …) with a set of values' },
   MatchSingleValued: { code: 'WARPC0183', severity: 'error', message: 'match expression: {selector} has one value per device: any(…[*] …) is for multi-valued selectors; write {selector} in … with a set of values' },
   MatchNotImportFolder: { code: 'WARPC0184', severity: 'error', message: '{path} is not a warpc import folder: {reason}' },
+
+  // 190–199: exporting to Cloudflare (src/interop)
+  ExportTwoDefaults: { code: 'WARPC0190', severity: 'error', message: 'both {first} and {second} would be the default profile (neither has selector.policy_id); export at most one default profile at a time' },
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;

@@ -63,6 +63,8 @@ export function cfToProfile(p: CfProfile, name: string): Obj {
   const other: Obj = isObj(cloudflare['other']) ? { ...cloudflare['other'] } : {};
   for (const [k, v] of Object.entries(s)) {
     if (k === 'service_mode_v2' || (p.policyId !== null && (SELECTOR_FIELDS as readonly string[]).includes(k))) continue;
+    // Search suffixes live in dns.search; the pass-through copy only when it says more (descriptions).
+    if (k === 'dns_search_suffixes' && out['dns'] !== undefined && (v as Obj[]).every((x) => Object.keys(x).length === 1)) continue;
     if (k in PASS_THROUGH_TYPES && typeMatches(v, PASS_THROUGH_TYPES[k]!)) cloudflare[k] = v;
     else other[k] = v;
   }

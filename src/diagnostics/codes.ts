@@ -146,6 +146,24 @@ export const CODES = {
 
   // 190–199: exporting to Cloudflare (src/interop)
   ExportTwoDefaults: { code: 'WARPC0190', severity: 'error', message: 'both {first} and {second} would be the default profile (neither has selector.policy_id); export at most one default profile at a time' },
+
+  // 185–189, 191–199: MDM deployment files (src/mdm, targets/mdm)
+  MdmType: { code: 'WARPC0185', severity: 'error', message: 'deployment: {key} must be {expected}' },
+  MdmAutoConnectRange: { code: 'WARPC0186', severity: 'error', message: 'deployment: auto_connect {value} is outside 0–1440 (0 turns it off; otherwise minutes before the client reconnects)' },
+  MdmEnabledAndAutoConnect: { code: 'WARPC0187', severity: 'error', message: 'deployment: enabled and auto_connect are both set, and the client accepts only one: auto_connect replaces the legacy enabled, so remove enabled' },
+  MdmOverrideEndpoint: { code: 'WARPC0188', severity: 'error', message: 'deployment: {key} "{value}" is not {expected}; the client would reject the whole MDM file' },
+  MdmSupportUrl: { code: 'WARPC0189', severity: 'error', message: 'deployment: support_url "{value}" must be an https:// URL or a mailto: address' },
+  MdmConfigDisplayName: { code: 'WARPC0191', severity: 'error', message: 'deployment: configs[{index}] needs display_name: the client lists configurations by it' },
+  MdmTooManyConfigs: { code: 'WARPC0192', severity: 'error', message: 'deployment: configs has {count} entries; the client reads at most {max}' },
+  MdmLiteralSecret: { code: 'WARPC0193', severity: 'error', message: 'deployment: {key} is written out in the profile; a secret never is: write env: NAME (an environment variable) or file: PATH, resolved when compiling' },
+  MdmSecretUnresolved: { code: 'WARPC0194', severity: 'error', message: 'deployment: {key} ({reference}) cannot be resolved: {reason}' },
+  MdmHostileString: { code: 'WARPC0195', severity: 'error', message: 'deployment: {key} contains {char}, which an MDM file cannot carry safely; remove it' },
+  MdmAuthClientId: { code: 'WARPC0196', severity: 'error', message: 'deployment: auth_client_id "{value}" must be an Access service token client id, ending in .access' },
+  MdmIosAutoConnect: { code: 'WARPC0197', severity: 'warning', message: 'target mdm: {where} sets auto_connect {value}, but the iOS client stalls at registration unless it is 1; the iOS file sets 1' },
+  MdmValue: { code: 'WARPC0198', severity: 'error', message: 'deployment: {key}: {reason}' },
+  MdmNoOrganization: { code: 'WARPC0199', severity: 'error', message: 'deployment: {where} needs organization (the Zero Trust team name)' },
+  MdmEnum: { code: 'WARPC0178', severity: 'error', message: 'deployment: {key} "{value}" must be one of: {allowed}' },
+  MdmUnknownKey: { code: 'WARPC0179', severity: 'error', message: 'deployment: unknown key "{key}" in {where}; known: {known}' },
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;

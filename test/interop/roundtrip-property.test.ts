@@ -15,7 +15,7 @@ const description = fc.option(fc.constantFrom('', 'Corporate LAN', 'Video calls:
 const withDescription = <T extends Obj>(o: T, d: string | undefined): T => (d === undefined ? o : { ...o, description: d });
 const addressEntry = fc.tuple(fc.constantFrom('10.0.0.0/8', '192.168.1.0/24', '2001:db8::/32', '203.0.113.7/32', '172.16.0.0/12', '198.51.100.0/24'), description).map(([address, d]) => withDescription({ address }, d));
 const hostEntry = fc.tuple(fc.constantFrom('zoom.us', '*.zoom.us', 'git.example.com', '*.ci.example.com'), description).map(([host, d]) => withDescription({ host }, d));
-const entries = (min: number): fc.Arbitrary<Obj[]> => fc.uniqueArray(fc.oneof(addressEntry, hostEntry), { minLength: min, maxLength: 6, selector: (e) => String(e['address'] ?? e['host']) });
+const entries = (min: number): fc.Arbitrary<Obj[]> => fc.uniqueArray(fc.oneof<fc.Arbitrary<Obj>[]>(addressEntry, hostEntry), { minLength: min, maxLength: 6, selector: (e: Obj) => String(e['address'] ?? e['host']) });
 const fallback = fc.uniqueArray(
   fc.tuple(fc.constantFrom('corp.example.com', 'lab.example.com', 'local', 'home.arpa', '10.in-addr.arpa'), fc.option(fc.constantFrom(['10.0.0.53'], ['10.0.0.53', '10.0.0.54'], [] as string[]), { nil: undefined }), description).map(([suffix, ds, d]) =>
     withDescription({ suffix, ...(ds !== undefined ? { dns_server: ds } : {}) }, d),
@@ -93,7 +93,7 @@ describe('import(export(p)) = p', () => {
         const docs = accountToProfiles(read.account!).files.map((f) => f.document);
         const byId = new Map(docs.map((d) => [(d['selector'] as Obj | undefined)?.['policy_id'] ?? 'default', d]));
         expect(byId.get('default')).toEqual(def);
-        for (const c of customs) expect(byId.get((c['selector'] as Obj)['policy_id'])).toEqual(c);
+        for (const c of customs) expect(byId.get((c['selector'] as Obj)['policy_id'] as string)).toEqual(c);
       }),
       { numRuns: 150 },
     );

@@ -6,26 +6,16 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { selectProfile, type Candidate, type Device } from '../../src/match/eval.js';
+import { selectProfile, type Candidate } from '../../src/match/eval.js';
 import { readAccount, type InputFile } from '../../src/interop/read.js';
+import { deviceOf, type DeviceCase } from './device-case.js';
 
 const IMPORT = join(import.meta.dirname, '..', '..', 'fixtures', 'import');
 const ACCOUNTS = readdirSync(IMPORT).filter((d) => !d.startsWith('_') && statSync(join(IMPORT, d)).isDirectory()).sort();
 
 interface Case {
-  device: { email?: string; groups?: string[]; os?: Device['os']; os_version?: string; network?: string; service_token?: string };
+  device: DeviceCase;
   profile: string;
-}
-
-export function deviceOf(d: Case['device']): Device {
-  return {
-    ...(d.email !== undefined ? { email: d.email } : {}),
-    ...(d.groups !== undefined ? { groups: d.groups } : {}),
-    ...(d.os !== undefined ? { os: d.os } : {}),
-    ...(d.os_version !== undefined ? { osVersion: d.os_version } : {}),
-    ...(d.network !== undefined ? { network: d.network } : {}),
-    ...(d.service_token !== undefined ? { serviceTokenUuid: d.service_token } : {}),
-  };
 }
 
 function inputs(dir: string): InputFile[] {

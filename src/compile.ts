@@ -14,6 +14,7 @@ import type { TargetModule } from './emit/target.js';
 import { buildPlan } from './plan/plan.js';
 import type { Plan } from './plan/types.js';
 import { loadProfileSource } from './profile/load.js';
+import type { TargetOptions } from './profile/target-options.js';
 import type { Profile } from './profile/types.js';
 import { checkPlanned, validateProfile } from './profile/validate.js';
 import { VERSION } from './version.js';
@@ -29,11 +30,19 @@ export interface AnalyzeResult {
   readonly plan: Plan | null;
 }
 
-/** Load, validate and plan; no targets. */
-export function analyze(source: string): AnalyzeResult {
+/** The options every target of `registry` declares, in registry order (the profile's `targets:` section). */
+export function targetOptions(registry: readonly TargetModule[]): TargetOptions[] {
+  return registry.flatMap((t) => (t.options ? [t.options] : []));
+}
+
+/**
+ * Load, validate and plan; no targets are checked or emitted, but the options of every
+ * target in `registry` (src/emit/registry.ts unless a test brings its own) are validated.
+ */
+export function analyze(source: string, registry: readonly TargetModule[] = TARGETS): AnalyzeResult {
   const loaded = loadProfileSource(source);
   if (!loaded.doc) return { diagnostics: sortDiagnostics(loaded.diagnostics), profile: null, plan: null };
-  const validated = validateProfile(loaded.doc);
+  const validated = validateProfile(loaded.doc, targetOptions(registry));
   if (!validated.profile) return { diagnostics: sortDiagnostics(validated.diagnostics), profile: null, plan: null };
   const planned = buildPlan(validated.profile);
   const late = checkPlanned(loaded.doc, validated.profile, planned.plan);
@@ -74,8 +83,9 @@ export interface CompileResult extends AnalyzeResult {
   readonly manifest: Manifest | null;
 }
 
-export function compile(source: string, targets: readonly TargetModule[]): CompileResult {
-  const analyzed = analyze(source);
+/** `targets` are compiled; the options of `registry`'s targets and of `targets` are validated. */
+export function compile(source: string, targets: readonly TargetModule[], registry: readonly TargetModule[] = TARGETS): CompileResult {
+  const analyzed = analyze(source, [...registry, ...targets.filter((t) => !registry.includes(t))]);
   const { plan, profile } = analyzed;
   const diagnostics = [...analyzed.diagnostics];
   const files = new Map<string, OutputFile>();

@@ -49,12 +49,18 @@ function optionsOf(name: string): Options {
 
 const validators = new Map<string, ValidateFunction>();
 
-/** The validator of schema/<name>: precompiled when the build made a current one, else compiled with ajv once per process. */
-export function schemaValidator(name: string): ValidateFunction {
-  let v = validators.get(name);
+/**
+ * The validator of schema/<name>: precompiled when the build made a current one, else compiled
+ * with ajv once per process. `source` is the schema text wanted when the caller assembles it
+ * (the profile schema, src/profile/schema.ts): the precompiled validator serves only while it
+ * was made from that text, and any other text is compiled once per distinct text.
+ */
+export function schemaValidator(name: string, source?: string): ValidateFunction {
+  const key = source === undefined ? name : `${name}\n${source}`;
+  let v = validators.get(key);
   if (v) return v;
   const options = optionsOf(name);
-  const source = schemaText(name);
+  source ??= schemaText(name);
   const file = join(PRECOMPILED_DIR, `${name}.cjs`);
   if (existsSync(file)) {
     const pre = require(file) as Precompiled;
@@ -64,7 +70,7 @@ export function schemaValidator(name: string): ValidateFunction {
     const { Ajv } = require('ajv') as typeof import('ajv');
     v = new Ajv(options).compile(JSON.parse(source) as object);
   }
-  validators.set(name, v);
+  validators.set(key, v);
   return v;
 }
 

@@ -7,6 +7,7 @@
  */
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Plan } from '../plan/types.js';
+import type { TargetOptions } from '../profile/target-options.js';
 import type { RouteLimit } from './limits.js';
 
 export interface Artifact {
@@ -95,6 +96,12 @@ export interface TargetModule {
   readonly name: string;
   readonly description: string;
   readonly capabilities: TargetCapabilities;
+  /**
+   * The target's own profile options (`targets.<name>`): schema fragment, defaults and
+   * checks, declared in targets/<name>/options.ts. The profile schema is assembled from
+   * every row's fragment (src/profile/schema.ts); absent: the target takes no options.
+   */
+  readonly options?: TargetOptions;
   /**
    * What only this target knows about the plan, beyond its capabilities (a description
    * its language cannot quote, say). Limitations that follow from `capabilities` are

@@ -3,7 +3,8 @@
  *
  * Sources: ../shared/docs/warp-behavior.md. Nothing else in warpc may hard-code
  * one of these values; read them from here (or, better, from the filled-in
- * Profile or Plan that carries them).
+ * Profile or Plan that carries them). A target's own options (`targets.<os>`)
+ * keep their defaults in targets/<os>/options.ts, beside their schema fragment.
  */
 
 export const DEFAULT_SERVICE_MODE = 'warp' as const;
@@ -74,24 +75,6 @@ export const DNS_PROXY_SELF_NAMES = ['connectivity-check.warp-svc', 'warp-svc'] 
 
 /** Local proxy mode (service_mode: proxy). */
 export const LOCAL_PROXY = { address: '127.0.0.1', port: 40000 } as const;
-
-export const DEFAULT_LINUX = {
-  interface: 'CloudflareWARP',
-  table: 65743,
-  fwmark: 0x100cf,
-  rulePriority: 32000,
-  nftTable: 'cloudflare-warp',
-  dnsManager: 'auto' as const,
-};
-
-export const DEFAULT_MACOS = {
-  interface: 'utun3',
-  pfAnchor: 'com.cloudflare.warp_svc',
-};
-
-export const DEFAULT_WINDOWS = {
-  interface: 'CloudflareWARP',
-};
 
 /** The line the reference client puts at the top of resolv.conf. */
 export const RESOLV_CONF_OPTIONS = ['edns0', 'trust-ad'] as const;

@@ -5,10 +5,12 @@
  * camelCase. Positions (`Pos`) point back into the YAML for diagnostics.
  */
 
-export type ServiceMode = 'warp' | '1dot1' | 'warp_tunnel_only' | 'proxy' | 'posture_only';
-export type SplitMode = 'exclude' | 'include';
-export type DnsVia = 'tunnel' | 'direct';
-export type DnsManager = 'auto' | 'resolv.conf' | 'systemd-resolved';
+import type { RawProfile } from './schema.js';
+
+/* The enumerations, from the schema's enums (src/profile/schema.ts). */
+export type ServiceMode = NonNullable<RawProfile['service_mode']>;
+export type SplitMode = NonNullable<NonNullable<RawProfile['split_tunnel']>['mode']>;
+export type DnsVia = NonNullable<NonNullable<RawProfile['dns']>['doh_via']>;
 
 /** A location in the profile source, for diagnostics: JSON path plus resolved line/col. */
 export interface Pos {
@@ -56,16 +58,14 @@ export interface Profile {
     readonly search: readonly string[];
   };
   readonly orchestration: { readonly url: string; readonly addresses: readonly string[] };
-  readonly targets: {
-    readonly linux: {
-      readonly interface: string;
-      readonly table: number;
-      readonly fwmark: number;
-      readonly rulePriority: number;
-      readonly nftTable: string;
-      readonly dnsManager: DnsManager;
-    };
-    readonly macos: { readonly interface: string; readonly pfAnchor: string };
-    readonly windows: { readonly interface: string };
-  };
+  /** Each registered target's options (targets/<os>/options.ts), defaults filled in. */
+  readonly targets: Readonly<TargetOptionsByName>;
 }
+
+/**
+ * Each target's validated options, by target name. Empty here: every targets/<os>/options.ts
+ * adds its own row by declaration merging (`declare module '…/src/profile/types.js'`), so a
+ * new target or a new target option touches no file of src/profile/.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface TargetOptionsByName {}

@@ -1,163 +1,47 @@
 /**
  * Profile validation: the JSON schema (structure, types, enums) first, then the
- * semantic checks the schema cannot express. The result is a fully defaulted,
- * typed Profile, or diagnostics with positions; never both errors and a profile.
+ * semantic checks the schema cannot express, one function per section, and each
+ * target's options by the target's own checks (targets/<os>/options.ts, handed in by
+ * the registry). The result is a fully defaulted, typed Profile, or diagnostics with
+ * positions; never both errors and a profile.
  */
-import type { ErrorObject } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { formatAddress, formatPrefix, hostMaskOf, mappedIPv4, mappedIPv4Prefix, nonUnicastKind, parseAddress, parsePrefix, type Prefix } from '../net/ip.js';
-import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseDomainName, parseHostPattern, type HostPattern, type NameError } from '../net/names.js';
+import { formatAddress, formatPrefix, mappedIPv4, nonUnicastKind, parseAddress } from '../net/ip.js';
 import type { Plan } from '../plan/types.js';
 import { schemaValidator as validatorOf } from '../schemas.js';
+import { profileChecker, type Checker } from './checker.js';
 import * as D from './defaults.js';
 import type { LoadedDocument } from './load.js';
-import { hostRedundancy, prefixRedundancy, type Listed } from './redundancy.js';
-import type { FallbackDomain, Pos, Profile, SplitEntry } from './types.js';
+import { schemaDiagnostics } from './schema-diagnostics.js';
+import { profileSchemaText, type RawProfile } from './schema.js';
+import { validateSplitTunnel } from './split-tunnel.js';
+import { validateTargetOptions, type TargetOptions } from './target-options.js';
+import type { FallbackDomain, Pos, Profile, ServiceMode } from './types.js';
 
-/** Precompiled at build time when it can be (src/schemas.ts), else compiled on first use. */
-const schemaValidator = () => validatorOf('profile.schema.json');
-
-/** A JSON-pointer instancePath (`/split_tunnel/entries/0`) to a path array. */
-function toPath(instancePath: string): (string | number)[] {
-  if (instancePath === '') return [];
-  return instancePath
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
+/**
+ * The schema validator for these targets' options: the precompiled one of
+ * schema/profile.schema.json (src/schemas.ts) while that file is what they assemble to,
+ * else (a test's made-up target) the assembled schema compiled on first use.
+ */
+function schemaValidator(targets: readonly TargetOptions[]): ValidateFunction {
+  return validatorOf('profile.schema.json', profileSchemaText(targets));
 }
 
-function describePath(path: readonly (string | number)[]): string {
-  if (path.length === 0) return 'the profile';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-const TYPE_WORDS: Record<string, string> = {
-  string: 'a string',
-  integer: 'an integer',
-  number: 'a number',
-  object: 'a mapping',
-  array: 'a list',
-  boolean: 'true or false',
-};
-
-function schemaDiagnostics(errors: readonly ErrorObject[], doc: LoadedDocument): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const e of errors) {
-    const path = toPath(e.instancePath);
-    const what = describePath(path);
-    switch (e.keyword) {
-      case 'required': {
-        const property = (e.params as { missingProperty: string }).missingProperty;
-        out.push(diag('SchemaRequired', { property }, { ...doc.locate(path), path }));
-        break;
-      }
-      case 'additionalProperties': {
-        const property = (e.params as { additionalProperty: string }).additionalProperty;
-        const keyPath = [...path, property];
-        const known = Object.keys(knownProperties(e.parentSchema));
-        const near = closest(property, known);
-        const hint = near ? ` (did you mean "${near}"?)` : known.length ? `; expected one of: ${known.join(', ')}` : '';
-        out.push(diag('SchemaUnknownProperty', { property, hint }, { ...doc.locate(keyPath, { key: true }), path: keyPath }));
-        break;
-      }
-      case 'type': {
-        const expected = String((e.params as { type: string }).type)
-          .split(',')
-          .map((t) => TYPE_WORDS[t] ?? t)
-          .join(' or ');
-        out.push(diag('SchemaType', { what, expected }, { ...doc.locate(path), path }));
-        break;
-      }
-      case 'enum': {
-        const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String).join(', ');
-        out.push(diag('SchemaEnum', { what, allowed }, { ...doc.locate(path), path }));
-        break;
-      }
-      default:
-        out.push(diag('SchemaConstraint', { what, constraint: e.message ?? e.keyword }, { ...doc.locate(path), path }));
-    }
-  }
-  return out;
-}
-
-function knownProperties(parentSchema: unknown): Record<string, unknown> {
-  return ((parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
-}
-
-/** A known name within edit distance 2, for "did you mean". */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return dp[a.length]![b.length]!;
-}
-
-const NAME_REASON: Record<NameError, string> = {
-  empty: 'it is empty',
-  'too-long': 'longer than 253 characters',
-  'label-length': 'a label is longer than 63 characters',
-  'label-syntax': 'labels are letters, digits and inner hyphens, separated by single dots',
-  wildcard: '"*" is only allowed as the whole first label',
-};
-
-/* The raw (schema-valid) document shape. */
-interface RawEntry {
-  address?: string;
-  host?: string;
-  description?: string;
-}
-interface RawProfile {
-  version: number;
-  name?: string;
-  service_mode?: Profile['serviceMode'];
-  split_tunnel?: { mode?: Profile['splitTunnel']['mode']; entries?: RawEntry[] };
-  fallback_domains?: { suffix: string; dns_server?: string[]; description?: string }[];
-  always_tunnel?: string[];
-  interface?: { ipv4?: string; ipv6?: string; mtu?: number };
-  tunnel?: { protocol?: 'wireguard'; endpoint?: string; peer_public_key?: string };
-  dns?: { doh_url?: string; doh_addresses?: string[]; doh_via?: 'tunnel' | 'direct'; search?: string[] };
-  orchestration?: { url?: string; addresses?: string[] };
-  targets?: {
-    linux?: { interface?: string; table?: number; fwmark?: number; rule_priority?: number; nft_table?: string; dns_manager?: Profile['targets']['linux']['dnsManager'] };
-    macos?: { interface?: string; pf_anchor?: string };
-    windows?: { interface?: string };
-  };
-}
-
-/** Interface names: what Linux accepts (≤15 bytes, no '/', no whitespace) narrowed to a safe set. */
-const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
-/** nft identifiers and pf anchor names: letters, digits and a few separators. */
-const NFT_TABLE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
-const PF_ANCHOR = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
-export function validateProfile(doc: LoadedDocument): { profile: Profile | null; diagnostics: Diagnostic[] } {
-  const validate = schemaValidator();
+/**
+ * `targets` are the options of every target in the registry (src/emit/registry.ts rows'
+ * `options`, in registry order); the profile may set each under `targets.<name>`.
+ */
+export function validateProfile(doc: LoadedDocument, targets: readonly TargetOptions[]): { profile: Profile | null; diagnostics: Diagnostic[] } {
+  const validate = schemaValidator(targets);
   if (!validate(doc.value)) {
     return { profile: null, diagnostics: schemaDiagnostics(validate.errors ?? [], doc) };
   }
   const raw = doc.value as RawProfile;
-  const ds: Diagnostic[] = [];
-  const at = (path: (string | number)[], opts?: { key?: boolean }): Pos & { length: number } => ({ ...doc.locate(path, opts), path });
-  const defaultPos = (path: (string | number)[]): Pos => ({ path, line: 0, col: 0 });
+  const c = profileChecker(doc);
+  const { ds, at } = c;
 
   if (raw.version !== 1) {
     ds.push(diag('UnsupportedVersion', { version: raw.version }, at(['version'])));
@@ -165,136 +49,37 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
   }
 
   const serviceMode = raw.service_mode ?? D.DEFAULT_SERVICE_MODE;
+  const splitTunnel = validateSplitTunnel(raw, serviceMode, c);
+  const fallback = validateFallbackDomains(raw, serviceMode, c);
+  const alwaysTunnel = validateAlwaysTunnel(raw, c);
+  const iface = validateInterface(raw, c);
+  const tunnel = validateTunnel(raw, iface, c);
+  const dns = validateDns(raw, serviceMode, c);
+  const orchestration = validateOrchestration(raw, c);
+  const options = validateTargetOptions(targets, raw.targets, (path) => at(path));
+  ds.push(...options.diagnostics);
 
-  /* A single address; reports and returns null when invalid. */
-  const address = (text: string, path: (string | number)[], family?: 4 | 6, what?: string): string | null => {
-    const a = parseAddress(text);
-    if (!a) {
-      ds.push(diag('InvalidAddress', { value: text }, at(path)));
-      return null;
-    }
-    const v4 = mappedIPv4(a);
-    if (v4 !== null) {
-      // Some OS APIs take ::ffff:a.b.c.d as IPv6 (a route into the tunnel), others as the IPv4 address.
-      ds.push(diag('Ipv4MappedAddress', { what: what ?? describePath(path), value: text, suggestion: v4 }, at(path)));
-      return null;
-    }
-    if (family && a.family !== family) {
-      ds.push(diag('AddressFamilyMismatch', { what: what ?? describePath(path), family, value: text }, at(path)));
-      return null;
-    }
-    return formatAddress(a.family, a.value);
+  if (hasErrors(ds) || iface.ipv4 === null || tunnel.endpoint === null) return { profile: null, diagnostics: ds };
+
+  const profile: Profile = {
+    version: 1,
+    name: raw.name ?? 'default',
+    serviceMode,
+    splitTunnel,
+    fallbackDomains: fallback.fallbackDomains,
+    fallbackDomainsAreDefault: fallback.fallbackDomainsAreDefault,
+    alwaysTunnel,
+    interface: { ipv4: iface.ipv4, ipv6: iface.ipv6, mtu: iface.mtu },
+    tunnel: { protocol: 'wireguard', endpoint: tunnel.endpoint, peerPublicKey: tunnel.peerPublicKey },
+    dns,
+    orchestration,
+    targets: options.values as unknown as Profile['targets'],
   };
+  return { profile, diagnostics: ds };
+}
 
-  /* A prefix; a bare address is a host prefix. */
-  const prefix = (text: string, path: (string | number)[]): Prefix | null => {
-    const r = parsePrefix(text);
-    if (r.ok) {
-      // ::ffff:a.b.c.d/N (N ≥ 96) is an IPv4 range in IPv6 clothing: which family a target routes it in varies.
-      const v4 = mappedIPv4Prefix(r.prefix);
-      if (v4 === null) return r.prefix;
-      ds.push(diag('Ipv4MappedAddress', { what: describePath(path), value: text, suggestion: v4 }, at(path)));
-      return null;
-    }
-    if (r.error === 'host-bits') {
-      const slash = text.indexOf('/');
-      const a = parseAddress(text.slice(0, slash))!;
-      const len = Number(text.slice(slash + 1));
-      const suggestion = formatPrefix({ family: a.family, network: a.value & ~hostMaskOf(a.family, len), length: len });
-      ds.push(diag('HostBitsSet', { value: text, suggestion }, at(path)));
-    } else {
-      ds.push(diag('InvalidPrefix', { value: text, hint: r.error === 'length' ? ': the prefix length is out of range' : '' }, at(path)));
-    }
-    return null;
-  };
-
-  /* A domain name (fallback suffix, search domain): one trailing dot dropped; reports and returns not-ok when invalid. */
-  const domainName = (text: string, here: Pos & { length: number }): { ok: true; name: string } | { ok: false } => {
-    const plain = dropTrailingDot(text);
-    if (addressLike(plain) !== null) {
-      ds.push(diag('InvalidDomain', { value: text, reason: 'it is an IP address, not a name' }, here));
-      return { ok: false };
-    }
-    const r = parseDomainName(plain);
-    if (r.ok) return r;
-    const alabel = aLabelOf(plain);
-    if (alabel) ds.push(diag('NonAsciiName', { value: text, what: 'domain name', alabel }, here));
-    else if (r.error === 'wildcard' && plain.startsWith('*.')) {
-      ds.push(diag('InvalidDomain', { value: text, reason: `a suffix already covers every name below it: write "${plain.slice(2)}"` }, here));
-    } else ds.push(diag('InvalidDomain', { value: text, reason: NAME_REASON[r.error] }, here));
-    return { ok: false };
-  };
-
-  /* -------- split tunnel -------- */
-  const splitMode = raw.split_tunnel?.mode ?? D.DEFAULT_SPLIT_TUNNEL_MODE;
-  const entriesAreDefault = raw.split_tunnel?.entries === undefined;
-  const entries: SplitEntry[] = [];
-  if (entriesAreDefault) {
-    if (splitMode === 'exclude') {
-      D.DEFAULT_EXCLUDE_ENTRIES.forEach((e, i) =>
-        entries.push({ kind: 'address', address: e.address, description: e.description, pos: defaultPos(['split_tunnel', 'entries', i]), isDefault: true }),
-      );
-    }
-  } else {
-    const listedPrefixes: Listed<Prefix>[] = [];
-    const listedHosts: Listed<HostPattern>[] = [];
-    raw.split_tunnel!.entries!.forEach((e, i) => {
-      const path = ['split_tunnel', 'entries', i];
-      const description = e.description ?? '';
-      if (e.address !== undefined && e.host !== undefined) {
-        ds.push(diag('EntryBothAddressAndHost', {}, at(path)));
-        return;
-      }
-      if (e.address === undefined && e.host === undefined) {
-        ds.push(diag('EntryNeitherAddressNorHost', {}, at(path)));
-        return;
-      }
-      if (e.address !== undefined) {
-        const p = prefix(e.address, [...path, 'address']);
-        if (!p) return;
-        const here = at([...path, 'address']);
-        const text = formatPrefix(p);
-        listedPrefixes.push({ value: p, text, raw: e.address, ...here });
-        entries.push({ kind: 'address', address: text, description, pos: here, isDefault: false });
-      } else {
-        const here = at([...path, 'host']);
-        const asAddress = addressLike(dropTrailingDot(e.host!));
-        if (asAddress) {
-          ds.push(diag('HostEntryIsAddress', { value: e.host!, suggestion: asAddress }, here));
-          return;
-        }
-        if (asAddress === '') {
-          ds.push(diag('InvalidHostPattern', { value: e.host!, reason: 'it looks like an IP address or prefix, and those go in "address:", written canonically' }, here));
-          return;
-        }
-        const r = parseHostPattern(dropTrailingDot(e.host!));
-        if (!r.ok) {
-          const alabel = aLabelOf(dropTrailingDot(e.host!));
-          if (alabel) ds.push(diag('NonAsciiName', { value: e.host!, what: 'host pattern', alabel }, here));
-          else ds.push(diag('InvalidHostPattern', { value: e.host!, reason: NAME_REASON[r.error] }, here));
-          return;
-        }
-        const text = formatHostPattern(r.pattern);
-        listedHosts.push({ value: r.pattern, text, raw: e.host!, ...here });
-        if (serviceMode === 'warp_tunnel_only') {
-          ds.push(diag('HostEntryUnsupportedMode', { value: e.host!, mode: serviceMode }, here));
-        }
-        entries.push({ kind: 'host', host: text, description, pos: here, isDefault: false });
-      }
-    });
-    ds.push(...prefixRedundancy(listedPrefixes), ...hostRedundancy(listedHosts));
-    if (splitMode === 'include' && raw.split_tunnel!.entries!.length === 0) {
-      ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'entries'])));
-    }
-  }
-  if (splitMode === 'include' && entriesAreDefault) {
-    ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'mode'])));
-  }
-  if (raw.split_tunnel !== undefined && (serviceMode === '1dot1' || serviceMode === 'proxy' || serviceMode === 'posture_only')) {
-    ds.push(diag('SplitTunnelIgnored', { mode: serviceMode }, at(['split_tunnel'], { key: true })));
-  }
-
-  /* -------- fallback domains -------- */
+function validateFallbackDomains(raw: RawProfile, serviceMode: ServiceMode, c: Checker): { fallbackDomains: FallbackDomain[]; fallbackDomainsAreDefault: boolean } {
+  const { ds, at, defaultPos, address, domainName } = c;
   const fallbackDomainsAreDefault = raw.fallback_domains === undefined;
   const fallbackDomains: FallbackDomain[] = [];
   if (fallbackDomainsAreDefault) {
@@ -327,8 +112,11 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
       fallbackDomains.push({ suffix: r.name, dnsServers: servers, description: f.description ?? '', pos: here, isDefault: false });
     });
   }
+  return { fallbackDomains, fallbackDomainsAreDefault };
+}
 
-  /* -------- always_tunnel -------- */
+function validateAlwaysTunnel(raw: RawProfile, c: Checker): Profile['alwaysTunnel'] {
+  const { at, defaultPos, prefix } = c;
   const alwaysTunnel: { address: string; pos: Pos }[] = [];
   if (raw.always_tunnel === undefined) {
     D.DEFAULT_ALWAYS_TUNNEL.forEach((a, i) => alwaysTunnel.push({ address: a, pos: defaultPos(['always_tunnel', i]) }));
@@ -338,8 +126,12 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
       if (p) alwaysTunnel.push({ address: formatPrefix(p), pos: at(['always_tunnel', i]) });
     });
   }
+  return alwaysTunnel;
+}
 
-  /* -------- interface -------- */
+/** The interface section; an address is null when it was refused (or, for IPv6, not given). */
+function validateInterface(raw: RawProfile, c: Checker): { ipv4: string | null; ipv6: string | null; mtu: number } {
+  const { ds, at, address } = c;
   const ipv4 = raw.interface?.ipv4 !== undefined ? address(raw.interface.ipv4, ['interface', 'ipv4'], 4, 'interface.ipv4') : D.DEFAULT_INTERFACE.ipv4;
   const ipv6 = raw.interface?.ipv6 !== undefined ? address(raw.interface.ipv6, ['interface', 'ipv6'], 6, 'interface.ipv6') : D.DEFAULT_INTERFACE.ipv6;
   const mtu = raw.interface?.mtu ?? D.DEFAULT_INTERFACE.mtu;
@@ -355,8 +147,13 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     const path = ['interface', field.slice('interface.'.length)];
     if (kind !== null) ds.push(diag('UnusableInterfaceAddress', { field, value: value!, kind, hint: field === 'interface.ipv4' ? `the default is ${D.DEFAULT_INTERFACE.ipv4}` : 'leave interface.ipv6 out for an IPv4-only interface' }, at(path)));
   }
+  return { ipv4, ipv6, mtu };
+}
 
-  /* -------- tunnel -------- */
+/** The tunnel section; `endpoint` is null when it was refused. It may not be one of the interface's own addresses. */
+function validateTunnel(raw: RawProfile, iface: { ipv4: string | null; ipv6: string | null }, c: Checker): { endpoint: { host: string; port: number } | null; peerPublicKey: string | null } {
+  const { ds, at } = c;
+  const { ipv4, ipv6 } = iface;
   let endpoint: { host: string; port: number } | null = null;
   {
     const text = raw.tunnel?.endpoint ?? D.DEFAULT_TUNNEL.endpoint;
@@ -382,8 +179,11 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
   }
   const peerPublicKey = raw.tunnel?.peer_public_key ?? D.DEFAULT_TUNNEL.peerPublicKey;
   if (peerPublicKey !== null && !WG_KEY.test(peerPublicKey)) ds.push(diag('InvalidPublicKey', {}, at(['tunnel', 'peer_public_key'])));
+  return { endpoint, peerPublicKey };
+}
 
-  /* -------- dns -------- */
+function validateDns(raw: RawProfile, serviceMode: ServiceMode, c: Checker): Profile['dns'] {
+  const { ds, at, defaultPos, address, domainName } = c;
   const dohUrl = raw.dns?.doh_url ?? D.DEFAULT_DNS.dohUrl;
   {
     const reason = checkHttpsUrl(dohUrl);
@@ -413,8 +213,11 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     const r = domainName(s, at(['dns', 'search', i]));
     if (r.ok && !search.includes(r.name)) search.push(r.name);
   });
+  return { dohUrl, dohAddresses, dohAddressPos, dohVia: raw.dns?.doh_via ?? D.DEFAULT_DNS.dohVia, search };
+}
 
-  /* -------- orchestration -------- */
+function validateOrchestration(raw: RawProfile, c: Checker): Profile['orchestration'] {
+  const { ds, at, address } = c;
   const orchUrl = raw.orchestration?.url ?? D.DEFAULT_ORCHESTRATION.url;
   {
     const reason = checkHttpsUrl(orchUrl);
@@ -426,60 +229,7 @@ export function validateProfile(doc: LoadedDocument): { profile: Profile | null;
     const c = address(a, ['orchestration', 'addresses', i]);
     if (c !== null && !orchAddresses.includes(c)) orchAddresses.push(c);
   });
-
-  /* -------- targets -------- */
-  const lx = raw.targets?.linux ?? {};
-  const linux = {
-    interface: lx.interface ?? D.DEFAULT_LINUX.interface,
-    table: lx.table ?? D.DEFAULT_LINUX.table,
-    fwmark: lx.fwmark ?? D.DEFAULT_LINUX.fwmark,
-    rulePriority: lx.rule_priority ?? D.DEFAULT_LINUX.rulePriority,
-    nftTable: lx.nft_table ?? D.DEFAULT_LINUX.nftTable,
-    dnsManager: lx.dns_manager ?? D.DEFAULT_LINUX.dnsManager,
-  };
-  const ifname = (value: string, path: (string | number)[]): void => {
-    if (!IFNAME.test(value)) ds.push(diag('InvalidName', { value, what: 'interface name', reason: 'at most 15 letters, digits, "_", "." or "-", starting with a letter or digit' }, at(path)));
-  };
-  ifname(linux.interface, ['targets', 'linux', 'interface']);
-  {
-    const reason = reservedLinuxIfname(linux.interface);
-    if (reason) ds.push(diag('ReservedInterfaceName', { field: 'targets.linux.interface', value: linux.interface, reason, default: D.DEFAULT_LINUX.interface }, at(['targets', 'linux', 'interface'])));
-  }
-  // Table numbers: 0 (unspec), 253–255 (default/main/local) are the kernel's; 2^32-1 is invalid.
-  const numberRange = (field: string, value: number, min: number, max: number, reserved: number[] = []): void => {
-    if (value < min || value > max || reserved.includes(value)) {
-      ds.push(diag('LinuxNumberRange', { field, value, min, max: reserved.length ? `${max} (not ${reserved.join(', ')})` : max }, at(['targets', 'linux', field])));
-    }
-  };
-  numberRange('table', linux.table, 1, 0xfffffffe, [253, 254, 255]);
-  numberRange('fwmark', linux.fwmark, 1, 0xffffffff);
-  numberRange('rule_priority', linux.rulePriority, 1, 32765);
-  if (!NFT_TABLE.test(linux.nftTable)) {
-    ds.push(diag('InvalidName', { value: linux.nftTable, what: 'nft table name', reason: 'an nft table name is a letter followed by letters, digits, "_" or "-" (at most 32)' }, at(['targets', 'linux', 'nft_table'])));
-  }
-  const macos = { interface: raw.targets?.macos?.interface ?? D.DEFAULT_MACOS.interface, pfAnchor: raw.targets?.macos?.pf_anchor ?? D.DEFAULT_MACOS.pfAnchor };
-  if (!/^utun[0-9]{1,3}$/.test(macos.interface)) ds.push(diag('InvalidName', { value: macos.interface, what: 'macOS interface name', reason: 'macOS tunnel interfaces are utunN' }, at(['targets', 'macos', 'interface'])));
-  if (!PF_ANCHOR.test(macos.pfAnchor)) ds.push(diag('InvalidName', { value: macos.pfAnchor, what: 'pf anchor name', reason: 'a pf anchor name is letters, digits, "_", "." or "-"' }, at(['targets', 'macos', 'pf_anchor'])));
-  const windows = { interface: raw.targets?.windows?.interface ?? D.DEFAULT_WINDOWS.interface };
-  ifname(windows.interface, ['targets', 'windows', 'interface']);
-
-  if (hasErrors(ds) || ipv4 === null || endpoint === null) return { profile: null, diagnostics: ds };
-
-  const profile: Profile = {
-    version: 1,
-    name: raw.name ?? 'default',
-    serviceMode,
-    splitTunnel: { mode: splitMode, entries, entriesAreDefault },
-    fallbackDomains,
-    fallbackDomainsAreDefault,
-    alwaysTunnel,
-    interface: { ipv4, ipv6, mtu },
-    tunnel: { protocol: 'wireguard', endpoint, peerPublicKey },
-    dns: { dohUrl, dohAddresses, dohAddressPos, dohVia: raw.dns?.doh_via ?? D.DEFAULT_DNS.dohVia, search },
-    orchestration: { url: orchUrl, addresses: orchAddresses },
-    targets: { linux, macos, windows },
-  };
-  return { profile, diagnostics: ds };
+  return { url: orchUrl, addresses: orchAddresses };
 }
 
 /** Null when `text` is an https URL warpc can use as-is, else the reason. */
@@ -499,24 +249,6 @@ function checkHttpsUrl(text: string): string | null {
 
 /** IPv6's minimum link MTU (RFC 8200 section 5). */
 export const IPV6_MIN_MTU = 1280;
-
-/**
- * Linux interface names warpc must not use for its tunnel, and why: the kernel's own
- * names (`all` and `default` are the net.ipv4.conf/net.ipv6.conf keys and are refused
- * by `ip link add`), loopback, and the names the kernel and udev give physical NICs
- * (`eth0`, `wlan0`, `wwan0`, and the predictable names `en…`, `wl…`, `ww…`, `ib…`, `sl…`
- * followed by a type letter and an index: eno1, ens33, enp3s0, enx00e04c680001, wlp2s0).
- * The runtime also refuses any name that already exists when `up` starts; this
- * catches the common ones at compile time, before a profile is shipped.
- */
-export function reservedLinuxIfname(name: string): string | null {
-  if (name === 'all' || name === 'default') return 'is reserved by the kernel (net.ipv4.conf.all/default)';
-  if (name === 'lo') return 'is the loopback interface';
-  if (/^(eth|wlan|wwan)[0-9]+$/.test(name) || /^(en|wl|ww|ib|sl)(o[0-9]|s[0-9]|p[0-9]|x[0-9a-f]{12}|b[0-9]|P[0-9]|v[0-9]|a[0-9]|c[0-9]|i[0-9])/.test(name)) {
-    return 'is a name Linux gives physical network interfaces';
-  }
-  return null;
-}
 
 /**
  * Checks that need the plan's sets: an MTU below IPv6's minimum while IPv6 is routed into

@@ -13,6 +13,7 @@ import type { Plan } from '../../src/plan/types.js';
 import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
+import { linuxOptions } from './options.js';
 
 /**
  * Linux routes by policy, so its routing table holds only the direct set; but ruleset.nft
@@ -145,6 +146,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
 export const linux: TargetModule = {
   name: 'linux',
   description: 'Linux: ip policy routing, nftables, WireGuard (wg setconf), resolv.conf or systemd-resolved, the DNS proxy',
+  options: linuxOptions,
   capabilities: {
     policyRouting: true,
     excludeRoute: false,

@@ -13,6 +13,7 @@ import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
+import { macosOptions } from './options.js';
 
 const NAME = 'macos';
 
@@ -144,6 +145,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
 export const macos: TargetModule = {
   name: NAME,
   description: 'macOS: routes on the utun (route), a pf anchor, DNS in the dynamic store (scutil), WireGuard peer (wg setconf)',
+  options: macosOptions,
   capabilities: {
     policyRouting: false,
     excludeRoute: false,

@@ -17,6 +17,7 @@ import { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
+import { windowsOptions } from './options.js';
 
 const NAME = 'windows';
 
@@ -220,6 +221,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
 export const windows: TargetModule = {
   name: NAME,
   description: 'Windows: PowerShell (and netsh) for the adapter, routes, firewall rules and DNS; WireGuard peer (wg.exe setconf)',
+  options: windowsOptions,
   capabilities: WINDOWS_CAPABILITIES,
   check,
   emit,

@@ -6,7 +6,9 @@
  *   plan, the emitters or the targets;
  * - src/contract/ imports only src/net/ and those leaf modules: a contract is
  *   what both sides agree on, so it may lean on neither;
- * - the CLI reaches a runtime platform only through src/runtime/platform.ts.
+ * - the CLI reaches a runtime platform only through src/runtime/platform.ts;
+ * - src/profile/ never imports targets/ or src/emit/: each target's options reach the
+ *   validator through its registry row.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -74,6 +76,10 @@ describe('module boundaries', () => {
     await expect(currentPlatform('win32')).rejects.toBeInstanceOf(AgentExit);
     await expect(currentPlatform('win32')).rejects.toThrow(/does not run on win32 yet \(it runs on linux\)/);
     expect((await currentPlatform('linux')).target).toBe('linux');
+  });
+
+  it('src/profile/ never imports a target or the registry: targets hand their options in (src/compile.ts)', () => {
+    expect(violations(['src/profile'], (t) => !under(t, 'targets', 'src/emit'))).toEqual([]);
   });
 
   it('src/contract/ imports only itself, src/net and the leaf modules', () => {

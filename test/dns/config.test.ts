@@ -6,6 +6,8 @@ import { buildPlan } from '../../src/plan/plan.js';
 import { DNS_PROXY_SELF_NAMES, DNS_PROXY_V4, DNS_PROXY_V6 } from '../../src/profile/defaults.js';
 import { loadProfileSource } from '../../src/profile/load.js';
 import { validateProfile } from '../../src/profile/validate.js';
+import { targetOptions } from '../../src/compile.js';
+import { TARGETS } from '../../src/emit/registry.js';
 import { ContractError } from '../../src/contract/json-file.js';
 import { parseDnsProxyConfig, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
@@ -15,7 +17,7 @@ import { Router } from '../../src/runtime/dns/router.js';
 function planOf(yaml: string) {
   const { doc, diagnostics } = loadProfileSource(yaml);
   if (!doc) throw new Error(JSON.stringify(diagnostics));
-  const v = validateProfile(doc);
+  const v = validateProfile(doc, targetOptions(TARGETS));
   if (!v.profile) throw new Error(JSON.stringify(v.diagnostics));
   return buildPlan(v.profile).plan;
 }

@@ -7,12 +7,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compile, resolveTargets } from '../../src/compile.js';
+import { analyze, compile, resolveTargets, targetOptions } from '../../src/compile.js';
 import { CODES, RETIRED } from '../../src/diagnostics/codes.js';
+import { formatAllText } from '../../src/diagnostics/diagnostic.js';
 import { TARGETS } from '../../src/emit/registry.js';
 import type { TargetCapabilities, TargetModule } from '../../src/emit/target.js';
 import { validFixtures } from '../helpers/fixtures.js';
+import { assembleProfileSchema } from '../../src/profile/schema.js';
+import { optionsIn } from '../../src/profile/target-options.js';
 import { madeUp, madeUpTarget } from './made-up/index.js';
+import { madeUpOptions } from './made-up/options.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The registry with one more row. */
@@ -88,6 +92,49 @@ describe('a made-up target: one folder, one registry row', () => {
     expect(text(plain)).not.toContain('out ');
     expect(text(plain)).toContain('in 0.0.0.0/5\n');
     expect(text(plain)).toContain('dns ::ffff:127.0.2.2\n');
+  });
+});
+
+describe('a made-up target\'s own options: declared in its folder, validated with positions', () => {
+  /** Every diagnostic as the CLI prints it, without the code frames. */
+  const report = (source: string, registry: readonly TargetModule[] = REGISTRY): string[] =>
+    formatAllText(analyze(source, registry).diagnostics, source).map((t) => t.split('\n')[0]!);
+  const noGaps = madeUpWith({ excludeRoute: true, hostEntries: { by: 'dns-answer' }, wildcardHosts: true, directHosts: true, dnsServers: 'proxy', firewall: true, ipv6: true, localProxy: true, reducedVariant: undefined });
+
+  it('its fragment joins the profile schema under targets.made-up, after the registry\'s', () => {
+    const schema = assembleProfileSchema(targetOptions(REGISTRY)) as { properties: { targets: { properties: Record<string, unknown> } } };
+    expect(Object.keys(schema.properties.targets.properties)).toEqual(['linux', 'macos', 'windows', 'made-up']);
+    expect(schema.properties.targets.properties['made-up']).toBe(madeUpOptions.schema);
+  });
+
+  it('the schema checks its types and names, at the value or key', () => {
+    expect(report('version: 1\ntargets:\n  made-up:\n    app_idd: x\n    retries: "3"\n')).toEqual([
+      '<profile>:4:5: error WARPC0011: unknown property "app_idd" (did you mean "app_id"?)',
+      '<profile>:5:14: error WARPC0012: targets.made-up.retries must be an integer',
+    ]);
+    expect(report('version: 1\ntargets:\n  made-up: { retries: 11 }\n')).toEqual(['<profile>:3:23: error WARPC0014: targets.made-up.retries must be <= 10']);
+  });
+
+  it('its own checks report at the value, with the path under targets.made-up, beside the other targets\'', () => {
+    const source = 'version: 1\ntargets:\n  linux: { table: 254 }\n  made-up:\n    app_id: "Not An Id"\n    interface: "a b"\n';
+    expect(report(source)).toEqual([
+      '<profile>:3:19: error WARPC0053: targets.linux.table 254 is outside 1–4294967294 (not 253, 254, 255)',
+      '<profile>:5:13: error WARPC0028: "Not An Id" is not a valid app id: a reverse-DNS name such as com.example.app',
+      '<profile>:6:16: error WARPC0028: "a b" is not a valid interface name: at most 15 letters, digits, "_", "." or "-", starting with a letter or digit',
+    ]);
+    expect(analyze(source, REGISTRY).diagnostics.map((d) => d.path.join('.'))).toEqual(['targets.linux.table', 'targets.made-up.app_id', 'targets.made-up.interface']);
+  });
+
+  it('without its registry row, targets.made-up is an unknown property', () => {
+    expect(report('version: 1\ntargets:\n  made-up: { retries: 5 }\n', TARGETS)).toEqual(['<profile>:3:3: error WARPC0011: unknown property "made-up"; expected one of: linux, macos, windows']);
+  });
+
+  it('the validated options, defaults filled in, reach the plan and the target\'s files', () => {
+    const set = analyze('version: 1\ntargets:\n  made-up: { retries: 5, app_id: org.example.vpn }\n', REGISTRY);
+    expect(optionsIn(set.plan!.targets, madeUpOptions)).toEqual({ appId: 'org.example.vpn', interface: 'made0', retries: 5 });
+    const text = (source: string): string => compile(source, [noGaps]).files.get('made-up/settings.txt')!.text;
+    expect(text('version: 1\ntargets:\n  made-up: { retries: 5 }\n')).toContain('app com.example.made-up on made0, 5 retries\n');
+    expect(text('version: 1\n')).toContain('app com.example.made-up on made0, 3 retries\n');
   });
 });
 

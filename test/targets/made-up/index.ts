@@ -1,12 +1,15 @@
 /**
  * A made-up target, for tests only: what it takes to add a target is this one folder
- * and one registry row (test/targets/capabilities.test.ts adds the row). It declares
+ * and one registry row (test/targets/capabilities.test.ts adds the row). Its own profile
+ * options (targets.made-up) are declared in options.ts beside it. It declares
  * every gap a capability can have; the core derives the diagnostics, and its files
  * come from the shared helpers (route form, DNS servers), not from decisions of its own.
  */
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../../src/emit/target.js';
 import { canExcludeRoutes, dnsServers, familyRoutes } from '../../../src/emit/view.js';
 import type { Plan } from '../../../src/plan/types.js';
+import { optionsIn } from '../../../src/profile/target-options.js';
+import { madeUpOptions } from './options.js';
 
 export const MADE_UP_CAPABILITIES: TargetCapabilities = {
   policyRouting: false,
@@ -43,9 +46,11 @@ export function madeUpTarget(c: TargetCapabilities = MADE_UP_CAPABILITIES): Targ
     }
     const dns = dnsServers(plan, c);
     lines.push(...[...dns.v4, ...dns.v6].map((a) => `dns ${a}`));
+    const own = optionsIn(plan.targets, madeUpOptions);
+    lines.push(`app ${own.appId} on ${own.interface}, ${own.retries} retries`);
     return [{ path: 'settings.txt', text: lines.map((l) => `${l}\n`).join(''), mode: 0o644 }];
   };
-  return { name: 'made-up', description: 'a target that exists only in the tests', capabilities: c, emit };
+  return { name: 'made-up', description: 'a target that exists only in the tests', capabilities: c, options: madeUpOptions, emit };
 }
 
 export const madeUp: TargetModule = madeUpTarget();

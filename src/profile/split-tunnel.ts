@@ -1,0 +1,86 @@
+/**
+ * The split_tunnel section: its mode, and each entry (an address prefix or a host
+ * pattern) checked and put in canonical form, with the redundancy between entries
+ * (src/profile/redundancy.ts). Decides nothing about routes: that is the plan's job.
+ */
+import { diag } from '../diagnostics/diagnostic.js';
+import { formatPrefix, type Prefix } from '../net/ip.js';
+import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseHostPattern, type HostPattern } from '../net/names.js';
+import { NAME_REASON, type Checker } from './checker.js';
+import * as D from './defaults.js';
+import { hostRedundancy, prefixRedundancy, type Listed } from './redundancy.js';
+import type { RawProfile } from './schema.js';
+import type { Profile, ServiceMode, SplitEntry } from './types.js';
+
+export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c: Checker): Profile['splitTunnel'] {
+  const { ds, at, defaultPos, prefix } = c;
+  /* -------- split tunnel -------- */
+  const splitMode = raw.split_tunnel?.mode ?? D.DEFAULT_SPLIT_TUNNEL_MODE;
+  const entriesAreDefault = raw.split_tunnel?.entries === undefined;
+  const entries: SplitEntry[] = [];
+  if (entriesAreDefault) {
+    if (splitMode === 'exclude') {
+      D.DEFAULT_EXCLUDE_ENTRIES.forEach((e, i) =>
+        entries.push({ kind: 'address', address: e.address, description: e.description, pos: defaultPos(['split_tunnel', 'entries', i]), isDefault: true }),
+      );
+    }
+  } else {
+    const listedPrefixes: Listed<Prefix>[] = [];
+    const listedHosts: Listed<HostPattern>[] = [];
+    raw.split_tunnel!.entries!.forEach((e, i) => {
+      const path = ['split_tunnel', 'entries', i];
+      const description = e.description ?? '';
+      if (e.address !== undefined && e.host !== undefined) {
+        ds.push(diag('EntryBothAddressAndHost', {}, at(path)));
+        return;
+      }
+      if (e.address === undefined && e.host === undefined) {
+        ds.push(diag('EntryNeitherAddressNorHost', {}, at(path)));
+        return;
+      }
+      if (e.address !== undefined) {
+        const p = prefix(e.address, [...path, 'address']);
+        if (!p) return;
+        const here = at([...path, 'address']);
+        const text = formatPrefix(p);
+        listedPrefixes.push({ value: p, text, raw: e.address, ...here });
+        entries.push({ kind: 'address', address: text, description, pos: here, isDefault: false });
+      } else {
+        const here = at([...path, 'host']);
+        const asAddress = addressLike(dropTrailingDot(e.host!));
+        if (asAddress) {
+          ds.push(diag('HostEntryIsAddress', { value: e.host!, suggestion: asAddress }, here));
+          return;
+        }
+        if (asAddress === '') {
+          ds.push(diag('InvalidHostPattern', { value: e.host!, reason: 'it looks like an IP address or prefix, and those go in "address:", written canonically' }, here));
+          return;
+        }
+        const r = parseHostPattern(dropTrailingDot(e.host!));
+        if (!r.ok) {
+          const alabel = aLabelOf(dropTrailingDot(e.host!));
+          if (alabel) ds.push(diag('NonAsciiName', { value: e.host!, what: 'host pattern', alabel }, here));
+          else ds.push(diag('InvalidHostPattern', { value: e.host!, reason: NAME_REASON[r.error] }, here));
+          return;
+        }
+        const text = formatHostPattern(r.pattern);
+        listedHosts.push({ value: r.pattern, text, raw: e.host!, ...here });
+        if (serviceMode === 'warp_tunnel_only') {
+          ds.push(diag('HostEntryUnsupportedMode', { value: e.host!, mode: serviceMode }, here));
+        }
+        entries.push({ kind: 'host', host: text, description, pos: here, isDefault: false });
+      }
+    });
+    ds.push(...prefixRedundancy(listedPrefixes), ...hostRedundancy(listedHosts));
+    if (splitMode === 'include' && raw.split_tunnel!.entries!.length === 0) {
+      ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'entries'])));
+    }
+  }
+  if (splitMode === 'include' && entriesAreDefault) {
+    ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'mode'])));
+  }
+  if (raw.split_tunnel !== undefined && (serviceMode === '1dot1' || serviceMode === 'proxy' || serviceMode === 'posture_only')) {
+    ds.push(diag('SplitTunnelIgnored', { mode: serviceMode }, at(['split_tunnel'], { key: true })));
+  }
+  return { mode: splitMode, entries, entriesAreDefault };
+}

@@ -171,7 +171,7 @@ export function readDeployment(input: DeploymentInput): { deployment: Deployment
     // Rules of the MDM reference.
     const ac = out['auto_connect'];
     if (typeof ac === 'number' && (ac < 0 || ac > 1440)) ds.push(diag('MdmAutoConnectRange', { value: ac }, at([...path, 'auto_connect'])));
-    if (out['enabled'] !== undefined && out['auto_connect'] !== undefined) ds.push(diag('MdmEnabledAndAutoConnect', {}, at([...path, 'enabled'])));
+    if (raw['enabled'] !== undefined && raw['auto_connect'] !== undefined) ds.push(diag('MdmEnabledAndAutoConnect', {}, at([...path, 'enabled'])));
     for (const key of Object.keys(ENUMS)) {
       const x = out[key];
       if (typeof x === 'string' && !ENUMS[key]!.includes(x)) ds.push(diag('MdmEnum', { key, value: x, allowed: ENUMS[key]!.join(', ') }, at([...path, key])));

@@ -118,7 +118,7 @@ export function readDeployment(input: DeploymentInput): { deployment: Deployment
       if (def.kind === 'secret') {
         if (typeof val === 'string') {
           // Never echo it: the value is the secret.
-          ds.push(diag('MdmLiteralSecret', { key }, at(here)));
+          ds.push({ ...diag('MdmLiteralSecret', { key }, at(here)), hideSource: true });
           continue;
         }
         const ref = isObj(val) && Object.keys(val).length === 1 && (typeof val['env'] === 'string' || typeof val['file'] === 'string') ? (val as SecretRef) : null;

@@ -123,3 +123,62 @@ describe('bad inputs: exit 1, nothing written', () => {
     expect(r.stderr).toContain('WARPC0176');
   });
 });
+
+describe('warpc compile --target mdm: secrets', () => {
+  const SECRET = 'k7Qz-9f2c-SECRET-value-41aa';
+  const profile = (secret: string): string =>
+    `version: 1\nname: eng\ndeployment:\n  organization: acme\n  auto_connect: 1\n  auth_client_id: 88bf3b6d86161464f6509f7219099e57.access\n  auth_client_secret: ${secret}\n`;
+  function write(name: string, text: string): string {
+    const p = join(tmp, name);
+    execFileSync('sh', ['-c', 'cat > "$1"', 'sh', p], { input: text });
+    return p;
+  }
+  it('an env: reference is resolved into the MDM files only: not in stdout, stderr, JSON output or manifest.json', () => {
+    const p = write('secret-env.yaml', profile('{ env: WARPC_TEST_SECRET }'));
+    const out = join(tmp, 'mdm-env');
+    const r = warpc(['compile', p, '--target', 'mdm', '--out', out, '--format', 'json'], { WARPC_TEST_SECRET: SECRET });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+    expect(readFileSync(join(out, 'manifest.json'), 'utf8')).not.toContain(SECRET);
+    expect(readFileSync(join(out, 'mdm', 'linux', 'mdm.xml'), 'utf8')).toContain(`<string>${SECRET}</string>`);
+    expect(readFileSync(join(out, 'mdm', 'windows', 'msiexec.cmd'), 'utf8')).toContain(`AUTH_CLIENT_SECRET="${SECRET}"`);
+    const check = warpc(['check', p], { WARPC_TEST_SECRET: SECRET });
+    expect(check.code).toBe(0);
+    expect(check.stdout + check.stderr).not.toContain(SECRET);
+  });
+  it('a file: reference, --redact, and an unset variable', () => {
+    const secretFile = write('secret.txt', `${SECRET}\n`);
+    const p = write('secret-file.yaml', profile(`{ file: ${secretFile} }`));
+    const out = join(tmp, 'mdm-file');
+    expect(warpc(['compile', p, '--target', 'mdm', '--out', out]).code).toBe(0);
+    expect(readFileSync(join(out, 'mdm', 'macos', 'com.cloudflare.warp.plist'), 'utf8')).toContain(`<string>${SECRET}</string>`);
+    const red = join(tmp, 'mdm-redacted');
+    expect(warpc(['compile', p, '--target', 'mdm', '--out', red, '--redact']).code).toBe(0);
+    const all = ['linux/mdm.xml', 'windows/mdm.xml', 'windows/msiexec.cmd', 'macos/com.cloudflare.warp.plist', 'macos/cloudflare-warp.mobileconfig', 'ios/app-config.xml', 'android/managed-config.json'].map((f) => readFileSync(join(red, 'mdm', f), 'utf8')).join('');
+    expect(all).not.toContain(SECRET);
+    expect(all).toContain(`REDACTED(file:${secretFile})`);
+    const unset = warpc(['compile', write('secret-unset.yaml', profile('{ env: WARPC_TEST_UNSET }')), '--target', 'mdm', '--out', join(tmp, 'mdm-unset')]);
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toContain('WARPC0194');
+    expect(existsSync(join(tmp, 'mdm-unset'))).toBe(false);
+  });
+  it('a literal secret is refused, and not echoed', () => {
+    const r = warpc(['check', write('secret-literal.yaml', profile(SECRET))]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('WARPC0193');
+    // Neither the message nor a codeframe repeats the value: the line is not echoed.
+    expect(r.stderr).toMatch(/secret-literal\.yaml:7:23: error WARPC0193/);
+    expect(r.stderr).not.toContain(SECRET);
+  });
+});
+
+describe('warpc import --format json', () => {
+  it('writes JSON profiles that pass check, and an index.json match reads', () => {
+    const out = join(tmp, 'json-acme');
+    expect(warpc(['import', 'fixtures/import/api-acme/input', '--out', out, '--format', 'json']).code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['austin-office.json', 'contractors.json', 'default.json', 'engineering-laptops.json', 'index.json']);
+    for (const f of readdirSync(out).filter((x) => x !== 'index.json')) expect(warpc(['check', join(out, f)]).code, f).toBe(0);
+    const m = warpc(['match', out, '--network', 'Austin office', '--os', 'mac', '--format', 'json']);
+    expect((JSON.parse(m.stdout) as { profile: { file: string } }).profile.file).toBe('austin-office.json');
+  });
+});

@@ -20,7 +20,7 @@ export function register(program: Command): void {
       let diagnostics = read.diagnostics;
       let result = null;
       if (!hasErrors(diagnostics)) {
-        result = importAccount(read.files, opts.format, opts.out ?? '.');
+        result = importAccount(read.files, opts.format, opts.out ?? 'import');
         diagnostics = [...diagnostics, ...result.diagnostics];
       }
       if (result && !hasErrors(diagnostics) && opts.out !== undefined) diagnostics = [...diagnostics, ...writeImportFolder(opts.out, result.files)];

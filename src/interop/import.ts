@@ -79,10 +79,11 @@ export function importAccount(inputs: readonly InputFile[], format: ImportFormat
   // Inputs sorted by name, so the order they were given in changes nothing.
   const sorted = [...inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const read = readAccount(sorted);
-  const diagnostics = [...read.diagnostics];
+  // What is about the account as a whole (no input position) is said of the folder it goes to.
+  const diagnostics = read.diagnostics.map((d) => (d.file === undefined ? { ...d, file: outLabel } : d));
   if (!read.account) return { files: new Map(), diagnostics, index: null };
   const mapped = accountToProfiles(read.account);
-  diagnostics.push(...mapped.diagnostics);
+  diagnostics.push(...mapped.diagnostics.map((d) => ({ ...d, file: outLabel })));
   const files = new Map<string, string>();
   for (const f of mapped.files) {
     const name = `${f.base}.${format}`;

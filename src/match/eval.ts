@@ -62,8 +62,15 @@ export function evaluate(e: MatchExpr, device: Device, trace: Step[] = []): bool
       return evaluate(e.left, device, trace) || evaluate(e.right, device, trace);
     case 'and':
       return evaluate(e.left, device, trace) && evaluate(e.right, device, trace);
-    case 'not':
-      return !evaluate(e.operand, device, trace);
+    case 'not': {
+      const before = trace.length;
+      const holds = !evaluate(e.operand, device, trace);
+      const only = trace.length === before + 1 ? trace[before]! : null;
+      // One comparison under `not`: show it negated; a larger operand: its steps, then the negation.
+      if (only && e.operand.kind !== 'and' && e.operand.kind !== 'or' && e.operand.kind !== 'not') trace[before] = { text: formatMatch(e), holds, saw: only.saw };
+      else trace.push({ text: formatMatch(e), holds, saw: 'the negation of the steps above' });
+      return holds;
+    }
     case 'compare':
     case 'in': {
       const v = single(device, e.selector);

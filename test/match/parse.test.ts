@@ -108,3 +108,15 @@ describe('match: choosing a profile', () => {
     expect(evaluate(ok('network == "Austin"'), { network: 'austin' })).toBe(false);
   });
 });
+
+describe('match: the explanation of a negation', () => {
+  it('shows a negated comparison as such, with what it read', () => {
+    const steps: import('../../src/match/eval.js').Step[] = [];
+    const r = parseMatch('network == "HQ" and not os.name in {"ios" "android"}');
+    expect(r.ok && evaluate(r.expr, { network: 'HQ', os: 'linux' }, steps)).toBe(true);
+    expect(steps).toEqual([
+      { text: 'network == "HQ"', holds: true, saw: 'network is "HQ"' },
+      { text: 'not os.name in {"ios" "android"}', holds: true, saw: 'os.name is "linux"' },
+    ]);
+  });
+});

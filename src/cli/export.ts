@@ -7,10 +7,10 @@ export function register(program: Command): void {
   program
     .command('export')
     .description('write the Cloudflare API requests (PATCH settings, PUT each list) or Terraform v5 configuration that make an account match these profiles')
-    .argument('<profiles...>', 'profile YAML files (a profile without selector.policy_id is the default profile)')
+    .argument('<profiles...>', 'profile YAML files, or import folders (their index lists the profiles); a profile without selector.policy_id is the default profile')
     .addOption(new Option('--format <format>', 'what to write').choices(['cloudflare-api', 'terraform']).makeOptionMandatory())
     .option('-o, --out <dir>', 'write cloudflare-api.json or warp-profiles.tf into this folder (default: print to standard output)')
-    .addHelpText('after', '\nExamples:\n  $ warpc export profiles/*.yaml --format terraform --out tf\n  $ warpc export profiles/default.yaml --format cloudflare-api | jq .requests')
+    .addHelpText('after', '\nExamples:\n  $ warpc export profiles --format terraform --out tf\n  $ warpc export profiles/default.yaml --format cloudflare-api | jq .requests')
     .action(async (paths: string[], opts: { format: 'cloudflare-api' | 'terraform'; out?: string }) => {
       const { analyze } = await import('../compile.js');
       const { diag, hasErrors } = await import('../diagnostics/diagnostic.js');
@@ -19,11 +19,33 @@ export function register(program: Command): void {
       const { apiExportJson } = await import('../interop/export-api.js');
       const { terraformHcl } = await import('../interop/export-terraform.js');
       const { printDiagnostics, readProfile } = await import('./common.js');
-      const { mkdirSync, writeFileSync } = await import('node:fs');
+      const { mkdirSync, statSync, writeFileSync } = await import('node:fs');
       const { join } = await import('node:path');
+      const { readImportFolder } = await import('../interop/folder.js');
       const profiles: { name: string; file: string; profile: ReturnType<typeof profileToCf> }[] = [];
       let failed = false;
+      // An import folder stands for the profiles its index lists, in precedence order.
+      const expanded: string[] = [];
       for (const p of paths) {
+        let isDir = false;
+        try {
+          isDir = statSync(p).isDirectory();
+        } catch {
+          /* read as a file below, which reports it */
+        }
+        if (!isDir) {
+          expanded.push(p);
+          continue;
+        }
+        const r = readImportFolder(p);
+        if (!r.folder) {
+          printDiagnostics(r.diagnostics, r.indexText);
+          failed = true;
+          continue;
+        }
+        expanded.push(...r.folder.candidates.map((c) => join(p, c.file!)), join(p, r.folder.defaultFile));
+      }
+      for (const p of expanded) {
         const { source, diagnostics, file } = readProfile(p);
         if (source === null) {
           printDiagnostics(diagnostics, null);

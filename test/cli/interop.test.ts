@@ -77,6 +77,10 @@ describe.each(ACCOUNTS)('warpc import %s', (acc) => {
     const tf = warpc(['export', ...profiles, '--format', 'terraform']);
     expect(tf.code, tf.stderr).toBe(0);
     expect(hclFormatProblems(tf.stdout)).toEqual([]);
+    // The folder stands for the profiles its index lists.
+    const viaFolder = warpc(['export', out, '--format', 'terraform']);
+    expect(viaFolder.code, viaFolder.stderr).toBe(0);
+    expect(viaFolder.stdout.length).toBe(tf.stdout.length);
     const api = warpc(['export', ...profiles, '--format', 'cloudflare-api', '--out', join(tmp, `${acc}-api`)]);
     expect(api.code, api.stderr).toBe(0);
     const body = JSON.parse(readFileSync(join(tmp, `${acc}-api`, 'cloudflare-api.json'), 'utf8')) as { requests: { method: string; path: string }[] };

@@ -11,6 +11,7 @@ import { buildManifest } from './emit/manifest.js';
 import { RenderError } from './emit/quote.js';
 import { TARGETS } from './emit/registry.js';
 import type { TargetModule } from './emit/target.js';
+import { pitfallWarnings } from './pitfalls/index.js';
 import { buildPlan } from './plan/plan.js';
 import type { Plan } from './plan/types.js';
 import { loadProfileSource } from './profile/load.js';
@@ -48,7 +49,9 @@ export function analyze(source: string, registry: readonly TargetModule[] = TARG
   if (!validated.profile) return { diagnostics: sortDiagnostics(validated.diagnostics), profile: null, plan: null };
   const planned = buildPlan(validated.profile);
   const late = checkPlanned(loaded.doc, validated.profile, planned.plan);
-  const diagnostics = sortDiagnostics([...validated.diagnostics, ...planned.diagnostics, ...late]);
+  // Pitfall warnings: only for a profile that validated and planned without errors.
+  const pitfalls = hasErrors(late) || hasErrors(validated.diagnostics) ? [] : pitfallWarnings(loaded.doc, validated.profile, planned.plan);
+  const diagnostics = sortDiagnostics([...validated.diagnostics, ...planned.diagnostics, ...late, ...pitfalls]);
   if (hasErrors(late)) return { diagnostics, profile: null, plan: null };
   return { diagnostics, profile: validated.profile, plan: planned.plan };
 }

@@ -6,6 +6,8 @@ export const EXIT = {
   failure: 1,
   /** The command line itself is wrong. */
   usage: 2,
+  /** `warpc diff --exit-code`: the two sides differ (like `git diff --exit-code`'s 1, moved past warpc's own codes). */
+  differences: 3,
 } as const;
 
 /** Thrown by commands to end with a given exit code after printing. */

@@ -9,15 +9,28 @@ export function register(program: Command): void {
     .command('explain')
     .description('say whether addresses go through the tunnel, and how names resolve, and which rule decided')
     .argument('<profile>', 'profile YAML file, - for standard input, or an import folder (then the device flags choose its profile)')
-    .argument('<query...>', 'IP addresses and domain names');
+    .argument('<query...>', 'IP addresses and domain names')
+    .option('--subtract', 'instead: print the minimal CIDRs of the first prefix minus the others (no profile)');
   for (const o of deviceOptions()) cmd.addOption(o);
   cmd
     .addOption(formatOption())
     .addHelpText(
       'after',
-      '\nExamples:\n  $ warpc explain profile.yaml 10.1.2.3 1.1.1.1\n  $ warpc explain profile.yaml intranet.corp.example.com --format json\n  $ warpc explain imported/ 10.1.2.3 --email alice@example.com --os windows',
+      '\nExamples:\n  $ warpc explain profile.yaml 10.1.2.3 1.1.1.1\n  $ warpc explain profile.yaml intranet.corp.example.com --format json\n  $ warpc explain imported/ 10.1.2.3 --email alice@example.com --os windows\n  $ warpc explain --subtract 100.64.0.0/10 100.96.0.0/12',
     )
-    .action(async (target: string, queries: string[], opts: DeviceFlags & { format: Format }) => {
+    .action(async (target: string, queries: string[], opts: DeviceFlags & { format: Format; subtract?: boolean }) => {
+      if (opts.subtract) {
+        const { subtract } = await import('../pitfalls/subtract.js');
+        const { printDiagnostics, diagnosticsJson, writeJson } = await import('./common.js');
+        const { withFile } = await import('../diagnostics/diagnostic.js');
+        const r = subtract(target, queries);
+        r.diagnostics = withFile(r.diagnostics, 'explain --subtract');
+        if (opts.format === 'json') writeJson({ ok: r.diagnostics.length === 0, diagnostics: diagnosticsJson(r.diagnostics), cidrs: r.cidrs });
+        else if (r.diagnostics.length > 0) printDiagnostics(r.diagnostics, null);
+        else process.stdout.write(r.cidrs.length > 0 ? `${r.cidrs.join('\n')}\n` : '(nothing left)\n');
+        if (r.diagnostics.length > 0) throw new CliExit(EXIT.usage);
+        return;
+      }
       const { analyze } = await import('../compile.js');
       const { diag, hasErrors, withFile } = await import('../diagnostics/diagnostic.js');
       const { explainAddress, explainName, parseExplainQuery } = await import('../plan/explain.js');

@@ -14,6 +14,8 @@ const COMMANDS = [
   () => import('./compile.js'),
   () => import('./check.js'),
   () => import('./explain.js'),
+  () => import('./diff.js'),
+  () => import('./preview.js'),
   () => import('./import.js'),
   () => import('./match.js'),
   () => import('./export.js'),
@@ -42,7 +44,8 @@ Examples:
   $ warpc explain profile.yaml 10.1.2.3 intranet.corp.example.com
   $ warpc compile profile.yaml --format json     # diagnostics as JSON for pipelines
 
-Exit codes: 0 success (warnings allowed), 1 profile errors or failure, 2 usage errors.`,
+Exit codes: 0 success (warnings allowed), 1 profile errors or failure, 2 usage errors
+(and 3 from diff --exit-code when the profiles differ).`,
   );
   for (const { register } of await Promise.all(COMMANDS.map((load) => load()))) register(program);
   return program;

@@ -101,6 +101,16 @@ export const CODES = {
   VariantRevertDnsToDhcp: { code: 'WARPC0111', severity: 'warning', message: 'target {target}: {variant} restores only what {tool} can read back: every adapter\'s DNS servers go back to automatic (DHCP), not to static servers set before {apply}; {full} restores them exactly' },
   VariantRevertFixedMetric: { code: 'WARPC0112', severity: 'warning', message: 'target {target}: {variant} restores only what {tool} can read back: the tunnel adapter\'s metric comes back as a fixed number even if it was automatic; {full} restores it exactly' },
 
+  // 13x: pitfall warnings (src/pitfalls): valid profiles that real deployments regret
+  FallbackPublicSuffix: { code: 'WARPC0130', severity: 'warning', message: 'fallback suffix "{value}" is {kind}: every name under it skips Gateway and goes to {servers}, which breaks the public services that resolver does not know; list only your own zones' },
+  ReverseZoneMissing: { code: 'WARPC0131', severity: 'warning', message: 'fallback server {server} for "{suffix}" is in {range}, but no fallback suffix covers its reverse zone: reverse lookups (PTR) of {range} go to Gateway, which cannot answer them; add a fallback suffix such as {zone} with this server' },
+  InterfaceAddressExcluded: { code: 'WARPC0132', severity: 'warning', message: '{field} {address} is inside the exclude entry {entry} ({where}), so traffic to {range} goes direct, not through the tunnel (the CGNAT trap); replace {entry} with {fix}' },
+  HostUnderFallback: { code: 'WARPC0133', severity: 'warning', message: 'host entry "{host}" is under the fallback suffix "{suffix}" ({line}): its names resolve on {servers}, outside Gateway, while the entry routes their addresses {action}; the route and the resolver disagree about these names, so keep each name in one place' },
+  ContainerRangesTunnelled: { code: 'WARPC0134', severity: 'warning', message: 'these exclude entries leave Docker\'s default bridge and address pools in the tunnel ({ranges}): local containers would be unreachable; exclude them unless that is intended' },
+  DevSuffixesToGateway: { code: 'WARPC0135', severity: 'warning', message: 'fallback_domains leaves out {suffixes}: local development names go to Gateway instead of the local resolver; add them if developers use them' },
+  ManyRoutes: { code: 'WARPC0136', severity: 'warning', message: 'the tunnel set is {count} prefixes ({v4} IPv4, {v6} IPv6): macOS and Windows install one route each, and above {limit} routes they apply and look up routes slowly; list fewer, wider prefixes, or use include mode' },
+  SubtractMixedFamilies: { code: 'WARPC0137', severity: 'error', message: 'explain --subtract: "{value}" is IPv{family} but "{base}" is IPv{baseFamily}: subtract prefixes of one family' },
+
   // 07x: output
   OutputUnwritable: { code: 'WARPC0070', severity: 'error', message: 'cannot write {path}: {reason}' },
   OutputNotWarpc: { code: 'WARPC0071', severity: 'error', message: 'refusing to write into {path}: it exists and is not a warpc output directory (no manifest.json)' },

@@ -122,9 +122,11 @@ describe('warpc compile', () => {
     writeFileSync(join(out, 'README.md'), 'admin notes');
     r = warpc(['compile', corp, '--out', out, '--format', 'json']);
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] };
-    expect(j.diagnostics.map((d) => d.code)).toEqual(['WARPC0073']);
-    expect(j.diagnostics[0]!.message).toContain('files warpc did not write: README.md;');
+    const j = JSON.parse(r.stdout) as { diagnostics: { code: string; severity: string; message: string }[] };
+    // The profile's own warnings (pitfalls) come with it; the one error is the refusal.
+    const errors = j.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map((d) => d.code)).toEqual(['WARPC0073']);
+    expect(errors[0]!.message).toContain('files warpc did not write: README.md;');
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toBe('admin notes');
 
     rmSync(join(out, 'README.md'));

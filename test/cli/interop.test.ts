@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImportFolder } from '../../src/interop/folder.js';
 import { selectProfile } from '../../src/match/eval.js';
@@ -39,7 +40,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe.each(ACCOUNTS)('warpc import %s', (acc) => {
   it('imports, every profile passes check, default.yaml compiles for every target, and a second import gives the same bytes', () => {
     const out = join(tmp, acc);
-    const r = warpc(['import', join('fixtures/import', acc, 'input'), '--out', out]);
+    const r = warpc(['import', join('fixtures/import', acc), '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const yamls = readdirSync(out).filter((f) => f.endsWith('.yaml') && f !== 'index.yaml');
     expect(yamls).toContain('default.yaml');
@@ -59,7 +60,7 @@ describe.each(ACCOUNTS)('warpc import %s', (acc) => {
   it('warpc match gives the documented profile for every device case, through the folder index', () => {
     const out = join(tmp, acc);
     const folder = readImportFolder(out).folder!;
-    const cases = JSON.parse(readFileSync(join(IMPORT, acc, 'match-cases.json'), 'utf8')) as { device: Parameters<typeof deviceOf>[0]; profile: string }[];
+    const cases = parseYaml(readFileSync(join(IMPORT, acc, 'match-cases.yaml'), 'utf8')) as { device: Parameters<typeof deviceOf>[0]; profile: string }[];
     for (const c of cases) expect(selectProfile(folder.candidates, deviceOf(c.device)).chosen?.name ?? 'default', JSON.stringify(c.device)).toBe(c.profile);
     // And a few through the binary, as text and JSON.
     for (const c of cases.slice(0, 4)) {

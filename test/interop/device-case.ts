@@ -1,4 +1,4 @@
-/** A device of a match table (fixtures/import/<account>/match-cases.json) as the evaluator's Device. */
+/** A device of a match table (fixtures/import/<account>/match-cases.yaml) as the evaluator's Device. */
 import type { Device } from '../../src/match/eval.js';
 
 export interface DeviceCase {

@@ -1,10 +1,11 @@
 /**
  * `match` over every import fixture account: a table of device cases per account
- * (fixtures/import/<account>/match-cases.json, at least 30 each), whose expected profiles were
+ * (fixtures/import/<account>/match-cases.yaml, at least 30 each), whose expected profiles were
  * worked out by hand from each account's rules, not by warpc.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { selectProfile, type Candidate } from '../../src/match/eval.js';
 import { readAccount, type InputFile } from '../../src/interop/read.js';
@@ -26,7 +27,7 @@ function inputs(dir: string): InputFile[] {
 }
 
 describe.each(ACCOUNTS)('match over %s', (acc) => {
-  const cases = JSON.parse(readFileSync(join(IMPORT, acc, 'match-cases.json'), 'utf8')) as Case[];
+  const cases = parseYaml(readFileSync(join(IMPORT, acc, 'match-cases.yaml'), 'utf8')) as Case[];
   const account = readAccount(inputs(join(IMPORT, acc, 'input'))).account!;
   const candidates: Candidate[] = account.custom.map((p) => ({
     name: String(p.settings['name']),

@@ -19,6 +19,8 @@ import type { TargetOptions } from './profile/target-options.js';
 import type { Profile } from './profile/types.js';
 import { checkPlanned, validateProfile } from './profile/validate.js';
 import { VERSION } from './version.js';
+import { readDeployment, type Deployment, type SecretResolver } from './mdm/deployment.js';
+import { renderMdm } from './mdm/render.js';
 
 export interface OutputFile {
   readonly text: string;
@@ -86,8 +88,29 @@ export interface CompileResult extends AnalyzeResult {
   readonly manifest: Manifest | null;
 }
 
+/** How the secrets of a profile's `deployment:` section are resolved (the CLI reads the environment and files; compile itself never does). */
+export interface SecretOptions {
+  readonly resolveSecret?: SecretResolver;
+  /** Write placeholders instead of secrets; nothing is resolved. */
+  readonly redact?: boolean;
+}
+
+const NO_RESOLVER: SecretResolver = () => ({ ok: false, reason: 'no secret resolver was given (the command line resolves env: and file: references; or use --redact)' });
+
+/**
+ * The `deployment:` section, read and its secrets resolved, when a target writes MDM files
+ * (target mdm); diagnostics never hold a secret.
+ */
+function deploymentFor(source: string, profile: Profile, targets: readonly TargetModule[], secrets: SecretOptions): { deployment: Deployment | null; diagnostics: Diagnostic[] } {
+  if (profile.deployment === null || !targets.some((t) => t.name === 'mdm')) return { deployment: null, diagnostics: [] };
+  const doc = loadProfileSource(source).doc!;
+  const r = readDeployment({ value: profile.deployment, serviceMode: profile.serviceMode, locate: (p) => doc.locate(p), resolve: secrets.resolveSecret ?? NO_RESOLVER, redact: secrets.redact === true });
+  if (!r.deployment) return r;
+  return { deployment: r.deployment, diagnostics: [...r.diagnostics, ...renderMdm(profile.name, r.deployment).diagnostics] };
+}
+
 /** `targets` are compiled; the options of `registry`'s targets and of `targets` are validated. */
-export function compile(source: string, targets: readonly TargetModule[], registry: readonly TargetModule[] = TARGETS): CompileResult {
+export function compile(source: string, targets: readonly TargetModule[], registry: readonly TargetModule[] = TARGETS, secrets: SecretOptions = {}): CompileResult {
   const analyzed = analyze(source, [...registry, ...targets.filter((t) => !registry.includes(t))]);
   const { plan, profile } = analyzed;
   const diagnostics = [...analyzed.diagnostics];
@@ -95,12 +118,14 @@ export function compile(source: string, targets: readonly TargetModule[], regist
   if (!plan || !profile || hasErrors(diagnostics)) return { ...analyzed, diagnostics, files: new Map(), manifest: null };
 
   for (const target of targets) diagnostics.push(...targetDiagnostics(target, plan));
+  const { deployment, diagnostics: deploymentDiagnostics } = deploymentFor(source, profile, targets, secrets);
+  diagnostics.push(...deploymentDiagnostics);
   if (hasErrors(diagnostics)) return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files: new Map(), manifest: null };
 
   for (const target of targets) {
     let artifacts;
     try {
-      artifacts = target.emit(plan, { compilerVersion: VERSION });
+      artifacts = target.emit(plan, { compilerVersion: VERSION, deployment });
     } catch (err) {
       // Validation should make this impossible: a render error is a bug, reported as one.
       if (err instanceof RenderError) throw new Error(`target ${target.name} refused a validated value: ${err.message}`);

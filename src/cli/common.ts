@@ -69,8 +69,9 @@ export function diagnosticsJson(diags: readonly Diagnostic[]): Record<string, un
 
 export function summary(diags: readonly Diagnostic[]): string {
   const e = diags.filter((d) => d.severity === 'error').length;
-  const w = diags.length - e;
-  return `${e} error${e === 1 ? '' : 's'}, ${w} warning${w === 1 ? '' : 's'}`;
+  const w = diags.filter((d) => d.severity === 'warning').length;
+  const n = diags.length - e - w;
+  return `${e} error${e === 1 ? '' : 's'}, ${w} warning${w === 1 ? '' : 's'}${n > 0 ? `, ${n} note${n === 1 ? '' : 's'}` : ''}`;
 }
 
 /** End the command with exit 1 when there are errors (after output was printed). */

@@ -27,9 +27,10 @@ export function register(program: Command): void {
     .argument('<profile>', 'profile YAML file, or - for standard input')
     .option('-t, --target <targets>', 'comma-separated targets, or "all"', 'linux')
     .option('-o, --out <dir>', 'output directory (replaced as a whole; must be absent, empty, or exactly a previous warpc output)', 'out')
+    .option('--redact', 'target mdm: write placeholders instead of the deployment secrets (env:/file: references are not read)')
     .addOption(formatOption())
-    .addHelpText('after', '\nExamples:\n  $ warpc compile profile.yaml --out build\n  $ warpc compile profile.yaml --target all --out build --format json')
-    .action(async (profilePath: string, opts: { target: string; out: string; format: Format }) => {
+    .addHelpText('after', '\nExamples:\n  $ warpc compile profile.yaml --out build\n  $ warpc compile profile.yaml --target all --out build --format json\n  $ WARP_CLIENT_SECRET=… warpc compile profile.yaml --target mdm --out build')
+    .action(async (profilePath: string, opts: { target: string; out: string; format: Format; redact?: boolean }) => {
       const { compile } = await import('../compile.js');
       const { diag, escapeForDisplay, hasErrors, withFile } = await import('../diagnostics/diagnostic.js');
       const { OutputError, writeOutput } = await import('../emit/write.js');
@@ -39,7 +40,8 @@ export function register(program: Command): void {
       let diagnostics = readDiags;
       let files: ReadonlyMap<string, { text: string; mode: number }> = new Map();
       if (source !== null) {
-        const result = compile(source, targets);
+        const { resolveSecret } = await import('./secrets.js');
+        const result = compile(source, targets, undefined, { resolveSecret, redact: opts.redact === true });
         diagnostics = withFile(result.diagnostics, file);
         files = result.files;
       }

@@ -24,3 +24,25 @@ export function rootOption(withDefault: boolean): Option {
 export function dnsManagerOption(): Option {
   return new Option('--dns-manager <manager>', 'who gets pointed at the DNS proxy (default: settings.json, normally auto)').choices(['auto', 'resolv.conf', 'systemd-resolved']);
 }
+
+/** The device a profile is chosen for (`warpc match`, `warpc explain DIR`). The OS names are src/match/eval.ts's OS_NAMES. */
+export function deviceOptions(): Option[] {
+  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+  return [
+    new Option('--email <email>', "the user's e-mail (identity.email)"),
+    new Option('--group <name|id>', 'a group of the user, by name, id or e-mail (repeatable)').argParser(collect),
+    new Option('--os <os>', 'the device OS (os.name)').choices(['linux', 'windows', 'mac', 'ios', 'android', 'chromeos']),
+    new Option('--os-version <version>', 'the OS version (os.version)'),
+    new Option('--network <name>', 'the managed network the device is on (network)'),
+    new Option('--service-token <uuid>', 'an Access service token the device enrolled with (identity.service_token_uuid)'),
+  ];
+}
+
+export interface DeviceFlags {
+  email?: string;
+  group?: string[];
+  os?: 'linux' | 'windows' | 'mac' | 'ios' | 'android' | 'chromeos';
+  osVersion?: string;
+  network?: string;
+  serviceToken?: string;
+}

@@ -7,7 +7,8 @@
  * A test fails when a code here is never referred to by the code base.
  */
 
-export type Severity = 'error' | 'warning';
+/** A note informs (nothing is wrong); a warning may be a problem; an error stops the command. */
+export type Severity = 'error' | 'warning' | 'note';
 
 export interface CodeDef {
   readonly code: string;
@@ -132,6 +133,54 @@ export const CODES = {
   SniIgnored: { code: 'WARPC0152', severity: 'warning', message: 'tunnel.sni applies only to tunnel.protocol: masque; with {protocol} it is ignored' },
   MasqueNeedsKey: { code: 'WARPC0153', severity: 'error', message: 'tunnel.protocol masque needs tunnel.peer_public_key: the client accepts the server only by that pinned key (there is no CA to fall back on)' },
   TargetNoMasque: { code: 'WARPC0154', severity: 'error', message: 'target {target} cannot carry a MASQUE tunnel ({reason}); leave {target} out of --target, or use tunnel.protocol: wireguard' },
+
+  // 160–179: importing Cloudflare exports (src/interop)
+  ImportJsonSyntax: { code: 'WARPC0160', severity: 'error', message: 'JSON syntax error: {detail}' },
+  ImportApiFailure: { code: 'WARPC0161', severity: 'error', message: 'this API response has success: false, so it holds no settings: {errors}; fix the request (token, account id, policy_id) and save the response again' },
+  ImportUnrecognized: { code: 'WARPC0162', severity: 'error', message: '{file} is neither a Cloudflare API response nor `terraform show -json` output: {reason}' },
+  ImportEntryBothAddressHost: { code: 'WARPC0163', severity: 'error', message: '{list} entry {index} of {profile} has both address "{address}" and host "{host}": an entry has one or the other' },
+  ImportUnknownPolicy: { code: 'WARPC0164', severity: 'error', message: '{what} belongs to policy_id "{policyId}", which no profile in the input has; add that profile\'s export or remove the list' },
+  ImportUnknownResource: { code: 'WARPC0165', severity: 'note', message: 'Terraform resource {address} has type {type}, which is not a device profile resource; skipped' },
+  ImportDuplicatePolicy: { code: 'WARPC0166', severity: 'error', message: 'policy_id "{policyId}" appears twice ({first} and {second}); import one export of an account at a time' },
+  ImportEmpty: { code: 'WARPC0167', severity: 'error', message: '{path} holds no .json file to import' },
+  ImportNoDefault: { code: 'WARPC0168', severity: 'warning', message: 'the input has no default profile (GET …/devices/policy, or a default profile resource); default.yaml gets warpc\'s defaults' },
+  ImportUnmodelled: { code: 'WARPC0169', severity: 'note', message: '{profile}: {field} is not modelled by warpc yet; kept as is in the cloudflare: section' },
+  ImportMasque: { code: 'WARPC0170', severity: 'warning', message: "{profile}: tunnel_protocol is masque, but an export does not carry the gateway's MASQUE key, so the imported profile keeps tunnel.protocol: wireguard; to run MASQUE, set tunnel.protocol: masque with peer_public_key (the gateway's pin)" },
+  ImportSearchSuffixes: { code: 'WARPC0171', severity: 'note', message: '{profile}: dns_search_suffixes mapped to dns.search ({count} suffixes; descriptions kept in the cloudflare: section)' },
+  ImportDuplicateList: { code: 'WARPC0172', severity: 'error', message: 'the {list} list of {profile} is given twice ({first} and {second}); keep one' },
+  ImportShape: { code: 'WARPC0173', severity: 'error', message: '{what} must be {expected}' },
+  ImportListFileName: { code: 'WARPC0174', severity: 'error', message: '{file} is a split tunnel list, but its name does not say which list: name it exclude.json or include.json (policy.<policy_id>.exclude.json for a custom profile)' },
+  ImportMissingPages: { code: 'WARPC0175', severity: 'error', message: 'the custom profile list has {total} profiles (result_info.total_count) but the input holds {count}: save every page ({pages})' },
+  ImportOutRefused: { code: 'WARPC0176', severity: 'error', message: 'refusing to write into {path}: {reason}; nothing was written' },
+  ImportNothing: { code: 'WARPC0177', severity: 'error', message: '{files}: no device settings profile, split tunnel list, fallback domain list or profile resource found, so there is nothing to import' },
+
+  // 180–189: the match language (src/match)
+  MatchSyntax: { code: 'WARPC0180', severity: 'error', message: 'match expression: {detail}' },
+  MatchUnknownSelector: { code: 'WARPC0181', severity: 'error', message: 'match expression: unknown selector "{selector}" (known: {known})' },
+  MatchMultiValued: { code: 'WARPC0182', severity: 'error', message: 'match expression: {selector} has several values per device: write any({selector}[*] in …) with a set of values' },
+  MatchSingleValued: { code: 'WARPC0183', severity: 'error', message: 'match expression: {selector} has one value per device: any(…[*] …) is for multi-valued selectors; write {selector} in … with a set of values' },
+  MatchNotImportFolder: { code: 'WARPC0184', severity: 'error', message: '{path} is not a warpc import folder: {reason}' },
+
+  // 190–199: exporting to Cloudflare (src/interop)
+  ExportTwoDefaults: { code: 'WARPC0190', severity: 'error', message: 'both {first} and {second} would be the default profile (neither has selector.policy_id); export at most one default profile at a time' },
+
+  // 185–189, 191–199: MDM deployment files (src/mdm, targets/mdm)
+  MdmType: { code: 'WARPC0185', severity: 'error', message: 'deployment: {key} must be {expected}' },
+  MdmAutoConnectRange: { code: 'WARPC0186', severity: 'error', message: 'deployment: auto_connect {value} is outside 0–1440 (0 turns it off; otherwise minutes before the client reconnects)' },
+  MdmEnabledAndAutoConnect: { code: 'WARPC0187', severity: 'error', message: 'deployment: enabled and auto_connect are both set, and the client accepts only one: auto_connect replaces the legacy enabled, so remove enabled' },
+  MdmOverrideEndpoint: { code: 'WARPC0188', severity: 'error', message: 'deployment: {key} "{value}" is not {expected}; the client would reject the whole MDM file' },
+  MdmSupportUrl: { code: 'WARPC0189', severity: 'error', message: 'deployment: support_url "{value}" must be an https:// URL or a mailto: address' },
+  MdmConfigDisplayName: { code: 'WARPC0191', severity: 'error', message: 'deployment: configs[{index}] needs display_name: the client lists configurations by it' },
+  MdmTooManyConfigs: { code: 'WARPC0192', severity: 'error', message: 'deployment: configs has {count} entries; the client reads at most {max}' },
+  MdmLiteralSecret: { code: 'WARPC0193', severity: 'error', message: 'deployment: {key} is written out in the profile; a secret never is: write env: NAME (an environment variable) or file: PATH, resolved when compiling' },
+  MdmSecretUnresolved: { code: 'WARPC0194', severity: 'error', message: 'deployment: {key} ({reference}) cannot be resolved: {reason}' },
+  MdmHostileString: { code: 'WARPC0195', severity: 'error', message: 'deployment: {key} contains {char}, which an MDM file cannot carry safely; remove it' },
+  MdmAuthClientId: { code: 'WARPC0196', severity: 'error', message: 'deployment: auth_client_id "{value}" must be an Access service token client id, ending in .access' },
+  MdmIosAutoConnect: { code: 'WARPC0197', severity: 'warning', message: 'target mdm: {where} sets auto_connect {value}, but the iOS client stalls at registration unless it is 1; the iOS file sets 1' },
+  MdmValue: { code: 'WARPC0198', severity: 'error', message: 'deployment: {key}: {reason}' },
+  MdmNoOrganization: { code: 'WARPC0199', severity: 'error', message: 'deployment: {where} needs organization (the Zero Trust team name)' },
+  MdmEnum: { code: 'WARPC0178', severity: 'error', message: 'deployment: {key} "{value}" must be one of: {allowed}' },
+  MdmUnknownKey: { code: 'WARPC0179', severity: 'error', message: 'deployment: unknown key "{key}" in {where}; known: {known}' },
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;

@@ -24,6 +24,8 @@ export interface Diagnostic {
   readonly path: readonly (string | number)[];
   /** Other places involved (a duplicate's first occurrence, say). */
   readonly related: readonly { readonly message: string; readonly line: number; readonly col: number }[];
+  /** The source line holds a secret: print the position, never the line (no codeframe). */
+  readonly hideSource?: boolean;
 }
 
 export type DiagArgs = Readonly<Record<string, string | number>>;
@@ -173,7 +175,7 @@ function codeframeLine(line: string, col: number): { shown: string; caretAt: num
 export function formatText(d: Diagnostic, source?: string | SourceText): string {
   const where = d.line > 0 ? `${d.file ?? '<profile>'}:${d.line}:${d.col}` : (d.file ?? '<profile>');
   const lines = [`${where}: ${d.severity} ${d.code}: ${d.message}`];
-  if (source !== undefined && d.line > 0) {
+  if (source !== undefined && d.line > 0 && d.hideSource !== true) {
     const srcLine = (typeof source === 'string' ? sourceTextOf(source) : source).line(d.line);
     if (srcLine !== undefined) {
       const { shown, caretAt, visibleEnd } = codeframeLine(srcLine, d.col);

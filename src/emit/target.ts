@@ -6,6 +6,7 @@
  * anything is rendered. `emit` is pure: Plan in, files out.
  */
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import type { Deployment } from '../mdm/deployment.js';
 import type { Plan } from '../plan/types.js';
 import type { TargetOptions } from '../profile/target-options.js';
 import type { RouteLimit } from './limits.js';
@@ -92,6 +93,8 @@ export interface TargetCapabilities {
 export interface EmitContext {
   /** warpc's version, for headers. */
   readonly compilerVersion: string;
+  /** The profile's `deployment:` section, read and its secrets resolved (target mdm); absent or null: none. */
+  readonly deployment?: Deployment | null;
 }
 
 export interface TargetModule {

@@ -8,6 +8,7 @@
  * is src/profile/validate.ts, and it must not import targets/ (the registry hands the
  * fragments in).
  */
+import { INTEROP_PROPERTIES } from '../interop/section-schema.js';
 import type { FromSchema } from './schema-type.js';
 
 const DEFINITIONS = {
@@ -106,6 +107,7 @@ const SHARED_PROPERTIES = {
       addresses: { type: 'array', items: { type: 'string' } },
     },
   },
+  ...INTEROP_PROPERTIES,
 } as const;
 
 const SHARED = { type: 'object', required: ['version'], properties: SHARED_PROPERTIES } as const;

@@ -71,6 +71,17 @@ export interface Profile {
     readonly search: readonly string[];
   };
   readonly orchestration: { readonly url: string; readonly addresses: readonly string[] };
+  /** Which devices get this profile as a Cloudflare custom profile (`selector:`); null: the account's default profile. */
+  readonly selector: {
+    readonly policy_id: string;
+    readonly name?: string;
+    readonly match?: string;
+    readonly precedence?: number;
+    readonly enabled?: boolean;
+    readonly description?: string;
+  } | null;
+  /** The `deployment:` section as written (MDM keys; src/mdm reads it when compiling for target mdm), null when absent. */
+  readonly deployment: unknown;
   /** Each registered target's options (targets/<os>/options.ts), defaults filled in. */
   readonly targets: Readonly<TargetOptionsByName>;
 }

@@ -17,6 +17,7 @@ import * as D from './defaults.js';
 import type { LoadedDocument } from './load.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
 import { profileSchemaText, type RawProfile } from './schema.js';
+import { checkInteropSections } from '../interop/sections.js';
 import { validateSplitTunnel } from './split-tunnel.js';
 import { validateTargetOptions, type TargetOptions } from './target-options.js';
 import type { FallbackDomain, Pos, Profile, ServiceMode } from './types.js';
@@ -60,6 +61,7 @@ export function validateProfile(doc: LoadedDocument, targets: readonly TargetOpt
   const orchestration = validateOrchestration(raw, c);
   const options = validateTargetOptions(targets, raw.targets, (path) => at(path));
   ds.push(...options.diagnostics);
+  checkInteropSections(raw, c, doc.source);
 
   if (hasErrors(ds) || iface.ipv4 === null || tunnel.endpoint === null) return { profile: null, diagnostics: ds };
 
@@ -76,6 +78,8 @@ export function validateProfile(doc: LoadedDocument, targets: readonly TargetOpt
     dns,
     orchestration,
     targets: options.values as unknown as Profile['targets'],
+    selector: raw.selector ?? null,
+    deployment: raw.deployment ?? null,
   };
   return { profile, diagnostics: ds };
 }

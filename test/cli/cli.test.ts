@@ -53,7 +53,7 @@ describe('warpc compile', () => {
     expect(listFiles(out).map((p) => readFileSync(join(out, p), 'utf8'))).toEqual(first);
   });
 
-  it('--target all reproduces every fixture\'s goldens for all five targets, byte for byte, twice', () => {
+  it('--target all reproduces every fixture\'s goldens for all six targets (five OSes and mdm), byte for byte, twice', () => {
     for (const fx of validFixtures()) {
       const out = join(tmp, `all-${fx.name}`);
       for (let run = 0; run < 2; run++) {
@@ -64,7 +64,7 @@ describe('warpc compile', () => {
         for (const path of listFiles(out)) expect(readFileSync(join(out, path), 'utf8'), `${fx.name}/${path}`).toBe(readFileSync(join(expectedDir, path), 'utf8'));
       }
       const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { targets: string[] };
-      expect(manifest.targets).toEqual(['linux', 'macos', 'windows', 'ios', 'android']);
+      expect(manifest.targets).toEqual(['linux', 'macos', 'windows', 'ios', 'android', 'mdm']);
     }
   });
 
@@ -243,7 +243,7 @@ describe('diagnostics name the file; usage errors', () => {
     for (const cmd of ['compile', 'check']) {
       const r = warpc([cmd, corp, '--target', '', '--out', join(tmp, 'empty-target')].slice(0, cmd === 'check' ? 4 : 6));
       expect(r.code, cmd).toBe(2);
-      expect(r.stderr, cmd).toBe(`${corp}: error WARPC0059: --target names no target; known targets: linux, macos, windows, ios, android, all\n`);
+      expect(r.stderr, cmd).toBe(`${corp}: error WARPC0059: --target names no target; known targets: linux, macos, windows, ios, android, mdm, all\n`);
     }
     expect(warpc(['compile', corp, '--target', ' , ', '--out', join(tmp, 'empty-target')]).code).toBe(2);
     expect(existsSync(join(tmp, 'empty-target'))).toBe(false);

@@ -2,12 +2,14 @@
 # A namespace-confined warpc demo: nothing outside the namespaces it creates is touched.
 #
 #   sudo contrib/demo/demo.sh up      # build the namespaces, compile a profile, start warpc up
+#   sudo contrib/demo/demo.sh up masque  # the same over MASQUE (CONNECT-IP over HTTP/2, warpc gateway)
 #   sudo contrib/demo/demo.sh status  # warpc status in the device namespace
 #   sudo contrib/demo/demo.sh down    # warpc down, stop every process by PID, delete the namespaces
 #
 # Topology (namespaces ${PREFIX}-dev, -gw, -app):
-#   dev 192.168.77.2 (eth0) ── gw 192.168.77.1: wireguard-go peer on :2408, dnsmasq + dnsdist (DoH on
-#   203.0.113.53, blocks blocked.example.com), firewall dropping TCP 8081 ── app 203.0.113.10 (HTTP 8080, 8081)
+#   dev 192.168.77.2 (eth0) ── gw 192.168.77.1: wireguard-go peer on :2408 (or, with `up masque`, warpc
+#   gateway on TCP 443), dnsmasq + dnsdist (DoH on 203.0.113.53, blocks blocked.example.com), firewall
+#   dropping TCP 8081 ── app 203.0.113.10 (HTTP 8080, 8081)
 #
 # Needs root and: iproute2 nftables wireguard-go wireguard-tools dnsdist dnsmasq openssl curl dnsutils, and
 # a built warpc (npm ci && npm run build), or WARPC set to a command that runs it.
@@ -36,7 +38,7 @@ start() {
 
 wait_for() {
 	local what=$1; shift
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		if "$@" >/dev/null 2>&1; then return 0; fi
 		sleep 0.1
 	done
@@ -45,6 +47,8 @@ wait_for() {
 }
 
 up() {
+	local tunnel=${1:-wireguard}
+	case "$tunnel" in wireguard | masque) ;; *) echo "demo: up wireguard|masque, not '$tunnel'" >&2; exit 2 ;; esac
 	if ip netns list | grep -q "^${DEV}\b"; then echo "demo: already up (run: $0 down)" >&2; exit 1; fi
 	mkdir -p "$DIR"/{pki,root/etc,state}
 	chmod 755 "$DIR"
@@ -60,14 +64,25 @@ up() {
 	ip -n "$GW" addr add 203.0.113.53/32 dev lo
 	in_ns "$GW" sysctl -qw net.ipv4.ip_forward=1
 
-	# The gateway's WireGuard peer.
-	(umask 077 && wg genkey >"$DIR/gw.key")
-	start wireguard-go "$GW" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$GW_IF"
-	wait_for "wireguard-go" test -S "/var/run/wireguard/${GW_IF}.sock"
-	in_ns "$GW" wg set "$GW_IF" private-key "$DIR/gw.key" listen-port 2408
-	in_ns "$GW" ip addr add 172.16.0.1/32 dev "$GW_IF"
-	in_ns "$GW" ip link set "$GW_IF" up
-	in_ns "$GW" ip route add 172.16.0.2/32 dev "$GW_IF"
+	if [ "$tunnel" = wireguard ]; then
+		# The gateway's WireGuard peer.
+		(umask 077 && wg genkey >"$DIR/gw.key")
+		start wireguard-go "$GW" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$GW_IF"
+		wait_for "wireguard-go" test -S "/var/run/wireguard/${GW_IF}.sock"
+		in_ns "$GW" wg set "$GW_IF" private-key "$DIR/gw.key" listen-port 2408
+		in_ns "$GW" ip addr add 172.16.0.1/32 dev "$GW_IF"
+		in_ns "$GW" ip link set "$GW_IF" up
+		in_ns "$GW" ip route add 172.16.0.2/32 dev "$GW_IF"
+		tunnel_line="tunnel: { protocol: wireguard, endpoint: \"192.168.77.1:2408\", peer_public_key: \"$(wg pubkey <"$DIR/gw.key")\" }"
+	else
+		# The reference MASQUE gateway: its TUN takes the name GW_IF; clients are registered by pin
+		# in a file it reads at every new session (the device's pin is known once warpc up made its key).
+		: >"$DIR/masque-clients"
+		start gateway "$GW" "${WARPC[@]}" gateway --masque-listen 192.168.77.1:443 --masque-clients "$DIR/masque-clients" \
+			--state-dir "$DIR/gw-state" --tun "$GW_IF"
+		wait_for "warpc gateway" grep -q 'listening on' "$DIR/gateway.log"
+		tunnel_line="tunnel: { protocol: masque, endpoint: \"192.168.77.1:443\", peer_public_key: \"$(cat "$DIR/gw-state/masque.pin")\" }"
+	fi
 	printf 'table inet demo_gw {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  iifname "%s" tcp dport 8081 counter drop\n }\n}\n' "$GW_IF" | in_ns "$GW" nft -f -
 
 	# The app, and the gateway's resolver: dnsmasq behind dnsdist (DoH, with a blocking policy).
@@ -105,7 +120,7 @@ split_tunnel:
 fallback_domains:
   - { suffix: lan.example.net, description: the device's own resolver }
 interface: { ipv4: 172.16.0.2, mtu: 1280 }
-tunnel: { protocol: wireguard, endpoint: "192.168.77.1:2408", peer_public_key: "$(wg pubkey <"$DIR/gw.key")" }
+${tunnel_line}
 dns: { doh_url: "https://doh.demo.example/dns-query", doh_addresses: [203.0.113.53], doh_via: tunnel }
 targets:
   linux: { interface: ${DEV_IF} }
@@ -115,9 +130,15 @@ YAML
 
 	start agent "$DEV" "${WARPC[@]}" up "$DIR/out/linux" --state-dir "$DIR/state" --root "$DIR/root" --doh-ca "$DIR/pki/ca.pem"
 	wait_for "warpc up" grep -q 'warpc: up: ' "$DIR/agent.log"
-	in_ns "$GW" wg set "$GW_IF" peer "$(wg pubkey <"$DIR/state/private.key")" allowed-ips 172.16.0.2/32
-	# The gateway learns the device's key only now, so a handshake the device tried earlier was
-	# refused and WireGuard retries after 5 s: wait for the tunnel to carry a packet end to end.
+	if [ "$tunnel" = wireguard ]; then
+		in_ns "$GW" wg set "$GW_IF" peer "$(wg pubkey <"$DIR/state/private.key")" allowed-ips 172.16.0.2/32
+		# The gateway learns the device's key only now, so a handshake the device tried earlier was
+		# refused and WireGuard retries after 5 s: wait for the tunnel to carry a packet end to end.
+	else
+		# Register the device's MASQUE key (warpc up logged its pin); the client retries with backoff.
+		pin=$(grep -o 'register sha256/[^ ]*' "$DIR/agent.log" | head -n 1 | cut -d' ' -f2)
+		printf '%s 172.16.0.2/32 demo-device\n' "$pin" >"$DIR/masque-clients"
+	fi
 	wait_for "the tunnel handshake" in_ns "$DEV" ping -c 1 -W 1 203.0.113.10
 	cat <<TXT
 demo: up. The device namespace is $DEV; try:
@@ -147,7 +168,7 @@ down() {
 	if ip netns list | grep -q "^${DEV}\b"; then
 		warpc down --state-dir "$DIR/state" || warpc recover --state-dir "$DIR/state" || true
 	fi
-	for p in agent dnsdist dnsmasq app wireguard-go; do stop_pid "$p"; done
+	for p in agent dnsdist dnsmasq app wireguard-go gateway; do stop_pid "$p"; done
 	for ns in "$DEV" "$GW" "$APP"; do ip netns del "$ns" 2>/dev/null || true; done
 	rm -f "/var/run/wireguard/${GW_IF}.sock" "/var/run/wireguard/${DEV_IF}.sock"
 	if [ -f "$DIR/root/etc/resolv.conf" ]; then echo "demo: the device resolv.conf after down:"; cat "$DIR/root/etc/resolv.conf"; fi
@@ -156,8 +177,8 @@ down() {
 }
 
 case "${1:-}" in
-up) up ;;
+up) up "${2:-wireguard}" ;;
 down) down ;;
 status) warpc status --state-dir "$DIR/state" ;;
-*) echo "usage: $0 up|status|down" >&2; exit 2 ;;
+*) echo "usage: $0 up [wireguard|masque] | status | down" >&2; exit 2 ;;
 esac

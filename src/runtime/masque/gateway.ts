@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { formatPrefix } from '../../net/ip.js';
+import { formatPrefix, type Prefix } from '../../net/ip.js';
 import { TunDevice } from '../tunnel/tun.js';
 import { loadOrCreateIdentity } from './cert.js';
 import { MasqueServer, parseClientsFile } from './server.js';
@@ -41,12 +41,25 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   // The clients file is read now (to fail early and route its addresses) and again at every session.
   const clients = parseClientsFile(readFileSync(o.clientsFile, 'utf8'), o.clientsFile);
   const id = await loadOrCreateIdentity(o.stateDir, { usage: 'server', commonName: 'warpc gateway' });
-  const server = new MasqueServer({ host: o.host, port: o.port, keyPem: id.keyPem, certPem: id.certPem, clientsFile: o.clientsFile, log: o.log });
+  // Each client's addresses are routed into the TUN: those in the file now, and a client added
+  // to the file later when its first session starts.
+  const routed = new Set<string>();
+  let tunName = o.tunName;
+  const route = async (c: { readonly allowed: readonly Prefix[] }): Promise<void> => {
+    for (const p of c.allowed) {
+      const text = formatPrefix(p);
+      if (routed.has(text)) continue;
+      await run('ip', [p.family === 4 ? '-4' : '-6', 'route', 'replace', text, 'dev', tunName]);
+      routed.add(text);
+    }
+  };
+  const server = new MasqueServer({ host: o.host, port: o.port, keyPem: id.keyPem, certPem: id.certPem, clientsFile: o.clientsFile, log: o.log, onClient: route });
   const tun = new TunDevice(o.tunName, (packets) => server.fromTun(packets));
+  tunName = tun.name;
   try {
     server.attach(tun);
     await run('ip', ['link', 'set', 'dev', tun.name, 'mtu', String(o.mtu), 'up']);
-    for (const c of clients) for (const p of c.allowed) await run('ip', [p.family === 4 ? '-4' : '-6', 'route', 'replace', formatPrefix(p), 'dev', tun.name]);
+    for (const c of clients) await route(c);
     const addr = await server.listen();
     await writeFile(join(o.stateDir, 'masque.pin'), `sha256/${id.pin}\n`);
     o.log(`MASQUE gateway listening on ${o.host}:${addr.port} (HTTP/2, TLS 1.3), TUN ${tun.name}, ${clients.length} known client(s); server key pin: sha256/${id.pin}`);

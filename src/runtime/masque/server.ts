@@ -127,6 +127,8 @@ export interface MasqueServerOptions {
   /** Read at every new session, so an added client is known at once. */
   readonly clientsFile: string;
   readonly log: (msg: string) => void;
+  /** Called when a client's session starts, before it is answered (the gateway routes its addresses). */
+  readonly onClient?: (client: ClientEntry) => Promise<void>;
 }
 
 export class MasqueServer {
@@ -234,7 +236,10 @@ export class MasqueServer {
     this.live.add(live);
     this.stats.sessions++;
     this.o.log(`MASQUE session from ${peer}: ${entry.name} (sha256/${entry.pin})`);
-    stream.respond({ ':status': 200, 'capsule-protocol': '?1' });
+    const ready = this.o.onClient ? this.o.onClient(entry).catch((err: Error) => this.o.log(`routing the addresses of ${entry.name} failed: ${err.message}`)) : Promise.resolve();
+    void ready.then(() => {
+      if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': 200, 'capsule-protocol': '?1' });
+    });
     let batch: Buffer[] = [];
     const reader = new CapsuleReader((p) => {
       if (live.addresses.matches(p, 'src')) batch.push(p);
@@ -281,7 +286,10 @@ export class MasqueServer {
       else per.set(to, [p]);
     }
     for (const [l, list] of per) {
-      if (l.stream.destroyed || l.stream.closed) continue;
+      if (l.stream.destroyed || l.stream.closed || !l.stream.headersSent) {
+        this.stats.dropped_packets += list.length; // not answered yet (its addresses are being routed)
+        continue;
+      }
       this.stats.tx_packets += list.length;
       if (!l.stream.write(encodeDatagrams(list)) && this.tun) {
         const tun = this.tun;

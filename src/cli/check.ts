@@ -1,4 +1,5 @@
-/** `warpc check <profile> [--target …] [--format text|json]`: validate and plan, write nothing. */
+/** `warpc check <profile…> [--target …] [--format text|json]`: validate and plan, write nothing. */
+import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { CliExit, EXIT } from './exit.js';
 import { formatOption, type Format } from './options.js';
@@ -7,49 +8,62 @@ export function register(program: Command): void {
   program
     .command('check')
     .description('validate a profile and report every problem; writes nothing')
-    .argument('<profile>', 'profile YAML file, or - for standard input')
+    .argument('<profiles...>', 'profile YAML files (or - for standard input); an import folder\'s index.yaml is checked as an index')
     .option('-t, --target <targets>', 'also check what these targets can express ("all" for every target)', 'all')
     .addOption(formatOption())
-    .addHelpText('after', '\nExamples:\n  $ warpc check profile.yaml\n  $ warpc check profile.yaml --format json | jq .diagnostics')
-    .action(async (profilePath: string, opts: { target: string; format: Format }) => {
+    .addHelpText('after', '\nExamples:\n  $ warpc check profile.yaml\n  $ warpc check imported/*.yaml\n  $ warpc check profile.yaml --format json | jq .diagnostics')
+    .action(async (profilePaths: string[], opts: { target: string; format: Format }) => {
       const { analyze, targetDiagnostics } = await import('../compile.js');
       const { hasErrors, withFile } = await import('../diagnostics/diagnostic.js');
       const { diagnosticsJson, printDiagnostics, readProfile, summary, targetsOrExit, writeJson } = await import('./common.js');
-      const targets = targetsOrExit(opts.target, profilePath, opts.format, { summary: null });
-      const { source, diagnostics: readDiags, file } = readProfile(profilePath);
-      let diagnostics = readDiags;
-      let summaryFacts: Record<string, unknown> | null = null;
-      if (source !== null) {
-        const result = analyze(source);
-        const all = [...result.diagnostics];
-        if (result.plan) for (const t of targets) all.push(...targetDiagnostics(t, result.plan));
-        diagnostics = withFile(all, file);
-        if (result.plan && !hasErrors(all)) {
-          const p = result.plan;
-          summaryFacts = {
-            name: p.name,
-            service_mode: p.serviceMode,
-            split_mode: p.split.mode,
-            tunnel_prefixes: { ipv4: p.split.tunnel.v4.prefixCount(), ipv6: p.split.tunnel.v6.prefixCount() },
-            direct_prefixes: { ipv4: p.split.direct.v4.prefixCount(), ipv6: p.split.direct.v6.prefixCount() },
-            host_rules: p.split.hosts.length,
-            fallback_domains: p.dns?.fallback.length ?? 0,
-          };
+      const targets = targetsOrExit(opts.target, profilePaths[0] ?? '-', opts.format, { summary: null });
+      const reports: { file: string; ok: boolean; diagnostics: ReturnType<typeof withFile>; summary: Record<string, unknown> | null; source: string | null; line: string | null }[] = [];
+      for (const profilePath of profilePaths) {
+        // The index `warpc import --out` writes beside its profiles (so `warpc check DIR/*.yaml` works):
+        // its matches and file names are checked, not the profile schema.
+        if (profilePath !== '-' && /^index\.(ya?ml|json)$/.test(basename(profilePath))) {
+          const { checkImportIndex } = await import('../interop/folder.js');
+          const r = checkImportIndex(dirname(profilePath));
+          reports.push({ file: r.indexFile, ok: !hasErrors(r.diagnostics), diagnostics: r.diagnostics, summary: r.summary, source: r.indexText, line: r.summary && !hasErrors(r.diagnostics) ? `${r.indexFile}: ok (${summary(r.diagnostics)}): import index of ${r.summary['profiles'] as number} profiles in precedence order, default ${r.summary['default'] as string}` : null });
+          continue;
         }
+        const { source, diagnostics: readDiags, file } = readProfile(profilePath);
+        let diagnostics = readDiags;
+        let summaryFacts: Record<string, unknown> | null = null;
+        let line: string | null = null;
+        if (source !== null) {
+          const result = analyze(source);
+          const all = [...result.diagnostics];
+          if (result.plan) for (const t of targets) all.push(...targetDiagnostics(t, result.plan));
+          diagnostics = withFile(all, file);
+          if (result.plan && !hasErrors(all)) {
+            const p = result.plan;
+            summaryFacts = {
+              name: p.name,
+              service_mode: p.serviceMode,
+              split_mode: p.split.mode,
+              tunnel_prefixes: { ipv4: p.split.tunnel.v4.prefixCount(), ipv6: p.split.tunnel.v6.prefixCount() },
+              direct_prefixes: { ipv4: p.split.direct.v4.prefixCount(), ipv6: p.split.direct.v6.prefixCount() },
+              host_rules: p.split.hosts.length,
+              fallback_domains: p.dns?.fallback.length ?? 0,
+            };
+            line =
+              `${file}: ok (${summary(diagnostics)}): profile ${p.name}, service mode ${p.serviceMode}, split tunnel ${p.split.mode}, ` +
+              `${p.split.tunnel.v4.prefixCount()}+${p.split.tunnel.v6.prefixCount()} tunnel prefixes (IPv4+IPv6), ${p.split.hosts.length} host rules, ${p.dns?.fallback.length ?? 0} fallback domains`;
+          }
+        }
+        reports.push({ file, ok: !hasErrors(diagnostics), diagnostics, summary: summaryFacts, source, line });
       }
-      const ok = !hasErrors(diagnostics);
+      const ok = reports.every((r) => r.ok);
       if (opts.format === 'json') {
-        writeJson({ ok, diagnostics: diagnosticsJson(diagnostics), summary: summaryFacts });
+        const one = (r: (typeof reports)[number]) => ({ ok: r.ok, diagnostics: diagnosticsJson(r.diagnostics), summary: r.summary });
+        // One profile: the object as always; several: one such object per file, with its name.
+        writeJson(reports.length === 1 ? one(reports[0]!) : { ok, profiles: reports.map((r) => ({ file: r.file, ...one(r) })) });
       } else {
-        printDiagnostics(diagnostics, source);
-        if (summaryFacts) {
-          const s = summaryFacts as { name: string; service_mode: string; split_mode: string; tunnel_prefixes: { ipv4: number; ipv6: number }; host_rules: number; fallback_domains: number };
-          process.stdout.write(
-            `${file}: ok (${summary(diagnostics)}): profile ${s.name}, service mode ${s.service_mode}, split tunnel ${s.split_mode}, ` +
-              `${s.tunnel_prefixes.ipv4}+${s.tunnel_prefixes.ipv6} tunnel prefixes (IPv4+IPv6), ${s.host_rules} host rules, ${s.fallback_domains} fallback domains\n`,
-          );
-        } else {
-          process.stderr.write(`${file}: ${summary(diagnostics)}\n`);
+        for (const r of reports) {
+          printDiagnostics(r.diagnostics, r.source);
+          if (r.line) process.stdout.write(`${r.line}\n`);
+          else process.stderr.write(`${r.file}: ${summary(r.diagnostics)}\n`);
         }
       }
       if (!ok) throw new CliExit(EXIT.failure);

@@ -93,3 +93,18 @@ function offsetOf(text: string, line: number, col: number): number {
   for (let l = 1; l < line; l++) off = text.indexOf('\n', off) + 1;
   return off + col - 1;
 }
+
+/**
+ * `warpc check DIR/index.yaml`: the index read as `warpc match` reads it, plus every file it
+ * names present beside it.
+ */
+export function checkImportIndex(dir: string): { indexFile: string; indexText: string | null; diagnostics: Diagnostic[]; summary: { profiles: number; default: string } | null } {
+  const r = readImportFolder(dir);
+  const diagnostics = [...r.diagnostics];
+  if (!r.folder) return { indexFile: r.indexFile, indexText: r.indexText, diagnostics, summary: null };
+  const f = r.folder;
+  for (const file of [...f.candidates.map((c) => c.file), f.defaultFile].filter((x): x is string => typeof x === 'string')) {
+    if (!existsSync(join(dir, file))) diagnostics.push({ ...diag('MatchNotImportFolder', { path: dir, reason: `its index lists ${file}, which is not there` }), file: f.indexFile });
+  }
+  return { indexFile: f.indexFile, indexText: f.indexText, diagnostics, summary: { profiles: f.candidates.length + 1, default: f.defaultFile } };
+}

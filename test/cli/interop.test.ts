@@ -38,16 +38,18 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe.each(ACCOUNTS)('warpc import %s', (acc) => {
-  it('imports, every profile passes check, default.yaml compiles for every target, and a second import gives the same bytes', () => {
+  it('imports, `warpc check DIR/*.yaml` passes (every profile and the index), default.yaml compiles for every target, and a second import gives the same bytes', () => {
     const out = join(tmp, acc);
     const r = warpc(['import', join('fixtures/import', acc), '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const yamls = readdirSync(out).filter((f) => f.endsWith('.yaml') && f !== 'index.yaml');
     expect(yamls).toContain('default.yaml');
-    for (const y of yamls) {
-      const c = warpc(['check', join(out, y)]);
-      expect(c.code, `${y}: ${c.stderr}`).toBe(0);
-    }
+    // The issue's command, `warpc check DIR/*.yaml`: every profile and the index, in one run.
+    const glob = readdirSync(out).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(out, f));
+    const c = warpc(['check', ...glob]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout.match(/: ok \(0 errors/g)?.length, c.stdout).toBe(glob.length);
+    expect(c.stdout).toContain(`${join(out, 'index.yaml')}: ok (0 errors, 0 warnings): import index of ${yamls.length} profiles`);
     const compiled = warpc(['compile', join(out, 'default.yaml'), '--target', 'all', '--out', join(tmp, `${acc}-build`)]);
     expect(compiled.code, compiled.stderr).toBe(0);
     const again = join(tmp, `${acc}-again`);

@@ -28,6 +28,7 @@ import {
   Parse,
   parseQuery,
   questionName,
+  readName,
   RCODE_NOERROR,
   RCODE_NOTIMP,
   RCODE_NXDOMAIN,
@@ -400,7 +401,8 @@ export class ProxyCore {
   reconfigure(router: Router, doh: Upstream | null, affected: (name: string) => boolean): number {
     this.router = router;
     if (doh !== null) this.doh = doh;
-    return this.cache.dropWhere((key) => affected(keyName(key)));
+    // A cache key starts with the question name in wire form (wire.cacheKey): read it as the router reads names.
+    return this.cache.dropWhere((key) => affected(readName(Buffer.from(key, 'latin1'), 0) ?? ''));
   }
 
   /** Drop expired cache entries (called on a timer). */
@@ -417,15 +419,3 @@ export class ProxyCore {
 
 export type { PlainServer };
 
-/** The question name of a cache key (wire.cacheKey: lowercased wire-format name, then type, class, flags). */
-export function keyName(key: string): string {
-  const labels: string[] = [];
-  let i = 0;
-  while (i < key.length) {
-    const n = key.charCodeAt(i);
-    if (n === 0 || n >= 64) break;
-    labels.push(key.slice(i + 1, i + 1 + n));
-    i += 1 + n;
-  }
-  return labels.join('.');
-}

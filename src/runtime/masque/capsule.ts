@@ -220,6 +220,8 @@ export class CapsuleReader {
       const ctx = readSmall(buf, body, body + len);
       if (ctx === -1) throw new CapsuleError('a DATAGRAM capsule whose context ID overruns it');
       const clen = 1 << ((buf[body] as number) >> 6);
+      // The bound above allowed for the longest context ID; the packet itself is bounded here.
+      if (len - clen > this.maxPacket) throw new CapsuleError(`a DATAGRAM capsule of ${len} bytes (at most ${this.maxPacket} bytes of packet)`);
       if (ctx === CONTEXT_IP) {
         this.stats.packets++;
         this.onPacket(buf.subarray(body + clen, body + len));

@@ -17,20 +17,20 @@ export function register(program: Command): void {
       const { hasErrors, withFile } = await import('../diagnostics/diagnostic.js');
       const { diagnosticsJson, printDiagnostics, readProfile, summary, targetsOrExit, writeJson } = await import('./common.js');
       const targets = targetsOrExit(opts.target, profilePaths[0] ?? '-', opts.format, { summary: null });
-      const reports: { file: string; ok: boolean; diagnostics: ReturnType<typeof withFile>; summary: Record<string, unknown> | null; source: string | null; line: string | null }[] = [];
+      const reports: { file: string; ok: boolean; diagnostics: ReturnType<typeof withFile>; summary: Record<string, unknown> | null; source: string | null; what: string | null }[] = [];
       for (const profilePath of profilePaths) {
         // The index `warpc import --out` writes beside its profiles (so `warpc check DIR/*.yaml` works):
         // its matches and file names are checked, not the profile schema.
         if (profilePath !== '-' && /^index\.(ya?ml|json)$/.test(basename(profilePath))) {
           const { checkImportIndex } = await import('../interop/folder.js');
           const r = checkImportIndex(dirname(profilePath));
-          reports.push({ file: r.indexFile, ok: !hasErrors(r.diagnostics), diagnostics: r.diagnostics, summary: r.summary, source: r.indexText, line: r.summary && !hasErrors(r.diagnostics) ? `${r.indexFile}: ok (${summary(r.diagnostics)}): import index of ${r.summary['profiles'] as number} profiles in precedence order, default ${r.summary['default'] as string}` : null });
+          reports.push({ file: r.indexFile, ok: !hasErrors(r.diagnostics), diagnostics: r.diagnostics, summary: r.summary, source: r.indexText, what: r.summary && `import index of ${r.summary.profiles} profiles in precedence order, default ${r.summary.default}` });
           continue;
         }
         const { source, diagnostics: readDiags, file } = readProfile(profilePath);
         let diagnostics = readDiags;
         let summaryFacts: Record<string, unknown> | null = null;
-        let line: string | null = null;
+        let what: string | null = null;
         if (source !== null) {
           const result = analyze(source);
           const all = [...result.diagnostics];
@@ -38,21 +38,21 @@ export function register(program: Command): void {
           diagnostics = withFile(all, file);
           if (result.plan && !hasErrors(all)) {
             const p = result.plan;
+            const tunnel = { ipv4: p.split.tunnel.v4.prefixCount(), ipv6: p.split.tunnel.v6.prefixCount() };
+            const fallback = p.dns?.fallback.length ?? 0;
             summaryFacts = {
               name: p.name,
               service_mode: p.serviceMode,
               split_mode: p.split.mode,
-              tunnel_prefixes: { ipv4: p.split.tunnel.v4.prefixCount(), ipv6: p.split.tunnel.v6.prefixCount() },
+              tunnel_prefixes: tunnel,
               direct_prefixes: { ipv4: p.split.direct.v4.prefixCount(), ipv6: p.split.direct.v6.prefixCount() },
               host_rules: p.split.hosts.length,
-              fallback_domains: p.dns?.fallback.length ?? 0,
+              fallback_domains: fallback,
             };
-            line =
-              `${file}: ok (${summary(diagnostics)}): profile ${p.name}, service mode ${p.serviceMode}, split tunnel ${p.split.mode}, ` +
-              `${p.split.tunnel.v4.prefixCount()}+${p.split.tunnel.v6.prefixCount()} tunnel prefixes (IPv4+IPv6), ${p.split.hosts.length} host rules, ${p.dns?.fallback.length ?? 0} fallback domains`;
+            what = `profile ${p.name}, service mode ${p.serviceMode}, split tunnel ${p.split.mode}, ${tunnel.ipv4}+${tunnel.ipv6} tunnel prefixes (IPv4+IPv6), ${p.split.hosts.length} host rules, ${fallback} fallback domains`;
           }
         }
-        reports.push({ file, ok: !hasErrors(diagnostics), diagnostics, summary: summaryFacts, source, line });
+        reports.push({ file, ok: !hasErrors(diagnostics), diagnostics, summary: summaryFacts, source, what });
       }
       const ok = reports.every((r) => r.ok);
       if (opts.format === 'json') {
@@ -62,7 +62,7 @@ export function register(program: Command): void {
       } else {
         for (const r of reports) {
           printDiagnostics(r.diagnostics, r.source);
-          if (r.line) process.stdout.write(`${r.line}\n`);
+          if (r.ok && r.what) process.stdout.write(`${r.file}: ok (${summary(r.diagnostics)}): ${r.what}\n`);
           else process.stderr.write(`${r.file}: ${summary(r.diagnostics)}\n`);
         }
       }

@@ -9,8 +9,9 @@
  * those two files.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { atomicWrite } from '../linux/resolv.js';
 
 // ---- DER, only what a certificate needs -------------------------------------------------------
 
@@ -143,13 +144,6 @@ export interface IdentityOptions {
 
 const DAY = 86_400_000;
 
-async function writeSecret(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
-
 /**
  * Load `<dir>/masque.key` and `<dir>/masque.crt`, creating the key (0600) when absent and
  * re-issuing the certificate when missing, for another key, or within renewDays of its end.
@@ -173,7 +167,7 @@ export async function loadOrCreateIdentity(dir: string, o: IdentityOptions): Pro
   }
   if (!key) {
     key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
-    await writeSecret(keyPath, key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+    await atomicWrite(keyPath, Buffer.from(key.export({ type: 'pkcs8', format: 'pem' }) as string), 0o600);
     created = 'key';
   }
   const pin = spkiSha256(key);
@@ -193,7 +187,7 @@ export async function loadOrCreateIdentity(dir: string, o: IdentityOptions): Pro
     notAfter = new Date(Math.floor((now.getTime() + (o.lifetimeDays ?? 30) * DAY) / 1000) * 1000);
     const der = selfSignedCertificate(key, { commonName: o.commonName ?? (o.usage === 'client' ? 'warpc device' : 'warpc gateway'), notBefore: new Date(now.getTime() - 3600_000), notAfter, usage: o.usage });
     certPem = derToPem(der);
-    await writeSecret(certPath, certPem, 0o644);
+    await atomicWrite(certPath, Buffer.from(certPem), 0o644);
     if (created === 'none') created = 'certificate';
   }
   return { keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, certPem, pin, notAfter, created };

@@ -1,12 +1,7 @@
 /** `warpc apply <dir> [--timeout S]`: hand a new compiled folder to the running agent; it applies only the difference. */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { runtimeAction, stateDirOption } from './up.js';
-
-function seconds(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new InvalidArgumentError('a whole number of seconds, 1 to 86400');
-  return n;
-}
+import { seconds } from './options.js';
 
 export function register(program: Command): void {
   program

@@ -3,7 +3,7 @@
  * `register` functions load only commander: a command's implementation is
  * imported by its action, when it runs, so start-up and `--help` stay cheap.
  */
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 // The runtime's defaults come from the platform seam, which loads no platform until a command runs.
 import { DEFAULT_ROOT, DEFAULT_STATE_DIR } from '../runtime/platform.js';
 
@@ -11,6 +11,13 @@ export type Format = 'text' | 'json';
 
 export const formatOption = (): Option => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
 
+
+/** A `--timeout` argument: whole seconds, 1 to 86400. */
+export function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new InvalidArgumentError('a whole number of seconds, 1 to 86400');
+  return n;
+}
 
 export function stateDirOption(): Option {
   return new Option('--state-dir <dir>', 'where the journal, the device key and backups live').default(DEFAULT_STATE_DIR);

@@ -31,6 +31,7 @@ export function register(program: Command): void {
         process.stderr.write(`nothing written: ${summary(diagnostics)}\n`);
         throw new CliExit(EXIT.failure);
       }
+      const mine = artifactsOf(r.plan, targets);
       let diffText: string | undefined;
       if (opts.against !== undefined) {
         const old = readProfile(opts.against);
@@ -43,10 +44,10 @@ export function register(program: Command): void {
         const { countChanges, diffLines, splitLines } = await import('../diff/lines.js');
         const { diffText: render } = await import('../diff/text.js');
         const names = targets.map((t) => t.name);
-        const artifacts = diffArtifacts(names, artifactsOf(o.plan, targets), artifactsOf(r.plan, targets), (x, y) => countChanges(diffLines(splitLines(x), splitLines(y))));
+        const artifacts = diffArtifacts(names, artifactsOf(o.plan, targets), mine, (x, y) => countChanges(diffLines(splitLines(x), splitLines(y))));
         diffText = render(diffProfiles({ profile: o.profile, plan: o.plan }, { profile: r.profile, plan: r.plan }, artifacts));
       }
-      const html = buildPreview({ file: read.file, source: read.source, plan: r.plan, diagnostics, artifacts: artifactsOf(r.plan, targets).files, diffText, againstFile: opts.against });
+      const html = buildPreview({ file: read.file, source: read.source, plan: r.plan, diagnostics, artifacts: mine.files, diffText, againstFile: opts.against });
       writeFileSync(opts.out, html);
       process.stdout.write(`wrote ${opts.out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB); ${summary(diagnostics)}\n`);
     });

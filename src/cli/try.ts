@@ -1,13 +1,8 @@
 /** `warpc try <dir> --timeout S`: apply, and revert unless `warpc confirm` comes within S seconds (like netplan try). */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { DnsManagerChoice } from '../contract/settings.js';
 import { dnsManagerOption, rootOption, runtimeAction, stateDirOption } from './up.js';
-
-function seconds(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new InvalidArgumentError('a whole number of seconds, 1 to 86400');
-  return n;
-}
+import { seconds } from './options.js';
 
 export function register(program: Command): void {
   program

@@ -279,7 +279,7 @@ export function readAccount(files: readonly InputFile[]): { account: Account | n
     if (prev) {
       const loc = at(p.site);
       diagnostics.push({
-        ...diag(p.policyId === null ? 'ImportDuplicatePolicy' : 'ImportDuplicatePolicy', { policyId: p.policyId ?? '(default profile)', first: `${prev.origin}:${at(prev.site).line}`, second: `${p.origin}:${loc.line}` }, loc),
+        ...diag('ImportDuplicatePolicy', { policyId: p.policyId ?? '(default profile)', first: `${prev.origin}:${at(prev.site).line}`, second: `${p.origin}:${loc.line}` }, loc),
         file: p.site.file,
       });
       continue;

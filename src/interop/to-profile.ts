@@ -14,13 +14,10 @@
  * Decides: file names and profile names (deterministic). Must not touch: files, the compiler.
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { LIST_NAMES, PASS_THROUGH_TYPES, profileLabel, SELECTOR_FIELDS, type Account, type CfEntry, type CfFallback, type CfProfile } from './model.js';
+import { PASS_THROUGH_TYPES, profileLabel, SELECTOR_FIELDS, type Account, type CfEntry, type CfFallback, type CfProfile } from './model.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** warpc's service modes, which are Cloudflare's service_mode_v2.mode values. */
-export const SERVICE_MODES = ['warp', '1dot1', 'warp_tunnel_only', 'proxy', 'posture_only'] as const;
 
 /** A profile name from a Cloudflare name: lowercase letters, digits and '-', at most 64 characters. */
 export function slugOf(name: string): string {
@@ -167,5 +164,3 @@ export function accountToProfiles(account: Account): { files: ImportedFile[]; di
   }
   return { files, diagnostics };
 }
-
-export { LIST_NAMES };

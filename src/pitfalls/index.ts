@@ -7,11 +7,11 @@
  * It must not change either, nor repeat what validation already reports. Called
  * once, from analyze() in src/compile.ts, after validation and planning.
  */
-import { parseDomainName } from '../net/names.js';
+import { parseDomainName, isSubdomainOrSelf } from '../net/names.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatPrefix, parseAddress, parsePrefix, prefixContains, type Prefix } from '../net/ip.js';
-import { isSubdomainOrSelf } from '../net/names.js';
 import { DualSet, PrefixSet } from '../net/prefix-set.js';
+import { tunnelRouteCounts } from '../emit/limits.js';
 import type { Plan } from '../plan/types.js';
 import type { LoadedDocument } from '../profile/load.js';
 import type { Profile } from '../profile/types.js';
@@ -131,11 +131,8 @@ export function pitfallWarnings(doc: LoadedDocument, profile: Profile, plan: Pla
   }
 
   /* Route counts macOS and Windows handle badly. */
-  if (plan.features.routes) {
-    const v4 = plan.split.tunnel.v4.prefixCount();
-    const v6 = plan.split.tunnel.v6.prefixCount();
-    if (v4 + v6 > MANY_ROUTES) out.push(diag('ManyRoutes', { count: v4 + v6, v4, v6, limit: MANY_ROUTES }, { ...doc.locate(['split_tunnel', 'entries'], { key: true }), path: ['split_tunnel', 'entries'] }));
-  }
+  const routes = tunnelRouteCounts(plan);
+  if (routes.total > MANY_ROUTES) out.push(diag('ManyRoutes', { count: routes.total, v4: routes.v4, v6: routes.v6, limit: MANY_ROUTES }, { ...doc.locate(['split_tunnel', 'entries'], { key: true }), path: ['split_tunnel', 'entries'] }));
   return out;
 }
 

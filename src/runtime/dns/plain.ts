@@ -143,8 +143,9 @@ export function queryPlain(query: Uint8Array, questionEnd: number, servers: read
       const sock = dgram.createSocket(net.isIPv6(s.address) ? 'udp6' : 'udp4');
       sockets.push(sock);
       sock.on('error', (e: NodeJS.ErrnoException) => serverFailed(s, e.code === 'ECONNREFUSED' ? 'udp: refused (port unreachable)' : `udp: ${e.message}`));
-      sock.on('message', (msg, rinfo) => {
-        if (rinfo.port === s.port && sameAddress(s.address, rinfo.address)) accept(s, msg, false);
+      // Connected: the kernel delivers only datagrams from this server's address and port.
+      sock.on('message', (msg) => {
+        accept(s, msg, false);
       });
       sock.connect(s.port, s.address, () => {
         if (done) return;
@@ -154,10 +155,6 @@ export function queryPlain(query: Uint8Array, questionEnd: number, servers: read
       });
     }
   });
-}
-
-function sameAddress(a: string, b: string): boolean {
-  return a === b || a.toLowerCase() === b.toLowerCase();
 }
 
 function fmt(s: PlainServer): string {

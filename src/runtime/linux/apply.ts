@@ -121,7 +121,7 @@ export async function applyPlan(exec: Executor, agent: LiveAgent, next: Compiled
   const j: Journal = agent.journal;
   const from = agent.compiled;
   if (next.manifestSha256 === from.manifestSha256) {
-    if (opts.timeoutSeconds === undefined) j.apply_deadline = null;
+    // Nothing changes, a pending --timeout deadline included (warpc confirm keeps a plan).
     return { changed: false, summary: [`already running plan ${next.manifestSha256.slice(0, 12)}: nothing to change`] };
   }
   const bad = incompatibilities(from, next);

@@ -52,8 +52,6 @@ export type ControlHandler = (req: ControlRequest, log: (line: string) => void) 
 
 export interface ControlServer {
   close(): Promise<void>;
-  /** Resolves when no request is running. */
-  idle(): Promise<void>;
 }
 
 /** Listen on `<stateDir>/control.sock` with a fresh token; requests run one at a time. */
@@ -119,7 +117,6 @@ export async function startControlServer(stateDir: string, handler: ControlHandl
   });
   await chmod(path, 0o600);
   return {
-    idle: () => queue,
     close: async () => {
       await new Promise<void>((r) => server.close(() => r()));
       for (const c of conns) c.destroy();

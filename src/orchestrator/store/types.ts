@@ -15,6 +15,12 @@
 
 export type TokenKind = 'admin' | 'enroll' | 'gateway';
 
+/** Who a device belongs to, for `match` (`identity.email`, `identity.groups.name`): given to an enrollment token by the admin, inherited by every device enrolled with it. */
+export interface Identity {
+  readonly email?: string;
+  readonly groups?: readonly string[];
+}
+
 export interface TokenRow {
   readonly id: string;
   readonly kind: TokenKind;
@@ -28,6 +34,8 @@ export interface TokenRow {
   readonly maxUses: number | null;
   readonly uses: number;
   readonly revokedAt: number | null;
+  /** Enrollment tokens only; null: devices enrolled with it have no identity (only `os.*` and posture select their profile). */
+  readonly identity: Identity | null;
 }
 
 export interface ProfileRow {
@@ -58,6 +66,8 @@ export interface DeviceRow {
   readonly addressV6: string;
   /** The enrollment token's id it registered with. */
   readonly enrolledWith: string;
+  /** Copied from the enrollment token at registration. */
+  readonly identity: Identity | null;
   readonly createdAt: number;
   readonly lastSeen: number | null;
   readonly posture: unknown | null;
@@ -113,7 +123,7 @@ export interface Change {
 /** A store-level refusal the server maps to an HTTP status. */
 export class StoreConflict extends Error {
   constructor(
-    readonly reason: 'install_id_taken' | 'pool_exhausted' | 'token_unusable' | 'key_changed' | 'not_found' | 'precedence_taken',
+    readonly reason: 'install_id_taken' | 'pool_exhausted' | 'token_unusable' | 'key_changed' | 'not_found' | 'precedence_taken' | 'revision_changed',
     message: string,
   ) {
     super(message);
@@ -130,7 +140,7 @@ export interface Store {
   /** The fleet's shared secrets (signing key, CA): the first process to ask creates it; every later one, on any host, reads the same value. */
   secret(name: string, create: () => string): Promise<string>;
 
-  createToken(t: { kind: TokenKind; hash: string; label: string; expiresAt: number | null; maxUses: number | null }, actor: string): Promise<TokenRow>;
+  createToken(t: { kind: TokenKind; hash: string; label: string; expiresAt: number | null; maxUses: number | null; identity?: Identity | null }, actor: string): Promise<TokenRow>;
   tokenByHash(hash: string): Promise<TokenRow | undefined>;
   listTokens(): Promise<TokenRow[]>;
   revokeToken(id: string, actor: string): Promise<void>;
@@ -138,8 +148,8 @@ export interface Store {
   /** The default profile always exists (created empty at first start by the server); custom ones are ordered by precedence. */
   profiles(): Promise<ProfileRow[]>;
   profile(id: string): Promise<ProfileRow | undefined>;
-  /** Create (id undefined) or replace a profile; returns the new row with its new revision. `precedence_taken` when another custom profile holds that precedence. */
-  putProfile(p: { id?: string; body: unknown; match: string | null; precedence: number | null; enabled: boolean }, actor: string): Promise<ProfileRow>;
+  /** Create (id undefined) or replace a profile; returns the new row with its new revision. `precedence_taken` when another custom profile holds that precedence; `revision_changed` when `ifRevision` is given and the stored revision differs (read-modify-write of the list endpoints from several processes). */
+  putProfile(p: { id?: string; body: unknown; match: string | null; precedence: number | null; enabled: boolean }, actor: string, opts?: { ifRevision?: number }): Promise<ProfileRow>;
   deleteProfile(id: string, actor: string): Promise<void>;
 
   /**

@@ -19,6 +19,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../src/compile.js';
 import { validFixtures } from '../helpers/fixtures.js';
+import { mulberry32 } from '../../bench/lib/prng.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -40,22 +41,10 @@ function describeBrowser(name: string, body: () => void): void {
   describe.skip(`${name} [skipped: needs ${CHROMIUM}]`, body);
 }
 
-/** A seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** Random probes near what the profile names: rule edges, bypass and DoH addresses, fallback suffixes and host patterns, and plain random ones. */
 function probesFor(source: string, seed: number): string[] {
   const { plan } = analyze(source);
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const byte = (): number => Math.floor(r() * 256);
   const hex = (): string => Math.floor(r() * 0x10000).toString(16);

@@ -14,21 +14,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeE2E } from '../helpers/e2e.js';
 import { buildTopology, CLI, compileProfile, destroyTopology, deviceState, E2E_TOOLS, freshRoot, LOADER, profileYaml, warpc, type Topology } from './helpers/topology.js';
+import { mulberry32 } from '../../bench/lib/prng.js';
 
 const CYCLES = Number(process.env['WARPC_CRASH_CYCLES'] ?? 50);
 const SEED = Number(process.env['WARPC_CRASH_SEED'] ?? Date.now() % 1_000_000);
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -80,7 +69,7 @@ describeE2E('warpc crash cycles (namespaces, SIGKILL of the whole tree, zombies)
   }
 
   it(`${CYCLES} cycles: up -> SIGKILL of the tree at a random moment -> recover or the next up; byte-exact or fully up every time`, { timeout: CYCLES * 120_000 }, async () => {
-    const random = rng(SEED);
+    const random = mulberry32(SEED);
     const started = Date.now();
     const { root, stateDir } = await freshRoot(t, 'crash');
     const logFile = join(t.tmp, 'crash-agents.log');

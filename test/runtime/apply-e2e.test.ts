@@ -134,7 +134,8 @@ describeE2E('warpc apply (namespaces)', E2E_TOOLS, () => {
     for (let i = 0; i < 100 && (await status(stateDir))['manifest_sha256'] !== (await sha(planA)); i++) await new Promise((res) => setTimeout(res, 100));
     expect(agent.log()).toMatch(/not confirmed by .*: rolling back/);
     expect(await deviceState(t, root)).toEqual(onA);
-    const again = await warpc(t.dev, ['apply', planB, '--timeout', '30', '--state-dir', stateDir]);
+    // Long enough for apply, status and confirm to run on a loaded CI machine (each is a process start).
+    const again = await warpc(t.dev, ['apply', planB, '--timeout', '120', '--state-dir', stateDir]);
     expect(again.code, again.stderr).toBe(0);
     expect((await status(stateDir))['apply_deadline']).not.toBeNull();
     const conf = await warpc(t.dev, ['confirm', '--state-dir', stateDir]);

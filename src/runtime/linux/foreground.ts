@@ -225,7 +225,7 @@ export async function runConfirm(stateDir: string, log: Log = stderrLog): Promis
   }
   if (!isOpen(j) || !(await agentAlive(j))) throw new AgentExit(1, 'warpc confirm: no running warpc try in this state dir');
   if (j.mode !== 'try') {
-    log('already confirmed');
+    log('nothing to confirm: no warpc try or apply --timeout is waiting, and the running plan stays');
     return;
   }
   process.kill(j.pid, 'SIGUSR1');

@@ -22,7 +22,7 @@ import { HostRuleInstaller } from './hosts.js';
 import { agentAlive, isOpen, readJournal, STEPS, writeJournal, type Journal, type Step } from './journal.js';
 
 export { agentAlive };
-import { linkExists, nftTableText, restoreNet, rulesOfBatch, snapshotNet, type RestoreReport } from './netstate.js';
+import { linkExists, nftTableExists, restoreNet, rulesOfBatch, snapshotNet, type RestoreReport } from './netstate.js';
 import { startProxy, type ProxyHandle } from './proxy.js';
 import { inspectResolv, restoreResolv, sha256, writeBackup, writeResolv, type ResolvSnapshot } from './resolv.js';
 
@@ -302,13 +302,17 @@ export async function healthCheck(exec: Executor, c: CompiledLinux, j: Journal):
     const link = await exec.run('ip', ['-j', 'link', 'show', 'dev', s.interface.name], { allowFail: true });
     if (link.code !== 0 || !/"UP"|LOWER_UP|"operstate":"(UP|UNKNOWN)"/.test(link.stdout)) problems.push(`interface ${s.interface.name} is not up`);
   }
-  if (s.features.routes) {
-    for (const spec of j.rule_specs) {
-      const r = await exec.run('ip', ['-j', spec.fam, 'rule', 'show', 'table', String(s.routing.table)], { allowFail: true });
-      if (r.code !== 0 || r.stdout.trim() === '[]' || r.stdout.trim() === '') problems.push(`rule ${spec.args.join(' ')} missing`);
-    }
+  // One listing per family (not per rule), and the families and the nft table read side by side.
+  const fams = s.features.routes ? [...new Set(j.rule_specs.map((r) => r.fam))] : [];
+  const [rulesShown, nftOk] = await Promise.all([
+    Promise.all(fams.map(async (fam) => [fam, await exec.run('ip', ['-j', fam, 'rule', 'show', 'table', String(s.routing.table)], { allowFail: true })] as const)),
+    s.features.firewall ? nftTableExists(exec, s.nft_table) : Promise.resolve(true),
+  ]);
+  const present = new Map(rulesShown.map(([fam, r]) => [fam, r.code === 0 && r.stdout.trim() !== '[]' && r.stdout.trim() !== '']));
+  for (const spec of s.features.routes ? j.rule_specs : []) {
+    if (!present.get(spec.fam)) problems.push(`rule ${spec.args.join(' ')} missing`);
   }
-  if (s.features.firewall && (await nftTableText(exec, s.nft_table)) === null) problems.push(`nft table inet ${s.nft_table} missing`);
+  if (!nftOk) problems.push(`nft table inet ${s.nft_table} missing`);
   if (s.features.dns && s.dns) {
     const server = s.dns.listen.find((a) => !a.includes(':')) ?? s.dns.listen[0];
     if (server) {

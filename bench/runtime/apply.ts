@@ -125,6 +125,10 @@ async function main(): Promise<void> {
       rows.push(`| ${k} | ${mid.toFixed(0)} ms | ${median(wall).toFixed(0)} ms | ${(d + u).toFixed(0)} ms (down ${d.toFixed(0)} + up ${u.toFixed(0)}) | ${((d + u) / mid).toFixed(0)}x |`);
     }
     rows.push(`CLI start-up alone (warpc status): ${cli.toFixed(0)} ms`);
+    // The floor of an apply that changes routes and nft at all: one empty \`nft -f\` and one empty
+    // \`ip -batch\` spawned from Node in the namespace (median of 9), beside the agent's own times.
+    const floor = `const { execFileSync } = require('node:child_process'); const t = (c, a) => { const x = []; for (let i = 0; i < 9; i++) { const s = process.hrtime.bigint(); execFileSync(c, a, { input: '' }); x.push(Number(process.hrtime.bigint() - s) / 1e6); } return x.sort((p, q) => p - q)[4].toFixed(1); }; console.log('nft -f - (empty): ' + t('nft', ['-f', '-']) + ' ms, ip -batch - (empty): ' + t('ip', ['-batch', '-']) + ' ms');`;
+    rows.push(`floor (spawns from Node in the namespace, median of 9): ${(await inNs(process.execPath, ['-e', floor])).stdout.trim()}`);
     await down();
   } finally {
     if (agent) (agent as ChildProcess).kill('SIGTERM');

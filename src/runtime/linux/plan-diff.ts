@@ -30,11 +30,15 @@ export function routeKey(line: string): string | null {
   let i = 2;
   if (ROUTE_TYPES.has(w[i] ?? '')) i++;
   const prefix = w[i] ?? '';
-  const after = (names: string[]): string => {
-    const j = w.findIndex((x, k) => k > i && names.includes(x));
-    return j >= 0 ? (w[j + 1] ?? '') : '';
-  };
-  return `${prefix} table ${after(['table']) || 'main'} metric ${after(['metric', 'preference', 'priority']) || '0'}`;
+  // The first `table` and the first metric word after the prefix (one pass; hot on 10,000-route plans).
+  let table = '';
+  let metric = '';
+  for (let k = i + 1; k < w.length; k++) {
+    const x = w[k];
+    if (table === '' && x === 'table') table = w[k + 1] ?? '';
+    else if (metric === '' && (x === 'metric' || x === 'preference' || x === 'priority')) metric = w[k + 1] ?? '';
+  }
+  return `${prefix} table ${table || 'main'} metric ${metric || '0'}`;
 }
 
 /** An `ip -batch` file read once: its command lines, as a set, and each line's route key. */

@@ -9,6 +9,7 @@
 #                        f<1..1000>.fb.test (fallback, cached at most 5 s), n<n>.nx.test (unique NXDOMAIN)
 #
 # Usage: bench/runtime/soak.sh [SECONDS]   (root; `npm run build` first; everything in one throwaway namespace)
+#        SOAK_NODE_FLAGS=--trace-gc SOAK_KEEP_LOG=/tmp/proxy.log bench/runtime/soak.sh 180   (GC trace kept)
 set -euo pipefail
 SECS=${1:-${SOAK_SECONDS:-600}}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,6 +21,7 @@ TMP=$(mktemp -d)
 chmod 0755 "$TMP"
 PIDS=()
 cleanup() {
+  if [[ -n "${SOAK_KEEP_LOG:-}" && -f "$TMP/warpc.log" ]]; then cp "$TMP/warpc.log" "$SOAK_KEEP_LOG"; fi
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   sleep 0.5
   for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
@@ -89,7 +91,9 @@ cat >"$TMP/linux/dns-proxy.json" <<EOF
   "local_answers": [{ "name": "connectivity-check.warp-svc", "addresses": ["127.0.2.2", "127.0.2.3"], "ttl": 0 }]
 }
 EOF
-ip netns exec "$NS" node "$CLI" dns-proxy "$TMP/linux" --doh-ca "$TMP/ca.pem" --log-level warn >"$TMP/warpc.log" 2>&1 &
+# SOAK_NODE_FLAGS: extra node flags for the proxy (e.g. --trace-gc, to see the live heap after each GC).
+# shellcheck disable=SC2086
+ip netns exec "$NS" node ${SOAK_NODE_FLAGS:-} "$CLI" dns-proxy "$TMP/linux" --doh-ca "$TMP/ca.pem" --log-level warn >"$TMP/warpc.log" 2>&1 &
 PROXY=$!
 PIDS+=("$PROXY")
 for s in 127.0.3.1 127.0.2.2; do
@@ -125,5 +129,8 @@ printf '%s\n' "${SAMPLES[@]}" | awk -v alive="$alive" '
   { v[NR] = $1 } END {
     w = (NR > 6) ? 7 : 1; base = v[w]; max = 0; for (i = w; i <= NR; i++) if (v[i] + 0 > max) max = v[i] + 0
     printf "samples: %d every 10 s; RSS at 60 s: %d kB, max after: %d kB, at end: %d kB; growth after warm-up: %.1f%%; proxy alive at end: %s\n", NR, base, max, v[NR], (max - base) * 100 / base, alive
+    # Once the cache is at its bound RSS should be flat: the second half of the run against its start.
+    h = int((NR + 1) / 2); hmax = 0; for (i = h; i <= NR; i++) if (v[i] + 0 > hmax) hmax = v[i] + 0
+    printf "second half (from %d s): RSS at its start %d kB, max %d kB: growth %.1f%%\n", (h - 1) * 10, v[h], hmax, (hmax - v[h]) * 100 / v[h]
   }'
 echo "load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; node $(node --version)"

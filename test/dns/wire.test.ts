@@ -178,6 +178,27 @@ describe('cache', () => {
     expect(big.get('k750000', 1)).toBeDefined();
   }, 20_000);
 
+  it('keeps each answer in memory of its own, never in a slice of the shared Buffer pool', () => {
+    // A pool slice would keep its whole 8 KiB slab (and the garbage in it) alive as long as the entry.
+    const cache = new DnsCache({ maxEntries: 10, maxBytes: 1 << 20 });
+    cache.set('k', Buffer.from('answer bytes'), [], 60, 0);
+    const data = cache.get('k', 1)!.data;
+    expect(data.buffer.byteLength).toBe(data.length);
+  });
+
+  it('counts what an entry costs (answer, key and overhead) against the byte bound', () => {
+    const cache = new DnsCache({ maxEntries: 100, maxBytes: 10_000, entryOverheadBytes: 1000 });
+    for (let i = 0; i < 50; i++) cache.set(`key${i}`, Buffer.alloc(100, 1), [], 60, 0);
+    // 100 + 4 or 5 + 1000 bytes each: 9 fit in 10,000, not the 50 the answers' bytes alone would allow.
+    expect(cache.size).toBe(9);
+    expect(cache.byteSize).toBe(900);
+    expect(cache.costBytes).toBeLessThanOrEqual(10_000);
+    expect(cache.get('key49', 1)).toBeDefined();
+    expect(cache.get('key40', 1)).toBeUndefined();
+    cache.clear();
+    expect(cache.costBytes).toBe(0);
+  });
+
   it('is bounded by entries and by bytes, oldest first', () => {
     const cache = new DnsCache({ maxEntries: 3, maxBytes: 1000 });
     const b = (n: number): Buffer => Buffer.alloc(n, 1);

@@ -7,7 +7,9 @@
  * ID, the question (so the client sees its own 0x20 case), the RD bit and the
  * TTLs, decremented by the whole seconds the entry has spent here.
  *
- * Bounded by entries and by bytes; when full, the oldest insertion goes first
+ * Bounded by entries and by bytes, the bytes counting what an entry costs in
+ * memory (its answer, its key and `entryOverheadBytes` for the objects around
+ * them, measured), not only the answer; when full, the oldest insertion goes first
  * (expired entries are also swept periodically by the proxy). The insertion
  * order is kept in our own queue: evicting through `map.keys().next()` is
  * quadratic in V8 (the iterator walks every deleted slot at the front).
@@ -37,8 +39,19 @@ export interface CacheMirror {
 
 export interface CacheLimits {
   readonly maxEntries: number;
+  /** Bound on the entries' cost: answer bytes + key length + entryOverheadBytes each. */
   readonly maxBytes: number;
+  /** Memory an entry costs beyond its answer and key (0: count the answers' bytes only). */
+  readonly entryOverheadBytes?: number;
 }
+
+/**
+ * What one cached answer costs beyond its answer bytes and key, measured on Node 20 with the
+ * native answer table attached (bench/runtime/cache-memory.ts): the entry object, its key
+ * string, TTL pairs, Buffer object and backing store, the Map and queue slots, and the
+ * mirror's copy in the answer table. About 1.2 KB per answer of 90 bytes in all.
+ */
+export const ENTRY_OVERHEAD_BYTES = 1024;
 
 export class DnsCache {
   private readonly map = new Map<string, CacheEntry>();
@@ -46,6 +59,8 @@ export class DnsCache {
   private order: CacheEntry[] = [];
   private head = 0;
   private bytes = 0;
+  /** Σ (answer bytes + key length + overhead) of the entries: what maxBytes bounds. */
+  private cost = 0;
   private mirror: CacheMirror | null = null;
 
   constructor(private readonly limits: CacheLimits) {}
@@ -61,8 +76,18 @@ export class DnsCache {
     return this.map.size;
   }
 
+  /** The answers' bytes (what the native mirror holds of them). */
   get byteSize(): number {
     return this.bytes;
+  }
+
+  /** The entries' estimated memory (answers, keys and per-entry overhead): what maxBytes bounds. */
+  get costBytes(): number {
+    return this.cost;
+  }
+
+  private costOf(key: string, data: Buffer): number {
+    return data.length + key.length + (this.limits.entryOverheadBytes ?? 0);
   }
 
   /** The live entry for `key`, or undefined (an expired entry is removed). */
@@ -81,7 +106,8 @@ export class DnsCache {
    * the TTL fields to decrement on hits.
    */
   set(key: string, data: Buffer, ttlOffsets: readonly number[], ttl: number, now: number): void {
-    if (ttl <= 0 || data.length > this.limits.maxBytes) return;
+    const cost = this.costOf(key, data);
+    if (ttl <= 0 || cost > this.limits.maxBytes) return;
     const old = this.map.get(key);
     if (old !== undefined) this.delete(key, old);
     const ttls: number[] = [];
@@ -89,18 +115,22 @@ export class DnsCache {
       const t = data.readUInt32BE(off);
       ttls.push(off, t > 0x7fffffff ? 0 : t);
     }
-    // A copy, so the entry never pins a larger buffer it was sliced from (a socket read, say).
-    const own = Buffer.allocUnsafe(data.length);
+    // A copy, so the entry never pins a larger buffer it was sliced from (a socket read, say),
+    // in its own memory: Buffer.allocUnsafe would carve it from the shared 8 KiB pool that also
+    // holds every short-lived buffer of the query path, and each long-lived entry then kept a
+    // whole pool slab of garbage alive (measured: about 3.8 KB per cached answer of 90 bytes).
+    const own = Buffer.allocUnsafeSlow(data.length);
     data.copy(own);
     data = own;
     const entry: CacheEntry = { key, data, ttls, storedAt: now, expiresAt: now + ttl * 1000 };
-    while ((this.map.size >= this.limits.maxEntries || this.bytes + data.length > this.limits.maxBytes) && this.head < this.order.length) {
+    while ((this.map.size >= this.limits.maxEntries || this.cost + cost > this.limits.maxBytes) && this.head < this.order.length) {
       const oldest = this.order[this.head++]!;
       if (this.map.get(oldest.key) === oldest) this.delete(oldest.key, oldest);
     }
     this.map.set(key, entry);
     this.order.push(entry);
     this.bytes += data.length;
+    this.cost += cost;
     this.mirror?.set(key, data, ttls, ttl * 1000, 0);
     // Keep the queue in proportion to the live entries.
     if (this.head > 1024 && this.head * 2 > this.order.length) this.compact();
@@ -149,12 +179,14 @@ export class DnsCache {
     this.order = [];
     this.head = 0;
     this.bytes = 0;
+    this.cost = 0;
   }
 
   private delete(key: string, e: CacheEntry): void {
     this.mirror?.delete(key);
     this.map.delete(key);
     this.bytes -= e.data.length;
+    this.cost -= this.costOf(key, e.data);
   }
 }
 

@@ -47,6 +47,7 @@ import { AnswerTable, udpBatch } from './udp-batch.js';
 import { silentLogger, type Logger } from './log.js';
 import type { PlainServer } from './plain.js';
 import { DEFAULT_TUNING, ProxyCore, type HostRuleListener, type ProxyStats, type ProxyTuning, type Upstream } from './proxy.js';
+import { normalizeName } from '../../net/names.js';
 import { Router } from './router.js';
 
 export { loadDnsProxyConfig, parseDnsProxyConfig, type DnsProxyConfig } from './config.js';
@@ -135,13 +136,37 @@ function parseResolvers(list: readonly (string | PlainServer)[] | undefined): Pl
 }
 
 /** What decides where a name goes and what its answer triggers, as comparable text. */
-function routeOf(cfg: DnsProxyConfig, router: Router, name: string): string {
-  const r = router.route(name);
-  const host = router.hostAction(name) ?? '';
-  if (r.kind === 'doh') return `doh ${cfg.doh.url} ${cfg.doh.addresses.join(',')} ${JSON.stringify(cfg.doh.paths ?? cfg.doh.via)} ${host}`;
-  if (r.kind === 'local') return `local ${JSON.stringify(cfg.local_answers.find((a) => a.name.toLowerCase().replace(/\.$/, '') === r.name) ?? r.name)} ${host}`;
-  const rule = cfg.fallback.find((f) => f.suffix.toLowerCase().replace(/\.$/, '') === r.suffix);
-  return `fallback ${r.suffix} ${JSON.stringify(rule ?? null)} ${r.servers.map((s) => `${s.address}:${s.port}`).join(',')} ${host}`;
+/**
+ * The route of a name under one configuration, as a string two configurations can be
+ * compared by: names whose route differs lose their cached answers on reconfigure. Built
+ * once per configuration (rules looked up by normalized name, the DoH part rendered once)
+ * and memoized per name, since a reconfigure asks for every cached name (many keys share
+ * one: A, AAAA, with and without DO).
+ */
+function routeOf(cfg: DnsProxyConfig, router: Router): (name: string) => string {
+  const doh = `doh ${cfg.doh.url} ${cfg.doh.addresses.join(',')} ${JSON.stringify(cfg.doh.paths ?? cfg.doh.via)}`;
+  const locals = new Map<string, string>();
+  for (const a of cfg.local_answers) {
+    const n = normalizeName(a.name);
+    if (!locals.has(n)) locals.set(n, JSON.stringify(a));
+  }
+  const fallbacks = new Map<string, string>();
+  for (const f of cfg.fallback) {
+    const n = normalizeName(f.suffix);
+    if (!fallbacks.has(n)) fallbacks.set(n, JSON.stringify(f));
+  }
+  const memo = new Map<string, string>();
+  return (name) => {
+    let out = memo.get(name);
+    if (out !== undefined) return out;
+    const r = router.route(name);
+    const host = router.hostAction(name) ?? '';
+    if (r.kind === 'doh') out = `${doh} ${host}`;
+    else if (r.kind === 'local') out = `local ${locals.get(r.name) ?? JSON.stringify(r.name)} ${host}`;
+    else out = `fallback ${r.suffix} ${fallbacks.get(r.suffix) ?? 'null'} ${r.servers.map((s) => `${s.address}:${s.port}`).join(',')} ${host}`;
+    memo.set(name, out);
+    return out;
+  };
 }
 
 export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHandle> {
@@ -220,7 +245,8 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxyHand
     const old = dohClient;
     if (dohChanged && dohClient !== null) replacement = newDoh(next);
     const [oldCfg, oldRouter] = [config, router];
-    const dropped = core.reconfigure(nextRouter, replacement, (name) => routeOf(oldCfg, oldRouter, name) !== routeOf(next, nextRouter, name));
+    const [before, after] = [routeOf(oldCfg, oldRouter), routeOf(next, nextRouter)];
+    const dropped = core.reconfigure(nextRouter, replacement, (name) => before(name) !== after(name));
     if (replacement !== null) {
       dohClient = replacement;
       // Queries in flight on the old client finish (or time out) there; then it closes.

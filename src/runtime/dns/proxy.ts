@@ -11,7 +11,7 @@
  * The number of waiting queries is bounded; beyond the bound a query gets
  * REFUSED at once, so a flood cannot exhaust memory.
  */
-import { DnsCache, renderEntry, type CacheMirror } from './cache.js';
+import { DnsCache, ENTRY_OVERHEAD_BYTES, renderEntry, type CacheMirror } from './cache.js';
 import type { HostAction } from './config.js';
 import type { Logger } from './log.js';
 import { queryPlain, type PlainServer } from './plain.js';
@@ -73,6 +73,7 @@ export interface ProxyTuning {
   /** Waiting queries beyond this get REFUSED. */
   readonly maxInflight: number;
   readonly cacheMaxEntries: number;
+  /** Bound on the cache's memory: answers, keys and a measured per-entry overhead (cache.ts). */
   readonly cacheMaxBytes: number;
   /** Positive TTLs are capped here. */
   readonly maxTtl: number;
@@ -168,7 +169,7 @@ export class ProxyCore {
     private readonly logger: Logger,
     private readonly onHostRule: HostRuleListener | undefined,
   ) {
-    this.cache = new DnsCache({ maxEntries: tuning.cacheMaxEntries, maxBytes: tuning.cacheMaxBytes });
+    this.cache = new DnsCache({ maxEntries: tuning.cacheMaxEntries, maxBytes: tuning.cacheMaxBytes, entryOverheadBytes: ENTRY_OVERHEAD_BYTES });
   }
 
   /** Let `fastPath` mirror the cache and answer hits; its answers count as queries and cache hits. */

@@ -22,7 +22,7 @@ import { HostRuleInstaller } from './hosts.js';
 import { agentAlive, isOpen, readJournal, STEPS, writeJournal, type Journal, type Step } from './journal.js';
 
 export { agentAlive };
-import { linkExists, nftTableText, restoreNet, rulesOfBatch, snapshotNet, type RestoreReport } from './netstate.js';
+import { linkExists, nftTableExists, restoreNet, rulesOfBatch, snapshotNet, type RestoreReport } from './netstate.js';
 import { startProxy, type ProxyHandle } from './proxy.js';
 import { inspectResolv, restoreResolv, sha256, writeBackup, writeResolv, type ResolvSnapshot } from './resolv.js';
 
@@ -297,28 +297,32 @@ export async function runResolved(exec: Executor, j: Journal, action: 'up' | 'do
 
 export async function healthCheck(exec: Executor, c: CompiledLinux, j: Journal): Promise<void> {
   const s = c.settings;
-  const problems: string[] = [];
-  if (s.features.tunnel) {
+  // Every check runs side by side (each is a spawn or a query); problems are reported in a fixed order.
+  const linkCheck = async (): Promise<string[]> => {
+    if (!s.features.tunnel) return [];
     const link = await exec.run('ip', ['-j', 'link', 'show', 'dev', s.interface.name], { allowFail: true });
-    if (link.code !== 0 || !/"UP"|LOWER_UP|"operstate":"(UP|UNKNOWN)"/.test(link.stdout)) problems.push(`interface ${s.interface.name} is not up`);
-  }
-  if (s.features.routes) {
-    for (const spec of j.rule_specs) {
-      const r = await exec.run('ip', ['-j', spec.fam, 'rule', 'show', 'table', String(s.routing.table)], { allowFail: true });
-      if (r.code !== 0 || r.stdout.trim() === '[]' || r.stdout.trim() === '') problems.push(`rule ${spec.args.join(' ')} missing`);
+    return link.code !== 0 || !/"UP"|LOWER_UP|"operstate":"(UP|UNKNOWN)"/.test(link.stdout) ? [`interface ${s.interface.name} is not up`] : [];
+  };
+  // One listing per family, not per rule.
+  const rulesCheck = async (): Promise<string[]> => {
+    if (!s.features.routes) return [];
+    const fams = [...new Set(j.rule_specs.map((r) => r.fam))];
+    const shown = await Promise.all(fams.map(async (fam) => [fam, await exec.run('ip', ['-j', fam, 'rule', 'show', 'table', String(s.routing.table)], { allowFail: true })] as const));
+    const present = new Map(shown.map(([fam, r]) => [fam, r.code === 0 && r.stdout.trim() !== '[]' && r.stdout.trim() !== '']));
+    return j.rule_specs.filter((spec) => !present.get(spec.fam)).map((spec) => `rule ${spec.args.join(' ')} missing`);
+  };
+  const nftCheck = async (): Promise<string[]> => (s.features.firewall && !(await nftTableExists(exec, s.nft_table)) ? [`nft table inet ${s.nft_table} missing`] : []);
+  const dnsCheck = async (): Promise<string[]> => {
+    const server = s.features.dns && s.dns ? (s.dns.listen.find((a) => !a.includes(':')) ?? s.dns.listen[0]) : undefined;
+    if (!server) return [];
+    try {
+      await dnsProbe(server, 'connectivity-check.warp-svc');
+      return [];
+    } catch (err) {
+      return [`DNS proxy: ${(err as Error).message}`];
     }
-  }
-  if (s.features.firewall && (await nftTableText(exec, s.nft_table)) === null) problems.push(`nft table inet ${s.nft_table} missing`);
-  if (s.features.dns && s.dns) {
-    const server = s.dns.listen.find((a) => !a.includes(':')) ?? s.dns.listen[0];
-    if (server) {
-      try {
-        await dnsProbe(server, 'connectivity-check.warp-svc');
-      } catch (err) {
-        problems.push(`DNS proxy: ${(err as Error).message}`);
-      }
-    }
-  }
+  };
+  const problems = (await Promise.all([linkCheck(), rulesCheck(), nftCheck(), dnsCheck()])).flat();
   if (problems.length > 0) throw new Error(`health check failed: ${problems.join('; ')}`);
 }
 

@@ -19,7 +19,7 @@ import { loadCompiled, type CompiledLinux } from './compiled.js';
 import { writeJournal, type Journal, type PlanRef } from './journal.js';
 import { tunnelControl, type TunnelSpec } from './link.js';
 import { rulesOfBatch, type RuleSpec } from './netstate.js';
-import { batchDiff, hostElements, nftSwapText } from './plan-diff.js';
+import { batchDiff, hostElements, nftSetsUpdateText, nftSwapText, parseBatch, parseRuleset, type ParsedBatch, type ParsedRuleset } from './plan-diff.js';
 import { sha256, writeResolv } from './resolv.js';
 
 export const APPLY_STEPS = ['journal', 'tunnel', 'routes', 'firewall', 'dns', 'proxy', 'health', 'commit'] as const;
@@ -81,13 +81,44 @@ export function incompatibilities(from: CompiledLinux, to: CompiledLinux): strin
   return out;
 }
 
+/**
+ * Parses of a plan's big artifacts, kept with the plan: the agent holds the plan
+ * it runs, so the next apply reads only the new plan's files (10,000 routes take
+ * hundreds of milliseconds to parse on a busy machine).
+ */
+interface PlanParse {
+  batch: Map<string, ParsedBatch>;
+  rules?: RuleSpec[];
+  ruleset?: ParsedRuleset | null;
+}
+const parses = new WeakMap<CompiledLinux, PlanParse>();
+function parseOf(c: CompiledLinux): PlanParse {
+  let p = parses.get(c);
+  if (!p) parses.set(c, (p = { batch: new Map() }));
+  return p;
+}
+function batchOf(c: CompiledLinux, file: string): ParsedBatch {
+  const p = parseOf(c);
+  let b = p.batch.get(file);
+  if (!b) p.batch.set(file, (b = parseBatch(text(c, file))));
+  return b;
+}
+function rulesetOf(c: CompiledLinux): ParsedRuleset | null {
+  const p = parseOf(c);
+  if (p.ruleset === undefined) p.ruleset = parseRuleset(text(c, 'ruleset.nft'));
+  return p.ruleset;
+}
+
 function tunnelSpec(c: CompiledLinux): TunnelSpec {
   const s = c.settings;
   return { ifname: s.interface.name, ipv4: s.interface.ipv4, ipv6: s.interface.ipv6, mtu: s.interface.mtu, conf: c.masque ? null : parseWgConf(text(c, 'wireguard.conf')), privateKey: '' };
 }
 
 function ruleSpecsOf(c: CompiledLinux): RuleSpec[] {
-  return [...rulesOfBatch(text(c, 'routes4.batch'), '-4'), ...rulesOfBatch(text(c, 'routes6.batch'), '-6')];
+  const p = parseOf(c);
+  // Rules from the parsed command lines (comments and routes skipped once, by parseBatch).
+  p.rules ??= [...rulesOfBatch(batchOf(c, 'routes4.batch').lines.filter((l) => l.startsWith('rule ')).join('\n'), '-4'), ...rulesOfBatch(batchOf(c, 'routes6.batch').lines.filter((l) => l.startsWith('rule ')).join('\n'), '-6')];
+  return p.rules;
 }
 
 function unionSpecs(a: readonly RuleSpec[], b: readonly RuleSpec[]): RuleSpec[] {
@@ -143,10 +174,16 @@ export async function applyPlan(exec: Executor, agent: LiveAgent, next: Compiled
   };
   // Restore data cover both plans from here on.
   j.rule_specs = unionSpecs(oldSpecs, ruleSpecsOf(next));
+  // Per-step time (the step's work + its journal write), reported with the result.
+  const timings: string[] = [];
+  let tStep = performance.now();
   const done = async (step: ApplyStep): Promise<void> => {
     j.transition!.steps_done.push(step);
     await writeJournal(exec, j);
     faultHook(step);
+    const now = performance.now();
+    timings.push(`${step} ${(now - tStep).toFixed(1)}`);
+    tStep = now;
   };
   const run = async (step: ApplyStep, fn: () => Promise<(() => Promise<void>) | null>): Promise<void> => {
     const u = await fn();
@@ -170,9 +207,10 @@ export async function applyPlan(exec: Executor, agent: LiveAgent, next: Compiled
       if (!s.features.routes) return null;
       const undos: (() => Promise<void>)[] = [];
       for (const [fam, file] of [['-4', 'routes4.batch'], ['-6', 'routes6.batch']] as const) {
-        const d = batchDiff(text(from, file), text(next, file));
+        const [a, b] = [batchOf(from, file), batchOf(next, file)];
+        const d = batchDiff(a, b);
         if (d.apply === '') continue;
-        const back = batchDiff(text(next, file), text(from, file));
+        const back = batchDiff(b, a);
         // Undo first in line: a batch that failed half-way is undone line by line (-force: idempotent).
         undos.unshift(async () => void (await exec.run('ip', ['-force', fam, '-batch', '-'], { input: back.apply })));
         try {
@@ -191,14 +229,28 @@ export async function applyPlan(exec: Executor, agent: LiveAgent, next: Compiled
     await run('firewall', async () => {
       if (!s.features.firewall || bytesEqual(from, next, 'ruleset.nft')) return null;
       const table = s.nft_table;
-      const swap = async (ruleset: string): Promise<void> => {
-        const live = await exec.run('nft', ['-j', 'list', 'table', 'inet', table], { allowFail: true });
-        const elems = live.code === 0 ? hostElements(live.stdout) : [];
+      const [a, b] = [rulesetOf(from), rulesetOf(next)];
+      const forward = a && b ? nftSetsUpdateText(a, b, table) : null;
+      const backward = a && b ? nftSetsUpdateText(b, a, table) : null;
+      if (forward !== null && backward !== null) {
+        // Only set elements differ: refill the changed sets in one transaction; the table,
+        // its chains and the runtime host_* sets are not touched (nothing to read back).
+        if (forward !== '') await exec.run('nft', ['-f', '-'], { input: forward });
+        summary.push(`nft table inet ${table}: ${forward.split('\n').filter((l) => l.startsWith('flush set')).length} set(s) refilled in one transaction`);
+        return async () => {
+          if (backward !== '') await exec.run('nft', ['-f', '-'], { input: backward });
+        };
+      }
+      // Anything else changed: replace the table whole, carrying the runtime host elements over.
+      const hostSets = (r: string): string[] => [...r.matchAll(/^\s*set (host_\S+) \{/gm)].map((m) => m[1]!);
+      const swap = async (ruleset: string, live: string): Promise<void> => {
+        const lists = await Promise.all(hostSets(live).map((name) => exec.run('nft', ['-j', 'list', 'set', 'inet', table, name], { allowFail: true })));
+        const elems = lists.flatMap((l) => (l.code === 0 ? hostElements(l.stdout) : []));
         await exec.run('nft', ['-f', '-'], { input: nftSwapText(ruleset, table, elems) });
       };
-      await swap(text(next, 'ruleset.nft'));
+      await swap(text(next, 'ruleset.nft'), text(from, 'ruleset.nft'));
       summary.push(`nft table inet ${table} replaced in one transaction (runtime host entries kept)`);
-      return () => swap(text(from, 'ruleset.nft'));
+      return () => swap(text(from, 'ruleset.nft'), text(next, 'ruleset.nft'));
     });
 
     await run('dns', async () => {
@@ -272,6 +324,6 @@ export async function applyPlan(exec: Executor, agent: LiveAgent, next: Compiled
   agent.previousCompiled = from;
   agent.compiled = next;
   if (summary.length === 0) summary.push('no artifact the agent applies changed (only the manifest)');
-  summary.push(`applied in ${(performance.now() - t0).toFixed(0)} ms`);
+  summary.push(`applied in ${(performance.now() - t0).toFixed(0)} ms (per step, ms: ${timings.join(', ')})`);
   return { changed: true, summary };
 }

@@ -66,6 +66,22 @@ export async function nftTableText(exec: Executor, name: string): Promise<string
   return r.code === 0 ? r.stdout : null;
 }
 
+/**
+ * Does table inet `name` exist? From `nft -j list chains inet`, which reads no set
+ * elements: listing the table itself makes nft read back every element of its
+ * sets (hundreds of milliseconds for 10,000 intervals).
+ */
+export async function nftTableExists(exec: Executor, name: string): Promise<boolean> {
+  const r = await exec.run('nft', ['-j', 'list', 'chains', 'inet'], { allowFail: true });
+  if (r.code !== 0) return false;
+  try {
+    const doc = JSON.parse(r.stdout) as { nftables?: { chain?: { table?: string } }[] };
+    return (doc.nftables ?? []).some((o) => o.chain?.table === name);
+  } catch {
+    return false;
+  }
+}
+
 export async function snapshotNet(exec: Executor, names: NetNames, withNft: boolean): Promise<NetSnapshot> {
   const [r4, r6] = [await routeDump(exec, '-4', names.table), await routeDump(exec, '-6', names.table)];
   return {

@@ -20,18 +20,36 @@ function commands(text: string): string[] {
   return out;
 }
 
-/** `route add [TYPE] PREFIX … table T … metric M` → "PREFIX table T metric M"; null for other lines. */
-export function routeKey(line: string): string | null {
+/** The fields of one batch line `route add|replace|append [TYPE] PREFIX [dev D] [via G] [table T] [metric M]`. */
+export interface RouteFields {
+  readonly type: string;
+  readonly prefix: string;
+  readonly dev: string | null;
+  readonly via: string | null;
+  /** 'main' when the line names no table. */
+  readonly table: string;
+  /** null when the line names no metric (the kernel's default applies). */
+  readonly metric: string | null;
+}
+
+/** Parse a batch route line (whitespace already collapsed); null for other lines. */
+export function routeFields(line: string): RouteFields | null {
   const w = line.split(' ');
   if (w[0] !== 'route' || (w[1] !== 'add' && w[1] !== 'replace' && w[1] !== 'append')) return null;
   let i = 2;
-  if (ROUTE_TYPES.has(w[i] ?? '')) i++;
+  const type = ROUTE_TYPES.has(w[i] ?? '') ? (w[i++] as string) : 'unicast';
   const prefix = w[i] ?? '';
-  const after = (names: string[]): string => {
+  const after = (names: string[]): string | null => {
     const j = w.findIndex((x, k) => k > i && names.includes(x));
-    return j >= 0 ? (w[j + 1] ?? '') : '';
+    return j >= 0 ? (w[j + 1] ?? '') : null;
   };
-  return `${prefix} table ${after(['table']) || 'main'} metric ${after(['metric', 'preference', 'priority']) || '0'}`;
+  return { type, prefix, dev: after(['dev', 'oif']), via: after(['via']), table: after(['table']) || 'main', metric: after(['metric', 'preference', 'priority']) || null };
+}
+
+/** `route add [TYPE] PREFIX … table T … metric M` → "PREFIX table T metric M"; null for other lines. */
+export function routeKey(line: string): string | null {
+  const f = routeFields(line);
+  return f === null ? null : `${f.prefix} table ${f.table} metric ${f.metric ?? '0'}`;
 }
 
 export interface BatchDiff {

@@ -25,7 +25,7 @@ export interface GroupDiff {
   readonly missing: string[];
   /** Lines present on both sides. */
   readonly matching: number;
-  /** The edit script's changed lines in order: what the text form prints. */
+  /** The changed lines as the text form prints them: a sequence's edit script in order; a set's missing lines in the plan's order, then its extra lines in the device's. */
   readonly lines: { op: '+' | '-'; line: string }[];
 }
 
@@ -47,11 +47,18 @@ const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
 export function compareLive(r: LiveStateReport): StatusDiff {
   const groups: GroupDiff[] = r.groups.map((g) => {
     const [want, have] = g.ordered ? [g.expected, g.live] : [[...g.expected].sort(byCodeUnits), [...g.live].sort(byCodeUnits)];
-    const lines: { op: '+' | '-'; line: string }[] = [];
+    let lines: { op: '+' | '-'; line: string }[] = [];
     let matching = 0;
     for (const op of diffLines(want, have)) {
       if (op.op === ' ') matching++;
       else lines.push({ op: op.op, line: op.line });
+    }
+    if (!g.ordered) {
+      // A set has no order: show what is missing in the plan's order, then what is extra in the device's.
+      const at = (list: readonly string[]): Map<string, number> => new Map(list.map((l, i) => [l, i] as const).reverse());
+      const [inPlan, onDevice] = [at(g.expected), at(g.live)];
+      const by = (m: Map<string, number>) => (x: { line: string }, y: { line: string }): number => m.get(x.line)! - m.get(y.line)!;
+      lines = [...lines.filter((l) => l.op === '-').sort(by(inPlan)), ...lines.filter((l) => l.op === '+').sort(by(onDevice))];
     }
     return {
       area: g.area,

@@ -84,6 +84,11 @@ describe('status --diff on captured kernel state', () => {
     expect(text).toMatch(/^nft: set direct4\n(- .*\n){5}- … \d+ more lines: the device has none of set direct4/m);
     expect(text).toMatch(/^policy rules: IPv4 rules to table 65743\n- priority 32000 not fwmark 0x100cf lookup 65743$/m);
     expect(text).toMatch(/^drift: 0 line\(s\) only on the device \(\+\), \d+ only in the plan \(-\); 0 match$/m);
+    // In the plan's order: the set's declaration, then its elements as compiled.
+    expect(d.groups.find((g) => g.name === 'set direct4')!.lines.slice(0, 4).map((l) => l.line)).toEqual(['set direct4', 'set direct4 type ipv4_addr', 'set direct4 flags interval', 'element 10.0.0.0/8']);
+    expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ok: false, error: 'no plan to compare against' })).toBe(true);
+    expect(validate({ ok: false })).toBe(false);
   });
 
   it('a hand-added policy rule into warpc\'s table is extra; rules to other tables are not read', () => {

@@ -28,8 +28,13 @@ import { inspectResolv } from './resolv.js';
 const DEFAULT_METRIC: Record<'-4' | '-6', string> = { '-4': '0', '-6': '1024' };
 
 /** A prefix as the compiled files write it (always with its length), or the text as it is. */
+const V4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(\/\d{1,2})?$/;
+
 function canonicalPrefix(text: string, fam: '-4' | '-6'): string {
   if (text === 'default') return 'default';
+  // IPv4 as iproute2, nft and the compiler print it is canonical already: only the /32 may be left out.
+  const v4 = V4.exec(text);
+  if (v4) return v4[1] === undefined ? `${text}/32` : v4[1] === '/0' ? 'default' : text;
   const withLen = text.includes('/') ? text : `${text}/${fam === '-4' ? 32 : 128}`;
   const p = parsePrefix(withLen);
   if (!p.ok) return text;
@@ -80,7 +85,9 @@ const hexMark = (m: string): string => `0x${Number(m.split('/')[0]).toString(16)
 
 /** The policy rules a batch file adds that use `table`, as canonical lines. */
 export function expectedRules(batch: string, fam: '-4' | '-6', table: number): string[] {
-  return rulesOfBatch(batch, fam)
+  // Only the few rule lines go to the rule reader (a batch is mostly routes).
+  const ruleLines = batchLines(batch).filter((l) => l.startsWith('rule '));
+  return rulesOfBatch(ruleLines.join('\n'), fam)
     .filter((r) => r.table === String(table))
     .map((r) => [r.priority === null ? null : `priority ${r.priority}`, r.not ? 'not' : null, r.fwmark ? `fwmark ${r.fwmark}` : null, `lookup ${r.table}`].filter((x) => x !== null).join(' '));
 }

@@ -64,10 +64,16 @@ describeE2E('warpc status --diff (namespaces)', E2E_TOOLS, () => {
     expect(routes4.matching).toBeGreaterThanOrEqual(5);
 
     // A host entry from a DNS answer: a route and an nft element the agent adds at run time, not drift.
-    expect((await t.dev.run('dig', ['+short', '+time=5', '@127.0.2.2', 'www.cdn.example.com'])).stdout).toBe(`${ADDR.cdn}\n`);
-    const withHost = await diff(stateDir);
-    expect(withHost.code, JSON.stringify(drift(withHost.json))).toBe(0);
-    expect(withHost.json.runtime_entries.map((e) => `${e.kind} ${e.value}`)).toEqual(expect.arrayContaining([`route throw ${ADDR.cdn}/32`, `element host_bypass4 ${ADDR.cdn}/32`]));
+    // The answer's TTL is 0, so the entry lives HOST_ENTRY_MIN_SECONDS (10 s): on a loaded machine the
+    // CLI can take longer than that to start, so ask again until one run sees it (never drift either way).
+    let seen: string[] = [];
+    for (let attempt = 0; attempt < 5 && seen.length < 2; attempt++) {
+      expect((await t.dev.run('dig', ['+short', '+time=5', '@127.0.2.2', 'www.cdn.example.com'])).stdout).toBe(`${ADDR.cdn}\n`);
+      const withHost = await diff(stateDir);
+      expect(withHost.code, JSON.stringify(drift(withHost.json))).toBe(0);
+      seen = withHost.json.runtime_entries.map((e) => `${e.kind} ${e.value}`).filter((e) => e.includes(ADDR.cdn));
+    }
+    expect(seen.sort()).toEqual([`element host_bypass4 ${ADDR.cdn}/32`, `route throw ${ADDR.cdn}/32`]);
 
     // 2. By hand: delete one route of the plan, add one element to an nft set.
     await t.dev.run('ip', ['-4', 'route', 'del', 'throw', '198.18.0.0/24', 'table', String(table)]);
@@ -134,7 +140,6 @@ describeE2E('status --diff reads every bundled fixture back without drift (names
         routes4: await out('ip', ['-j', '-4', 'route', 'show', 'table', table]),
         routes6: await out('ip', ['-j', '-6', 'route', 'show', 'table', table]),
         nftText,
-        nftJson: nftText === null ? null : await out('nft', ['-j', 'list', 'table', 'inet', settings.nft_table]),
         resolvConf: files.get('resolv.conf')?.toString('utf8') ?? null,
         resolved: null,
         proxyConfig: files.get('dns-proxy.json')?.toString('utf8') ?? null,

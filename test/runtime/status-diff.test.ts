@@ -1,7 +1,7 @@
 /**
  * `warpc status --diff`'s comparison on captured tool output: the bundled
  * fixtures' compiled plans loaded into a namespace (`ip -batch`, `nft -f`) and
- * read back with `ip -j` and `nft [-j] list table` (test/runtime/captured/, made
+ * read back with `ip -j` and `nft list table` (test/runtime/captured/, made
  * once; see the file header there), then the same namespace after a hand-made
  * change (one route deleted, one set element added, one host entry added with a
  * timeout, as the agent does). The clean capture must show no drift; the
@@ -15,7 +15,7 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parseLinuxSettings } from '../../src/contract/settings.js';
 import type { LiveStateReport } from '../../src/contract/live-state.js';
-import { buildGroups, canonicalNftLine, expectedRoutes, liveRoutes, liveRules, parseNftText, proxyLines, resolvedExpected, resolvedLive, resolvLines, type LiveCapture, type PlanFiles } from '../../src/runtime/linux/live-state.js';
+import { buildGroups, canonicalNftLine, nftSeconds, expectedRoutes, liveRoutes, liveRules, parseNftText, proxyLines, resolvedExpected, resolvedLive, resolvLines, type LiveCapture, type PlanFiles } from '../../src/runtime/linux/live-state.js';
 import { compareLive, type StatusDiff } from '../../src/status-diff/compare.js';
 import { statusDiffText } from '../../src/status-diff/text.js';
 
@@ -29,7 +29,7 @@ function plan(fixture: string): PlanFiles {
   return { settings: parseLinuxSettings(files.get('settings.json')!.toString('utf8')), files };
 }
 
-type Captured = Record<'clean' | 'drifted', Pick<LiveCapture, 'rules4' | 'rules6' | 'routes4' | 'routes6' | 'nftText' | 'nftJson'>>;
+type Captured = Record<'clean' | 'drifted', Pick<LiveCapture, 'rules4' | 'rules6' | 'routes4' | 'routes6' | 'nftText'>>;
 const captured = (fixture: string): Captured => JSON.parse(readFileSync(join(import.meta.dirname, 'captured', `status-diff-${fixture}.json`), 'utf8')) as Captured;
 
 /** The device as the agent leaves it: resolv.conf and the proxy as compiled, kernel state as captured. */
@@ -76,7 +76,7 @@ describe('status --diff on captured kernel state', () => {
   it('with nothing on the device (after down) every line of the plan is missing and nothing is extra', () => {
     const p = plan('corporate-exclude');
     const empty = '[]';
-    const d = compareLive(report(p, { rules4: empty, rules6: empty, routes4: '', routes6: '', nftText: null, nftJson: null, resolvConf: '', resolved: null, proxyConfig: null }));
+    const d = compareLive(report(p, { rules4: empty, rules6: empty, routes4: '', routes6: '', nftText: null, resolvConf: '', resolved: null, proxyConfig: null }));
     const total = buildGroups(p, live(p, captured('corporate-exclude').clean)).groups.reduce((n, g) => n + g.expected.length, 0);
     expect(d.counts).toEqual({ extra: 0, missing: total, matching: 0 });
     const text = statusDiffText(d);
@@ -163,8 +163,9 @@ describe('canonical lines', () => {
     expect(canonicalNftLine('ip daddr != @direct4 counter packets 12 bytes 3400 reject')).toBe('ip daddr != @direct4 counter reject');
     const t = parseNftText('table inet other {\n\tset x {\n\t\ttype ipv4_addr\n\t}\n}\ntable inet w { # ours\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.0.0.0/8, 1.2.3.4 timeout 5s expires 4s,\n\t\t\t     5.6.7.8-5.6.7.9 }\n\t}\n\tchain c {\n\t\toifname "a#b" accept # comment\n\t}\n}\n', 'w');
     expect([...t.sets.keys()]).toEqual(['s']);
-    expect(t.sets.get('s')).toEqual({ decl: ['type ipv4_addr', 'flags interval'], elements: ['10.0.0.0/8', '1.2.3.4/32', '5.6.7.8-5.6.7.9'] });
+    expect(t.sets.get('s')).toEqual({ decl: ['type ipv4_addr', 'flags interval'], elements: ['10.0.0.0/8', '1.2.3.4/32', '5.6.7.8-5.6.7.9'], expires: new Map([['1.2.3.4/32', 4]]) });
     expect(t.chains.get('c')).toEqual(['oifname "a#b" accept']);
+    expect([nftSeconds('4m56s496ms'), nftSeconds('1h'), nftSeconds('2d3s'), nftSeconds('5x'), nftSeconds('')]).toEqual([296.496, 3600, 172_803, null, null]);
   });
 
   it('resolv.conf and the proxy configuration', () => {

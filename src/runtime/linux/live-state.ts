@@ -7,11 +7,12 @@
  * drift (src/status-diff/ does); it changes nothing on the device.
  *
  * Both sides go through one reader where the kernel's form and the compiled form
- * agree (nft text for chains and set declarations, the batch reader of
- * plan-diff.ts and netstate.ts for routes and rules); where they differ the live
- * side is read as JSON and brought to the compiled form (a /32 printed as a bare
- * address, a throw route printed with `dev lo`, IPv6's default metric 1024,
- * `counter packets N bytes M`, marks printed zero-padded).
+ * agree (nft's text for the whole table, sets, elements and chains alike; the
+ * batch readers of plan-diff.ts and netstate.ts for the compiled routes and
+ * rules, `ip -j` for the live ones), and the reader brings the kernel's way of
+ * printing to the compiled form (a /32 printed as a bare address, a throw route
+ * printed with `dev lo`, IPv6's default metric 1024, `counter packets N bytes M`,
+ * marks printed zero-padded, `timeout … expires …` on timed elements).
  */
 import { canonicalAddress, formatPrefix, parsePrefix } from '../../net/ip.js';
 import type { LiveGroup, LiveStateReport, RuntimeEntry } from '../../contract/live-state.js';
@@ -116,6 +117,8 @@ export function liveRules(json: string, table: number): string[] {
 export interface NftSet {
   readonly decl: string[];
   readonly elements: string[];
+  /** Seconds left per element that carries `expires` (timeout sets), by canonical value. */
+  readonly expires: Map<string, number>;
 }
 
 export interface NftTable {
@@ -142,13 +145,28 @@ export function canonicalNftLine(line: string): string {
     .replace(/\b0x0*([0-9a-f]+)\b/gi, (_, h: string) => `0x${h.toLowerCase()}`);
 }
 
-/** Elements of an `elements = { … }` list: each one's value, canonical, without `timeout`/`expires`. */
-function elementValues(body: string, fam: '-4' | '-6' | null): string[] {
-  return body
-    .split(',')
-    .map((e) => e.trim().split(/\s+/)[0] ?? '')
-    .filter((e) => e !== '')
-    .map((e) => canonicalElement(e, fam));
+const UNIT_SECONDS: Record<string, number> = { d: 86_400, h: 3600, m: 60, s: 1, ms: 0.001 };
+
+/** An nft duration (`4m56s496ms`, `1h`, `30s`) in seconds, or null. */
+export function nftSeconds(text: string): number | null {
+  const parts = [...text.matchAll(/(\d+)(ms|d|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return null;
+  return parts.reduce((n, p) => n + Number(p[1]) * (UNIT_SECONDS[p[2] as string] as number), 0);
+}
+
+/** Elements of an `elements = { … }` list: each one's value, canonical, without `timeout`/`expires` (kept apart). */
+function elementValues(body: string, fam: '-4' | '-6' | null, expires: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (const raw of body.split(',')) {
+    const words = raw.trim().split(/\s+/);
+    if (!words[0]) continue;
+    const value = canonicalElement(words[0], fam);
+    const i = words.indexOf('expires');
+    const left = i > 0 ? nftSeconds(words[i + 1] ?? '') : null;
+    if (left !== null) expires.set(value, left);
+    out.push(value);
+  }
+  return out;
 }
 
 function canonicalElement(e: string, fam: '-4' | '-6' | null): string {
@@ -196,6 +214,7 @@ export function parseNftText(text: string, table: string): NftTable {
       }
       const decl: string[] = [];
       const elements: string[] = [];
+      const expires = new Map<string, number>();
       let fam: '-4' | '-6' | null = null;
       for (let k = 0; k < body.length; k++) {
         const b = body[k] as string;
@@ -208,7 +227,7 @@ export function parseNftText(text: string, table: string): NftTable {
             all += ` ${more}`;
             d += depthOf(more);
           }
-          elements.push(...elementValues(all.replace(/^elements\s*=\s*\{/, '').replace(/\}\s*$/, ''), fam));
+          elements.push(...elementValues(all.replace(/^elements\s*=\s*\{/, '').replace(/\}\s*$/, ''), fam, expires));
           continue;
         }
         const line = canonicalNftLine(b);
@@ -216,34 +235,10 @@ export function parseNftText(text: string, table: string): NftTable {
         if (line === 'type ipv6_addr') fam = '-6';
         decl.push(line);
       }
-      sets.set(name, { decl, elements });
+      sets.set(name, { decl, elements, expires });
     }
   }
   return { sets, chains };
-}
-
-type JsonElem = string | { prefix?: { addr: string; len: number }; range?: [string, string]; elem?: { val: JsonElem; timeout?: number; expires?: number } };
-
-/** Set elements of `nft -j list table` output, with the seconds left of timed ones. */
-export function nftJsonElements(json: string): Map<string, { value: string; expires: number | null }[]> {
-  const out = new Map<string, { value: string; expires: number | null }[]>();
-  const doc = JSON.parse(json) as { nftables?: { set?: { name?: string; type?: string; elem?: JsonElem[] } }[] };
-  const value = (e: JsonElem, fam: '-4' | '-6'): string => {
-    if (typeof e === 'string') return canonicalElement(e, fam);
-    if (e.prefix) return canonicalPrefix(`${e.prefix.addr}/${e.prefix.len}`, fam);
-    if (e.range) return canonicalElement(`${e.range[0]}-${e.range[1]}`, fam);
-    return JSON.stringify(e);
-  };
-  for (const item of doc.nftables ?? []) {
-    const set = item.set;
-    if (!set?.name) continue;
-    const fam = set.type === 'ipv6_addr' ? '-6' : '-4';
-    out.set(
-      set.name,
-      (set.elem ?? []).map((e) => (typeof e === 'object' && e.elem ? { value: value(e.elem.val, fam), expires: e.elem.expires ?? e.elem.timeout ?? null } : { value: value(e, fam), expires: null })),
-    );
-  }
-  return out;
 }
 
 /** The lines of resolv.conf that configure something (comments and blank lines dropped). */
@@ -294,9 +289,8 @@ export interface LiveCapture {
   /** `ip -j -4|-6 route show table N` ('' when the table does not exist). */
   readonly routes4: string;
   readonly routes6: string;
-  /** `nft list table inet NAME` and `nft -j list table inet NAME`; null when the table does not exist. */
+  /** `nft list table inet NAME`; null when the table does not exist. */
   readonly nftText: string | null;
-  readonly nftJson: string | null;
   /** resolv.conf's bytes as text ('' when missing), when the manager is resolv.conf. */
   readonly resolvConf: string | null;
   /** `resolvectl dns|domain|default-route LINK` output, when the manager is systemd-resolved. */
@@ -326,22 +320,21 @@ export function buildGroups(plan: PlanFiles, live: LiveCapture): { groups: LiveG
   if (s.features.firewall) {
     const want = parseNftText(file('ruleset.nft'), s.nft_table);
     const have = live.nftText !== null ? parseNftText(live.nftText, s.nft_table) : { sets: new Map<string, NftSet>(), chains: new Map<string, string[]>() };
-    const elems = live.nftJson !== null ? nftJsonElements(live.nftJson) : new Map<string, { value: string; expires: number | null }[]>();
     for (const name of new Set([...want.sets.keys(), ...have.sets.keys()])) {
       const w = want.sets.get(name);
       const h = have.sets.get(name);
-      const liveElems = elems.get(name) ?? [];
+      const liveElems = h?.elements ?? [];
       const decl = (x: NftSet | undefined): string[] => (x ? [`set ${name}`, ...x.decl.map((d) => `set ${name} ${d}`)] : []);
       if (name.startsWith('host_') && w) {
         // Filled by the agent from DNS answers: shown, not compared.
         for (const e of liveElems) {
-          runtime.push({ kind: 'element', value: `${name} ${e.value}`, expires_seconds: e.expires });
-          hostAddrs.add(e.value);
+          runtime.push({ kind: 'element', value: `${name} ${e}`, expires_seconds: h?.expires.get(e) ?? null });
+          hostAddrs.add(e);
         }
         groups.push({ area: 'nft', name: `set ${name}`, ordered: true, expected: decl(w), live: decl(h) });
         continue;
       }
-      groups.push({ area: 'nft', name: `set ${name}`, ordered: false, expected: [...decl(w), ...(w?.elements ?? []).map((e) => `element ${e}`)], live: [...decl(h), ...liveElems.map((e) => `element ${e.value}`)] });
+      groups.push({ area: 'nft', name: `set ${name}`, ordered: false, expected: [...decl(w), ...(w?.elements ?? []).map((e) => `element ${e}`)], live: [...decl(h), ...liveElems.map((e) => `element ${e}`)] });
     }
     for (const name of new Set([...want.chains.keys(), ...have.chains.keys()])) {
       const lines = (x: string[] | undefined): string[] => (x ? [`chain ${name}`, ...x] : []);
@@ -422,7 +415,6 @@ export async function collectLiveState(req: LiveStateRequest, execOverride?: Exe
   const noNft = /No such file or directory|does not exist/i;
   const noTable = /table does not exist/i;
   const nftText = s.features.firewall ? await need('nft', ['list', 'table', 'inet', s.nft_table], noNft) : null;
-  const nftJson = nftText !== null ? await need('nft', ['-j', 'list', 'table', 'inet', s.nft_table], noNft) : null;
   const routesRead = async (fam: '-4' | '-6'): Promise<string> => (s.features.routes ? ((await need('ip', ['-j', fam, 'route', 'show', 'table', table], noTable)) ?? '') : '');
   const rulesRead = async (fam: '-4' | '-6'): Promise<string> => (s.features.routes ? ((await need('ip', ['-j', fam, 'rule', 'show'])) ?? '') : '');
 
@@ -446,7 +438,7 @@ export async function collectLiveState(req: LiveStateRequest, execOverride?: Exe
       proxyConfig = r.proxy_config ?? null;
     }
   }
-  const live: LiveCapture = { rules4: await rulesRead('-4'), rules6: await rulesRead('-6'), routes4: await routesRead('-4'), routes6: await routesRead('-6'), nftText, nftJson, resolvConf, resolved, proxyConfig };
+  const live: LiveCapture = { rules4: await rulesRead('-4'), rules6: await rulesRead('-6'), routes4: await routesRead('-4'), routes6: await routesRead('-6'), nftText, resolvConf, resolved, proxyConfig };
   const { groups, runtime } = buildGroups(c, live);
   return {
     state_dir: req.stateDir,

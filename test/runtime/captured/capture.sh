@@ -2,7 +2,7 @@
 # How test/runtime/captured/status-diff-*.json were made (root; touches only a
 # namespace it creates and deletes): load a fixture's compiled routes and ruleset
 # into a fresh network namespace (a veth carries the interface name), read them
-# back with `ip -j` and `nft [-j] list table` ("clean"), then change them by
+# back with `ip -j` and `nft list table` ("clean"), then change them by
 # hand -- delete one route, add one set element, add one host entry (an element
 # with a timeout and its /32 or /128 route, as the agent does) -- and read again
 # ("drifted"). test/runtime/status-diff.test.ts compares both with the plan.
@@ -34,7 +34,7 @@ run = lambda *a: subprocess.run(['ip', 'netns', 'exec', ns, *a], capture_output=
 print(json.dumps({
   'rules4': run('ip', '-j', '-4', 'rule', 'show'), 'rules6': run('ip', '-j', '-6', 'rule', 'show'),
   'routes4': run('ip', '-j', '-4', 'route', 'show', 'table', table), 'routes6': run('ip', '-j', '-6', 'route', 'show', 'table', table),
-  'nftText': run('nft', 'list', 'table', 'inet', nt), 'nftJson': run('nft', '-j', 'list', 'table', 'inet', nt)}))
+  'nftText': run('nft', 'list', 'table', 'inet', nt)}))
 PY
 }
 echo '{"clean":'

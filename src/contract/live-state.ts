@@ -16,7 +16,7 @@ export interface LiveGroup {
   readonly ordered: boolean;
   /** What the plan wants, canonical lines. */
   readonly expected: readonly string[];
-  /** What the device has, canonical lines (null: could not be read, see `notes`). */
+  /** What the device has, canonical lines (empty when the area is absent: a deleted table, no agent). */
   readonly live: readonly string[];
 }
 

@@ -13,6 +13,7 @@
  * LOADERS below; the CLI does not change. This file must not import a platform
  * eagerly: `warpc check` and `--version` never load runtime code.
  */
+import type { LiveStateReport } from '../contract/live-state.js';
 import type { DnsManagerChoice } from '../contract/settings.js';
 
 /** What `up` and `try` ask for. */
@@ -93,6 +94,12 @@ export interface RuntimePlatform {
   apply(stateDir: string, compiledDir: string, timeoutSeconds: number | undefined): Promise<void>;
   status(stateDir: string): Promise<StatusReport>;
   formatStatus(report: StatusReport): string;
+  /**
+   * `warpc status --diff`: the live state and what a compiled plan (default: the
+   * journal's) wants, as canonical lines per area; changes nothing. AgentExit
+   * with code 2 when there is nothing to compare (no plan, unreadable state).
+   */
+  liveState(req: { stateDir: string; compiledDir?: string; root?: string }): Promise<LiveStateReport>;
 }
 
 /** A runtime command's failure, with its exit code: the CLI prints the message and exits. */

@@ -299,3 +299,26 @@ describe('help and version', () => {
     for (const word of ['compile', 'check', 'explain', 'Examples:', 'Exit codes']) expect(r.stdout).toContain(word);
   });
 });
+
+describe('warpc status --diff (no device state read)', () => {
+  it('a folder without --diff is a usage error; the help says what + and - mean and the exit codes', () => {
+    const r = warpc(['status', 'build/linux']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/a folder is only taken with --diff/);
+    const h = warpc(['status', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/\+ a line the device has and the plan does not/);
+    expect(h.stdout).toMatch(/- a line the plan wants and the device lacks/);
+    expect(h.stdout).toMatch(/Exit codes with --diff: 0 no drift, 1 drift, 2 nothing to compare/);
+  });
+  it('a folder that is not a compiled output: exit 2 before anything is read from the device', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'warpc-sd-'));
+    try {
+      const r = warpc(['status', '--diff', join(tmp, 'linux'), '--state-dir', join(tmp, 'state'), '--format', 'json']);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: expect.stringMatching(/manifest\.json: missing/) as unknown });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});

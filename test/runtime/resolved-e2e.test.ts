@@ -3,7 +3,8 @@
  * namespace with a D-Bus system bus of its own: `warpc up` points it at the
  * proxy through the tunnel link (resolvectl dns/domain/default-route), names
  * resolve through resolved → proxy → DoH, `warpc apply` changes the search
- * domains in place, and `warpc down` reverts the link. Nothing of the host's
+ * domains in place, `warpc status --diff` reads the link back (and reports a domain
+ * changed by hand), and `warpc down` reverts the link. Nothing of the host's
  * /run, D-Bus or resolv.conf is touched: the tmpfs on /run and the bind-mounted
  * passwd exist only in the test's mount namespace.
  *
@@ -108,6 +109,27 @@ describeE2E('warpc with a real systemd-resolved (private mount + network namespa
     await addDevicePeer(t, (await t.dev.run('wg', ['pubkey'], { input: `${key}\n` })).stdout.trim());
     // A name asked of resolved goes to the proxy, then over DoH through the tunnel.
     expect(await resolvectl('query', '--cache=no', 'app.example.com')).toMatch(/203\.0\.113\.10/);
+
+    // status --diff, in the agent's namespaces (resolvectl reaches this resolved there): the link as the plan wants it.
+    const env = { ...process.env, PATH: `${join(ROOT, 'usr/bin')}:${process.env['PATH'] ?? ''}`, ...(ROOT !== '/' ? { LD_LIBRARY_PATH: join(ROOT, 'usr/lib/x86_64-linux-gnu/systemd') } : {}) };
+    const statusDiff = async (): Promise<{ code: number; out: string }> =>
+      execFileP('nsenter', ['-t', String(agentPid), '-m', '-n', process.execPath, '--import', LOADER, CLI, 'status', '--diff', '--state-dir', stateDir, '--format', 'json'], { env }).then(
+        (r) => ({ code: 0, out: r.stdout }),
+        (e: { code?: number; stdout?: string }) => ({ code: e.code ?? -1, out: e.stdout ?? '' }),
+      );
+    const clean = await statusDiff();
+    expect(clean.code, clean.out).toBe(0);
+    const link = (JSON.parse(clean.out) as { dns_manager: string; groups: { name: string; matching: number; lines: unknown[] }[] });
+    expect(link.dns_manager).toBe('systemd-resolved');
+    expect(link.groups.find((g) => g.name === `systemd-resolved link ${t.devIf}`)).toMatchObject({ matching: 3, lines: [] });
+    // A domain changed by hand on the link is drift: the plan's line missing, the device's extra.
+    await resolvectl('domain', t.devIf, 'example.net');
+    const drifted = await statusDiff();
+    expect(drifted.code).toBe(1);
+    expect((JSON.parse(drifted.out) as { groups: { name: string; lines: unknown[] }[] }).groups.filter((g) => g.lines.length > 0)).toEqual([
+      { ...link.groups.find((g) => g.name === `systemd-resolved link ${t.devIf}`), matching: 2, extra: ['domain example.net'], missing: ['domain ~. example.net'], lines: [{ op: '-', line: 'domain ~. example.net' }, { op: '+', line: 'domain example.net' }] },
+    ]);
+    await resolvectl('domain', t.devIf, '~.', 'example.net');
 
     const a = await warpc(t.dev, ['apply', planB, '--state-dir', stateDir]);
     expect(a.code, a.stderr + log).toBe(0);

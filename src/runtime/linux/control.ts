@@ -21,10 +21,18 @@ export const CONTROL_SOCKET = 'control.sock';
 export const CONTROL_TOKEN = 'control.token';
 const MAX_REQUEST = 64 * 1024;
 
-export type ControlRequest = { op: 'apply'; dir: string; timeout?: number } | { op: 'confirm' };
+export type ControlRequest = { op: 'apply'; dir: string; timeout?: number } | { op: 'confirm' } | { op: 'state' };
+
+/** The final answer; `state` also carries the running DNS proxy's configuration (null: no proxy). */
+export interface ControlAnswer {
+  ok: boolean;
+  message: string;
+  summary?: string[];
+  proxy_config?: string | null;
+}
 
 /** One line the agent sends back: a log line, or the final answer. */
-export type ControlReply = { log: string } | { ok: boolean; message: string; summary?: string[] };
+export type ControlReply = { log: string } | ControlAnswer;
 
 /** Validate a request object; a string says what is wrong. */
 export function parseControlRequest(line: string): { token: string; req: ControlRequest } | string {
@@ -41,6 +49,7 @@ export function parseControlRequest(line: string): { token: string; req: Control
   const extra = Object.keys(o).filter((k) => !['token', 'op', 'dir', 'timeout'].includes(k));
   if (extra.length > 0) return `malformed request: unknown field ${extra[0]}`;
   if (o['op'] === 'confirm') return { token, req: { op: 'confirm' } };
+  if (o['op'] === 'state') return { token, req: { op: 'state' } };
   if (o['op'] !== 'apply') return `malformed request: unknown op ${JSON.stringify(o['op'])}`;
   if (typeof o['dir'] !== 'string' || o['dir'] === '' || !o['dir'].startsWith('/')) return 'malformed request: dir must be an absolute path';
   const t = o['timeout'];
@@ -48,7 +57,7 @@ export function parseControlRequest(line: string): { token: string; req: Control
   return { token, req: t === undefined ? { op: 'apply', dir: o['dir'] } : { op: 'apply', dir: o['dir'], timeout: t } };
 }
 
-export type ControlHandler = (req: ControlRequest, log: (line: string) => void) => Promise<{ ok: boolean; message: string; summary?: string[] }>;
+export type ControlHandler = (req: ControlRequest, log: (line: string) => void) => Promise<ControlAnswer>;
 
 export interface ControlServer {
   close(): Promise<void>;
@@ -127,7 +136,7 @@ export async function startControlServer(stateDir: string, handler: ControlHandl
 }
 
 /** Send one request to the agent of `stateDir`; `onLog` gets its log lines; resolves with the final answer. */
-export async function controlRequest(stateDir: string, req: ControlRequest, onLog: (line: string) => void, timeoutMs = 300_000): Promise<{ ok: boolean; message: string; summary?: string[] }> {
+export async function controlRequest(stateDir: string, req: ControlRequest, onLog: (line: string) => void, timeoutMs = 300_000): Promise<ControlAnswer> {
   let token: string;
   try {
     token = (await readFile(join(stateDir, CONTROL_TOKEN), 'utf8')).trim();

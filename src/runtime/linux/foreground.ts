@@ -85,6 +85,9 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
           log(m);
           clientLog(m);
         };
+        if (req.op === 'state') {
+          return { ok: true, message: `running plan ${live.journal.manifest_sha256.slice(0, 12)}`, proxy_config: live.proxy ? live.proxy.configText() : null };
+        }
         if (req.op === 'confirm') {
           if (live.journal.apply_deadline) {
             live.journal.apply_deadline = null;

@@ -23,22 +23,45 @@ function commands(text: string): string[] {
   return out;
 }
 
-/** `route add [TYPE] PREFIX … table T … metric M` → "PREFIX table T metric M"; null for other lines. */
-export function routeKey(line: string): string | null {
+/** The fields of one batch line `route add|replace|append [TYPE] PREFIX [dev D] [via G] [table T] [metric M]`. */
+export interface RouteFields {
+  readonly type: string;
+  readonly prefix: string;
+  readonly dev: string | null;
+  readonly via: string | null;
+  /** 'main' when the line names no table. */
+  readonly table: string;
+  /** null when the line names no metric (the kernel's default applies). */
+  readonly metric: string | null;
+}
+
+/** Parse a batch route line (whitespace already collapsed); null for other lines. */
+export function routeFields(line: string): RouteFields | null {
   const w = line.split(' ');
   if (w[0] !== 'route' || (w[1] !== 'add' && w[1] !== 'replace' && w[1] !== 'append')) return null;
   let i = 2;
-  if (ROUTE_TYPES.has(w[i] ?? '')) i++;
+  const type = ROUTE_TYPES.has(w[i] ?? '') ? (w[i++] as string) : 'unicast';
   const prefix = w[i] ?? '';
-  // The first `table` and the first metric word after the prefix (one pass; hot on 10,000-route plans).
-  let table = '';
-  let metric = '';
+  // One pass over the words after the prefix: the first of each (hot on 10,000-route plans).
+  let dev: string | null = null;
+  let via: string | null = null;
+  let table: string | null = null;
+  let metric: string | null = null;
   for (let k = i + 1; k < w.length; k++) {
     const x = w[k];
-    if (table === '' && x === 'table') table = w[k + 1] ?? '';
-    else if (metric === '' && (x === 'metric' || x === 'preference' || x === 'priority')) metric = w[k + 1] ?? '';
+    const v = w[k + 1] ?? '';
+    if (dev === null && (x === 'dev' || x === 'oif')) dev = v;
+    else if (via === null && x === 'via') via = v;
+    else if (table === null && x === 'table') table = v;
+    else if (metric === null && (x === 'metric' || x === 'preference' || x === 'priority')) metric = v;
   }
-  return `${prefix} table ${table || 'main'} metric ${metric || '0'}`;
+  return { type, prefix, dev, via, table: table || 'main', metric: metric || null };
+}
+
+/** `route add [TYPE] PREFIX … table T … metric M` → "PREFIX table T metric M"; null for other lines. */
+export function routeKey(line: string): string | null {
+  const f = routeFields(line);
+  return f === null ? null : `${f.prefix} table ${f.table} metric ${f.metric ?? '0'}`;
 }
 
 /** An `ip -batch` file read once: its command lines, as a set, and each line's route key. */

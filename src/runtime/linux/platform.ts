@@ -4,7 +4,7 @@
  * `nft -f` for the firewall, resolv.conf or systemd-resolved for DNS, the DNS
  * proxy in-process, and a journal that restores all of it.
  */
-import { DEFAULT_ROOT, DEFAULT_STATE_DIR, type RuntimePlatform } from '../platform.js';
+import { AgentExit, DEFAULT_ROOT, DEFAULT_STATE_DIR, type RuntimePlatform } from '../platform.js';
 import { collectStatus, formatStatus } from './status.js';
 
 // The agent (and with it the DNS proxy and everything it applies) loads only for the commands that act:
@@ -22,4 +22,13 @@ export const linuxPlatform: RuntimePlatform = {
   apply: async (stateDir, dir, timeoutSeconds) => (await agent()).runApply(stateDir, dir, timeoutSeconds),
   status: (stateDir) => collectStatus(stateDir),
   formatStatus,
+  liveState: async (req) => {
+    const { collectLiveState, LiveStateError } = await import('./live-state.js');
+    try {
+      return await collectLiveState(req);
+    } catch (err) {
+      if (err instanceof LiveStateError) throw new AgentExit(2, `warpc status --diff: ${err.message}`);
+      throw err;
+    }
+  },
 };

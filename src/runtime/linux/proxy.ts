@@ -9,6 +9,8 @@ export interface ProxyHandle {
   stop(): Promise<void>;
   /** Swap dns-proxy.json in place (no socket closed); returns how many cached answers were dropped. */
   reconfigure(configText: string): number;
+  /** The dns-proxy.json the proxy runs now (the start text, or the last reconfigure's). */
+  configText(): string;
 }
 
 export interface ProxyStartOptions {
@@ -33,5 +35,14 @@ export async function startProxy(opts: ProxyStartOptions): Promise<ProxyHandle> 
     logger: createLogger({ level, write: (line) => opts.log(`dns: ${line.replace(/\n$/, '')}`) }),
     onHostRule: onHost ? (e) => onHost({ name: e.name, addresses: e.addresses, ttl: e.ttl, action: e.action }) : undefined,
   });
-  return { stop: () => proxy.close(), reconfigure: (text) => proxy.reconfigure(parseDnsProxyConfig(text)).dropped };
+  let current = opts.configText;
+  return {
+    stop: () => proxy.close(),
+    reconfigure: (text) => {
+      const dropped = proxy.reconfigure(parseDnsProxyConfig(text)).dropped;
+      current = text;
+      return dropped;
+    },
+    configText: () => current,
+  };
 }

@@ -10,8 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe } from 'vitest';
+import { openPostgresStore } from '../../src/orchestrator/store/postgres.js';
 import { openSqliteStore, SQLITE_FILE } from '../../src/orchestrator/store/sqlite.js';
 import type { Store } from '../../src/orchestrator/store/types.js';
+import { postgresMissing, startPostgres, type PostgresServer } from './postgres.js';
 
 export interface StoreFactory {
   readonly name: 'sqlite' | 'postgres';
@@ -60,8 +62,39 @@ function sqliteFactory(): StoreFactory {
   };
 }
 
+function postgresFactory(): StoreFactory {
+  const missing = postgresMissing();
+  let server: Promise<PostgresServer> | undefined;
+  const where = new Map<Store, string>();
+  let databases = 0;
+  const getServer = (): Promise<PostgresServer> => (server ??= startPostgres());
+  const track = (s: Store, url: string): Store => (where.set(s, url), s);
+  return {
+    name: 'postgres',
+    unavailable: missing,
+    async open() {
+      const pg = await getServer();
+      const url = await pg.createDatabase(`store_${++databases}`);
+      return track(await openPostgresStore(url), url);
+    },
+    async reopen(store) {
+      const url = where.get(store)!;
+      return track(await openPostgresStore(url), url);
+    },
+    async exec(store, sql) {
+      await (await getServer()).exec(where.get(store)!, sql);
+    },
+    async cleanup() {
+      for (const s of where.keys()) await s.close().catch(() => undefined);
+      where.clear();
+      if (server !== undefined) await (await server).stop();
+      server = undefined;
+    },
+  };
+}
+
 export function storeFactories(): StoreFactory[] {
-  return [sqliteFactory()];
+  return [sqliteFactory(), postgresFactory()];
 }
 
 /**

@@ -19,6 +19,7 @@ interface ServeFlags extends StoreFlags {
   gatewayKey?: string;
   gatewayEndpoint?: string;
   gatewayAddress: string[];
+  registerRate: string;
 }
 interface TokenFlags extends StoreFlags {
   admin?: boolean;
@@ -60,6 +61,7 @@ export function register(program: Command): void {
     .option('--gateway-key <base64>', "the gateway's WireGuard public key, given to every registration")
     .option('--gateway-endpoint <host:port>', "the gateway's WireGuard endpoint")
     .option('--gateway-address <ip>', "an address of the pools never handed out (the gateway's own; repeatable)", collect, [])
+    .option('--register-rate <n>', 'registrations per second per source address (bursts of up to 4 times as many)', '5')
     .addHelpText('after', '\nExamples:\n  $ warpc orchestrator serve\n  $ warpc orchestrator serve --listen 0.0.0.0:8443 --hostname orch.example.com --gateway-key "$(cat gw.pub)" --gateway-endpoint gw.example.com:51820')
     .action(async (o: ServeFlags) => serve(o));
 
@@ -117,6 +119,8 @@ async function serve(o: ServeFlags): Promise<void> {
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliExit(EXIT.usage, 'warpc orchestrator serve: --tls-cert and --tls-key go together');
   if ((o.gatewayKey === undefined) !== (o.gatewayEndpoint === undefined)) throw new CliExit(EXIT.usage, 'warpc orchestrator serve: --gateway-key and --gateway-endpoint go together');
   if (o.gatewayKey !== undefined && Buffer.from(o.gatewayKey, 'base64').length !== 32) throw new CliExit(EXIT.usage, 'warpc orchestrator serve: --gateway-key: expected a WireGuard public key (base64 of 32 bytes, `wg pubkey` prints one)');
+  const rate = Number(o.registerRate);
+  if (!Number.isFinite(rate) || rate <= 0) throw new CliExit(EXIT.usage, `warpc orchestrator serve: --register-rate ${JSON.stringify(o.registerRate)}: expected a positive number`);
   const { parsePrefix } = await import('../net/ip.js');
   for (const [flag, v] of [['--pool-v4', o.poolV4], ['--pool-v6', o.poolV6]] as const) {
     const p = parsePrefix(v);
@@ -156,7 +160,7 @@ async function serve(o: ServeFlags): Promise<void> {
     const reserved = o.gatewayAddress.length > 0 ? o.gatewayAddress : [first(o.poolV4), first(o.poolV6)];
     const peers = o.gatewayKey !== undefined ? [{ public_key: o.gatewayKey, endpoint: endpointOf(o.gatewayEndpoint!) }] : [];
     if (peers.length === 0) log('no --gateway-key/--gateway-endpoint: registrations name no gateway peer');
-    orch = await startOrchestrator({ store, host: m[1] === 'localhost' ? '127.0.0.1' : m[1]!, port, tls, pools: { v4: o.poolV4, v6: o.poolV6, reserved }, peers, log });
+    orch = await startOrchestrator({ store, host: m[1] === 'localhost' ? '127.0.0.1' : m[1]!, port, tls, pools: { v4: o.poolV4, v6: o.poolV6, reserved }, peers, log, limits: { registerPerSecond: rate, registerBurst: Math.max(20, Math.ceil(rate * 4)) } });
     log(`${store.kind} store${store.kind === 'sqlite' ? ` in ${o.data}` : ''}; listening on https://${m[1]!.includes(':') ? `[${m[1]}]` : m[1]}:${orch.port}`);
     log(`bundle-signing key (Ed25519) sha256/${orch.signer.publicKey.spki_sha256}`);
   } catch (err) {

@@ -36,20 +36,29 @@ export interface DeviceContext {
   readonly maxWait: number;
 }
 
+/** Waiters re-selected at once after a change. */
+const WAKE_PARALLEL = 16;
+
 /** The device's own OS name as `match` spells it (`mac`, not macos). */
 const MATCH_OS: Readonly<Record<string, OsName>> = { linux: 'linux', macos: 'mac', windows: 'windows', ios: 'ios', android: 'android' };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** What `match` knows of a device: its enrollment identity, OS, and the OS version it last reported. */
+/** What `match` knows of a device: its enrollment identity, OS, and what it last reported (OS and client version, firewall, disk encryption). */
 export function matchDevice(d: DeviceRow): Device {
-  const reported = isObj(d.posture) && typeof d.posture['os_version'] === 'string' ? d.posture['os_version'] : undefined;
+  const p = isObj(d.posture) ? d.posture : {};
   const os = MATCH_OS[d.osName];
+  const flag = (v: unknown): { value: 'true' | 'false' } | null => (typeof v === 'boolean' ? { value: v ? 'true' : 'false' } : null);
+  const firewall = flag(p['firewall']);
+  const disk = flag(p['disk_encryption']);
   return {
     ...(d.identity?.email !== undefined ? { email: d.identity.email } : {}),
     ...(d.identity?.groups !== undefined ? { groups: d.identity.groups } : {}),
     ...(os !== undefined ? { os } : {}),
-    osVersion: reported ?? d.osVersion,
+    osVersion: typeof p['os_version'] === 'string' ? p['os_version'] : d.osVersion,
+    ...(typeof p['client_version'] === 'string' ? { clientVersion: p['client_version'] } : {}),
+    ...(firewall ? { firewall: firewall.value } : {}),
+    ...(disk ? { diskEncryption: disk.value } : {}),
   };
 }
 
@@ -81,6 +90,8 @@ export class DeviceApi {
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private wakeAll = false;
+  /** Every change heard so far: a request that parks after one arrived re-checks at once. */
+  private changes = 0;
   private wakeGateway = false;
   private readonly wakeIds = new Set<string>();
   private waking = false;
@@ -115,6 +126,7 @@ export class DeviceApi {
   }
 
   private changed(c: Change): void {
+    this.changes++;
     if (c.kind === 'profile') {
       this.generation++;
       this.view = null;
@@ -186,10 +198,15 @@ export class DeviceApi {
       await this.gatewayToken(req);
       const wait = waitOf(query, this.ctx.maxWait);
       const have = etagVersion(req.headers['if-none-match']);
+      const heard = this.changes;
       const cur = await this.peers();
       if (have === cur.version && wait > 0) {
         this.gatewayWaiters.set(res, { version: have, deadline: Date.now() + wait * 1000 });
         res.once('close', this.onClose);
+        if (this.changes !== heard) {
+          this.wakeGateway = true;
+          if (!this.waking) void this.wake();
+        }
         return;
       }
       return replyPeers(res, cur, have);
@@ -242,10 +259,16 @@ export class DeviceApi {
       const have = etagVersion(req.headers['if-none-match']);
       // The version a device asks with is the one it runs: that is what "applied" means here.
       await store.touch(d.id, now, have ?? undefined);
+      const heard = this.changes;
       const served = await this.serve(d, os, have);
       if (served.status === 304 && wait > 0) {
         this.bundleWaiters.set(res, { deviceId: d.id, os, version: served.version, deadline: now + wait * 1000 });
         res.once('close', this.onClose);
+        // A change that arrived while this request was being answered found no waiter yet.
+        if (this.changes !== heard) {
+          this.wakeIds.add(d.id);
+          if (!this.waking) void this.wake();
+        }
         return;
       }
       return reply(res, served);
@@ -331,24 +354,28 @@ export class DeviceApi {
             replyPeers(res, cur, w.version);
           }
         }
-        for (const [res, w] of [...this.bundleWaiters]) {
-          if (!all && !ids.has(w.deviceId)) continue;
-          if (!this.bundleWaiters.has(res)) continue;
-          try {
-            const d = await this.ctx.store.device(w.deviceId);
-            if (!d) {
-              this.bundleWaiters.delete(res);
-              sendJson(res, 404, { error: { code: 'not_found', message: `no registration ${w.deviceId}` } });
-              continue;
+        const todo = [...this.bundleWaiters].filter(([, w]) => all || ids.has(w.deviceId));
+        // A few at a time: PostgreSQL answers them in parallel; SQLite runs them one by one anyway.
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < todo.length) {
+            const [res, w] = todo[next++]!;
+            if (this.bundleWaiters.get(res) !== w) continue;
+            try {
+              const d = await this.ctx.store.device(w.deviceId);
+              if (!d) {
+                if (this.bundleWaiters.delete(res)) sendJson(res, 404, { error: { code: 'not_found', message: `no registration ${w.deviceId}` } });
+                continue;
+              }
+              const served = await this.serve(d, w.os, w.version);
+              if (served.status === 304) continue;
+              if (this.bundleWaiters.delete(res)) reply(res, served);
+            } catch {
+              // The store failed for this one: it stays waiting and gets its 304 at the deadline.
             }
-            const served = await this.serve(d, w.os, w.version);
-            if (served.status === 304) continue;
-            if (!this.bundleWaiters.delete(res)) continue;
-            reply(res, served);
-          } catch {
-            // The store failed for this one: it stays waiting and gets its 304 at the deadline.
           }
-        }
+        };
+        await Promise.all(Array.from({ length: Math.min(WAKE_PARALLEL, todo.length) }, worker));
       }
     } finally {
       this.waking = false;

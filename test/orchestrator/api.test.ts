@@ -136,7 +136,7 @@ describeStores('orchestrator API', (f) => {
       expect((await h.call('GET', `/v0/reg/${d.id}`, { token: d.token })).status).toBe(401);
     });
 
-    it('POST posture stores it and os.version from it selects profiles', async () => {
+    it('POST posture stores it, and os.version, client.version and posture.* from it select profiles', async () => {
       const d = await h.register();
       const bad = await h.call('POST', `/v0/reg/${d.id}/posture`, { token: d.token, body: { os_version: '7.0', client_version: '1', firewall: 'yes', disk_encryption: true } });
       expect(bad.status).toBe(400);
@@ -148,7 +148,14 @@ describeStores('orchestrator API', (f) => {
       const prof = await h.call('POST', `${ADMIN}/devices/policy`, { token: h.admin, body: { name: 'Kernel 7', match: 'os.version == "7.0"', precedence: 5 } });
       const b = await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token });
       expect(statementOf(b.json).profile.id).toBe(prof.json.result.policy_id);
-      await h.call('DELETE', `${ADMIN}/devices/policy/${prof.json.result.policy_id}`, { token: h.admin });
+      const disk = await h.call('POST', `${ADMIN}/devices/policy`, { token: h.admin, body: { name: 'Unencrypted', match: 'posture.disk_encryption == "false" and posture.firewall == "true" and client.version == "0.1.0"', precedence: 3 } });
+      expect(disk.status).toBe(200);
+      const b2 = await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token });
+      expect(statementOf(b2.json).profile.id).toBe(disk.json.result.policy_id);
+      await h.call('POST', `/v0/reg/${d.id}/posture`, { token: d.token, body: { os_version: '7.0', client_version: '0.1.0', firewall: true, disk_encryption: true } });
+      const b3 = await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token });
+      expect(statementOf(b3.json).profile.id).toBe(prof.json.result.policy_id);
+      for (const p of [prof, disk]) await h.call('DELETE', `${ADMIN}/devices/policy/${p.json.result.policy_id}`, { token: h.admin });
     });
 
     it('GET bundle: signed, the files of the selected profile, ETag and 304', async () => {

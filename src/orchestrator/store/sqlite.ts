@@ -75,14 +75,15 @@ class SqliteDriver implements Driver {
     return this.exclusive(() => fn(this.sql));
   }
 
-  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  write<T>(fn: (tx: WriteTx) => Promise<T>, opts?: { seq?: boolean }): Promise<T> {
     return this.exclusive(async () => {
       const changes: Change[] = [];
-      const tx: WriteTx = { ...this.sql, announce: (c) => (changes.push(c), Promise.resolve()) };
+      const tx: WriteTx = { ...this.sql, announce: (c) => void changes.push(c) };
       this.db.exec('BEGIN IMMEDIATE');
       let result: T;
       try {
-        await tx.run(`UPDATE fleet SET seq = seq WHERE id = 1`);
+        if (opts?.seq === true) tx.presetSeq = Number((await tx.all(`UPDATE fleet SET seq = seq + 1 WHERE id = 1 RETURNING seq`))[0]!['seq']);
+        else await tx.run(`UPDATE fleet SET seq = seq WHERE id = 1`);
         result = await fn(tx);
         this.db.exec('COMMIT');
       } catch (e) {

@@ -67,8 +67,8 @@ export interface PostgresServer {
   url(name: string): string;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
-  /** Runs SQL (several statements allowed) on the database at `url`. */
-  exec(url: string, sql: string): Promise<void>;
+  /** Runs SQL on the database at `url`; returns its rows. */
+  query(url: string, sql: string): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
 }
 
@@ -162,12 +162,12 @@ async function waitReady(port: number, exited: Promise<void>): Promise<boolean> 
 
 function server(port: number, p: ChildProcess, exited: Promise<void>, dir: string, kill: () => void): PostgresServer {
   const url = (name: string): string => `postgres://${USER}@127.0.0.1:${port}/${name}`;
-  const exec = async (u: string, sql: string): Promise<void> => {
+  const query = async (u: string, sql: string): Promise<Record<string, unknown>[]> => {
     const c = new pg.Client({ connectionString: u });
     c.on('error', () => undefined);
     await c.connect();
     try {
-      await c.query(sql);
+      return (await c.query(sql)).rows as Record<string, unknown>[];
     } finally {
       await c.end();
     }
@@ -178,10 +178,10 @@ function server(port: number, p: ChildProcess, exited: Promise<void>, dir: strin
     url,
     async createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
-      await exec(url('postgres'), `CREATE DATABASE ${name}`);
+      await query(url('postgres'), `CREATE DATABASE ${name} STRATEGY = FILE_COPY`);
       return url(name);
     },
-    exec,
+    query,
     async stop() {
       if (p.exitCode === null && p.signalCode === null) {
         p.kill('SIGINT'); // fast shutdown: ends sessions, no checkpoint wait worth keeping

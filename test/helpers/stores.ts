@@ -23,8 +23,8 @@ export interface StoreFactory {
   open(): Promise<Store>;
   /** Another Store on `store`'s database (which may be closed): a restart, or a second process. */
   reopen(store: Store): Promise<Store>;
-  /** Raw SQL on `store`'s database, for tests that tamper with it. */
-  exec(store: Store, sql: string): Promise<void>;
+  /** Raw SQL (one statement) on `store`'s database, for tests that look under or tamper with it. */
+  query(store: Store, sql: string): Promise<Record<string, unknown>[]>;
   /** Closes every store opened here, stops the server, removes temp folders. */
   cleanup(): Promise<void>;
 }
@@ -45,14 +45,14 @@ function sqliteFactory(): StoreFactory {
       const dir = where.get(store)!;
       return track(await openSqliteStore(dir), dir);
     },
-    exec(store, sql) {
+    query(store, sql) {
       const db = new Database(join(where.get(store)!, SQLITE_FILE));
       try {
-        db.exec(sql);
+        const st = db.prepare(sql);
+        return Promise.resolve(st.reader ? (st.all() as Record<string, unknown>[]) : (st.run(), []));
       } finally {
         db.close();
       }
-      return Promise.resolve();
     },
     async cleanup() {
       for (const s of where.keys()) await s.close().catch(() => undefined);
@@ -81,8 +81,8 @@ function postgresFactory(): StoreFactory {
       const url = where.get(store)!;
       return track(await openPostgresStore(url), url);
     },
-    async exec(store, sql) {
-      await (await getServer()).exec(where.get(store)!, sql);
+    async query(store, sql) {
+      return (await getServer()).query(where.get(store)!, sql);
     },
     async cleanup() {
       for (const s of where.keys()) await s.close().catch(() => undefined);

@@ -19,13 +19,16 @@ export const LISTEN_APPLICATION = 'warpc-orchestrator-listen';
 /** pg_advisory_xact_lock key for migrations: two processes starting at once migrate one at a time. */
 const MIGRATION_LOCK = 0x77617270; // 'warp'
 
-/** `?` placeholders (the SQL in sql-store.ts has no `?` in literals) to `$1, $2, …`. */
-const numbered = new Map<string, string>();
-function toPg(text: string): string {
+/**
+ * `?` placeholders (the SQL in sql-store.ts has no `?` in literals) to `$1, $2, …`, and a name:
+ * every statement is a fixed text, so each connection parses and plans it once (prepared).
+ */
+const numbered = new Map<string, { name: string; text: string }>();
+function toPg(text: string): { name: string; text: string } {
   let out = numbered.get(text);
   if (out === undefined) {
     let i = 0;
-    out = text.replace(/\?/g, () => `$${++i}`);
+    out = { name: `warpc_${numbered.size}`, text: text.replace(/\?/g, () => `$${++i}`) };
     numbered.set(text, out);
   }
   return out;
@@ -33,8 +36,8 @@ function toPg(text: string): string {
 
 function sqlOn(c: pg.Pool | pg.PoolClient | pg.Client): Sql {
   return {
-    all: async (text, params = []) => (await c.query(toPg(text), params as unknown[])).rows as Row[],
-    run: async (text, params = []) => (await c.query(toPg(text), params as unknown[])).rowCount ?? 0,
+    all: async (text, params = []) => (await c.query({ ...toPg(text), values: params as unknown[] })).rows as Row[],
+    run: async (text, params = []) => (await c.query({ ...toPg(text), values: params as unknown[] })).rowCount ?? 0,
   };
 }
 
@@ -56,6 +59,8 @@ class PostgresDriver implements Driver {
   private buffered: Change[] | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private backoff = 100;
+  /** Writes from this process, one at a time (see write()). */
+  private writeTail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly url: string,
@@ -67,22 +72,36 @@ class PostgresDriver implements Driver {
     return fn(sqlOn(this.pool));
   }
 
-  async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  /**
+   * Writes serialize on the fleet row anyway; queueing them in the process first means at most one
+   * transaction per process waits on that lock, instead of a pool's worth of backends woken at
+   * every commit to find it taken again.
+   */
+  write<T>(fn: (tx: WriteTx) => Promise<T>, opts?: { seq?: boolean }): Promise<T> {
+    const result = this.writeTail.then(() => this.transaction(fn, opts?.seq === true));
+    this.writeTail = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * BEGIN rides with the first statement and the NOTIFYs with COMMIT (simple-query batches; the
+   * only text spliced in is escapeLiteral()'s): the fleet row is held for fewer round trips.
+   */
+  private async transaction<T>(fn: (tx: WriteTx) => Promise<T>, takeSeq: boolean): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
+      const first = takeSeq ? `UPDATE fleet SET seq = seq + 1 WHERE id = 1 RETURNING seq` : `UPDATE fleet SET seq = seq WHERE id = 1`;
+      const notes: string[] = [];
       try {
-        const q = sqlOn(client);
-        await q.run(`UPDATE fleet SET seq = seq WHERE id = 1`);
+        const begun = (await client.query(`BEGIN; ${first}`)) as unknown as pg.QueryResult[];
         const tx: WriteTx = {
-          ...q,
-          announce: async (c) => {
-            await client.query(`SELECT pg_notify($1, $2)`, [CHANNEL, JSON.stringify(c)]);
-          },
+          ...sqlOn(client),
+          announce: (c) => void notes.push(`SELECT pg_notify('${CHANNEL}', ${client.escapeLiteral(JSON.stringify(c))})`),
         };
+        if (takeSeq) tx.presetSeq = Number((begun[1]!.rows[0] as Row)['seq']);
         const result = await fn(tx);
-        await client.query('COMMIT');
+        await client.query([...notes, 'COMMIT'].join('; '));
         return result;
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {

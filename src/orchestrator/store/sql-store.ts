@@ -25,14 +25,19 @@ export interface Sql {
 
 export interface WriteTx extends Sql {
   /** Published after commit (SQLite: in this process; PostgreSQL: NOTIFY, to every process). */
-  announce(c: Change): Promise<void>;
+  announce(c: Change): void;
+  /** With write(fn, { seq: true }): the fleet seq the transaction's first statement took, until nextSeq() claims it. */
+  presetSeq?: number | undefined;
 }
 
 export interface Driver {
   readonly kind: 'sqlite' | 'postgres';
   read<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
-  /** A transaction that has already locked the fleet row; rolled back when fn throws. */
-  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /**
+   * A transaction whose first statement locked the fleet row (with `seq`: by taking the next seq,
+   * saving a round trip for writes that always take one); rolled back when fn throws.
+   */
+  write<T>(fn: (tx: WriteTx) => Promise<T>, opts?: { seq?: boolean }): Promise<T>;
   isUniqueViolation(e: unknown): boolean;
   subscribe(listener: (c: Change) => void): () => void;
   close(): Promise<void>;
@@ -136,15 +141,25 @@ export class SqlStore implements Store {
     return this.db.close();
   }
 
+  /** A write that always takes a seq (its refusals roll back, seq included). */
+  private seqWrite<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return this.db.write(fn, { seq: true });
+  }
+
   /** Takes the next fleet seq (the fleet row is already locked by write()). */
-  private async nextSeq(tx: Sql): Promise<number> {
+  private async nextSeq(tx: WriteTx): Promise<number> {
+    if (tx.presetSeq !== undefined) {
+      const seq = tx.presetSeq;
+      tx.presetSeq = undefined;
+      return seq;
+    }
     const rows = await tx.all(`UPDATE fleet SET seq = seq + 1 WHERE id = 1 RETURNING seq`);
     return num(rows[0]!['seq']);
   }
 
   private async record(tx: WriteTx, seq: number, e: { actor: string; action: string; subject: string; detail: unknown; change: Change['kind'] | null }): Promise<void> {
     await tx.run(`INSERT INTO audit (seq, at, actor, action, subject, detail, change) VALUES (?, ?, ?, ?, ?, ?, ?)`, [seq, Date.now(), e.actor, e.action, e.subject, json(e.detail), e.change]);
-    if (e.change !== null) await tx.announce({ seq, kind: e.change, id: e.subject });
+    if (e.change !== null) tx.announce({ seq, kind: e.change, id: e.subject });
   }
 
   async secret(name: string, create: () => string): Promise<string> {
@@ -164,7 +179,7 @@ export class SqlStore implements Store {
   // ---- tokens
 
   createToken(t: { kind: TokenKind; hash: string; label: string; expiresAt: number | null; maxUses: number | null; identity?: Identity | null }, actor: string): Promise<TokenRow> {
-    return this.db.write(async (tx) => {
+    return this.seqWrite(async (tx) => {
       const seq = await this.nextSeq(tx);
       const id = randomUUID();
       const identity = t.identity ?? null;
@@ -218,7 +233,7 @@ export class SqlStore implements Store {
   }
 
   putProfile(p: { id?: string; body: unknown; match: string | null; precedence: number | null; enabled: boolean }, actor: string, opts?: { ifRevision?: number }): Promise<ProfileRow> {
-    return this.db.write(async (tx) => {
+    return this.seqWrite(async (tx) => {
       const id = p.id ?? randomUUID();
       const existing = p.id === undefined ? [] : await tx.all(`SELECT revision FROM profiles WHERE id = ?`, [id]);
       if (opts?.ifRevision !== undefined) {
@@ -249,7 +264,7 @@ export class SqlStore implements Store {
   }
 
   deleteProfile(id: string, actor: string): Promise<void> {
-    return this.db.write(async (tx) => {
+    return this.seqWrite(async (tx) => {
       const n = await tx.run(`DELETE FROM profiles WHERE id = ?`, [id]);
       if (n === 0) throw new StoreConflict('not_found', `no profile ${id}`);
       const seq = await this.nextSeq(tx);
@@ -271,15 +286,21 @@ export class SqlStore implements Store {
 
   /** The lowest free address of `pool`: a freed offset below the high-water mark, else the mark itself. */
   private async allocate(tx: Sql, pool: Pool, column: 'address_v4' | 'address_v6'): Promise<string> {
-    await tx.run(`INSERT INTO pools (pool, next_n) VALUES (?, 1) ON CONFLICT (pool) DO NOTHING`, [pool.text]);
-    let next = num((await tx.all(`SELECT next_n FROM pools WHERE pool = ?`, [pool.text]))[0]!['next_n']);
-    const startNext = next;
+    // The pool's high-water mark and its lowest freed offset, in one round trip (the row is made on first use).
+    const stateSql = `SELECT next_n, (SELECT MIN(n) FROM pool_free WHERE pool_free.pool = pools.pool) AS free FROM pools WHERE pool = ?`;
+    let state = (await tx.all(stateSql, [pool.text]))[0];
+    if (state === undefined) {
+      await tx.run(`INSERT INTO pools (pool, next_n) VALUES (?, 1) ON CONFLICT (pool) DO NOTHING`, [pool.text]);
+      state = (await tx.all(stateSql, [pool.text]))[0]!;
+    }
+    let next = num(state['next_n']);
+    let free = numOrNull(state['free']);
     for (;;) {
       let n: number;
-      const free = await tx.all(`SELECT n FROM pool_free WHERE pool = ? ORDER BY n LIMIT 1`, [pool.text]);
-      if (free.length > 0) {
-        n = num(free[0]!['n']);
+      if (free !== null) {
+        n = free;
         await tx.run(`DELETE FROM pool_free WHERE pool = ? AND n = ?`, [pool.text, n]);
+        free = numOrNull((await tx.all(`SELECT MIN(n) AS free FROM pool_free WHERE pool = ?`, [pool.text]))[0]!['free']);
         if (n >= next) continue; // stale (this code never leaves one): the mark covers it
       } else {
         // Thrown inside the transaction: the registration rolls back whole (the token's use too).
@@ -288,26 +309,34 @@ export class SqlStore implements Store {
       }
       if (pool.reserved.has(n)) continue;
       const address = formatAddress(pool.prefix.family, pool.prefix.network + BigInt(n));
-      // A device registered while another (overlapping) pool was configured may hold it.
-      const held = await tx.all(`SELECT 1 AS x FROM devices WHERE ${column} = ?`, [address]);
-      if (held.length > 0) continue;
-      if (next !== startNext) await tx.run(`UPDATE pools SET next_n = ? WHERE pool = ?`, [next, pool.text]);
+      // Storing the mark is also the check that no device holds the address (one registered while
+      // another, overlapping pool was configured may): no row changed means held, take the next.
+      const stored = await tx.run(`UPDATE pools SET next_n = ? WHERE pool = ? AND NOT EXISTS (SELECT 1 FROM devices WHERE ${column} = ?)`, [next, pool.text, address]);
+      if (stored === 0) continue;
       return address;
     }
   }
 
   registerDevice(d: NewDevice, enrollTokenHash: string, pools: AddressPools, now: number): Promise<DeviceRow> {
     const pool = this.pools(pools);
-    return this.db.write(async (tx) => {
+    return this.seqWrite(async (tx) => {
+      // The token's check and count, and the install id's, in one statement; which one refused is
+      // asked only when one did (an unusable token is reported first: no probing install ids without one).
       const tok = await tx.all(
         `UPDATE tokens SET uses = uses + 1
          WHERE hash = ? AND kind = 'enroll' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)
+           AND NOT EXISTS (SELECT 1 FROM devices WHERE install_id = ?)
          RETURNING id, label, identity_json`,
-        [enrollTokenHash, now],
+        [enrollTokenHash, now, d.installId],
       );
-      if (tok.length === 0) throw new StoreConflict('token_unusable', 'the enrollment token is unknown, revoked, expired or used up');
-      const taken = await tx.all(`SELECT id FROM devices WHERE install_id = ?`, [d.installId]);
-      if (taken.length > 0) throw new StoreConflict('install_id_taken', `install id ${d.installId} is registered already`);
+      if (tok.length === 0) {
+        const usable = await tx.all(
+          `SELECT 1 AS x FROM tokens WHERE hash = ? AND kind = 'enroll' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)`,
+          [enrollTokenHash, now],
+        );
+        if (usable.length === 0) throw new StoreConflict('token_unusable', 'the enrollment token is unknown, revoked, expired or used up');
+        throw new StoreConflict('install_id_taken', `install id ${d.installId} is registered already`);
+      }
       const v4 = await this.allocate(tx, pool.v4, 'address_v4');
       const v6 = await this.allocate(tx, pool.v6, 'address_v6');
       const seq = await this.nextSeq(tx);
@@ -361,7 +390,7 @@ export class SqlStore implements Store {
   }
 
   rotateKey(id: string, previousKey: string, key: string): Promise<DeviceRow> {
-    return this.db.write(async (tx) => {
+    return this.seqWrite(async (tx) => {
       const cur = await tx.all(`SELECT public_key FROM devices WHERE id = ?`, [id]);
       if (cur.length === 0) throw new StoreConflict('not_found', `no device ${id}`);
       if (String(cur[0]!['public_key']) !== previousKey) throw new StoreConflict('key_changed', `device ${id}'s key is no longer the one the request names`);
@@ -373,7 +402,7 @@ export class SqlStore implements Store {
   }
 
   deleteDevice(id: string, actor: string): Promise<void> {
-    return this.db.write(async (tx) => {
+    return this.seqWrite(async (tx) => {
       const rows = await tx.all(`DELETE FROM devices WHERE id = ? RETURNING address_v4, address_v6, install_id`, [id]);
       if (rows.length === 0) throw new StoreConflict('not_found', `no device ${id}`);
       const r = rows[0]!;

@@ -6,7 +6,7 @@
  * this process after each commit, in seq order.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate } from './migrations.js';
 import { SqlStore, type Driver, type Row, type Sql, type WriteTx } from './sql-store.js';
@@ -14,14 +14,33 @@ import type { Change, Store } from './types.js';
 
 export const SQLITE_FILE = 'orchestrator.db';
 
+/**
+ * One queue per database file in this process, shared by every Store open on it: a transaction
+ * awaits between its statements, and a second connection's BEGIN IMMEDIATE meanwhile would block
+ * the whole process in SQLite's busy handler while the first could never finish.
+ */
+const queues = new Map<string, { tail: Promise<unknown>; users: number }>();
+
 class SqliteDriver implements Driver {
   readonly kind = 'sqlite' as const;
   private readonly statements = new Map<string, Database.Statement>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue: { tail: Promise<unknown>; users: number };
+  private closed = false;
+  private closing: Promise<void> | null = null;
   private readonly listeners = new Set<(c: Change) => void>();
   private readonly sql: Sql;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly file: string,
+  ) {
+    let q = queues.get(file);
+    if (q === undefined) {
+      q = { tail: Promise.resolve(), users: 0 };
+      queues.set(file, q);
+    }
+    q.users++;
+    this.queue = q;
     this.sql = {
       all: (text, params = []) => {
         const st = this.prepare(text);
@@ -43,9 +62,12 @@ class SqliteDriver implements Driver {
   }
 
   /** One operation at a time: statements of one transaction never interleave with another's. */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(fn);
-    this.queue = result.catch(() => undefined);
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.queue.tail.then(() => {
+      if (this.closed) throw new Error('the orchestrator store is closed');
+      return fn();
+    });
+    this.queue.tail = result.catch(() => undefined);
     return result;
   }
 
@@ -53,14 +75,15 @@ class SqliteDriver implements Driver {
     return this.exclusive(() => fn(this.sql));
   }
 
-  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  write<T>(fn: (tx: WriteTx) => Promise<T>, opts?: { seq?: boolean }): Promise<T> {
     return this.exclusive(async () => {
       const changes: Change[] = [];
-      const tx: WriteTx = { ...this.sql, announce: (c) => (changes.push(c), Promise.resolve()) };
+      const tx: WriteTx = { ...this.sql, announce: (c) => void changes.push(c) };
       this.db.exec('BEGIN IMMEDIATE');
       let result: T;
       try {
-        await tx.run(`UPDATE fleet SET seq = seq WHERE id = 1`);
+        if (opts?.seq === true) tx.presetSeq = Number((await tx.all(`UPDATE fleet SET seq = seq + 1 WHERE id = 1 RETURNING seq`))[0]!['seq']);
+        else await tx.run(`UPDATE fleet SET seq = seq WHERE id = 1`);
         result = await fn(tx);
         this.db.exec('COMMIT');
       } catch (e) {
@@ -95,11 +118,14 @@ class SqliteDriver implements Driver {
   }
 
   close(): Promise<void> {
-    return this.exclusive(() => {
+    this.closing ??= this.exclusive(() => {
+      this.closed = true;
       this.listeners.clear();
       if (this.db.open) this.db.close();
+      if (--this.queue.users === 0 && queues.get(this.file) === this.queue) queues.delete(this.file);
       return Promise.resolve();
     });
+    return this.closing;
   }
 }
 
@@ -108,30 +134,39 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE);
   const db = new Database(file);
+  let driver: SqliteDriver;
   try {
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit survives a crash of the process; a power cut may lose the last ones.
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    const q: Sql = {
-      all: (text, params = []) => {
-        const st = db.prepare(text);
-        return Promise.resolve(st.reader ? (st.all(...(params as unknown[])) as Row[]) : (st.run(...(params as unknown[])), []));
-      },
-      run: (text, params = []) => Promise.resolve(db.prepare(text).run(...(params as unknown[])).changes),
-    };
-    db.exec('BEGIN IMMEDIATE');
-    let version: number;
-    try {
-      version = await migrate(q, file, Date.now());
-      db.exec('COMMIT');
-    } catch (e) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      throw e;
-    }
-    return new SqlStore(new SqliteDriver(db), version);
+    driver = new SqliteDriver(db, realpathSync(file));
   } catch (e) {
     db.close();
+    throw e;
+  }
+  try {
+    const version = await driver.exclusive(async () => {
+      const q: Sql = {
+        all: (text, params = []) => {
+          const st = db.prepare(text);
+          return Promise.resolve(st.reader ? (st.all(...(params as unknown[])) as Row[]) : (st.run(...(params as unknown[])), []));
+        },
+        run: (text, params = []) => Promise.resolve(db.prepare(text).run(...(params as unknown[])).changes),
+      };
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const v = await migrate(q, file, Date.now());
+        db.exec('COMMIT');
+        return v;
+      } catch (e) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw e;
+      }
+    });
+    return new SqlStore(driver, version);
+  } catch (e) {
+    await driver.close();
     throw e;
   }
 }

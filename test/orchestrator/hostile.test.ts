@@ -114,7 +114,7 @@ describeStores('orchestrator against a hostile client', (f) => {
     expect((await h.store.devices()).filter((x) => x.installId === install)).toHaveLength(1);
   });
 
-  it('a TCP connection that never starts TLS, and one that sends half its headers, are closed', async () => {
+  it('a TCP connection that never starts TLS, one that sends half its headers, one that sends nothing and an idle keep-alive are closed', async () => {
     const noTls = await closedAfter((done) => {
       const s = tcpConnect(h.orch.port, '127.0.0.1');
       s.on('error', () => undefined);
@@ -131,6 +131,21 @@ describeStores('orchestrator against a hostile client', (f) => {
       s.on('close', done);
     });
     expect(slow).toBeLessThan(5000);
+    const idle = await closedAfter((done) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: h.orch.port, servername: 'localhost', ca: h.ca });
+      s.resume();
+      s.on('error', () => undefined);
+      s.on('close', done);
+    });
+    expect(idle).toBeLessThan(5000);
+    // after a request, an idle keep-alive connection is closed too
+    const kept = await closedAfter((done) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: h.orch.port, servername: 'localhost', ca: h.ca }, () => s.write('GET /v1/none HTTP/1.1\r\nHost: localhost\r\n\r\n'));
+      s.on('data', () => undefined);
+      s.on('error', () => undefined);
+      s.on('close', done);
+    });
+    expect(kept).toBeLessThan(5000);
   });
 });
 

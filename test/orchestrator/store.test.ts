@@ -85,6 +85,15 @@ describeStores('orchestrator store', (f) => {
     });
   });
 
+  it('a closed store refuses reads and writes (they fail, never hang)', async () => {
+    const s = await f.open();
+    const pending = s.createToken({ kind: 'admin', hash: 'late', label: 'x', expiresAt: null, maxUses: null }, 'a');
+    await s.close();
+    await pending.catch(() => undefined); // queued before close: either outcome, but settled
+    await expect(s.createToken({ kind: 'admin', hash: 'later', label: 'x', expiresAt: null, maxUses: null }, 'a')).rejects.toThrow();
+    await expect(s.seq()).rejects.toThrow();
+  });
+
   it('secret(): the first caller creates it, every later one (another instance too) reads the same', async () => {
     const s = await f.open();
     let made = 0;

@@ -79,7 +79,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   if (bin === null) throw new Error(postgresMissing() ?? 'PostgreSQL is missing');
   const owner = isRoot() ? nobody() : null;
   if (isRoot() && owner === null) throw new Error('no user "nobody" to run postgres as');
-  const dir = mkdtempSync(join(tmpdir(), 'warpc-pg-'));
+  // Dropping to nobody: its folder must sit where nobody can reach it (TMPDIR may be root's own).
+  const dir = mkdtempSync(join(owner !== null && existsSync('/tmp') ? '/tmp' : tmpdir(), 'warpc-pg-'));
   let child: ChildProcess | null = null;
   const kill = (): void => {
     if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

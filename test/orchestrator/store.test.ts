@@ -85,6 +85,15 @@ describeStores('orchestrator store', (f) => {
     });
   });
 
+  it('a closed store refuses reads and writes (they fail, never hang)', async () => {
+    const s = await f.open();
+    const pending = s.createToken({ kind: 'admin', hash: 'late', label: 'x', expiresAt: null, maxUses: null }, 'a');
+    await s.close();
+    await pending.catch(() => undefined); // queued before close: either outcome, but settled
+    await expect(s.createToken({ kind: 'admin', hash: 'later', label: 'x', expiresAt: null, maxUses: null }, 'a')).rejects.toThrow();
+    await expect(s.seq()).rejects.toThrow();
+  });
+
   it('secret(): the first caller creates it, every later one (another instance too) reads the same', async () => {
     const s = await f.open();
     let made = 0;
@@ -318,22 +327,23 @@ describeStores('orchestrator store', (f) => {
     it('concurrent registrations never share an address and take the lowest ones', async () => {
       const s = await f.open();
       const other = await f.reopen(s);
-      const hash = await enrollToken(s);
-      const ds = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? other : s).registerDevice(dev(), hash, BIG, 1)));
+      // Two tokens: nothing but the store's own locking orders these.
+      const hashes = [await enrollToken(s), await enrollToken(s)];
+      const ds = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? other : s).registerDevice(dev(), hashes[(i >> 1) % 2]!, BIG, 1)));
       const v4 = ds.map((d) => d.addressV4).sort((a, b) => Number(a.split('.')[3]) + 256 * Number(a.split('.')[2]) - (Number(b.split('.')[3]) + 256 * Number(b.split('.')[2])));
       expect(v4).toEqual(Array.from({ length: 40 }, (_, i) => `100.96.0.${i + 2}`));
       expect(new Set(ds.map((d) => d.addressV6)).size).toBe(40);
-      expect((await s.tokenByHash(hash))?.uses).toBe(40);
+      expect((await s.tokenByHash(hashes[0]!))!.uses + (await s.tokenByHash(hashes[1]!))!.uses).toBe(40);
     });
 
     it('concurrent registrations past the pool: exactly the free addresses are given, the rest pool_exhausted', async () => {
       const s = await f.open();
       const other = await f.reopen(s);
-      const hash = await enrollToken(s);
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => conflict((i % 2 ? other : s).registerDevice(dev(), hash, SMALL, 1))));
+      const hashes = [await enrollToken(s), await enrollToken(s)];
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => conflict((i % 2 ? other : s).registerDevice(dev(), hashes[(i >> 1) % 2]!, SMALL, 1))));
       expect(count(results, 'ok')).toBe(5);
       expect(count(results, 'pool_exhausted')).toBe(7);
-      expect((await s.tokenByHash(hash))?.uses).toBe(5);
+      expect((await s.tokenByHash(hashes[0]!))!.uses + (await s.tokenByHash(hashes[1]!))!.uses).toBe(5);
     });
 
     it('token use counting under concurrency: a 3-use token enrolls exactly 3 devices', async () => {

@@ -27,6 +27,8 @@ class SqliteDriver implements Driver {
   private readonly queue: { tail: Promise<unknown>; users: number };
   private closed = false;
   private closing: Promise<void> | null = null;
+  private readonly pending: { fn: (tx: WriteTx) => Promise<unknown>; seq: boolean; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private flushQueued = false;
   private readonly listeners = new Set<(c: Change) => void>();
   private readonly sql: Sql;
 
@@ -75,23 +77,60 @@ class SqliteDriver implements Driver {
     return this.exclusive(() => fn(this.sql));
   }
 
+  /**
+   * Group commit: writes that arrive while one is waiting share one transaction (one WAL commit,
+   * which is most of a write's cost), each inside its own SAVEPOINT, so each still succeeds or
+   * fails whole and alone. Callers hear their result, and listeners the changes, after COMMIT.
+   */
   write<T>(fn: (tx: WriteTx) => Promise<T>, opts?: { seq?: boolean }): Promise<T> {
-    return this.exclusive(async () => {
-      const changes: Change[] = [];
-      const tx: WriteTx = { ...this.sql, announce: (c) => void changes.push(c) };
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn: fn as (tx: WriteTx) => Promise<unknown>, seq: opts?.seq === true, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushQueued) this.queueFlush();
+    });
+  }
+
+  private queueFlush(): void {
+    this.flushQueued = true;
+    this.exclusive(() => this.flush()).catch((e: unknown) => {
+      // Closed meanwhile: nothing will run them.
+      this.flushQueued = false;
+      for (const w of this.pending.splice(0)) w.reject(e);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushQueued = false;
+    const batch = this.pending.splice(0, 512);
+    if (this.pending.length > 0) this.queueFlush();
+    const outcomes: { ok: boolean; value: unknown; changes: Change[] }[] = [];
+    try {
       this.db.exec('BEGIN IMMEDIATE');
-      let result: T;
-      try {
-        if (opts?.seq === true) tx.presetSeq = Number((await tx.all(`UPDATE fleet SET seq = seq + 1 WHERE id = 1 RETURNING seq`))[0]!['seq']);
-        else await tx.run(`UPDATE fleet SET seq = seq WHERE id = 1`);
-        result = await fn(tx);
-        this.db.exec('COMMIT');
-      } catch (e) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw e;
+      for (const w of batch) {
+        const changes: Change[] = [];
+        const tx: WriteTx = { ...this.sql, announce: (c) => void changes.push(c) };
+        this.db.exec('SAVEPOINT w');
+        try {
+          if (w.seq) tx.presetSeq = Number((await tx.all(`UPDATE fleet SET seq = seq + 1 WHERE id = 1 RETURNING seq`))[0]!['seq']);
+          outcomes.push({ ok: true, value: await w.fn(tx), changes });
+          this.db.exec('RELEASE w');
+        } catch (e) {
+          this.db.exec('ROLLBACK TO w');
+          this.db.exec('RELEASE w');
+          outcomes.push({ ok: false, value: e, changes: [] });
+        }
       }
-      for (const c of changes) this.emit(c);
-      return result;
+      this.db.exec('COMMIT');
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) {
+        for (const c of o.changes) this.emit(c);
+        w.resolve(o.value);
+      } else w.reject(o.value);
     });
   }
 

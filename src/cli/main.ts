@@ -28,6 +28,7 @@ const COMMANDS = [
   () => import('./apply.js'),
   () => import('./recover.js'),
   () => import('./gateway.js'),
+  () => import('./orchestrator.js'),
 ] as const;
 
 export async function buildProgram(): Promise<Command> {

@@ -23,6 +23,10 @@ export interface Device {
   readonly network?: string;
   readonly os?: OsName;
   readonly osVersion?: string;
+  /** What an orchestrated device last reported (warpc orchestrator): its client version, and `true`/`false` for its firewall and disk encryption. */
+  readonly clientVersion?: string;
+  readonly firewall?: 'true' | 'false';
+  readonly diskEncryption?: 'true' | 'false';
 }
 
 const CASELESS = new Set<string>(['identity.email', 'identity.groups.email', 'os.name']);
@@ -40,6 +44,12 @@ function single(device: Device, s: SingleSelector): string | undefined {
       return device.os;
     case 'os.version':
       return device.osVersion;
+    case 'client.version':
+      return device.clientVersion;
+    case 'posture.firewall':
+      return device.firewall;
+    case 'posture.disk_encryption':
+      return device.diskEncryption;
   }
 }
 

@@ -15,8 +15,8 @@
  *   string  := '"' (char | '\"' | '\\')* '"'
  */
 
-/** Selectors a device has one value for. */
-export const SINGLE_SELECTORS = ['identity.email', 'identity.service_token_uuid', 'network', 'os.name', 'os.version'] as const;
+/** Selectors a device has one value for. `client.version` and `posture.*` are warpc's own: what a device reports to `warpc orchestrator` (src/contract/orchestrator.ts PostureReport). */
+export const SINGLE_SELECTORS = ['identity.email', 'identity.service_token_uuid', 'network', 'os.name', 'os.version', 'client.version', 'posture.firewall', 'posture.disk_encryption'] as const;
 /** Selectors a device has several values for: only `any(x[*] in {…})` reads them. */
 export const MULTI_SELECTORS = ['identity.groups.id', 'identity.groups.name', 'identity.groups.email', 'identity.saml_attributes'] as const;
 export type SingleSelector = (typeof SINGLE_SELECTORS)[number];

@@ -8,7 +8,9 @@
  *   what both sides agree on, so it may lean on neither;
  * - the CLI reaches a runtime platform only through src/runtime/platform.ts;
  * - src/profile/ never imports targets/ or src/emit/: each target's options reach the
- *   validator through its registry row.
+ *   validator through its registry row;
+ * - src/orchestrator/ never imports the runtime, the agent or the CLI, and outside
+ *   store/ only the Store interface (store/types.ts), never SQL.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -86,7 +88,22 @@ describe('module boundaries', () => {
     expect(violations(['src/contract'], (t) => under(t, 'src/contract', 'src/net', ...LEAVES))).toEqual([]);
   });
 
+  it('src/orchestrator/ may use the compiler and interop, never the runtime, the agent or the CLI; outside store/ it knows the Store interface only', () => {
+    expect(violations(['src/orchestrator'], (t) => !under(t, 'src/runtime', 'src/agent', 'src/cli'))).toEqual([]);
+    const serverSide = tsFiles(join(ROOT, 'src/orchestrator')).filter((f) => !f.includes('/store/'));
+    const sql = serverSide.flatMap((f) => importsOf(f).filter((t) => under(t, 'src/orchestrator/store') && t !== 'src/orchestrator/store/types.ts').map((t) => `${relative(ROOT, f)} imports ${t}`));
+    expect(sql).toEqual([]);
+  });
+
+  it('the orchestrator store imports only itself and src/net: it decides nothing about HTTP, tokens or bundles', () => {
+    expect(violations(['src/orchestrator/store'], (t) => under(t, 'src/orchestrator/store', 'src/net'))).toEqual([]);
+  });
+
   it('the leaf modules import nothing of warpc but each other', () => {
-    for (const leaf of LEAVES) expect(importsOf(join(ROOT, leaf)).filter((t) => !LEAVES.includes(t)), leaf).toEqual([]);
+    for (const leaf of LEAVES)
+      expect(
+        importsOf(join(ROOT, leaf)).filter((t) => !LEAVES.includes(t)),
+        leaf,
+      ).toEqual([]);
   });
 });

@@ -35,6 +35,9 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
   process.on('SIGTERM', onStop);
   process.on('SIGHUP', onStop);
   process.on('SIGUSR1', onConfirm);
+  const onAbort = (): void => onStop('SIGTERM');
+  if (o.stop?.aborted) onAbort();
+  o.stop?.addEventListener('abort', onAbort);
   try {
     let agent: LiveAgent | Awaited<ReturnType<typeof up>>;
     try {
@@ -47,6 +50,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
         ...(o.dnsManager ? { dnsManager: o.dnsManager } : {}),
         ...(o.dohCa ? { dohCa: o.dohCa } : {}),
         ...(o.tryTimeoutSeconds !== undefined ? { tryTimeoutSeconds: o.tryTimeoutSeconds } : {}),
+        ...(o.override ? { override: o.override } : {}),
       });
     } catch (err) {
       if (err instanceof UpError) throw new AgentExit(1, `warpc up: ${err.message}`);
@@ -95,7 +99,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
           return { ok: true, message: 'nothing to confirm (no apply is waiting for confirmation)' };
         }
         if (stopSignal !== null) return { ok: false, message: 'the agent is stopping; nothing was changed' };
-        const next = await loadForApply(req.dir).catch((err: unknown) => err as ApplyError);
+        const next = await loadForApply(req.dir, o.override).catch((err: unknown) => err as ApplyError);
         if (next instanceof Error) return { ok: false, message: next.message };
         both(`applying plan ${next.manifestSha256.slice(0, 12)} from ${next.dir} over plan ${live.journal.manifest_sha256.slice(0, 12)}`);
         try {
@@ -108,6 +112,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
         }
       }),
     );
+    o.onReady?.();
     // Keep the event loop alive (a tunnel-only agent has no sockets of its own).
     const keepAlive = setInterval(() => undefined, 60_000);
     try {
@@ -149,6 +154,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
     process.off('SIGTERM', onStop);
     process.off('SIGHUP', onStop);
     process.off('SIGUSR1', onConfirm);
+    o.stop?.removeEventListener('abort', onAbort);
   }
 }
 

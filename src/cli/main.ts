@@ -28,6 +28,8 @@ const COMMANDS = [
   () => import('./apply.js'),
   () => import('./recover.js'),
   () => import('./gateway.js'),
+  () => import('./enroll.js'),
+  () => import('./unenroll.js'),
 ] as const;
 
 export async function buildProgram(): Promise<Command> {

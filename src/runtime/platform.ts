@@ -32,8 +32,8 @@ export interface AgentRequest {
   readonly override?: DeviceOverride;
   /** Aborting it stops the agent as SIGTERM does (restore included): the orchestrated agent's revocation. */
   readonly stop?: AbortSignal;
-  /** Called once the plan is up and the control socket listens (live applies can come). */
-  readonly onReady?: () => void;
+  /** Called once the plan is up and the control socket listens, with an in-process live apply (what warpc apply does): it resolves with the summary or throws with why nothing changed. */
+  readonly onReady?: (apply: (compiledDir: string) => Promise<string[]>) => void;
 }
 
 /** `warpc status`: the journal and the tunnel, snake_case for JSON. */

@@ -8,7 +8,11 @@
  *   what both sides agree on, so it may lean on neither;
  * - the CLI reaches a runtime platform only through src/runtime/platform.ts;
  * - src/profile/ never imports targets/ or src/emit/: each target's options reach the
- *   validator through its registry row.
+ *   validator through its registry row;
+ * - the agent (src/agent/) imports itself, the runtime, the contracts, src/net, the
+ *   diagnostics table and the leaf modules: never the compiler (profile, plan, emit,
+ *   targets, compile) — it applies what the orchestrator compiled; and it reaches a
+ *   platform only through src/runtime/platform.ts and the runtime's shared helpers.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -84,6 +88,12 @@ describe('module boundaries', () => {
 
   it('src/contract/ imports only itself, src/net and the leaf modules', () => {
     expect(violations(['src/contract'], (t) => under(t, 'src/contract', 'src/net', ...LEAVES))).toEqual([]);
+  });
+
+  it('src/agent/ imports only itself, the runtime (never a platform\'s apply machinery), the contracts, src/net, the diagnostics and the leaf modules', () => {
+    expect(violations(['src/agent'], (t) => under(t, 'src/agent', 'src/runtime', 'src/contract', 'src/net', 'src/diagnostics', ...LEAVES))).toEqual([]);
+    const platformInternals = (t: string): boolean => under(t, 'src/runtime/linux') && !['src/runtime/linux/resolv.ts'].includes(t);
+    expect(violations(['src/agent'], (t) => !platformInternals(t))).toEqual([]);
   });
 
   it('the leaf modules import nothing of warpc but each other', () => {

@@ -9,7 +9,7 @@ import { RealExecutor } from '../exec.js';
 import { sleep } from '../proc.js';
 import { agentAlive, recoverFromJournal, revert, up, UpError, type Log } from './agent.js';
 import { applyPlan, loadForApply, type ApplyError, type LiveAgent } from './apply.js';
-import { controlRequest, startControlServer } from './control.js';
+import { controlRequest, startControlServer, type ControlRequest } from './control.js';
 import { isOpen, readJournal, writeJournal } from './journal.js';
 import { AgentExit, DEFAULT_ROOT, type AgentRequest } from '../platform.js';
 
@@ -83,7 +83,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
           await writeJournal(exec, live.journal);
         }
       });
-    const control = await startControlServer(o.stateDir, (req, clientLog) =>
+    const handle = (req: ControlRequest, clientLog: (line: string) => void): Promise<{ ok: boolean; message: string; summary?: string[] }> =>
       serial(async () => {
         const both = (m: string): void => {
           log(m);
@@ -110,9 +110,14 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
         } catch (err) {
           return { ok: false, message: (err as Error).message };
         }
-      }),
-    );
-    o.onReady?.();
+      });
+    const control = await startControlServer(o.stateDir, handle);
+    // The orchestrated agent applies in this process, through the same serial path as warpc apply.
+    o.onReady?.(async (dir) => {
+      const r = await handle({ op: 'apply', dir: resolve(dir) }, () => undefined);
+      if (!r.ok) throw new Error(r.message);
+      return r.summary ?? [r.message];
+    });
     // Keep the event loop alive (a tunnel-only agent has no sockets of its own).
     const keepAlive = setInterval(() => undefined, 60_000);
     try {

@@ -122,7 +122,7 @@ export async function orchestratorRequest(u: URL, trust: Trust, o: RequestOption
       if (err) reject(err instanceof AgentError ? err : agentError('AgentUnreachable', { url: u.origin, reason: err.message }));
       else resolve(r as HttpResponse);
     };
-    const req = httpRequest({ method: o.method, path: o.path, headers, createConnection: () => socket, agent: false });
+    const req = httpRequest({ method: o.method, path: o.path, headers, createConnection: () => socket });
     const timer = setTimeout(() => {
       req.destroy();
       finish(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`));

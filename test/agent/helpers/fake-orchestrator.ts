@@ -47,7 +47,8 @@ export interface FakeOrchestrator {
   close(): Promise<void>;
 }
 
-export async function startFakeOrchestrator(o: { host?: string; gatewayPeer?: { public_key: string; endpoint: string }; pool4?: string } = {}): Promise<FakeOrchestrator> {
+/** `path`: listen on a unix socket (a forwarder in a namespace carries TCP to it) and announce `publicUrl`. */
+export async function startFakeOrchestrator(o: { host?: string; path?: string; publicUrl?: string; gatewayPeer?: { public_key: string; endpoint: string }; pool4?: string } = {}): Promise<FakeOrchestrator> {
   const tlsKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
   const now = Date.now();
   const der = selfSignedCertificate(tlsKey, { commonName: 'fake-orchestrator', notBefore: new Date(now - 3600_000), notAfter: new Date(now + 86_400_000), usage: 'server' });
@@ -171,10 +172,16 @@ export async function startFakeOrchestrator(o: { host?: string; gatewayPeer?: { 
       apiError(res, 404, 'not_found', 'no such route');
     });
   });
-  await new Promise<void>((r) => server.listen(0, o.host ?? '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
-  const host = o.host ?? '127.0.0.1';
-  Object.assign(fake, { url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, port });
+  if (o.path !== undefined) {
+    const path = o.path;
+    await new Promise<void>((r) => server.listen(path, () => r()));
+    Object.assign(fake, { url: o.publicUrl ?? '', port: 0 });
+  } else {
+    await new Promise<void>((r) => server.listen(0, o.host ?? '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const host = o.host ?? '127.0.0.1';
+    Object.assign(fake, { url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, port });
+  }
   fake.revoke = (id: string): void => {
     const d = devices.get(id);
     if (d) d.revoked = true;

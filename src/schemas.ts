@@ -28,6 +28,14 @@ export const SCHEMA_OPTIONS: Readonly<Record<string, Options>> = {
   'settings.schema.json': { ...BASE, verbose: true },
   'dns-proxy.schema.json': { ...BASE, verbose: true },
   'masque.schema.json': { ...BASE, verbose: true },
+  // The orchestrator's request bodies (src/orchestrator/ validates them) and responses (the agent reads them).
+  'orchestrator-registration-request.schema.json': BASE,
+  'orchestrator-key-rotation.schema.json': BASE,
+  'orchestrator-posture.schema.json': BASE,
+  'orchestrator-token-request.schema.json': BASE,
+  'orchestrator-registration.schema.json': BASE,
+  'orchestrator-bundle.schema.json': BASE,
+  'orchestrator-gateway-peers.schema.json': BASE,
 };
 
 /** Where the build puts precompiled validators: dist/src/schemas/ when this module runs from dist. */

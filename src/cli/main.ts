@@ -28,6 +28,7 @@ const COMMANDS = [
   () => import('./apply.js'),
   () => import('./recover.js'),
   () => import('./gateway.js'),
+  () => import('./orchestrator.js'),
   () => import('./enroll.js'),
   () => import('./unenroll.js'),
 ] as const;

@@ -12,7 +12,9 @@
  * - the agent (src/agent/) imports itself, the runtime, the contracts, src/net, the
  *   diagnostics table and the leaf modules: never the compiler (profile, plan, emit,
  *   targets, compile) — it applies what the orchestrator compiled; and it reaches a
- *   platform only through src/runtime/platform.ts and the runtime's shared helpers.
+ *   platform only through src/runtime/platform.ts and the runtime's shared helpers;
+ * - src/orchestrator/ never imports the runtime, the agent or the CLI, and outside
+ *   store/ only the Store interface (store/types.ts), never SQL.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -94,6 +96,13 @@ describe('module boundaries', () => {
     expect(violations(['src/agent'], (t) => under(t, 'src/agent', 'src/runtime', 'src/contract', 'src/net', 'src/diagnostics', ...LEAVES))).toEqual([]);
     const platformInternals = (t: string): boolean => under(t, 'src/runtime/linux') && !['src/runtime/linux/resolv.ts'].includes(t);
     expect(violations(['src/agent'], (t) => !platformInternals(t))).toEqual([]);
+  });
+
+  it('src/orchestrator/ may use the compiler and interop, never the runtime, the agent or the CLI; outside store/ it knows the Store interface only', () => {
+    expect(violations(['src/orchestrator'], (t) => !under(t, 'src/runtime', 'src/agent', 'src/cli'))).toEqual([]);
+    const serverSide = tsFiles(join(ROOT, 'src/orchestrator')).filter((f) => !f.includes('/store/'));
+    const sql = serverSide.flatMap((f) => importsOf(f).filter((t) => under(t, 'src/orchestrator/store') && t !== 'src/orchestrator/store/types.ts').map((t) => `${relative(ROOT, f)} imports ${t}`));
+    expect(sql).toEqual([]);
   });
 
   it('the leaf modules import nothing of warpc but each other', () => {

@@ -1,63 +1,18 @@
 /**
  * MASQUE identities: a P-256 key and a self-signed X.509 certificate for it
  * (mutual TLS: the device's key is the registered one, the certificate only
- * carries it), written with node:crypto and a minimal DER writer; and SPKI
+ * carries it), issued by src/net/x509.ts (the one certificate writer); and SPKI
  * SHA-256 pins, the only way either side authenticates the other (no CA).
  * Files: <dir>/masque.key (PKCS#8 PEM, 0600) and <dir>/masque.crt (PEM). The
  * certificate is re-issued for the same key when it nears its end; the key
  * changes only when asked (it is what the gateway knows). Touches nothing but
  * those two files.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { certificate, derToPem } from '../../net/x509.js';
 import { atomicWrite } from '../linux/resolv.js';
-
-// ---- DER, only what a certificate needs -------------------------------------------------------
-
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function tlv(tag: number, ...content: Buffer[]): Buffer {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
-}
-
-const seq = (...c: Buffer[]): Buffer => tlv(0x30, ...c);
-const set = (...c: Buffer[]): Buffer => tlv(0x31, ...c);
-const explicit = (n: number, ...c: Buffer[]): Buffer => tlv(0xa0 | n, ...c);
-const oid = (hex: string): Buffer => tlv(0x06, Buffer.from(hex, 'hex'));
-
-/** A non-negative INTEGER from big-endian bytes (a leading zero when the top bit is set). */
-function integer(bytes: Buffer): Buffer {
-  let b = bytes;
-  while (b.length > 1 && b[0] === 0 && ((b[1] as number) & 0x80) === 0) b = b.subarray(1);
-  if (((b[0] as number) & 0x80) !== 0) b = Buffer.concat([Buffer.from([0]), b]);
-  return tlv(0x02, b);
-}
-
-/** UTCTime before 2050, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5), whole seconds. */
-function time(d: Date): Buffer {
-  const iso = d.toISOString(); // 2026-11-30T09:22:42.123Z
-  const digits = iso.slice(0, 19).replace(/[-T:]/g, '');
-  return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(`${digits.slice(2)}Z`, 'ascii')) : tlv(0x18, Buffer.from(`${digits}Z`, 'ascii'));
-}
-
-const OID_ECDSA_SHA256 = '2a8648ce3d040302';
-const OID_CN = '550403';
-const OID_BASIC_CONSTRAINTS = '551d13';
-const OID_KEY_USAGE = '551d0f';
-const OID_EXT_KEY_USAGE = '551d25';
-const OID_SERVER_AUTH = '2b06010505070301';
-const OID_CLIENT_AUTH = '2b06010505070302';
-
-function name(cn: string): Buffer {
-  return seq(set(seq(oid(OID_CN), tlv(0x0c, Buffer.from(cn, 'utf8')))));
-}
 
 export interface CertOptions {
   readonly commonName: string;
@@ -67,31 +22,13 @@ export interface CertOptions {
   readonly usage: 'client' | 'server';
 }
 
-/** A self-signed certificate (DER) for a P-256 key, signed ECDSA with SHA-256. */
+/** A self-signed certificate (DER) for a P-256 key, signed ECDSA with SHA-256 (src/net/x509.ts writes it). */
 export function selfSignedCertificate(key: KeyObject, o: CertOptions): Buffer {
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('a MASQUE key is an EC P-256 private key');
-  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] as number) & 0x7f;
-  const alg = seq(oid(OID_ECDSA_SHA256));
-  const extensions = explicit(
-    3,
-    seq(
-      seq(oid(OID_BASIC_CONSTRAINTS), tlv(0x01, Buffer.from([0xff])), tlv(0x04, seq())),
-      // keyUsage digitalSignature (bit 0): BIT STRING with 7 unused bits, 0x80.
-      seq(oid(OID_KEY_USAGE), tlv(0x01, Buffer.from([0xff])), tlv(0x04, tlv(0x03, Buffer.from([0x07, 0x80])))),
-      seq(oid(OID_EXT_KEY_USAGE), tlv(0x04, seq(oid(o.usage === 'client' ? OID_CLIENT_AUTH : OID_SERVER_AUTH)))),
-    ),
-  );
-  const tbs = seq(explicit(0, integer(Buffer.from([2]))), integer(serial), alg, name(o.commonName), seq(time(o.notBefore), time(o.notAfter)), name(o.commonName), spki, extensions);
-  const signature = sign('sha256', tbs, key); // DER ECDSA-Sig-Value
-  return seq(tbs, alg, tlv(0x03, Buffer.from([0]), signature));
+  return certificate({ subjectKey: key, subject: o.commonName, issuerKey: key, issuer: o.commonName, notBefore: o.notBefore, notAfter: o.notAfter, usage: o.usage });
 }
 
-export function derToPem(der: Buffer, label = 'CERTIFICATE'): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-}
+export { derToPem };
 
 // ---- pins ------------------------------------------------------------------------------------
 

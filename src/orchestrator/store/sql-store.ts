@@ -1,0 +1,458 @@
+/**
+ * The Store's logic, once, over a small SQL driver that SQLite (sqlite.ts) and PostgreSQL
+ * (postgres.ts) each provide: the SQL here is the subset both dialects run unchanged (`?`
+ * placeholders, which the PostgreSQL driver numbers).
+ *
+ * Concurrency: every write runs in Driver.write(), a transaction whose first statement locks the
+ * single `fleet` row. Writers are therefore serialized (SQLite: BEGIN IMMEDIATE and one
+ * connection; PostgreSQL: the row lock, held to commit, and READ COMMITTED, where each statement
+ * after the lock sees everything committed before it), so each write's checks and its changes are
+ * one atomic step, seq values are handed out in commit order, and a change is announced in seq
+ * order. Reads need no lock; touch() is one UPDATE of its own columns.
+ */
+import { randomUUID } from 'node:crypto';
+import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixLast, type Family, type Prefix } from '../../net/ip.js';
+import type { AddressPools, AuditEntry, Change, DeviceRow, Identity, NewDevice, ProfileRow, Store, TokenKind, TokenRow } from './types.js';
+import { StoreConflict } from './types.js';
+
+export type Row = Record<string, unknown>;
+
+export interface Sql {
+  all(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  /** Returns the number of rows changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+export interface WriteTx extends Sql {
+  /** Published after commit (SQLite: in this process; PostgreSQL: NOTIFY, to every process). */
+  announce(c: Change): Promise<void>;
+}
+
+export interface Driver {
+  readonly kind: 'sqlite' | 'postgres';
+  read<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
+  /** A transaction that has already locked the fleet row; rolled back when fn throws. */
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  isUniqueViolation(e: unknown): boolean;
+  subscribe(listener: (c: Change) => void): () => void;
+  close(): Promise<void>;
+}
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
+const json = (v: unknown): string | null => (v == null ? null : JSON.stringify(v));
+const parseJson = (v: unknown): unknown => (v == null ? null : JSON.parse(String(v)));
+
+function tokenRow(r: Row): TokenRow {
+  return {
+    id: String(r['id']),
+    kind: String(r['kind']) as TokenKind,
+    hash: String(r['hash']),
+    label: String(r['label']),
+    createdAt: num(r['created_at']),
+    expiresAt: numOrNull(r['expires_at']),
+    maxUses: numOrNull(r['max_uses']),
+    uses: num(r['uses']),
+    revokedAt: numOrNull(r['revoked_at']),
+    identity: parseJson(r['identity_json']) as Identity | null,
+  };
+}
+
+function profileRow(r: Row): ProfileRow {
+  return {
+    id: String(r['id']),
+    body: parseJson(r['body']),
+    match: r['match_expr'] == null ? null : String(r['match_expr']),
+    precedence: numOrNull(r['precedence']),
+    enabled: num(r['enabled']) !== 0,
+    revision: num(r['revision']),
+    updatedAt: num(r['updated_at']),
+  };
+}
+
+function deviceRow(r: Row): DeviceRow {
+  return {
+    id: String(r['id']),
+    installId: String(r['install_id']),
+    publicKey: String(r['public_key']),
+    tokenHash: String(r['token_hash']),
+    model: String(r['model']),
+    osName: String(r['os_name']),
+    osVersion: String(r['os_version']),
+    serial: String(r['serial']),
+    addressV4: String(r['address_v4']),
+    addressV6: String(r['address_v6']),
+    enrolledWith: String(r['enrolled_with']),
+    identity: parseJson(r['identity_json']) as Identity | null,
+    createdAt: num(r['created_at']),
+    lastSeen: numOrNull(r['last_seen']),
+    posture: parseJson(r['posture']),
+    postureAt: numOrNull(r['posture_at']),
+    bundleKey: r['bundle_key'] == null ? null : String(r['bundle_key']),
+    bundleVersion: num(r['bundle_version']),
+    appliedVersion: numOrNull(r['applied_version']),
+  };
+}
+
+/** A configured pool, parsed: offsets 1 … size-2 are handed out (0 is the network address, size-1 the broadcast/last). */
+interface Pool {
+  readonly text: string;
+  readonly prefix: Prefix;
+  /** Offsets are numbers: a pool larger than 2^53 is used only up to there. */
+  readonly size: number;
+  readonly reserved: ReadonlySet<number>;
+}
+
+function parsePool(text: string, family: Family, reserved: readonly string[]): Pool {
+  const r = parsePrefix(text);
+  if (!r.ok || r.prefix.family !== family) throw new Error(`address pool ${JSON.stringify(text)} is not an IPv${family} prefix`);
+  const p = r.prefix;
+  const span = prefixLast(p) - p.network + 1n;
+  const size = span > 2n ** 53n ? 2 ** 53 : Number(span);
+  const res = new Set<number>();
+  for (const a of reserved) {
+    const addr = parseAddress(a);
+    if (addr === null) throw new Error(`reserved address ${JSON.stringify(a)} is not an IP address`);
+    if (addr.family === family && addr.value >= p.network && addr.value <= prefixLast(p)) res.add(Number(addr.value - p.network));
+  }
+  return { text: formatPrefix(p), prefix: p, size, reserved: res };
+}
+
+const DEVICE_COLUMNS = `id, install_id, public_key, token_hash, model, os_name, os_version, serial, address_v4, address_v6,
+  enrolled_with, identity_json, created_at, last_seen, posture, posture_at, bundle_key, bundle_version, applied_version`;
+
+export class SqlStore implements Store {
+  readonly kind: 'sqlite' | 'postgres';
+  private readonly poolCache = new Map<string, { v4: Pool; v6: Pool }>();
+
+  constructor(
+    private readonly db: Driver,
+    readonly schemaVersion: number,
+  ) {
+    this.kind = db.kind;
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  /** Takes the next fleet seq (the fleet row is already locked by write()). */
+  private async nextSeq(tx: Sql): Promise<number> {
+    const rows = await tx.all(`UPDATE fleet SET seq = seq + 1 WHERE id = 1 RETURNING seq`);
+    return num(rows[0]!['seq']);
+  }
+
+  private async record(tx: WriteTx, seq: number, e: { actor: string; action: string; subject: string; detail: unknown; change: Change['kind'] | null }): Promise<void> {
+    await tx.run(`INSERT INTO audit (seq, at, actor, action, subject, detail, change) VALUES (?, ?, ?, ?, ?, ?, ?)`, [seq, Date.now(), e.actor, e.action, e.subject, json(e.detail), e.change]);
+    if (e.change !== null) await tx.announce({ seq, kind: e.change, id: e.subject });
+  }
+
+  async secret(name: string, create: () => string): Promise<string> {
+    const found = await this.db.read((q) => q.all(`SELECT value FROM secrets WHERE name = ?`, [name]));
+    if (found.length > 0) return String(found[0]!['value']);
+    const value = create();
+    return this.db.write(async (tx) => {
+      const again = await tx.all(`SELECT value FROM secrets WHERE name = ?`, [name]);
+      if (again.length > 0) return String(again[0]!['value']);
+      await tx.run(`INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)`, [name, value, Date.now()]);
+      const seq = await this.nextSeq(tx);
+      await this.record(tx, seq, { actor: 'system', action: 'secret.create', subject: name, detail: null, change: null });
+      return value;
+    });
+  }
+
+  // ---- tokens
+
+  createToken(t: { kind: TokenKind; hash: string; label: string; expiresAt: number | null; maxUses: number | null; identity?: Identity | null }, actor: string): Promise<TokenRow> {
+    return this.db.write(async (tx) => {
+      const seq = await this.nextSeq(tx);
+      const id = randomUUID();
+      const identity = t.identity ?? null;
+      const rows = await tx.all(
+        `INSERT INTO tokens (id, kind, hash, label, created_at, expires_at, max_uses, uses, revoked_at, identity_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?) RETURNING *`,
+        [id, t.kind, t.hash, t.label, Date.now(), t.expiresAt, t.maxUses, json(identity)],
+      );
+      await this.record(tx, seq, {
+        actor,
+        action: 'token.create',
+        subject: id,
+        detail: { kind: t.kind, label: t.label, expiresAt: t.expiresAt, maxUses: t.maxUses, identity },
+        change: 'token',
+      });
+      return tokenRow(rows[0]!);
+    });
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRow | undefined> {
+    const rows = await this.db.read((q) => q.all(`SELECT * FROM tokens WHERE hash = ?`, [hash]));
+    return rows.length > 0 ? tokenRow(rows[0]!) : undefined;
+  }
+
+  async listTokens(): Promise<TokenRow[]> {
+    const rows = await this.db.read((q) => q.all(`SELECT * FROM tokens ORDER BY created_at, id`));
+    return rows.map(tokenRow);
+  }
+
+  revokeToken(id: string, actor: string): Promise<void> {
+    return this.db.write(async (tx) => {
+      const rows = await tx.all(`SELECT revoked_at FROM tokens WHERE id = ?`, [id]);
+      if (rows.length === 0) throw new StoreConflict('not_found', `no token ${id}`);
+      if (rows[0]!['revoked_at'] != null) return;
+      const seq = await this.nextSeq(tx);
+      await tx.run(`UPDATE tokens SET revoked_at = ? WHERE id = ?`, [Date.now(), id]);
+      await this.record(tx, seq, { actor, action: 'token.revoke', subject: id, detail: null, change: 'token' });
+    });
+  }
+
+  // ---- profiles
+
+  async profiles(): Promise<ProfileRow[]> {
+    const rows = await this.db.read((q) => q.all(`SELECT * FROM profiles ORDER BY CASE WHEN id = 'default' THEN 0 ELSE 1 END, precedence, id`));
+    return rows.map(profileRow);
+  }
+
+  async profile(id: string): Promise<ProfileRow | undefined> {
+    const rows = await this.db.read((q) => q.all(`SELECT * FROM profiles WHERE id = ?`, [id]));
+    return rows.length > 0 ? profileRow(rows[0]!) : undefined;
+  }
+
+  putProfile(p: { id?: string; body: unknown; match: string | null; precedence: number | null; enabled: boolean }, actor: string, opts?: { ifRevision?: number }): Promise<ProfileRow> {
+    return this.db.write(async (tx) => {
+      const id = p.id ?? randomUUID();
+      const existing = p.id === undefined ? [] : await tx.all(`SELECT revision FROM profiles WHERE id = ?`, [id]);
+      if (opts?.ifRevision !== undefined) {
+        const stored = existing.length > 0 ? num(existing[0]!['revision']) : null;
+        if (stored !== opts.ifRevision) throw new StoreConflict('revision_changed', `profile ${id} is at revision ${stored ?? 'none'}, not ${opts.ifRevision}`);
+      }
+      if (p.precedence !== null) {
+        const clash = await tx.all(`SELECT id FROM profiles WHERE precedence = ? AND id <> ?`, [p.precedence, id]);
+        if (clash.length > 0) throw new StoreConflict('precedence_taken', `precedence ${p.precedence} is taken by profile ${String(clash[0]!['id'])}`);
+      }
+      const seq = await this.nextSeq(tx);
+      const rows = await tx.all(
+        `INSERT INTO profiles (id, body, match_expr, precedence, enabled, revision, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body, match_expr = excluded.match_expr, precedence = excluded.precedence,
+           enabled = excluded.enabled, revision = excluded.revision, updated_at = excluded.updated_at
+         RETURNING *`,
+        [id, JSON.stringify(p.body ?? null), p.match, p.precedence, p.enabled ? 1 : 0, seq, Date.now()],
+      );
+      await this.record(tx, seq, {
+        actor,
+        action: existing.length > 0 ? 'profile.update' : 'profile.create',
+        subject: id,
+        detail: { match: p.match, precedence: p.precedence, enabled: p.enabled },
+        change: 'profile',
+      });
+      return profileRow(rows[0]!);
+    });
+  }
+
+  deleteProfile(id: string, actor: string): Promise<void> {
+    return this.db.write(async (tx) => {
+      const n = await tx.run(`DELETE FROM profiles WHERE id = ?`, [id]);
+      if (n === 0) throw new StoreConflict('not_found', `no profile ${id}`);
+      const seq = await this.nextSeq(tx);
+      await this.record(tx, seq, { actor, action: 'profile.delete', subject: id, detail: null, change: 'profile' });
+    });
+  }
+
+  // ---- devices
+
+  private pools(pools: AddressPools): { v4: Pool; v6: Pool } {
+    const key = `${pools.v4} ${pools.v6} ${pools.reserved.join(',')}`;
+    let p = this.poolCache.get(key);
+    if (p === undefined) {
+      p = { v4: parsePool(pools.v4, 4, pools.reserved), v6: parsePool(pools.v6, 6, pools.reserved) };
+      this.poolCache.set(key, p);
+    }
+    return p;
+  }
+
+  /** The lowest free address of `pool`: a freed offset below the high-water mark, else the mark itself. */
+  private async allocate(tx: Sql, pool: Pool, column: 'address_v4' | 'address_v6'): Promise<string> {
+    await tx.run(`INSERT INTO pools (pool, next_n) VALUES (?, 1) ON CONFLICT (pool) DO NOTHING`, [pool.text]);
+    let next = num((await tx.all(`SELECT next_n FROM pools WHERE pool = ?`, [pool.text]))[0]!['next_n']);
+    const startNext = next;
+    for (;;) {
+      let n: number;
+      const free = await tx.all(`SELECT n FROM pool_free WHERE pool = ? ORDER BY n LIMIT 1`, [pool.text]);
+      if (free.length > 0) {
+        n = num(free[0]!['n']);
+        await tx.run(`DELETE FROM pool_free WHERE pool = ? AND n = ?`, [pool.text, n]);
+        if (n >= next) continue; // stale (this code never leaves one): the mark covers it
+      } else {
+        // Thrown inside the transaction: the registration rolls back whole (the token's use too).
+        if (next > pool.size - 2) throw new StoreConflict('pool_exhausted', `address pool ${pool.text} has no free address left`);
+        n = next++;
+      }
+      if (pool.reserved.has(n)) continue;
+      const address = formatAddress(pool.prefix.family, pool.prefix.network + BigInt(n));
+      // A device registered while another (overlapping) pool was configured may hold it.
+      const held = await tx.all(`SELECT 1 AS x FROM devices WHERE ${column} = ?`, [address]);
+      if (held.length > 0) continue;
+      if (next !== startNext) await tx.run(`UPDATE pools SET next_n = ? WHERE pool = ?`, [next, pool.text]);
+      return address;
+    }
+  }
+
+  registerDevice(d: NewDevice, enrollTokenHash: string, pools: AddressPools, now: number): Promise<DeviceRow> {
+    const pool = this.pools(pools);
+    return this.db.write(async (tx) => {
+      const tok = await tx.all(
+        `UPDATE tokens SET uses = uses + 1
+         WHERE hash = ? AND kind = 'enroll' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)
+         RETURNING id, label, identity_json`,
+        [enrollTokenHash, now],
+      );
+      if (tok.length === 0) throw new StoreConflict('token_unusable', 'the enrollment token is unknown, revoked, expired or used up');
+      const taken = await tx.all(`SELECT id FROM devices WHERE install_id = ?`, [d.installId]);
+      if (taken.length > 0) throw new StoreConflict('install_id_taken', `install id ${d.installId} is registered already`);
+      const v4 = await this.allocate(tx, pool.v4, 'address_v4');
+      const v6 = await this.allocate(tx, pool.v6, 'address_v6');
+      const seq = await this.nextSeq(tx);
+      const id = randomUUID();
+      const tokenId = String(tok[0]!['id']);
+      let rows: Row[];
+      try {
+        rows = await tx.all(`INSERT INTO devices (${DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, 0, NULL) RETURNING *`, [
+          id,
+          d.installId,
+          d.publicKey,
+          d.tokenHash,
+          d.model,
+          d.osName,
+          d.osVersion,
+          d.serial,
+          v4,
+          v6,
+          tokenId,
+          tok[0]!['identity_json'] ?? null,
+          now,
+        ]);
+      } catch (e) {
+        if (this.db.isUniqueViolation(e)) throw new StoreConflict('install_id_taken', `install id ${d.installId} is registered already`);
+        throw e;
+      }
+      await this.record(tx, seq, {
+        actor: `${tokenId} (${String(tok[0]!['label'])})`,
+        action: 'device.register',
+        subject: id,
+        detail: { installId: d.installId, model: d.model, osName: d.osName, osVersion: d.osVersion, addressV4: v4, addressV6: v6 },
+        change: 'device',
+      });
+      return deviceRow(rows[0]!);
+    });
+  }
+
+  async device(id: string): Promise<DeviceRow | undefined> {
+    const rows = await this.db.read((q) => q.all(`SELECT * FROM devices WHERE id = ?`, [id]));
+    return rows.length > 0 ? deviceRow(rows[0]!) : undefined;
+  }
+
+  async deviceByTokenHash(hash: string): Promise<DeviceRow | undefined> {
+    const rows = await this.db.read((q) => q.all(`SELECT * FROM devices WHERE token_hash = ?`, [hash]));
+    return rows.length > 0 ? deviceRow(rows[0]!) : undefined;
+  }
+
+  async devices(): Promise<DeviceRow[]> {
+    const rows = await this.db.read((q) => q.all(`SELECT * FROM devices ORDER BY created_at, id`));
+    return rows.map(deviceRow);
+  }
+
+  rotateKey(id: string, previousKey: string, key: string): Promise<DeviceRow> {
+    return this.db.write(async (tx) => {
+      const cur = await tx.all(`SELECT public_key FROM devices WHERE id = ?`, [id]);
+      if (cur.length === 0) throw new StoreConflict('not_found', `no device ${id}`);
+      if (String(cur[0]!['public_key']) !== previousKey) throw new StoreConflict('key_changed', `device ${id}'s key is no longer the one the request names`);
+      const seq = await this.nextSeq(tx);
+      const rows = await tx.all(`UPDATE devices SET public_key = ? WHERE id = ? RETURNING *`, [key, id]);
+      await this.record(tx, seq, { actor: `device:${id}`, action: 'device.rotate_key', subject: id, detail: { publicKey: key }, change: 'device' });
+      return deviceRow(rows[0]!);
+    });
+  }
+
+  deleteDevice(id: string, actor: string): Promise<void> {
+    return this.db.write(async (tx) => {
+      const rows = await tx.all(`DELETE FROM devices WHERE id = ? RETURNING address_v4, address_v6, install_id`, [id]);
+      if (rows.length === 0) throw new StoreConflict('not_found', `no device ${id}`);
+      const r = rows[0]!;
+      // Give its addresses back to every pool that had handed them out (usually one per family).
+      const addrs = [parseAddress(String(r['address_v4'])), parseAddress(String(r['address_v6']))];
+      for (const pr of await tx.all(`SELECT pool, next_n FROM pools`)) {
+        const p = parsePrefix(String(pr['pool']));
+        if (!p.ok) continue;
+        for (const a of addrs) {
+          if (a === null || a.family !== p.prefix.family || a.value < p.prefix.network || a.value > prefixLast(p.prefix)) continue;
+          const n = a.value - p.prefix.network;
+          if (n < BigInt(num(pr['next_n']))) await tx.run(`INSERT INTO pool_free (pool, n) VALUES (?, ?) ON CONFLICT (pool, n) DO NOTHING`, [String(pr['pool']), Number(n)]);
+        }
+      }
+      const seq = await this.nextSeq(tx);
+      await this.record(tx, seq, {
+        actor,
+        action: 'device.delete',
+        subject: id,
+        detail: { installId: String(r['install_id']), addressV4: String(r['address_v4']), addressV6: String(r['address_v6']) },
+        change: 'device',
+      });
+    });
+  }
+
+  async touch(id: string, now: number, appliedVersion?: number): Promise<void> {
+    const n = await this.db.read((q) => q.run(`UPDATE devices SET last_seen = ?, applied_version = COALESCE(?, applied_version) WHERE id = ?`, [now, appliedVersion ?? null, id]));
+    if (n === 0) throw new StoreConflict('not_found', `no device ${id}`);
+  }
+
+  /** An unchanged posture only moves postureAt: no seq, no audit entry, no change (devices report it periodically). */
+  setPosture(id: string, posture: unknown, now: number): Promise<DeviceRow> {
+    return this.db.write(async (tx) => {
+      const cur = await tx.all(`SELECT posture FROM devices WHERE id = ?`, [id]);
+      if (cur.length === 0) throw new StoreConflict('not_found', `no device ${id}`);
+      const text = json(posture);
+      if (cur[0]!['posture'] === text) {
+        const rows = await tx.all(`UPDATE devices SET posture_at = ? WHERE id = ? RETURNING *`, [now, id]);
+        return deviceRow(rows[0]!);
+      }
+      const seq = await this.nextSeq(tx);
+      const rows = await tx.all(`UPDATE devices SET posture = ?, posture_at = ? WHERE id = ? RETURNING *`, [text, now, id]);
+      await this.record(tx, seq, { actor: `device:${id}`, action: 'device.posture', subject: id, detail: posture ?? null, change: 'posture' });
+      return deviceRow(rows[0]!);
+    });
+  }
+
+  async bundleVersion(id: string, key: string): Promise<number> {
+    const cur = await this.db.read((q) => q.all(`SELECT bundle_key, bundle_version FROM devices WHERE id = ?`, [id]));
+    if (cur.length === 0) throw new StoreConflict('not_found', `no device ${id}`);
+    if (cur[0]!['bundle_key'] === key) return num(cur[0]!['bundle_version']);
+    return this.db.write(async (tx) => {
+      const again = await tx.all(`SELECT bundle_key, bundle_version FROM devices WHERE id = ?`, [id]);
+      if (again.length === 0) throw new StoreConflict('not_found', `no device ${id}`);
+      if (again[0]!['bundle_key'] === key) return num(again[0]!['bundle_version']);
+      const seq = await this.nextSeq(tx);
+      await tx.run(`UPDATE devices SET bundle_key = ?, bundle_version = ? WHERE id = ?`, [key, seq, id]);
+      return seq;
+    });
+  }
+
+  async audit(opts?: { afterSeq?: number; limit?: number }): Promise<AuditEntry[]> {
+    const rows = await this.db.read((q) => q.all(`SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, [opts?.afterSeq ?? 0, Math.max(0, Math.min(opts?.limit ?? 1000, 100_000))]));
+    return rows.map((r) => ({
+      seq: num(r['seq']),
+      at: num(r['at']),
+      actor: String(r['actor']),
+      action: String(r['action']),
+      subject: String(r['subject']),
+      detail: parseJson(r['detail']),
+    }));
+  }
+
+  async seq(): Promise<number> {
+    const rows = await this.db.read((q) => q.all(`SELECT seq FROM fleet WHERE id = 1`));
+    return num(rows[0]!['seq']);
+  }
+
+  subscribe(listener: (c: Change) => void): () => void {
+    return this.db.subscribe(listener);
+  }
+}

@@ -1,14 +1,16 @@
 /**
  * HTTPS to the orchestrator with its certificate pinned: every connection is
  * checked before a byte of the request (and its bearer token) is sent —
- * either the presented key's SPKI sha256 equals the pin taken at enrollment
- * (trust on first use, or --pin), or, with --ca, the chain and the host name
- * verify against that CA. One connection per request (no session reuse that
+ * either a certificate of the presented chain (the leaf, or a CA it verifiably
+ * chains to) has the pin taken at enrollment (trust on first use, or --pin) as
+ * its SPKI sha256 or its own sha256 fingerprint, or, with --ca, the chain and
+ * the host name verify against that CA. One connection per request (no session reuse that
  * could skip the check).
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
+import { createHash, X509Certificate } from 'node:crypto';
+import { connect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { spkiSha256 } from '../runtime/masque/cert.js';
 import { agentError, AgentError } from './errors.js';
 
@@ -50,7 +52,7 @@ export function parseOrchestratorUrl(text: string): URL {
   return u;
 }
 
-/** A pin as given to --pin: `sha256/BASE64`, bare base64 of 32 bytes, or 64 hex digits (colons allowed). Returns base64. */
+/** A pin as given to --pin: `sha256/BASE64`, bare base64 of 32 bytes, or 64 hex digits (colons allowed: a certificate fingerprint as openssl prints it). Returns base64. */
 export function parsePinArg(text: string): string {
   const t = text.trim().replace(/^sha256[/:]/i, '');
   const hex = t.replace(/:/g, '');
@@ -62,6 +64,32 @@ export function parsePinArg(text: string): string {
 
 function hostOf(u: URL): string {
   return u.hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+/**
+ * The presented chain from the leaf up, as far as each certificate is issued
+ * and signed by the next: a pin may name any of them (so a pinned CA keeps
+ * working when the server's own key changes), but never one the leaf does not
+ * chain to.
+ */
+function verifiedChain(s: TLSSocket): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  let c: DetailedPeerCertificate | undefined = s.getPeerCertificate(true);
+  const seen = new Set<string>();
+  while (c && c.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    const x = new X509Certificate(c.raw);
+    const prev = out[out.length - 1];
+    if (prev && !(prev.checkIssued(x) && prev.verify(x.publicKey))) break;
+    out.push(x);
+    c = c.issuerCertificate;
+  }
+  return out;
+}
+
+/** A certificate's pins: its key's SPKI sha256 and its own sha256 (the fingerprint `openssl x509 -fingerprint -sha256` and warpc orchestrator serve print), base64. */
+function pinsOf(c: X509Certificate): string[] {
+  return [spkiSha256(c), createHash('sha256').update(c.raw).digest('base64')];
 }
 
 /** Open a TLS connection and check it; resolves with the socket and the presented key's pin. */
@@ -90,11 +118,12 @@ export function openChecked(u: URL, trust: Trust, timeoutMs = 10_000, signal?: A
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       s.off('error', fail);
-      const cert = s.getPeerX509Certificate();
-      if (!cert) return fail(new Error('the server presented no certificate'));
-      const got = spkiSha256(cert);
-      if (trust.pin !== null && got !== trust.pin) return fail(agentError('AgentPinMismatch', { url: u.origin, got, pinned: trust.pin }));
-      resolve({ socket: s, pin: got });
+      const chain = verifiedChain(s);
+      if (chain.length === 0) return fail(new Error('the server presented no certificate'));
+      const got = spkiSha256(chain[0]!);
+      if (trust.pin !== null && !chain.some((c) => pinsOf(c).includes(trust.pin as string))) return fail(agentError('AgentPinMismatch', { url: u.origin, got, pinned: trust.pin }));
+      // On first use, the topmost certificate of the chain: the CA when the server sends it (it outlives the server's key).
+      resolve({ socket: s, pin: spkiSha256(chain[chain.length - 1]!) });
     });
   });
 }

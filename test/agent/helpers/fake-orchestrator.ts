@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { compile, resolveTargets } from '../../../src/compile.js';
 import { serializeStatement, type BundleResponse, type BundleStatement, type PostureReport, type Registration, type RegistrationRequest } from '../../../src/contract/orchestrator.js';
+import { certificate } from '../../../src/net/x509.js';
 import { derToPem, selfSignedCertificate, spkiSha256 } from '../../../src/runtime/masque/cert.js';
 
 export interface FakeDevice {
@@ -48,10 +49,13 @@ export interface FakeOrchestrator {
 }
 
 /** `path`: listen on a unix socket (a forwarder in a namespace carries TCP to it) and announce `publicUrl`. */
-export async function startFakeOrchestrator(o: { host?: string; path?: string; publicUrl?: string; gatewayPeer?: { public_key: string; endpoint: string }; pool4?: string } = {}): Promise<FakeOrchestrator> {
+export async function startFakeOrchestrator(o: { host?: string; path?: string; extraChainPem?: string; forgeIssuer?: string; publicUrl?: string; gatewayPeer?: { public_key: string; endpoint: string }; pool4?: string } = {}): Promise<FakeOrchestrator> {
   const tlsKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
   const now = Date.now();
-  const der = selfSignedCertificate(tlsKey, { commonName: 'fake-orchestrator', notBefore: new Date(now - 3600_000), notAfter: new Date(now + 86_400_000), usage: 'server' });
+  // forgeIssuer: a leaf that names that issuer but is signed by a key of its own (an impostor's chain).
+  const der = o.forgeIssuer
+    ? certificate({ subjectKey: tlsKey, subject: 'localhost', issuerKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, issuer: o.forgeIssuer, notBefore: new Date(now - 3600_000), notAfter: new Date(now + 86_400_000), usage: 'server', altNames: ['127.0.0.1'] })
+    : selfSignedCertificate(tlsKey, { commonName: 'fake-orchestrator', notBefore: new Date(now - 3600_000), notAfter: new Date(now + 86_400_000), usage: 'server' });
   const certPem = derToPem(der);
   const { privateKey: bundleKey, publicKey: bundlePub } = generateKeyPairSync('ed25519');
   const bundlePem = bundlePub.export({ type: 'spki', format: 'pem' }) as string;
@@ -107,7 +111,7 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; p
   };
   const apiError = (res: import('node:http').ServerResponse, status: number, code: string, message: string): void => json(res, status, { error: { code, message } });
 
-  const server: Server = createServer({ key: tlsKey.export({ type: 'pkcs8', format: 'pem' }), cert: certPem }, (req, res) => {
+  const server: Server = createServer({ key: tlsKey.export({ type: 'pkcs8', format: 'pem' }), cert: certPem + (o.extraChainPem ?? '') }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

@@ -184,4 +184,20 @@ describe('warpc unenroll', () => {
     expect(seen.join('\n')).toMatch(new RegExp(`WARPC0247: the orchestrator at https://127.0.0.1:1 could not be reached \\(.*ECONNREFUSED.*\\): the local registration is removed, but device ${reg.id} stays registered there until an admin revokes it`));
     expect(existsSync(join(d, 'registration.json'))).toBe(false);
   });
+
+  it('clock skew: a device whose clock is days off still talks to its pinned orchestrator (the pin, not the clock, decides; bundle order is by version)', async () => {
+    const day = 86_400_000;
+    for (const [from, to] of [[Date.now() + 2 * day, Date.now() + 30 * day], [Date.now() - 30 * day, Date.now() - 2 * day]] as const) {
+      const skewed = await startFakeOrchestrator({ validFrom: new Date(from), validTo: new Date(to) });
+      try {
+        skewed.publish(profile('corporate-exclude'));
+        const d = tmp();
+        const reg = await enroll({ url: skewed.url, token: skewed.enrollToken, stateDir: d, log });
+        const f = new Follower(reg, { stateDir: d, root: '/', log }, null);
+        expect(await f.poll(0, new AbortController().signal)).toMatch(/bundles\/1\/linux$/);
+      } finally {
+        await skewed.close();
+      }
+    }
+  });
 });

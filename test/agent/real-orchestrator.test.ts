@@ -15,6 +15,7 @@ import { readRegistration, writeRegistration } from '../../src/agent/state.js';
 import { openSqliteStore } from '../../src/orchestrator/store/sqlite.js';
 import type { Store } from '../../src/orchestrator/store/types.js';
 import { startOrchestrator } from '../../src/orchestrator/server.js';
+import { createToken } from '../../src/orchestrator/admin.js';
 import { fingerprint, generatedTls } from '../../src/orchestrator/tls.js';
 import { ADMIN, GATEWAY_KEY, startHarness, type Harness } from '../orchestrator/harness.js';
 
@@ -138,6 +139,33 @@ describe('the agent and the real orchestrator', () => {
       expect(imp.requests).toEqual([]);
     } finally {
       await imp.close();
+    }
+  });
+
+  it('failures as a user meets them: an expired token, a used-up token, an exhausted address pool — each a clear refusal, nothing stored', async () => {
+    const expired = (await createToken(store, { kind: 'enroll', label: 'old', expiresAt: Date.now() - 1000, maxUses: null }, 'test')).token;
+    const sd = join(dir, 'f');
+    const e1 = await enroll({ url: url(h), token: expired, stateDir: sd, ca: caFile, log }).catch((e: unknown) => e as AgentError);
+    expect((e1 as AgentError).message).toMatch(/^WARPC0234: the orchestrator refused the enrollment \(HTTP 401: /);
+    expect(await readRegistration(sd)).toBeNull();
+    const once = (await createToken(store, { kind: 'enroll', label: 'once', expiresAt: null, maxUses: 1 }, 'test')).token;
+    await enroll({ url: url(h), token: once, stateDir: join(dir, 'g1'), ca: caFile, log });
+    const e2 = await enroll({ url: url(h), token: once, stateDir: join(dir, 'g2'), ca: caFile, log }).catch((e: unknown) => e as AgentError);
+    expect((e2 as AgentError).message).toMatch(/^WARPC0234: the orchestrator refused the enrollment \(HTTP 401: /);
+    const small = await startHarness(store, {}, { v4: '100.98.0.0/30', v6: 'fd01:5ca1:ab20::/126', reserved: ['100.98.0.1', 'fd01:5ca1:ab20::1'] });
+    try {
+      const results: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await enroll({ url: `https://127.0.0.1:${small.orch.port}`, token: small.enroll, stateDir: join(dir, `pool${i}`), ca: caFile, log }).then(
+          (x) => x.addresses.v4,
+          (e: unknown) => (e as Error).message,
+        );
+        results.push(r);
+      }
+      expect(results.filter((r) => r.startsWith('100.98.0.')).length).toBeGreaterThan(0);
+      expect(results[results.length - 1]).toMatch(/^WARPC0234: the orchestrator refused the enrollment \(HTTP (409|503|507|422): .*/);
+    } finally {
+      await small.close();
     }
   });
 });

@@ -49,13 +49,13 @@ export interface FakeOrchestrator {
 }
 
 /** `path`: listen on a unix socket (a forwarder in a namespace carries TCP to it) and announce `publicUrl`. */
-export async function startFakeOrchestrator(o: { host?: string; path?: string; extraChainPem?: string; forgeIssuer?: string; publicUrl?: string; gatewayPeer?: { public_key: string; endpoint: string }; pool4?: string } = {}): Promise<FakeOrchestrator> {
+export async function startFakeOrchestrator(o: { host?: string; path?: string; extraChainPem?: string; forgeIssuer?: string; validFrom?: Date; validTo?: Date; publicUrl?: string; gatewayPeer?: { public_key: string; endpoint: string }; pool4?: string } = {}): Promise<FakeOrchestrator> {
   const tlsKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
   const now = Date.now();
   // forgeIssuer: a leaf that names that issuer but is signed by a key of its own (an impostor's chain).
   const der = o.forgeIssuer
     ? certificate({ subjectKey: tlsKey, subject: 'localhost', issuerKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, issuer: o.forgeIssuer, notBefore: new Date(now - 3600_000), notAfter: new Date(now + 86_400_000), usage: 'server', altNames: ['127.0.0.1'] })
-    : selfSignedCertificate(tlsKey, { commonName: 'fake-orchestrator', notBefore: new Date(now - 3600_000), notAfter: new Date(now + 86_400_000), usage: 'server' });
+    : selfSignedCertificate(tlsKey, { commonName: 'fake-orchestrator', notBefore: o.validFrom ?? new Date(now - 3600_000), notAfter: o.validTo ?? new Date(now + 86_400_000), usage: 'server' });
   const certPem = derToPem(der);
   const { privateKey: bundleKey, publicKey: bundlePub } = generateKeyPairSync('ed25519');
   const bundlePem = bundlePub.export({ type: 'spki', format: 'pem' }) as string;

@@ -105,6 +105,10 @@ describe('module boundaries', () => {
     expect(sql).toEqual([]);
   });
 
+  it('src/gateway/ (the reference gateway\'s peer sync) imports only itself, the agent\'s client, the runtime\'s tunnel and shared helpers, the contracts and the leaf modules', () => {
+    expect(violations(['src/gateway'], (t) => under(t, 'src/gateway', 'src/agent', 'src/runtime/tunnel', 'src/runtime/linux/resolv.ts', 'src/contract', 'src/net', 'src/diagnostics', ...LEAVES))).toEqual([]);
+  });
+
   it('the leaf modules import nothing of warpc but each other', () => {
     for (const leaf of LEAVES) expect(importsOf(join(ROOT, leaf)).filter((t) => !LEAVES.includes(t)), leaf).toEqual([]);
   });

@@ -32,6 +32,7 @@ export interface FakeOrchestrator {
   readonly certPem: string;
   readonly bundleKey: KeyObject;
   readonly enrollToken: string;
+  readonly gatewayToken: string;
   readonly devices: Map<string, FakeDevice>;
   /** Compile `source` for linux and make it every device's next bundle (versions strictly increase). */
   publish(source: string): void;
@@ -60,6 +61,8 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
   const { privateKey: bundleKey, publicKey: bundlePub } = generateKeyPairSync('ed25519');
   const bundlePem = bundlePub.export({ type: 'spki', format: 'pem' }) as string;
   const enrollToken = randomBytes(32).toString('base64url');
+  const gatewayToken = randomBytes(32).toString('base64url');
+  let peersVersion = 1;
   const devices = new Map<string, FakeDevice>();
   // Per device: version → files (so a replay can serve an older one).
   const history = new Map<number, { files: Record<string, string>; manifestSha: string; revision: number }>();
@@ -75,6 +78,7 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
     certPem,
     bundleKey,
     enrollToken,
+    gatewayToken,
     devices,
     mangle: null,
     failWith: null,
@@ -125,6 +129,8 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
         const d: FakeDevice = { id, token: randomBytes(32).toString('base64url'), key: body.key, os: body.os_name, v4: `${pool4}${next4}`, v6: `fd00:96::${next4}`, revoked: false, posture: [] };
         next4++;
         devices.set(id, d);
+        peersVersion++;
+        for (const w of [...waiters]) w();
         const reg: Registration = {
           id,
           token: d.token,
@@ -133,12 +139,36 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
         };
         return json(res, 201, reg);
       }
+      if (req.method === 'GET' && url.pathname === '/v0/gateway/peers') {
+        if (bearer !== gatewayToken) return apiError(res, 401, 'unauthorized', 'not a gateway token');
+        const list = (): void => json(res, 200, { version: peersVersion, peers: [...devices.values()].filter((x) => !x.revoked).map((x) => ({ device_id: x.id, public_key: x.key, allowed_ips: [`${x.v4}/32`] })) });
+        const have = req.headers['if-none-match'];
+        const wait = Math.min(60, Number(url.searchParams.get('wait') ?? 0) || 0);
+        if (have !== `"${peersVersion}"`) return list();
+        if (wait === 0) return json(res, 304);
+        let t: NodeJS.Timeout | undefined = undefined;
+        const w = (): void => {
+          clearTimeout(t);
+          waiters.delete(w);
+          if (have !== `"${peersVersion}"`) list();
+          else json(res, 304);
+        };
+        t = setTimeout(w, wait * 1000);
+        waiters.add(w);
+        res.on('close', () => {
+          clearTimeout(t);
+          waiters.delete(w);
+        });
+        return;
+      }
       const m = /^\/v0\/reg\/([^/]+)(\/bundle|\/posture)?$/.exec(url.pathname);
       const d = m ? devices.get(m[1]!) : undefined;
       if (!m || !d || d.revoked || bearer !== d.token) return apiError(res, m ? 401 : 404, 'unauthorized', 'no such registration');
       if (fake.failWith !== null) return apiError(res, fake.failWith, 'unavailable', 'injected failure');
       if (req.method === 'DELETE' && !m[2]) {
         d.revoked = true;
+        peersVersion++;
+        for (const w of [...waiters]) w();
         res.writeHead(204).end();
         return;
       }
@@ -189,6 +219,7 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
   fake.revoke = (id: string): void => {
     const d = devices.get(id);
     if (d) d.revoked = true;
+    peersVersion++;
     for (const w of [...waiters]) w();
   };
   return fake;

@@ -1,14 +1,21 @@
 /**
  * `warpc gateway --masque-listen ADDR:PORT --masque-clients FILE`: run the
  * reference MASQUE server (CONNECT-IP over HTTP/2) in the foreground until
- * SIGINT or SIGTERM.
+ * SIGINT or SIGTERM. `--orchestrator URL --token T --interface WG` (alone or
+ * with MASQUE): keep that wireguard-go interface's peers in sync with the
+ * orchestrator's device list (src/gateway/peer-sync.ts).
  */
 import type { Command } from 'commander';
 import { CliExit, EXIT } from './exit.js';
 
 interface Options {
-  masqueListen: string;
-  masqueClients: string;
+  masqueListen?: string;
+  masqueClients?: string;
+  orchestrator?: string;
+  token?: string;
+  interface?: string;
+  pin?: string;
+  ca?: string;
   stateDir: string;
   tun: string;
   mtu: string;
@@ -17,14 +24,53 @@ interface Options {
 export function register(program: Command): void {
   program
     .command('gateway')
-    .description('Run the reference MASQUE gateway in the foreground: accepts CONNECT-IP over HTTP/2 from registered client keys and forwards to a TUN device')
-    .requiredOption('--masque-listen <addr:port>', 'TCP address to listen on (e.g. 0.0.0.0:443)')
-    .requiredOption('--masque-clients <file>', 'known clients, one a line: sha256/PIN ADDRESSES [NAME] (read again at every new session)')
-    .option('--state-dir <dir>', "the gateway's key (masque.key, 0600), certificate and masque.pin", '/var/lib/warpc-gateway')
+    .description("Run the reference gateway in the foreground: the MASQUE server (CONNECT-IP over HTTP/2 from registered client keys, to a TUN device), and/or the WireGuard peer sync that keeps an interface's peers equal to an orchestrator's devices")
+    .option('--masque-listen <addr:port>', 'MASQUE: TCP address to listen on (e.g. 0.0.0.0:443)')
+    .option('--masque-clients <file>', 'MASQUE: known clients, one a line: sha256/PIN ADDRESSES [NAME] (read again at every new session)')
+    .option('--orchestrator <url>', 'peer sync: the orchestrator, https://HOST[:PORT] (GET /v0/gateway/peers, long-poll)')
+    .option('--token <token>', 'peer sync: a gateway token (warpc orchestrator token create --gateway)')
+    .option('--interface <name>', 'peer sync: the wireguard-go interface whose peers follow the orchestrator (other peers are left alone)')
+    .option('--pin <sha256>', "peer sync: the orchestrator certificate's pin (sha256/BASE64, or its fingerprint as serve prints it)")
+    .option('--ca <file>', "peer sync: trust orchestrator certificates issued by this CA (e.g. warpc-orchestrator/ca.pem)")
+    .option('--state-dir <dir>', "the gateway's key (masque.key, 0600), certificate and masque.pin; the peer sync's gateway-peers.json", '/var/lib/warpc-gateway')
     .option('--tun <name>', 'the TUN device to create', 'warpc-masque')
     .option('--mtu <n>', 'MTU of the TUN device', '1280')
     .addHelpText('after', '\nExample:\n  $ sudo warpc gateway --masque-listen 0.0.0.0:443 --masque-clients /etc/warpc/masque-clients')
     .action(async (opts: Options) => {
+      const sync = opts.orchestrator !== undefined;
+      if (!sync && opts.masqueListen === undefined) throw new CliExit(EXIT.usage, 'warpc gateway: give --masque-listen and --masque-clients (MASQUE), or --orchestrator, --token and --interface (WireGuard peer sync), or both');
+      if (sync && (opts.token === undefined || opts.interface === undefined || (opts.pin === undefined) === (opts.ca === undefined))) throw new CliExit(EXIT.usage, 'warpc gateway: --orchestrator needs --token, --interface and exactly one of --pin or --ca');
+      if ((opts.masqueListen === undefined) !== (opts.masqueClients === undefined)) throw new CliExit(EXIT.usage, 'warpc gateway: --masque-listen and --masque-clients go together');
+      const stops: (() => Promise<void>)[] = [];
+      const done: Promise<unknown>[] = [];
+      const glog = (msg: string): void => {
+        process.stderr.write(`warpc: gateway: ${msg}\n`);
+      };
+      if (sync) {
+        const { agentAction } = await import('./enroll.js');
+        await agentAction(async () => {
+          const { parseOrchestratorUrl, parsePinArg } = await import('../agent/http.js');
+          const { readFile } = await import('node:fs/promises');
+          const url = parseOrchestratorUrl(opts.orchestrator as string);
+          const trust = { pin: opts.pin !== undefined ? parsePinArg(opts.pin) : null, ca: opts.ca !== undefined ? await readFile(opts.ca, 'utf8') : null };
+          const { runPeerSync } = await import('../gateway/peer-sync.js');
+          const ctl = new AbortController();
+          const wait = Number(process.env['WARPC_FOLLOW_WAIT']);
+          done.push(runPeerSync({ orchestrator: url, token: opts.token as string, trust, ifname: opts.interface as string, stateDir: opts.stateDir, log: glog, signal: ctl.signal, ...(wait > 0 ? { waitSeconds: wait } : {}) }));
+          stops.push(async () => ctl.abort());
+        });
+      }
+      if (opts.masqueListen === undefined) {
+        await new Promise<void>((resolve) => {
+          const stop = (sig: string): void => {
+            glog(`${sig}: stopping`);
+            void Promise.all(stops.map((f) => f())).then(() => Promise.all(done)).then(() => resolve(), () => resolve());
+          };
+          process.once('SIGINT', () => stop('SIGINT'));
+          process.once('SIGTERM', () => stop('SIGTERM'));
+        });
+        return;
+      }
       const m = /^\[?([0-9A-Fa-f:.]+)\]?:(\d{1,5})$/.exec(opts.masqueListen);
       const port = Number(m?.[2]);
       if (!m || port < 0 || port > 65535) throw new CliExit(EXIT.usage, `warpc gateway: --masque-listen ${JSON.stringify(opts.masqueListen)}: expected ADDR:PORT or [V6]:PORT`);
@@ -37,7 +83,7 @@ export function register(program: Command): void {
       };
       let gw;
       try {
-        gw = await startGateway({ host: m[1] as string, port, clientsFile: opts.masqueClients, stateDir: opts.stateDir, tunName: opts.tun, mtu, log });
+        gw = await startGateway({ host: m[1] as string, port, clientsFile: opts.masqueClients as string, stateDir: opts.stateDir, tunName: opts.tun, mtu, log });
       } catch (err) {
         throw new CliExit(EXIT.failure, `warpc gateway: ${(err as Error).message}`);
       }
@@ -45,7 +91,7 @@ export function register(program: Command): void {
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           log(`${sig}: stopping`);
-          void running.stop().then(resolve, resolve);
+          void Promise.all([running.stop(), ...stops.map((f) => f())]).then(() => Promise.all(done)).then(() => resolve(), () => resolve());
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));

@@ -29,6 +29,8 @@ const COMMANDS = [
   () => import('./recover.js'),
   () => import('./gateway.js'),
   () => import('./orchestrator.js'),
+  () => import('./enroll.js'),
+  () => import('./unenroll.js'),
 ] as const;
 
 export async function buildProgram(): Promise<Command> {

@@ -1,5 +1,6 @@
 /**
- * `warpc status [--format text|json]`: tunnel, handshake, counters, DNS manager and why, journal state.
+ * `warpc status [--format text|json]`: tunnel, handshake, counters, DNS manager and why, journal state;
+ * on an enrolled state dir also the orchestrator, registration id, bundle version and last check.
  * `warpc status --diff [DIR/linux]`: the live state against a compiled plan (default: the journal's), as `+`/`-` lines.
  */
 import type { Command } from 'commander';
@@ -27,7 +28,7 @@ Examples:
 export function register(program: Command): void {
   program
     .command('status')
-    .description('show the running agent: interface, public key, latest handshake, transfer, DNS manager (and why), journal state; --diff: the live state against the plan')
+    .description('show the running agent: interface, public key, latest handshake, transfer, DNS manager (and why), journal state; enrolled: orchestrator, registration, bundle version, last check, revocation; --diff: the live state against the plan')
     .argument('[dir]', 'with --diff: the linux/ folder of a compiled output to compare against (default: the plan the journal records)')
     .option('--diff', 'compare the live state with the plan: + only on the device, - only in the plan')
     .addOption(stateDirOption())
@@ -39,7 +40,10 @@ export function register(program: Command): void {
       if (!opts.diff) {
         await runtimeAction(async (platform) => {
           const s = await platform.status(opts.stateDir);
-          process.stdout.write(opts.format === 'json' ? `${JSON.stringify(s, null, 2)}\n` : platform.formatStatus(s));
+          const { orchestrationStatus, formatOrchestration } = await import('../agent/report.js');
+          const orchestration = await orchestrationStatus(opts.stateDir);
+          if (opts.format === 'json') process.stdout.write(`${JSON.stringify(orchestration ? { ...s, orchestration } : s, null, 2)}\n`);
+          else process.stdout.write(platform.formatStatus(s) + (orchestration ? formatOrchestration(orchestration) : ''));
         });
         return;
       }

@@ -181,6 +181,28 @@ export const CODES = {
   MdmNoOrganization: { code: 'WARPC0199', severity: 'error', message: 'deployment: {where} needs organization (the Zero Trust team name)' },
   MdmEnum: { code: 'WARPC0178', severity: 'error', message: 'deployment: {key} "{value}" must be one of: {allowed}' },
   MdmUnknownKey: { code: 'WARPC0179', severity: 'error', message: 'deployment: unknown key "{key}" in {where}; known: {known}' },
+
+  // 230–249: the orchestrated device (src/agent/: enroll, bundle verification, the follow loop)
+  AgentNotEnrolled: { code: 'WARPC0230', severity: 'error', message: '{dir} holds no registration: run warpc enroll https://ORCHESTRATOR --token T --state-dir {dir} first' },
+  AgentAlreadyEnrolled: { code: 'WARPC0231', severity: 'error', message: '{dir} is already enrolled with {url} as device {id}: run warpc unenroll --state-dir {dir} first' },
+  AgentPinMismatch: { code: 'WARPC0232', severity: 'error', message: 'the orchestrator at {url} presented a certificate with key sha256/{got}, but this device pinned sha256/{pinned}: refusing to talk to it (if its certificate really changed, unenroll and enroll again with --pin)' },
+  AgentUnreachable: { code: 'WARPC0233', severity: 'error', message: 'cannot reach the orchestrator at {url}: {reason}' },
+  AgentRequestRefused: { code: 'WARPC0234', severity: 'error', message: 'the orchestrator refused {what} (HTTP {status}{detail})' },
+  AgentBundleSignature: { code: 'WARPC0235', severity: 'error', message: 'bundle refused: its signature does not verify with the pinned bundle key sha256/{pin}' },
+  AgentBundleDevice: { code: 'WARPC0236', severity: 'error', message: 'bundle refused: it is signed for device {got}, and this device is {want}' },
+  AgentBundleOs: { code: 'WARPC0237', severity: 'error', message: 'bundle refused: it is for OS {got}, and this device runs {want}' },
+  AgentBundleRollback: { code: 'WARPC0238', severity: 'error', message: 'bundle refused: version {got} is older than version {running}, which this device runs (rollback)' },
+  AgentBundleManifest: { code: 'WARPC0239', severity: 'error', message: 'bundle refused: manifest.json {reason}' },
+  AgentBundleFile: { code: 'WARPC0240', severity: 'error', message: 'bundle refused: file {path}: {reason}' },
+  AgentBundleFormat: { code: 'WARPC0241', severity: 'error', message: 'bundle refused: {reason}' },
+  AgentBundleWrite: { code: 'WARPC0242', severity: 'error', message: 'cannot store bundle version {version} in {dir}: {reason}; nothing of it is kept and the device stays on {current}' },
+  AgentRevoked: { code: 'WARPC0243', severity: 'error', message: 'the orchestrator at {url} no longer accepts registration {id} (HTTP {status}): revoked; the device was brought down and restored (enroll again to come back)' },
+  AgentOffline: { code: 'WARPC0244', severity: 'warning', message: 'the orchestrator at {url} is unreachable ({reason}); keeping bundle {version}, next try in {seconds} s' },
+  AgentStateDir: { code: 'WARPC0245', severity: 'error', message: 'state dir {dir}: {reason}' },
+  AgentBadPin: { code: 'WARPC0246', severity: 'error', message: '--pin {value} is not a certificate pin: expected sha256/BASE64, the base64 of 32 bytes or 64 hex digits (the SPKI SHA-256 warpc orchestrator serve prints)' },
+  AgentUnenrollOffline: { code: 'WARPC0247', severity: 'warning', message: 'the orchestrator at {url} could not be reached ({reason}): the local registration is removed, but device {id} stays registered there until an admin revokes it' },
+  AgentNoBundle: { code: 'WARPC0248', severity: 'error', message: 'no verified bundle to run: {reason}' },
+  AgentBadUrl: { code: 'WARPC0249', severity: 'error', message: '{value} is not an orchestrator URL: {reason} (expected https://HOST[:PORT])' },
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;

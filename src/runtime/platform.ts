@@ -13,6 +13,7 @@
  * LOADERS below; the CLI does not change. This file must not import a platform
  * eagerly: `warpc check` and `--version` never load runtime code.
  */
+import type { DeviceOverride } from '../contract/device-override.js';
 import type { LiveStateReport } from '../contract/live-state.js';
 import type { DnsManagerChoice } from '../contract/settings.js';
 
@@ -28,6 +29,12 @@ export interface AgentRequest {
   readonly dohCa?: string;
   readonly mode: 'up' | 'try';
   readonly tryTimeoutSeconds?: number;
+  /** An enrolled device's own addresses and gateway peer, over every plan this agent applies (up and live apply). */
+  readonly override?: DeviceOverride;
+  /** Aborting it stops the agent as SIGTERM does (restore included): the orchestrated agent's revocation. */
+  readonly stop?: AbortSignal;
+  /** Called once the plan is up and the control socket listens, with an in-process live apply (what warpc apply does): it resolves with the summary or throws with why nothing changed. */
+  readonly onReady?: (apply: (compiledDir: string) => Promise<string[]>) => void;
 }
 
 /** `warpc status`: the journal and the tunnel, snake_case for JSON. */

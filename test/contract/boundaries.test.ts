@@ -9,6 +9,10 @@
  * - the CLI reaches a runtime platform only through src/runtime/platform.ts;
  * - src/profile/ never imports targets/ or src/emit/: each target's options reach the
  *   validator through its registry row;
+ * - the agent (src/agent/) imports itself, the runtime, the contracts, src/net, the
+ *   diagnostics table and the leaf modules: never the compiler (profile, plan, emit,
+ *   targets, compile) — it applies what the orchestrator compiled; and it reaches a
+ *   platform only through src/runtime/platform.ts and the runtime's shared helpers;
  * - src/orchestrator/ never imports the runtime, the agent or the CLI, and outside
  *   store/ only the Store interface (store/types.ts), never SQL.
  */
@@ -88,6 +92,12 @@ describe('module boundaries', () => {
     expect(violations(['src/contract'], (t) => under(t, 'src/contract', 'src/net', ...LEAVES))).toEqual([]);
   });
 
+  it('src/agent/ imports only itself, the runtime (never a platform\'s apply machinery), the contracts, src/net, the diagnostics and the leaf modules', () => {
+    expect(violations(['src/agent'], (t) => under(t, 'src/agent', 'src/runtime', 'src/contract', 'src/net', 'src/diagnostics', ...LEAVES))).toEqual([]);
+    const platformInternals = (t: string): boolean => under(t, 'src/runtime/linux') && !['src/runtime/linux/resolv.ts'].includes(t);
+    expect(violations(['src/agent'], (t) => !platformInternals(t))).toEqual([]);
+  });
+
   it('src/orchestrator/ may use the compiler and interop, never the runtime, the agent or the CLI; outside store/ it knows the Store interface only', () => {
     expect(violations(['src/orchestrator'], (t) => !under(t, 'src/runtime', 'src/agent', 'src/cli'))).toEqual([]);
     const serverSide = tsFiles(join(ROOT, 'src/orchestrator')).filter((f) => !f.includes('/store/'));
@@ -97,6 +107,10 @@ describe('module boundaries', () => {
 
   it('the orchestrator store imports only itself and src/net: it decides nothing about HTTP, tokens or bundles', () => {
     expect(violations(['src/orchestrator/store'], (t) => under(t, 'src/orchestrator/store', 'src/net'))).toEqual([]);
+  });
+
+  it('src/gateway/ (the reference gateway\'s peer sync) imports only itself, the agent\'s client, the runtime\'s tunnel and shared helpers, the contracts and the leaf modules', () => {
+    expect(violations(['src/gateway'], (t) => under(t, 'src/gateway', 'src/agent', 'src/runtime/tunnel', 'src/runtime/linux/resolv.ts', 'src/contract', 'src/net', 'src/diagnostics', ...LEAVES))).toEqual([]);
   });
 
   it('the leaf modules import nothing of warpc but each other', () => {

@@ -15,7 +15,8 @@ import { loadOrCreateKey } from '../tunnel/keys.js';
 import { parseWgConf, type WgConf } from '../tunnel/wgconf.js';
 import { tunBinding } from '../tunnel/tun.js';
 import { assertUapiSocketFree, startTunnel, stopTunnel } from './link.js';
-import { loadCompiled, type CompiledLinux } from './compiled.js';
+import { loadCompiled, withDeviceOverride, type CompiledLinux } from './compiled.js';
+import type { DeviceOverride } from '../../contract/device-override.js';
 import { detectDnsManager, systemResolvers, type DnsManagerChoice, type DnsManagerDecision } from './dns-manager.js';
 import { dnsProbe } from './health.js';
 import { HostRuleInstaller } from './hosts.js';
@@ -38,6 +39,8 @@ export interface UpOptions {
   readonly log: Log;
   /** Set when a signal asks the agent to stop while it is still applying. */
   readonly aborted?: () => boolean;
+  /** An enrolled device's addresses and gateway peer over the plan's (src/contract/device-override.ts). */
+  readonly override?: DeviceOverride;
 }
 
 export class UpError extends Error {
@@ -97,7 +100,7 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
   // 1. verify
   let compiled: CompiledLinux;
   try {
-    compiled = await loadCompiled(opts.compiledDir);
+    compiled = withDeviceOverride(await loadCompiled(opts.compiledDir), opts.override);
   } catch (err) {
     throw new UpError(`${(err as Error).message}\nnothing was changed`, true);
   }

@@ -15,7 +15,8 @@
 import type { Executor } from '../exec.js';
 import { parseWgConf } from '../tunnel/wgconf.js';
 import { healthCheck, runResolved, type Log, type RunningAgent } from './agent.js';
-import { loadCompiled, type CompiledLinux } from './compiled.js';
+import { loadCompiled, withDeviceOverride, type CompiledLinux } from './compiled.js';
+import type { DeviceOverride } from '../../contract/device-override.js';
 import { writeJournal, type Journal, type PlanRef } from './journal.js';
 import { tunnelControl, type TunnelSpec } from './link.js';
 import { rulesOfBatch, type RuleSpec } from './netstate.js';
@@ -135,9 +136,9 @@ function unionSpecs(a: readonly RuleSpec[], b: readonly RuleSpec[]): RuleSpec[] 
 }
 
 /** Load and verify a folder against its manifest (nothing changes when it fails). */
-export async function loadForApply(dir: string): Promise<CompiledLinux> {
+export async function loadForApply(dir: string, override?: DeviceOverride): Promise<CompiledLinux> {
   try {
-    return await loadCompiled(dir);
+    return withDeviceOverride(await loadCompiled(dir), override);
   } catch (err) {
     throw new ApplyError(`${(err as Error).message}\nnothing was changed`, true);
   }

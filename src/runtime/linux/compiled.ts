@@ -10,6 +10,10 @@ import { ContractError } from '../../contract/json-file.js';
 import { MANIFEST_FILE, parseManifest, type Manifest, type ManifestFile } from '../../contract/manifest.js';
 import { MASQUE_FILE, parseMasque, type MasqueSettings } from '../../contract/masque.js';
 import { parseLinuxSettings, SETTINGS_FILE, type LinuxSettings } from '../../contract/settings.js';
+import type { DeviceOverride } from '../../contract/device-override.js';
+import { parseAddress } from '../../net/ip.js';
+import { decodeKey } from '../tunnel/keys.js';
+import { parseWgConf, serializeWgConf } from '../tunnel/wgconf.js';
 
 export type { LinuxSettings };
 
@@ -113,4 +117,39 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
     manifestSha256: createHash('sha256').update(manifestText).digest('hex'),
     compilerVersion: manifest.compiler.version,
   };
+}
+
+/**
+ * The plan as an enrolled device runs it: the registration's own addresses and
+ * gateway peer in place of the profile's interface address and first tunnel
+ * peer (src/contract/device-override.ts). Only the in-memory plan changes; the
+ * files on disk and the manifest sha256 stay as verified. A MASQUE plan or one
+ * without a tunnel takes the addresses only.
+ */
+export function withDeviceOverride(c: CompiledLinux, o: DeviceOverride | null | undefined): CompiledLinux {
+  if (!o) return c;
+  const bad = (what: string, v: string): never => {
+    throw new CompiledDirError(`the device override's ${what} ${JSON.stringify(v)} is not valid`);
+  };
+  const v4 = parseAddress(o.interface.ipv4);
+  if (!v4 || v4.family !== 4) bad('IPv4 address', o.interface.ipv4);
+  if (o.interface.ipv6 !== null) {
+    const v6 = parseAddress(o.interface.ipv6);
+    if (!v6 || v6.family !== 6) bad('IPv6 address', o.interface.ipv6);
+  }
+  const settings: LinuxSettings = { ...c.settings, interface: { ...c.settings.interface, ipv4: o.interface.ipv4, ipv6: c.settings.interface.ipv6 === null ? null : o.interface.ipv6 } };
+  const files = new Map(c.files);
+  const wg = c.files.get('wireguard.conf');
+  if (wg && !c.masque) {
+    try {
+      decodeKey(o.peer.public_key);
+    } catch {
+      bad('peer public key', o.peer.public_key);
+    }
+    if (!/^(\[[0-9A-Fa-f:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):\d{1,5}$/.test(o.peer.endpoint)) bad('peer endpoint', o.peer.endpoint);
+    const conf = parseWgConf(wg.toString('utf8'));
+    const [first, ...rest] = conf.peers;
+    if (first) files.set('wireguard.conf', Buffer.from(serializeWgConf({ ...conf, peers: [{ ...first, publicKey: o.peer.public_key, endpoint: o.peer.endpoint }, ...rest] })));
+  }
+  return { ...c, settings, files };
 }

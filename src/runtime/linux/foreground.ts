@@ -9,7 +9,7 @@ import { RealExecutor } from '../exec.js';
 import { sleep } from '../proc.js';
 import { agentAlive, recoverFromJournal, revert, up, UpError, type Log } from './agent.js';
 import { applyPlan, loadForApply, type ApplyError, type LiveAgent } from './apply.js';
-import { controlRequest, startControlServer } from './control.js';
+import { controlRequest, startControlServer, type ControlRequest } from './control.js';
 import { isOpen, readJournal, writeJournal } from './journal.js';
 import { AgentExit, DEFAULT_ROOT, type AgentRequest } from '../platform.js';
 
@@ -35,6 +35,9 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
   process.on('SIGTERM', onStop);
   process.on('SIGHUP', onStop);
   process.on('SIGUSR1', onConfirm);
+  const onAbort = (): void => onStop('SIGTERM');
+  if (o.stop?.aborted) onAbort();
+  o.stop?.addEventListener('abort', onAbort);
   try {
     let agent: LiveAgent | Awaited<ReturnType<typeof up>>;
     try {
@@ -47,6 +50,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
         ...(o.dnsManager ? { dnsManager: o.dnsManager } : {}),
         ...(o.dohCa ? { dohCa: o.dohCa } : {}),
         ...(o.tryTimeoutSeconds !== undefined ? { tryTimeoutSeconds: o.tryTimeoutSeconds } : {}),
+        ...(o.override ? { override: o.override } : {}),
       });
     } catch (err) {
       if (err instanceof UpError) throw new AgentExit(1, `warpc up: ${err.message}`);
@@ -79,7 +83,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
           await writeJournal(exec, live.journal);
         }
       });
-    const control = await startControlServer(o.stateDir, (req, clientLog) =>
+    const handle = (req: ControlRequest, clientLog: (line: string) => void): Promise<{ ok: boolean; message: string; summary?: string[] }> =>
       serial(async () => {
         const both = (m: string): void => {
           log(m);
@@ -98,7 +102,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
           return { ok: true, message: 'nothing to confirm (no apply is waiting for confirmation)' };
         }
         if (stopSignal !== null) return { ok: false, message: 'the agent is stopping; nothing was changed' };
-        const next = await loadForApply(req.dir).catch((err: unknown) => err as ApplyError);
+        const next = await loadForApply(req.dir, o.override).catch((err: unknown) => err as ApplyError);
         if (next instanceof Error) return { ok: false, message: next.message };
         both(`applying plan ${next.manifestSha256.slice(0, 12)} from ${next.dir} over plan ${live.journal.manifest_sha256.slice(0, 12)}`);
         try {
@@ -109,8 +113,14 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
         } catch (err) {
           return { ok: false, message: (err as Error).message };
         }
-      }),
-    );
+      });
+    const control = await startControlServer(o.stateDir, handle);
+    // The orchestrated agent applies in this process, through the same serial path as warpc apply.
+    o.onReady?.(async (dir) => {
+      const r = await handle({ op: 'apply', dir: resolve(dir) }, () => undefined);
+      if (!r.ok) throw new Error(r.message);
+      return r.summary ?? [r.message];
+    });
     // Keep the event loop alive (a tunnel-only agent has no sockets of its own).
     const keepAlive = setInterval(() => undefined, 60_000);
     try {
@@ -152,6 +162,7 @@ export async function runForeground(o: AgentRequest, log: Log = stderrLog): Prom
     process.off('SIGTERM', onStop);
     process.off('SIGHUP', onStop);
     process.off('SIGUSR1', onConfirm);
+    o.stop?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -81,3 +81,17 @@ export function uapiSetLines(conf: WgConf, privateKey: string, listenPort = 0): 
   }
   return out;
 }
+
+/** wg setconf text for a parsed conf (the in-memory form an override produces; same keys parseWgConf reads). */
+export function serializeWgConf(conf: WgConf): string {
+  const out = ['[Interface]'];
+  if (conf.fwmark !== null) out.push(`FwMark = 0x${conf.fwmark.toString(16)}`);
+  if (conf.listenPort !== null) out.push(`ListenPort = ${conf.listenPort}`);
+  for (const p of conf.peers) {
+    out.push('', '[Peer]', `PublicKey = ${p.publicKey}`);
+    if (p.endpoint) out.push(`Endpoint = ${p.endpoint}`);
+    if (p.allowedIps.length > 0) out.push(`AllowedIPs = ${p.allowedIps.join(', ')}`);
+    if (p.persistentKeepalive !== null) out.push(`PersistentKeepalive = ${p.persistentKeepalive}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -139,7 +139,9 @@ async function serve(o: ServeFlags): Promise<void> {
       log(`TLS certificate ${o.tlsCert}, SHA-256 fingerprint ${fingerprint(tls.certPem)}`);
     } else {
       const g = await generatedTls(store, o.hostname);
-      tls = g;
+      // The chain, not the leaf alone: a device that trusts on first use pins the topmost certificate
+      // sent, and the CA outlives this process's fresh server key (a restart would break a leaf pin).
+      tls = { keyPem: g.keyPem, certPem: g.certPem + g.caPem! };
       const caFile = join(o.data, 'ca.pem');
       mkdirSync(o.data, { recursive: true, mode: 0o700 });
       writeFileSync(caFile, g.caPem!);

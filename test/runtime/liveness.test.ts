@@ -17,10 +17,12 @@ afterEach(() => {
 
 /** Start a parent that never reaps; resolve with the PID of its (soon zombie) child. */
 async function zombie(): Promise<number> {
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The child outlives the shell's own life: once the shell has exec'd into sleep nothing reaps it.
+  // (With `sleep 0` the shell itself sometimes reaped the child before its exec: no zombie, no /proc entry.)
+  const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
   started.push(parent);
   const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 300; i++) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return pid;
     await new Promise((r) => setTimeout(r, 10));

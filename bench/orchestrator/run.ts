@@ -12,7 +12,9 @@
  * default profile's exclude list) goes to the first process, and the bench times until every
  * device has its new bundle (a 200 with a higher version). Memory per waiting device: the growth
  * of the server processes' RSS (/proc/PID/status) from before the long-polls to when all wait,
- * divided by the devices (TLS connection included).
+ * divided by the devices (TLS connection included). In the same run, the floor: a bare
+ * node:https server with the same TLS settings (floor-server.ts) holding as many connections,
+ * each with one pending request and nothing else, measured the same way.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -95,6 +97,37 @@ async function pool<T>(n: number, width: number, job: (i: number) => Promise<T>)
 
 const versionOf = (body: string): number => JSON.parse(Buffer.from((JSON.parse(body) as { statement: string }).statement, 'base64').toString()).version as number;
 
+/** RSS growth per held request of the bare TLS server (floor-server.ts), parked like the devices. */
+async function floor(n: number): Promise<{ before: number; waiting: number; perKb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'warpc-bench-floor-'));
+  const proc = spawn(process.execPath, [join(import.meta.dirname, 'floor-server.js'), join(dir, 'ca.pem')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+  try {
+    let err = '';
+    proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    let port = 0;
+    for (let i = 0; i < 600 && port === 0; i++) {
+      port = Number(/listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(err)?.[1] ?? 0);
+      if (port === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (port === 0) throw new Error(`floor server did not start: ${err}`);
+    const ca = readFileSync(join(dir, 'ca.pem'), 'utf8');
+    await new Promise((r) => setTimeout(r, 3000));
+    const before = rssKb(proc.pid!);
+    for (let i = 0; i < n; i += 200) {
+      for (let j = i; j < Math.min(n, i + 200); j++) void call(agent, port, ca, 'GET', `/v0/reg/d${j}/bundle?os=linux&wait=300`, 'wpd_x', undefined, { 'if-none-match': '"1"' }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+    const waiting = rssKb(proc.pid!);
+    return { before, waiting, perKb: (waiting - before) / n };
+  } finally {
+    agent.destroy();
+    proc.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const data = mkdtempSync(join(tmpdir(), 'warpc-bench-orch-'));
   const servers: Server[] = [];
@@ -162,12 +195,17 @@ async function main(): Promise<void> {
     const allS = (tLast - tChange) / 1000;
     const perWaiterKb = rssWaiting.reduce((a, b, i) => a + b - rssBefore[i]!, 0) / DEVICES;
 
+    for (const s of servers) s.proc.kill('SIGTERM');
+    for (const a of pollAgents) a.destroy();
+    const bare = await floor(DEVICES);
+
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}`);
     console.log(`store: ${DATABASE ? `postgres, ${PROCESSES} processes` : 'sqlite, 1 process'}; devices ${DEVICES}; registration concurrency ${CONCURRENCY}`);
     console.log(`registrations: ${DEVICES} in ${regS.toFixed(1)} s = ${(DEVICES / regS).toFixed(0)}/s`);
     console.log(`first bundle fetch: ${(DEVICES / firstS).toFixed(0)}/s`);
     console.log(`profile change → every device has the new bundle: ${allS.toFixed(2)} s (${updated} of ${DEVICES} updated${failures.length ? `; ${failures.length} failed: ${[...new Set(failures)].join(', ')}` : ''})`);
     console.log(`server RSS before long-poll ${rssBefore.map((k) => (k / 1024).toFixed(0)).join('+')} MB, all waiting ${rssWaiting.map((k) => (k / 1024).toFixed(0)).join('+')} MB: ${perWaiterKb.toFixed(1)} KB per waiting device (TLS connection included)`);
+    console.log(`floor, a bare node:https server (same TLS settings) holding ${DEVICES} pending requests: RSS ${(bare.before / 1024).toFixed(0)} → ${(bare.waiting / 1024).toFixed(0)} MB: ${bare.perKb.toFixed(1)} KB per connection; the orchestrator adds ${(perWaiterKb - bare.perKb).toFixed(1)} KB`);
   } finally {
     for (const s of servers) s.proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1500));

@@ -10,7 +10,9 @@
  * Long-poll: a waiting request is one small record in a map (no timer, no
  * closure of its own); one interval timer answers expired waits with 304, and
  * Store.subscribe changes re-select for the waiters they concern (a profile
- * change: everyone; a device or posture change: that device).
+ * change: everyone; a device or posture change: that device): selection on the
+ * CPU, then the new versions of thousands of waiters in one store transaction
+ * (Store.bundleVersions), then the answers.
  *
  * Decides: device routes, selection inputs, long-poll. Must not touch: SQL, TLS.
  */
@@ -18,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BundleStatement, GatewayPeers, KeyRotation, PostureReport, Registration, RegistrationPeer, RegistrationRequest } from '../contract/orchestrator.js';
 import { BUNDLE_FORMAT } from '../contract/orchestrator.js';
 import { selectProfile, type Device, type OsName } from '../match/eval.js';
-import { BUNDLE_OS, type BundleCache, type BundleOs } from './bundles.js';
+import { BUNDLE_OS, type BundleCache, type BundleOs, type Compiled } from './bundles.js';
 import { ApiFailure, readJson, sendJson, validate } from './http.js';
 import { candidatesOf, DEFAULT_ID, profileSources } from './profiles.js';
 import type { Signer } from './signing.js';
@@ -36,8 +38,10 @@ export interface DeviceContext {
   readonly maxWait: number;
 }
 
-/** Waiters re-selected at once after a change. */
-const WAKE_PARALLEL = 16;
+/** Waiters whose versions are allocated in one store transaction after a change. */
+const WAKE_CHUNK = 2000;
+/** From this many waiters on, their device rows are read in one query of every device. */
+const WAKE_READ_ALL = 64;
 
 /** The device's own OS name as `match` spells it (`mac`, not macos). */
 const MATCH_OS: Readonly<Record<string, OsName>> = { linux: 'linux', macos: 'mac', windows: 'windows', ios: 'ios', android: 'android' };
@@ -70,6 +74,15 @@ interface ProfilesView {
 }
 
 type Served = { status: 200; etag: string; body: string; version: number } | { status: 304; etag: string; version: number };
+type Refused = { status: 422; body: unknown };
+/** A selection: the store key (`<profile id>@<revision>/<os>`) and its compiled bundle. */
+interface Chosen {
+  readonly status: 0;
+  readonly key: string;
+  readonly pid: string;
+  readonly revision: number;
+  readonly compiled: Extract<Compiled, { ok: true }>;
+}
 
 interface BundleWaiter {
   readonly deviceId: string;
@@ -174,7 +187,8 @@ export class DeviceApi {
     if (token === null || !tokenShape(token, 'gateway')) throw new ApiFailure(401, 'unauthorized', 'a gateway token is required (Authorization: Bearer wpg_…)');
     const hash = hashToken(token);
     const t = await this.ctx.store.tokenByHash(hash);
-    if (!t || t.kind !== 'gateway' || !sameHash(t.hash, hash) || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= Date.now())) throw new ApiFailure(401, 'unauthorized', 'the gateway token is unknown, revoked or expired');
+    if (!t || t.kind !== 'gateway' || !sameHash(t.hash, hash) || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= Date.now()))
+      throw new ApiFailure(401, 'unauthorized', 'the gateway token is unknown, revoked or expired');
   }
 
   private registration(d: DeviceRow, token?: string): Registration {
@@ -231,7 +245,8 @@ export class DeviceApi {
           await store.touch(d.id, now);
           return sendJson(res, 200, this.registration(row));
         } catch (err) {
-          if (err instanceof StoreConflict && err.reason === 'key_changed') throw new ApiFailure(409, 'key_changed', 'previous_key is not the registered key (another rotation came first): read the registration and retry', '/previous_key');
+          if (err instanceof StoreConflict && err.reason === 'key_changed')
+            throw new ApiFailure(409, 'key_changed', 'previous_key is not the registered key (another rotation came first): read the registration and retry', '/previous_key');
           throw err;
         }
       }
@@ -293,27 +308,46 @@ export class DeviceApi {
     } catch (err) {
       if (!(err instanceof StoreConflict)) throw err;
       if (err.reason === 'token_unusable') throw new ApiFailure(401, 'token_unusable', 'the enrollment token is unknown, revoked, expired or used up');
-      if (err.reason === 'install_id_taken') throw new ApiFailure(409, 'install_id_taken', 'this install_id is registered already: use its registration (GET /v0/reg/{id}) or delete it first', '/install_id');
+      if (err.reason === 'install_id_taken')
+        throw new ApiFailure(409, 'install_id_taken', 'this install_id is registered already: use its registration (GET /v0/reg/{id}) or delete it first', '/install_id');
       if (err.reason === 'pool_exhausted') throw new ApiFailure(503, 'pool_exhausted', 'no free tunnel address is left in the address pool; nothing was registered');
       throw err;
     }
   }
 
   /** The bundle this device gets now: 304 when it is the version it has. */
-  private async serve(d: DeviceRow, os: BundleOs, have: number | null): Promise<Served | { status: 422; body: unknown }> {
-    const view = await this.profiles();
+  private async serve(d: DeviceRow, os: BundleOs, have: number | null): Promise<Served | Refused> {
+    const chosen = this.choose(await this.profiles(), d, os);
+    if (chosen.status === 422) return chosen;
+    return this.answer(d, os, have, await this.ctx.store.bundleVersion(d.id, chosen.key), chosen);
+  }
+
+  /** What `match` selects for this device and OS, compiled (CPU only: no store). */
+  private choose(view: ProfilesView, d: DeviceRow, os: BundleOs): Chosen | Refused {
     const chosen = selectProfile(view.candidates, matchDevice(d)).chosen;
     const pid = chosen?.policyId ?? DEFAULT_ID;
     const row = view.rows.get(pid)!;
     const src = view.sources.get(pid)!;
     const compiled = this.ctx.bundles.get(`${pid}@${row.revision}`, os, src.text, src.name);
     if (!compiled.ok) return { status: 422, body: { error: { code: 'bundle_invalid', message: `profile ${src.name} does not compile for ${os}` }, diagnostics: compiled.diagnostics } };
-    const version = await this.ctx.store.bundleVersion(d.id, `${pid}@${row.revision}/${os}`);
+    return { status: 0, key: `${pid}@${row.revision}/${os}`, pid, revision: row.revision, compiled };
+  }
+
+  /** The signed answer for `version` (304 when the device has it). */
+  private answer(d: DeviceRow, os: BundleOs, have: number | null, version: number, c: Chosen): Served {
     const etag = `"${version}"`;
     if (have === version) return { status: 304, etag, version };
-    const statement: BundleStatement = { format: BUNDLE_FORMAT, device_id: d.id, os, version, profile: { id: pid, revision: row.revision }, manifest_sha256: compiled.manifestSha256, issued_at: new Date().toISOString() };
+    const statement: BundleStatement = {
+      format: BUNDLE_FORMAT,
+      device_id: d.id,
+      os,
+      version,
+      profile: { id: c.pid, revision: c.revision },
+      manifest_sha256: c.compiled.manifestSha256,
+      issued_at: new Date().toISOString(),
+    };
     const signed = this.ctx.signer.sign(statement);
-    return { status: 200, etag, version, body: `{"statement":"${signed.statement}","signature":"${signed.signature}","files":${compiled.filesJson}}` };
+    return { status: 200, etag, version, body: `{"statement":"${signed.statement}","signature":"${signed.signature}","files":${c.compiled.filesJson}}` };
   }
 
   private async peers(): Promise<GatewayPeers> {
@@ -355,35 +389,93 @@ export class DeviceApi {
           }
         }
         const todo = [...this.bundleWaiters].filter(([, w]) => all || ids.has(w.deviceId));
-        // A few at a time: PostgreSQL answers them in parallel; SQLite runs them one by one anyway.
-        let next = 0;
-        const worker = async (): Promise<void> => {
-          while (next < todo.length) {
-            const [res, w] = todo[next++]!;
-            if (this.bundleWaiters.get(res) !== w) continue;
-            try {
-              const d = await this.ctx.store.device(w.deviceId);
-              if (!d) {
-                if (this.bundleWaiters.delete(res)) sendJson(res, 404, { error: { code: 'not_found', message: `no registration ${w.deviceId}` } });
-                continue;
-              }
-              const served = await this.serve(d, w.os, w.version);
-              if (served.status === 304) continue;
-              if (this.bundleWaiters.delete(res)) reply(res, served);
-            } catch {
-              // The store failed for this one: it stays waiting and gets its 304 at the deadline.
-            }
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(WAKE_PARALLEL, todo.length) }, worker));
+        if (todo.length === 0) continue;
+        const rows = await this.rowsOf(todo).catch(() => null);
+        // The store failed: these stay waiting and get their 304 at the deadline.
+        if (rows === null) continue;
+        for (let i = 0; i < todo.length; i += WAKE_CHUNK) await this.wakeBundles(todo.slice(i, i + WAKE_CHUNK), rows);
       }
     } finally {
       this.waking = false;
     }
   }
+
+  /** The waiters' device rows: one query of every device when they are many. */
+  private async rowsOf(todo: [ServerResponse, BundleWaiter][]): Promise<Map<string, DeviceRow>> {
+    const store = this.ctx.store;
+    if (todo.length >= WAKE_READ_ALL) return new Map((await store.devices()).map((d) => [d.id, d]));
+    const rows = new Map<string, DeviceRow>();
+    for (const id of new Set(todo.map(([, w]) => w.deviceId))) {
+      const d = await store.device(id);
+      if (d) rows.set(id, d);
+    }
+    return rows;
+  }
+
+  /**
+   * Re-selects for these waiters: the selection on the CPU (device rows read once per wake), every
+   * version in one store transaction (bundleVersions), then the answers. A device waiting twice in
+   * one chunk (two OSes) takes the one-by-one path for its second request.
+   */
+  private async wakeBundles(todo: [ServerResponse, BundleWaiter][], rows: Map<string, DeviceRow>): Promise<void> {
+    const store = this.ctx.store;
+    const view = await this.profiles().catch(() => null);
+    if (view === null) return;
+    const batch: { res: ServerResponse; w: BundleWaiter; d: DeviceRow; c: Chosen }[] = [];
+    const single: [ServerResponse, BundleWaiter, DeviceRow][] = [];
+    const inBatch = new Set<string>();
+    for (const [res, w] of todo) {
+      if (this.bundleWaiters.get(res) !== w) continue;
+      const d = rows.get(w.deviceId);
+      if (!d) {
+        this.gone(res, w);
+        continue;
+      }
+      if (inBatch.has(d.id)) {
+        single.push([res, w, d]);
+        continue;
+      }
+      const c = this.choose(view, d, w.os);
+      if (c.status === 422) {
+        if (this.bundleWaiters.delete(res)) reply(res, c);
+        continue;
+      }
+      inBatch.add(d.id);
+      batch.push({ res, w, d, c });
+    }
+    let versions: (number | null)[];
+    try {
+      versions = await store.bundleVersions(batch.map((b) => ({ id: b.d.id, key: b.c.key })));
+    } catch {
+      return;
+    }
+    batch.forEach((b, i) => {
+      const v = versions[i];
+      if (v === null || v === undefined) return this.gone(b.res, b.w);
+      if (v === b.w.version || this.bundleWaiters.get(b.res) !== b.w) return;
+      this.bundleWaiters.delete(b.res);
+      reply(b.res, this.answer(b.d, b.w.os, b.w.version, v, b.c));
+    });
+    for (const [res, w, d] of single) {
+      try {
+        const served = await this.serve(d, w.os, w.version);
+        if (served.status !== 304 && this.bundleWaiters.get(res) === w) {
+          this.bundleWaiters.delete(res);
+          reply(res, served);
+        }
+      } catch {
+        // Stays waiting: its 304 comes at the deadline.
+      }
+    }
+  }
+
+  /** The waiter's device was deleted. */
+  private gone(res: ServerResponse, w: BundleWaiter): void {
+    if (this.bundleWaiters.get(res) === w && this.bundleWaiters.delete(res)) sendJson(res, 404, { error: { code: 'not_found', message: `no registration ${w.deviceId}` } });
+  }
 }
 
-function reply(res: ServerResponse, s: Served | { status: 422; body: unknown }): void {
+function reply(res: ServerResponse, s: Served | Refused): void {
   if (res.writableEnded || res.destroyed) return;
   if (s.status === 422) return sendJson(res, 422, s.body);
   if (s.status === 304) {

@@ -4,7 +4,8 @@
  * writes, selection by identity and posture, signed bundles with ETag and long-poll, and the
  * gateway's peer list.
  */
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, randomUUID, verify } from 'node:crypto';
+import { hashToken, newToken } from '../../src/orchestrator/tokens.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStores } from '../helpers/stores.js';
 import { ADMIN, startHarness, wgKey, type Harness } from './harness.js';
@@ -141,14 +142,20 @@ describeStores('orchestrator API', (f) => {
       const bad = await h.call('POST', `/v0/reg/${d.id}/posture`, { token: d.token, body: { os_version: '7.0', client_version: '1', firewall: 'yes', disk_encryption: true } });
       expect(bad.status).toBe(400);
       expect(bad.json.error.field).toBe('/firewall');
-      const r = await h.call('POST', `/v0/reg/${d.id}/posture`, { token: d.token, body: { os_version: '7.0', client_version: '0.1.0', firewall: true, disk_encryption: false, checks: { edr: 'running' } } });
+      const r = await h.call('POST', `/v0/reg/${d.id}/posture`, {
+        token: d.token,
+        body: { os_version: '7.0', client_version: '0.1.0', firewall: true, disk_encryption: false, checks: { edr: 'running' } },
+      });
       expect(r.status).toBe(204);
       const shown = await h.call('GET', `${ADMIN}/devices/${d.id}`, { token: h.admin });
       expect(shown.json.result.posture).toMatchObject({ os_version: '7.0', checks: { edr: 'running' } });
       const prof = await h.call('POST', `${ADMIN}/devices/policy`, { token: h.admin, body: { name: 'Kernel 7', match: 'os.version == "7.0"', precedence: 5 } });
       const b = await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token });
       expect(statementOf(b.json).profile.id).toBe(prof.json.result.policy_id);
-      const disk = await h.call('POST', `${ADMIN}/devices/policy`, { token: h.admin, body: { name: 'Unencrypted', match: 'posture.disk_encryption == "false" and posture.firewall == "true" and client.version == "0.1.0"', precedence: 3 } });
+      const disk = await h.call('POST', `${ADMIN}/devices/policy`, {
+        token: h.admin,
+        body: { name: 'Unencrypted', match: 'posture.disk_encryption == "false" and posture.firewall == "true" and client.version == "0.1.0"', precedence: 3 },
+      });
       expect(disk.status).toBe(200);
       const b2 = await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token });
       expect(statementOf(b2.json).profile.id).toBe(disk.json.result.policy_id);
@@ -173,7 +180,11 @@ describeStores('orchestrator API', (f) => {
       const manifest = Buffer.from(r.json.files['manifest.json'], 'base64');
       expect(createHash('sha256').update(manifest).digest('hex')).toBe(st.manifest_sha256);
       const m = JSON.parse(manifest.toString('utf8'));
-      expect(Object.keys(r.json.files).filter((p) => p !== 'manifest.json').sort()).toEqual(m.files.map((x: { path: string }) => x.path).sort());
+      expect(
+        Object.keys(r.json.files)
+          .filter((p) => p !== 'manifest.json')
+          .sort(),
+      ).toEqual(m.files.map((x: { path: string }) => x.path).sort());
       const again = await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token, headers: { 'if-none-match': r.headers['etag'] as string } });
       expect(again.status).toBe(304);
       expect((await h.call('GET', `/v0/reg/${d.id}/bundle?os=beos`, { token: d.token })).json.error.field).toBe('os');
@@ -204,6 +215,54 @@ describeStores('orchestrator API', (f) => {
       const woke = await waiting;
       expect(woke.status).toBe(200);
       expect(statementOf(woke.json).version).toBeGreaterThan(statementOf(first.json).version);
+    });
+
+    it('long-poll: one profile change wakes many waiting devices (batched versions), a device waiting for two OSes, and a deleted one', async () => {
+      const ds = [];
+      // Straight into the store: the API's registration rate limit would take seconds for 70.
+      const pools = { v4: '100.96.0.0/24', v6: 'fd01:5ca1:ab1e::/120', reserved: ['100.96.0.1', 'fd01:5ca1:ab1e::1'] };
+      for (let i = 0; i < 70; i++) {
+        const token = newToken('device');
+        const row = await h.store.registerDevice(
+          { installId: randomUUID(), publicKey: wgKey(), tokenHash: hashToken(token), model: 'm', osName: 'linux', osVersion: '6.1', serial: 's', enrolledWith: '' },
+          hashToken(h.enroll),
+          pools,
+          Date.now(),
+        );
+        ds.push({ id: row.id, token });
+      }
+      const park = async (d: { id: string; token: string }, os: string) => {
+        const first = await h.call('GET', `/v0/reg/${d.id}/bundle?os=${os}`, { token: d.token });
+        expect(first.status, JSON.stringify(first.json)).toBe(200);
+        return { first, waiting: h.call('GET', `/v0/reg/${d.id}/bundle?os=${os}&wait=30`, { token: d.token, headers: { 'if-none-match': first.headers['etag'] as string } }) };
+      };
+      const before = h.orch.device.waiting;
+      const parked = [];
+      for (const d of ds) parked.push(await park(d, 'linux'));
+      const second = await park(ds[0]!, 'android');
+      await until(() => h.orch.device.waiting >= before + 71);
+      const gone = ds[1]!;
+      await h.call('DELETE', `/v0/reg/${gone.id}`, { token: gone.token });
+      const eng = (await h.call('GET', `${ADMIN}/devices/policies`, { token: h.admin })).json.result.find((p: { name: string }) => p.name === 'Engineering');
+      await h.call('PUT', `${ADMIN}/devices/policy/${eng.policy_id}/exclude`, { token: h.admin, body: [{ address: '10.9.0.0/16' }] });
+      const versions = new Set<number>();
+      for (const [i, p] of parked.entries()) {
+        const r = await p.waiting;
+        if (i === 1) {
+          expect(r.status).toBe(404);
+          continue;
+        }
+        expect(r.status).toBe(200);
+        const st = statementOf(r.json);
+        expect(st.device_id).toBe(ds[i]!.id);
+        expect(st.version).toBeGreaterThan(statementOf(p.first.json).version);
+        expect(r.headers['etag']).toBe(`"${st.version}"`);
+        versions.add(st.version);
+      }
+      expect(versions.size).toBe(69);
+      const other = await second.waiting;
+      expect(other.status).toBe(200);
+      expect(statementOf(other.json).os).toBe('android');
     });
 
     it('long-poll ends with 304 at its deadline; wait is bounded', async () => {
@@ -253,7 +312,10 @@ describeStores('orchestrator API', (f) => {
       const bad = await h.call('POST', `${ADMIN}/warpc/tokens`, { token: h.admin, body: { kind: 'root' } });
       expect(bad.status).toBe(400);
       expect(bad.json.error.field).toBe('/kind');
-      const c = await h.call('POST', `${ADMIN}/warpc/tokens`, { token: h.admin, body: { kind: 'enroll', label: 'two laptops', max_uses: 1, expires_in: 3600, identity: { email: 'bob@example.com' } } });
+      const c = await h.call('POST', `${ADMIN}/warpc/tokens`, {
+        token: h.admin,
+        body: { kind: 'enroll', label: 'two laptops', max_uses: 1, expires_in: 3600, identity: { email: 'bob@example.com' } },
+      });
       expect(c.status).toBe(201);
       expect(c.json.result.token).toMatch(/^wpe_/);
       const list = await h.call('GET', `${ADMIN}/warpc/tokens`, { token: h.admin });
@@ -262,7 +324,10 @@ describeStores('orchestrator API', (f) => {
       expect(JSON.stringify(list.json)).not.toContain(c.json.result.token);
       const revoke = await h.call('DELETE', `${ADMIN}/warpc/tokens/${c.json.result.id}`, { token: h.admin });
       expect(revoke.status).toBe(200);
-      const r = await h.call('POST', '/v0/reg', { token: c.json.result.token, body: { key: wgKey(), key_type: 'curve25519', tunnel_type: 'wireguard', install_id: '12345678-aaaa', model: 'm', os_name: 'linux', os_version: '1', serial_number: '' } });
+      const r = await h.call('POST', '/v0/reg', {
+        token: c.json.result.token,
+        body: { key: wgKey(), key_type: 'curve25519', tunnel_type: 'wireguard', install_id: '12345678-aaaa', model: 'm', os_name: 'linux', os_version: '1', serial_number: '' },
+      });
       expect(r.status).toBe(401);
       expect(r.json.error.code).toBe('token_unusable');
     });

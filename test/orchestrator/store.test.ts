@@ -432,6 +432,67 @@ describeStores('orchestrator store', (f) => {
       expect(racing[0]).toBeGreaterThan(v3);
       expect(await conflict(s.bundleVersion('nope', 'k'))).toBe('not_found');
     });
+
+    it('bundleVersions: one transaction for many devices, the same rule as bundleVersion', async () => {
+      const s = await f.open();
+      const hash = await enrollToken(s);
+      const ds = [];
+      for (let i = 0; i < 5; i++) ds.push(await s.registerDevice(dev(), hash, BIG, 1));
+      const [a, b, c, d, e] = ds.map((x) => x.id) as [string, string, string, string, string];
+      expect(await s.bundleVersions([])).toEqual([]);
+      const va = await s.bundleVersion(a, 'default@1/linux');
+      const before = await s.seq();
+      const got = await s.bundleVersions([
+        { id: a, key: 'default@1/linux' },
+        { id: b, key: 'default@1/linux' },
+        { id: 'nope', key: 'k' },
+        { id: c, key: 'p@2/macos' },
+      ]);
+      // Unchanged key: its version; new keys: fresh seqs, in the order asked; unknown device: null.
+      expect(got).toEqual([va, before + 1, null, before + 2]);
+      expect(await s.seq()).toBe(before + 2);
+      expect(await s.device(b)).toMatchObject({ bundleKey: 'default@1/linux', bundleVersion: before + 1 });
+      expect(await s.device(c)).toMatchObject({ bundleKey: 'p@2/macos', bundleVersion: before + 2 });
+      // Nothing changed: no write, no seq.
+      expect(
+        await s.bundleVersions([
+          { id: b, key: 'default@1/linux' },
+          { id: c, key: 'p@2/macos' },
+        ]),
+      ).toEqual([before + 1, before + 2]);
+      expect(await s.seq()).toBe(before + 2);
+      // A single bundleVersion agrees with what the batch stored, and a later batch is higher.
+      expect(await s.bundleVersion(c, 'p@2/macos')).toBe(before + 2);
+      const again = await s.bundleVersions([
+        { id: a, key: 'p@3/linux' },
+        { id: d, key: 'x' },
+        { id: e, key: 'x' },
+      ]);
+      expect(Math.min(...(again as number[]))).toBeGreaterThan(before + 2);
+      expect(new Set(again).size).toBe(3);
+    });
+
+    it('bundleVersions races single bundleVersion calls (two connections): one version per (device, key), strictly increasing', async () => {
+      const s = await f.open();
+      const other = await f.reopen(s);
+      const hash = await enrollToken(s);
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) ids.push((await s.registerDevice(dev(), hash, BIG, 1)).id);
+      const old = new Map<string, number>();
+      for (const id of ids) old.set(id, await s.bundleVersion(id, 'k@1/linux'));
+      const batch = (st: typeof s) => st.bundleVersions(ids.map((id) => ({ id, key: 'k@2/linux' })));
+      const [b1, singles, b2] = await Promise.all([batch(s), Promise.all(ids.map((id, i) => (i % 2 ? other : s).bundleVersion(id, 'k@2/linux'))), batch(other)]);
+      for (let i = 0; i < ids.length; i++) {
+        const stored = (await s.device(ids[i]!))!;
+        expect(stored.bundleKey).toBe('k@2/linux');
+        expect(b1[i]).toBe(stored.bundleVersion);
+        expect(b2[i]).toBe(stored.bundleVersion);
+        expect(singles[i]).toBe(stored.bundleVersion);
+        expect(stored.bundleVersion).toBeGreaterThan(old.get(ids[i]!)!);
+      }
+      // Every device got its own seq: no two share one.
+      expect(new Set(b1).size).toBe(ids.length);
+    });
   });
 
   it('seq strictly increases over every kind of write, and the audit log has one entry per announced change', async () => {

@@ -43,6 +43,9 @@ export interface Driver {
   close(): Promise<void>;
 }
 
+/** Rows per statement in batched reads and writes (3 parameters a row: far below both dialects' limits). */
+const BATCH_ROWS = 500;
+
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
 const json = (v: unknown): string | null => (v == null ? null : JSON.stringify(v));
@@ -462,6 +465,71 @@ export class SqlStore implements Store {
       await tx.run(`UPDATE devices SET bundle_key = ?, bundle_version = ? WHERE id = ?`, [key, seq, id]);
       return seq;
     });
+  }
+
+  async bundleVersions(pairs: readonly { readonly id: string; readonly key: string }[]): Promise<(number | null)[]> {
+    if (pairs.length === 0) return [];
+    const current = (q: Sql): Promise<Map<string, { key: unknown; version: number }>> => this.bundleState(q, pairs);
+    const first = await this.db.read(current);
+    const settled = (cur: Map<string, { key: unknown; version: number }>): boolean =>
+      pairs.every((p) => {
+        const c = cur.get(p.id);
+        return c === undefined || c.key === p.key;
+      });
+    const answer = (cur: Map<string, { key: unknown; version: number }>): (number | null)[] => pairs.map((p) => cur.get(p.id)?.version ?? null);
+    if (settled(first)) return answer(first);
+    return this.db.write(async (tx) => {
+      // Again under the fleet lock: a single bundleVersion (or another batch) may have come first.
+      const cur = await current(tx);
+      const changed: { id: string; key: string }[] = [];
+      const seen = new Set<string>();
+      for (const p of pairs) {
+        const c = cur.get(p.id);
+        if (c === undefined || c.key === p.key || seen.has(p.id)) continue;
+        seen.add(p.id);
+        changed.push(p);
+      }
+      if (changed.length === 0) return answer(cur);
+      // One range of fleet seqs for the whole batch, in the order asked.
+      const rows = await tx.all(`UPDATE fleet SET seq = seq + CAST(? AS BIGINT) WHERE id = 1 RETURNING seq`, [changed.length]);
+      const first = num(rows[0]!['seq']) - changed.length + 1;
+      if (this.db.kind === 'sqlite') {
+        // In process, one prepared statement a row is cheaper than a correlated multi-row UPDATE.
+        for (const [i, p] of changed.entries()) {
+          await tx.run(`UPDATE devices SET bundle_key = ?, bundle_version = ? WHERE id = ?`, [p.key, first + i, p.id]);
+          cur.set(p.id, { key: p.key, version: first + i });
+        }
+        return answer(cur);
+      }
+      // PostgreSQL: 500 rows a statement (one round trip each, not one a row).
+      for (let i = 0; i < changed.length; i += BATCH_ROWS) {
+        const part = changed.slice(i, i + BATCH_ROWS);
+        const params: unknown[] = [];
+        part.forEach((p, j) => {
+          params.push(p.id, p.key, first + i + j);
+          cur.set(p.id, { key: p.key, version: first + i + j });
+        });
+        await tx.run(
+          `WITH v (id, k, ver) AS (VALUES ${part.map(() => '(?, ?, CAST(? AS BIGINT))').join(', ')})
+           UPDATE devices SET bundle_key = (SELECT k FROM v WHERE v.id = devices.id), bundle_version = (SELECT ver FROM v WHERE v.id = devices.id)
+           WHERE id IN (SELECT id FROM v)`,
+          params,
+        );
+      }
+      return answer(cur);
+    });
+  }
+
+  /** The stored bundle key and version of each listed device that exists. */
+  private async bundleState(q: Sql, pairs: readonly { readonly id: string }[]): Promise<Map<string, { key: unknown; version: number }>> {
+    const ids = [...new Set(pairs.map((p) => p.id))];
+    const out = new Map<string, { key: unknown; version: number }>();
+    for (let i = 0; i < ids.length; i += BATCH_ROWS) {
+      const part = ids.slice(i, i + BATCH_ROWS);
+      const rows = await q.all(`SELECT id, bundle_key, bundle_version FROM devices WHERE id IN (${part.map(() => '?').join(', ')})`, part);
+      for (const r of rows) out.set(String(r['id']), { key: r['bundle_key'], version: num(r['bundle_version']) });
+    }
+    return out;
   }
 
   async audit(opts?: { afterSeq?: number; limit?: number }): Promise<AuditEntry[]> {

@@ -170,6 +170,12 @@ export interface Store {
   setPosture(id: string, posture: unknown, now: number): Promise<DeviceRow>;
   /** The version to serve for `key`: the stored one when the key is unchanged, else a new fleet seq, stored with the key. Strictly increasing per device. */
   bundleVersion(id: string, key: string): Promise<number>;
+  /**
+   * bundleVersion for many devices in one transaction (one fleet lock, one range of seqs): the
+   * answers in the order of `pairs`, null for a device that does not exist. A device listed twice
+   * keeps its first key.
+   */
+  bundleVersions(pairs: readonly { readonly id: string; readonly key: string }[]): Promise<(number | null)[]>;
 
   audit(opts?: { afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
 

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +34,16 @@ export async function load(url, context, next) {
       fileName: fileURLToPath(url),
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false, inlineSourceMap: true, verbatimModuleSyntax: false },
     });
-    await mkdir(CACHE, { recursive: true, mode: 0o700 });
-    const tmp = `${cached}.${process.pid}.tmp`;
-    await writeFile(tmp, out.outputText);
-    await rename(tmp, cached);
+    // A unique temporary name: agents in PID namespaces all run as pid 1, so the pid alone collides.
+    // The cache only saves time: a failed write is not the module's failure.
+    const tmp = `${cached}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await mkdir(CACHE, { recursive: true, mode: 0o700 });
+      await writeFile(tmp, out.outputText);
+      await rename(tmp, cached);
+    } catch {
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
     return { format: 'module', source: out.outputText, shortCircuit: true };
   }
   return next(url, context);

@@ -52,7 +52,8 @@ export function backoffMs(attempt: number, min: number, max: number, random: () 
   return Math.round(base * (0.5 + random()));
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+/** Wait `ms`, or less when `signal` aborts; the abort listener goes with the timer. */
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const t = setTimeout(done, ms);

@@ -107,6 +107,7 @@ export function openChecked(u: URL, trust: Trust, timeoutMs = 10_000, signal?: A
     });
     const fail = (err: Error): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       s.destroy();
       reject(err instanceof AgentError ? err : agentError('AgentUnreachable', { url: u.origin, reason: err.message }));
     };

@@ -55,8 +55,9 @@ export function register(program: Command): void {
           const trust = { pin: opts.pin !== undefined ? parsePinArg(opts.pin) : null, ca: opts.ca !== undefined ? await readFile(opts.ca, 'utf8') : null };
           const { runPeerSync } = await import('../gateway/peer-sync.js');
           const ctl = new AbortController();
-          const wait = Number(process.env['WARPC_FOLLOW_WAIT']);
-          done.push(runPeerSync({ orchestrator: url, token: opts.token as string, trust, ifname: opts.interface as string, stateDir: opts.stateDir, log: glog, signal: ctl.signal, ...(wait > 0 ? { waitSeconds: wait } : {}) }));
+          const { followTuning } = await import('./up.js');
+          const { waitSeconds, backoffMinMs, backoffMaxMs } = followTuning();
+          done.push(runPeerSync({ orchestrator: url, token: opts.token as string, trust, ifname: opts.interface as string, stateDir: opts.stateDir, log: glog, signal: ctl.signal, ...(waitSeconds ? { waitSeconds } : {}), ...(backoffMinMs ? { backoffMinMs } : {}), ...(backoffMaxMs ? { backoffMaxMs } : {}) }));
           stops.push(async () => ctl.abort());
         });
       }

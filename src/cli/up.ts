@@ -54,7 +54,7 @@ export function register(program: Command): void {
 }
 
 /** Test knobs (WARPC_FOLLOW_WAIT, _POSTURE_MS, _BACKOFF_MS): shorter long-polls and backoff in the end-to-end tests. */
-function followTuning(): { waitSeconds?: number; postureIntervalMs?: number; backoffMinMs?: number; backoffMaxMs?: number } {
+export function followTuning(): { waitSeconds?: number; postureIntervalMs?: number; backoffMinMs?: number; backoffMaxMs?: number } {
   const n = (name: string): number | undefined => {
     const v = Number(process.env[name]);
     return Number.isFinite(v) && v > 0 ? v : undefined;

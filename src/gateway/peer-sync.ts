@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GatewayPeers } from '../contract/orchestrator.js';
 import { AgentError } from '../agent/errors.js';
-import { backoffMs } from '../agent/follow.js';
+import { backoffMs, sleep } from '../agent/follow.js';
 import { apiErrorDetail, orchestratorRequest, type Trust } from '../agent/http.js';
 import { ensureStateDir } from '../agent/state.js';
 import { atomicWrite } from '../runtime/linux/resolv.js';
@@ -65,6 +65,9 @@ export interface GatewaySyncOptions {
   readonly log: (msg: string) => void;
   readonly signal: AbortSignal;
   readonly waitSeconds?: number;
+  /** Backoff bounds after a failure, ms (jittered ±50 %); default 1 s to 30 s. */
+  readonly backoffMinMs?: number;
+  readonly backoffMaxMs?: number;
   readonly socket?: string;
 }
 
@@ -110,12 +113,9 @@ export async function runPeerSync(o: GatewaySyncOptions): Promise<void> {
       attempt = 0;
     } catch (err) {
       if (o.signal.aborted) return;
-      const ms = backoffMs(attempt++, 1000, 30_000);
+      const ms = backoffMs(attempt++, o.backoffMinMs ?? 1000, o.backoffMaxMs ?? 30_000);
       o.log(`${(err as Error).message}; the peers stay as they are; next try in ${(ms / 1000).toFixed(1)} s`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, ms);
-        o.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-      });
+      await sleep(ms, o.signal);
     }
   }
 }

@@ -173,7 +173,7 @@ describeE2E('the orchestrated agent (namespaces)', ['ip', 'nft', 'wireguard-go',
     orch.publish(profile(devIf));
     await startForwarder();
     // The reference gateway's peer sync: the interface's peers follow the orchestrator's devices.
-    const gwSync = gw.spawn(process.execPath, ['--import', LOADER, CLI, 'gateway', '--orchestrator', orch.url, '--token', orch.gatewayToken, '--interface', gwIf, '--pin', orch.tlsPin, '--state-dir', join(tmp, 'gw-state')], { env: { ...process.env, WARPC_FOLLOW_WAIT: '10' } });
+    const gwSync = gw.spawn(process.execPath, ['--import', LOADER, CLI, 'gateway', '--orchestrator', orch.url, '--token', orch.gatewayToken, '--interface', gwIf, '--pin', orch.tlsPin, '--state-dir', join(tmp, 'gw-state')], { env: { ...process.env, WARPC_FOLLOW_WAIT: '10', WARPC_FOLLOW_BACKOFF_MS: '500' } });
     gwSync.stderr?.on('data', (b: Buffer) => (gwLog += b.toString()));
   }, 120_000);
 

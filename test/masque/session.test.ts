@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CapsuleError, CapsuleReader, encodeDatagram, encodeVarint, MAX_PACKET } from '../../src/runtime/masque/capsule.js';
+import { CapsuleError, CapsuleReader, encodeDatagram } from '../../src/runtime/masque/capsule.js';
 import { derToPem, selfSignedCertificate, spkiSha256 } from '../../src/runtime/masque/cert.js';
 import { MasqueClient, type PacketPort } from '../../src/runtime/masque/client.js';
 import { MasqueServer, parseClientsFile } from '../../src/runtime/masque/server.js';
@@ -181,7 +181,7 @@ describe('MASQUE over HTTP/2 on loopback', () => {
     const port = (evil.address() as { port: number }).port;
     const samples = fc.sample(fc.uint8Array({ maxLength: 2000 }), 20);
     let malformedSeen = 0;
-    for (const bytes of [...samples, encodeDatagram(ipv4('203.0.113.10', '172.16.0.2', 'ok')), Buffer.from('00ff', 'hex'), Buffer.from('0000', 'hex'), Buffer.concat([encodeVarint(0), encodeVarint(MAX_PACKET + 2)])]) {
+    for (const bytes of [...samples, encodeDatagram(ipv4('203.0.113.10', '172.16.0.2', 'ok')), Buffer.from('00ff', 'hex'), Buffer.from('0000', 'hex'), Buffer.from('00ffffffffffffffff', 'hex')]) {
       next = Buffer.from(bytes);
       // What the stream holds, read by a reader of our own: its packets, or that it is malformed.
       const expected: Buffer[] = [];

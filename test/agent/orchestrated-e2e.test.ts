@@ -33,7 +33,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { publicKeyOf } from '../../src/runtime/tunnel/keys.js';
 import { describeE2E } from '../helpers/e2e.js';
 import { NetnsPool, type Netns } from '../helpers/netns.js';
-import { CLI, LOADER, rootState, uniq } from '../runtime/helpers/topology.js';
+import { CLI, LOADER, netnsState, rootState, uniq } from '../runtime/helpers/topology.js';
 import { startFakeOrchestrator, type FakeOrchestrator } from './helpers/fake-orchestrator.js';
 
 const ADDR = { gw: '198.51.100.1', app: '203.0.113.10', gwApp: '203.0.113.1', tunnelGw: '100.96.0.1' } as const;
@@ -109,18 +109,7 @@ describeE2E('the orchestrated agent (namespaces)', ['ip', 'nft', 'wireguard-go',
       c.stderr?.on('data', (b: Buffer) => (out += b.toString()));
       c.on('exit', (code) => res({ code, out }));
     });
-  const state = async (d: Device): Promise<Record<string, string>> => {
-    const run = async (cmd: string, args: string[]): Promise<string> => (await d.ns.tryRun(cmd, args)).stdout;
-    return {
-      rules4: await run('ip', ['-4', 'rule']),
-      rules6: await run('ip', ['-6', 'rule']),
-      routes4: await run('ip', ['-4', 'route', 'show', 'table', 'all']),
-      routes6: (await run('ip', ['-6', 'route', 'show', 'table', 'all'])).replace(/ expires \d+sec/g, ''),
-      nft: await run('nft', ['list', 'ruleset']),
-      addr: (await run('ip', ['addr'])).replace(/valid_lft \S+ preferred_lft \S+/g, ''),
-      links: await run('ip', ['-o', 'link', 'show']),
-    };
-  };
+  const state = (d: Device): Promise<Record<string, string>> => netnsState(d.ns);
   const curlApp = async (d: Device): Promise<string> => (await d.ns.tryRun('curl', ['-s', '-m', '3', `http://${ADDR.app}:8080/`])).stdout.trim();
   const status = async (d: Device): Promise<{ orchestration?: { bundle_version: number; registration_id: string; last_checked: string; orchestrator: string; revoked: unknown } }> => {
     const r = await warpc(d, ['status', '--state-dir', d.stateDir, '--format', 'json']);

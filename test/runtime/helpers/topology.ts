@@ -273,11 +273,9 @@ export async function stopLeftoverAgents(t: Topology): Promise<void> {
   }
 }
 
-/** Everything a restore must put back, as text: compare before and after. */
-export async function deviceState(t: Topology, root: string): Promise<Record<string, string>> {
-  const run = async (cmd: string, args: string[]): Promise<string> => (await t.dev.tryRun(cmd, args)).stdout;
-  const resolvPath = join(root, 'etc/resolv.conf');
-  const st = await lstat(resolvPath).catch(() => null);
+/** A namespace's network state as text (rules, routes of every table, nft ruleset, addresses, links), lifetimes stripped. */
+export async function netnsState(ns: Netns): Promise<Record<string, string>> {
+  const run = async (cmd: string, args: string[]): Promise<string> => (await ns.tryRun(cmd, args)).stdout;
   return {
     rules4: await run('ip', ['-4', 'rule']),
     rules6: await run('ip', ['-6', 'rule']),
@@ -286,6 +284,15 @@ export async function deviceState(t: Topology, root: string): Promise<Record<str
     nft: await run('nft', ['list', 'ruleset']),
     addr: (await run('ip', ['addr'])).replace(/valid_lft \S+ preferred_lft \S+/g, ''),
     links: await run('ip', ['-o', 'link', 'show']),
+  };
+}
+
+/** Everything a restore must put back, as text: compare before and after. */
+export async function deviceState(t: Topology, root: string): Promise<Record<string, string>> {
+  const resolvPath = join(root, 'etc/resolv.conf');
+  const st = await lstat(resolvPath).catch(() => null);
+  return {
+    ...(await netnsState(t.dev)),
     resolvKind: st === null ? 'missing' : st.isSymbolicLink() ? `symlink -> ${await readlink(resolvPath)}` : `file ${(st.mode & 0o7777).toString(8)}`,
     resolvBytes: st === null ? '' : (await readFile(resolvPath)).toString('base64'),
   };

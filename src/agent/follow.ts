@@ -13,6 +13,7 @@
  * It decides nothing about policy and changes the device only through the
  * platform (src/runtime/platform.ts): up, apply, and the stop signal.
  */
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { DeviceOverride } from '../contract/device-override.js';
 import type { PostureReport } from '../contract/orchestrator.js';
@@ -39,12 +40,37 @@ export interface FollowOptions {
   readonly backoffMaxMs?: number;
 }
 
-/** The registration as the runtime takes it: our addresses, and the first gateway peer's endpoint (v4, then host, then v6). */
-export function overrideOf(reg: RegistrationFile): DeviceOverride {
+/**
+ * The registration as the runtime takes it: our addresses, the first gateway
+ * peer's endpoint (v4, then host, then v6), and what must stay outside the
+ * tunnel: `orchestratorAddresses` (the orchestrator never obeys Split Tunnel
+ * rules: were it reached through the tunnel, a device the gateway has dropped
+ * could never hear it was revoked) and the gateway peers' endpoint addresses.
+ */
+export function overrideOf(reg: RegistrationFile, orchestratorAddresses: readonly string[] = []): DeviceOverride {
   const peer = reg.peers[0];
   const endpoint = peer ? (peer.endpoint.v4 ?? peer.endpoint.host ?? peer.endpoint.v6 ?? '') : '';
   const bare = (a: string): string => a.replace(/\/\d+$/, '');
-  return { interface: { ipv4: bare(reg.addresses.v4), ipv6: reg.addresses.v6 ? bare(reg.addresses.v6) : null }, peer: { public_key: peer?.public_key ?? '', endpoint } };
+  const bypass = new Set(orchestratorAddresses);
+  for (const p of reg.peers) {
+    for (const hp of [p.endpoint.v4, p.endpoint.v6, p.endpoint.host]) {
+      const host = hp?.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+      if (host && isIP(host)) bypass.add(host);
+    }
+  }
+  return { interface: { ipv4: bare(reg.addresses.v4), ipv6: reg.addresses.v6 ? bare(reg.addresses.v6) : null }, peer: { public_key: peer?.public_key ?? '', endpoint }, bypass: [...bypass] };
+}
+
+/**
+ * The orchestrator's IP addresses: the URL's when it names one, else what the
+ * system resolver answers now (before warpc's DNS proxy runs). Unresolvable:
+ * none, and the caller says so (the orchestrator then follows the plan's routes).
+ */
+export async function orchestratorAddresses(url: string): Promise<string[]> {
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host)) return [host];
+  const { lookup } = await import('node:dns/promises');
+  return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 }
 
 export function backoffMs(attempt: number, min: number, max: number, random: () => number = Math.random): number {
@@ -247,7 +273,11 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
     }
     if (stop.signal.aborted || dir === null) return;
 
-    // 2. Up through the runtime, then follow.
+    // 2. Up through the runtime, then follow. The orchestrator stays outside the tunnel.
+    const orchAddresses = await orchestratorAddresses(reg.orchestrator).catch((err: unknown) => {
+      log(`the orchestrator's name does not resolve now (${(err as Error).message}): its traffic follows the plan's routes`);
+      return [] as string[];
+    });
     let applyLive: ((dir: string) => Promise<string[]>) | null = null;
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
@@ -312,7 +342,7 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
         stateDir: o.stateDir,
         root: o.root,
         mode: 'up',
-        override: overrideOf(reg),
+        override: overrideOf(reg, orchAddresses),
         stop: revoke.signal,
         onReady,
         ...(o.dnsManager ? { dnsManager: o.dnsManager } : {}),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enroll, unenroll } from '../../src/agent/enroll.js';
 import { AgentError } from '../../src/agent/errors.js';
-import { backoffMs, Follower, overrideOf } from '../../src/agent/follow.js';
+import { backoffMs, Follower, orchestratorAddresses, overrideOf } from '../../src/agent/follow.js';
 import { parsePinArg } from '../../src/agent/http.js';
 import { readCurrentVersion, readRegistration, writeRegistration } from '../../src/agent/state.js';
 import { publicKeyOf } from '../../src/runtime/tunnel/keys.js';
@@ -155,7 +155,12 @@ describe('the follower', () => {
     const f = new Follower(reg, { stateDir: d, root: '/', log }, null);
     expect(await f.reportPosture(true, new AbortController().signal)).toBeNull();
     expect(orch.devices.get(reg.id)!.posture[0]).toMatchObject({ firewall: true, checks: { warpc_agent: true } });
-    expect(overrideOf(reg)).toEqual({ interface: { ipv4: reg.addresses.v4, ipv6: reg.addresses.v6 }, peer: { public_key: orch.gatewayPeer.public_key, endpoint: orch.gatewayPeer.endpoint } });
+    expect(overrideOf(reg)).toEqual({ interface: { ipv4: reg.addresses.v4, ipv6: reg.addresses.v6 }, peer: { public_key: orch.gatewayPeer.public_key, endpoint: orch.gatewayPeer.endpoint }, bypass: ['192.0.2.1'] });
+    // The orchestrator's own addresses join the gateway's, once each.
+    expect(overrideOf(reg, ['127.0.0.1', '192.0.2.1']).bypass).toEqual(['127.0.0.1', '192.0.2.1']);
+    expect(await orchestratorAddresses(orch.url)).toEqual([new URL(orch.url).hostname]);
+    expect(await orchestratorAddresses('https://[2001:db8::5]:8443')).toEqual(['2001:db8::5']);
+    expect(await orchestratorAddresses('https://localhost:8443')).toEqual(expect.arrayContaining([expect.stringMatching(/^(127\.0\.0\.1|::1)$/)]));
     expect([0, 1, 2, 3].map((a) => backoffMs(a, 1000, 5000, () => 0.5))).toEqual([1000, 2000, 4000, 5000]);
     expect(backoffMs(10, 1000, 5000, () => 0)).toBe(2500);
     expect(backoffMs(10, 1000, 5000, () => 0.999)).toBe(7495);

@@ -22,7 +22,8 @@
  * change made after; B revoked → B down and its namespace byte-exact as before
  * enrolment, the gateway (warpc gateway --orchestrator: the peer sync) has
  * dropped its peer, A unaffected; status shows orchestrator, id, version, last
- * check. Not here yet: DoH through the gateway, a custom profile selecting one
+ * check; the orchestrator outside the tunnel and `status --diff` without drift on
+ * an enrolled device. Not here yet: DoH through the gateway, a custom profile selecting one
  * device (the stand-in serves one profile to all).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -205,6 +206,12 @@ describeE2E('the orchestrated agent (namespaces)', ['ip', 'nft', 'wireguard-go',
       const s = await status(d);
       expect(s.orchestration).toMatchObject({ orchestrator: orch.url, registration_id: regs[i]!.id, bundle_version: 1, revoked: null });
       expect(Date.parse(s.orchestration!.last_checked)).toBeGreaterThan(Date.now() - 60_000);
+      // The orchestrator (and the gateway, the same address here) stays outside the tunnel whatever the profile says.
+      expect((await d.ns.run('ip', ['-4', 'route', 'get', ADDR.gw])).stdout).toMatch(/dev eth0/);
+      expect((await d.ns.run('ip', ['-4', 'route', 'get', '198.51.100.2'])).stdout).toMatch(new RegExp(`dev ${devIf}`));
+      // status --diff compares against the plan as the device runs it (the override the journal records): no drift.
+      const diff = await warpc(d, ['status', '--diff', '--state-dir', d.stateDir]);
+      expect(diff.code, diff.out).toBe(0);
     }
   }, 300_000);
 

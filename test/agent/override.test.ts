@@ -1,24 +1,30 @@
-/** The registration over the plan (src/contract/device-override.ts): addresses and the first peer change in memory, nothing else. */
+/** The registration over the plan (src/contract/device-override.ts): addresses, the first peer and the bypass change in memory, nothing else. */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, resolveTargets } from '../../src/compile.js';
-import { loadCompiled, withDeviceOverride } from '../../src/runtime/linux/compiled.js';
+import { loadCompiled, withDeviceOverride, type CompiledLinux } from '../../src/runtime/linux/compiled.js';
+import { expectedRoutes, parseNftText } from '../../src/runtime/linux/live-state.js';
+import { batchDiff, parseRuleset } from '../../src/runtime/linux/plan-diff.js';
 import { parseWgConf } from '../../src/runtime/tunnel/wgconf.js';
 import { FIXTURES_DIR } from '../helpers/fixtures.js';
 
 const out = mkdtempSync(join(tmpdir(), 'warpc-override-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
+async function compiled(fixture: string): Promise<CompiledLinux> {
+  const r = compile(readFileSync(join(FIXTURES_DIR, fixture, 'profile.yaml'), 'utf8'), resolveTargets('linux').targets);
+  for (const [p, f] of r.files) {
+    mkdirSync(join(out, fixture, p, '..'), { recursive: true });
+    writeFileSync(join(out, fixture, p), f.text);
+  }
+  return loadCompiled(join(out, fixture, 'linux'));
+}
+
 describe('withDeviceOverride', () => {
   it('puts the registration addresses and gateway peer over the plan; files on disk and the manifest sha stay', async () => {
-    const r = compile(readFileSync(join(FIXTURES_DIR, 'corporate-exclude', 'profile.yaml'), 'utf8'), resolveTargets('linux').targets);
-    for (const [p, f] of r.files) {
-      mkdirSync(join(out, p, '..'), { recursive: true });
-      writeFileSync(join(out, p), f.text);
-    }
-    const c = await loadCompiled(join(out, 'linux'));
+    const c = await compiled('corporate-exclude');
     const key = Buffer.alloc(32, 9).toString('base64');
     const o = withDeviceOverride(c, { interface: { ipv4: '100.96.0.7', ipv6: 'fd00:96::7' }, peer: { public_key: key, endpoint: '10.9.0.1:51820' } });
     expect(o.settings.interface).toEqual({ ...c.settings.interface, ipv4: '100.96.0.7', ipv6: 'fd00:96::7' });
@@ -27,10 +33,47 @@ describe('withDeviceOverride', () => {
     expect(after).toEqual({ ...before, peers: [{ ...before.peers[0]!, publicKey: key, endpoint: '10.9.0.1:51820' }] });
     expect(o.manifestSha256).toBe(c.manifestSha256);
     expect(o.files.get('routes4.batch')).toBe(c.files.get('routes4.batch'));
-    expect(readFileSync(join(out, 'linux', 'wireguard.conf'), 'utf8')).toBe(c.files.get('wireguard.conf')!.toString());
+    expect(readFileSync(join(out, 'corporate-exclude', 'linux', 'wireguard.conf'), 'utf8')).toBe(c.files.get('wireguard.conf')!.toString());
     expect(withDeviceOverride(c, undefined)).toBe(c);
     expect(() => withDeviceOverride(c, { interface: { ipv4: 'fd00::1', ipv6: null }, peer: { public_key: key, endpoint: '10.9.0.1:1' } })).toThrow(/IPv4 address "fd00::1" is not valid/);
     expect(() => withDeviceOverride(c, { interface: { ipv4: '10.0.0.1', ipv6: null }, peer: { public_key: 'x', endpoint: '10.9.0.1:1' } })).toThrow(/peer public key "x"/);
     expect(() => withDeviceOverride(c, { interface: { ipv4: '10.0.0.1', ipv6: null }, peer: { public_key: key, endpoint: 'a b' } })).toThrow(/peer endpoint "a b"/);
+  });
+
+  const key = Buffer.alloc(32, 9).toString('base64');
+  const base = { interface: { ipv4: '100.96.0.7', ipv6: 'fd00:96::7' }, peer: { public_key: key, endpoint: '198.51.100.1:2408' } };
+
+  for (const fixture of ['corporate-exclude', 'include-only']) {
+    it(`keeps the bypass addresses outside the tunnel in both routes and firewall (${fixture})`, async () => {
+      const c = await compiled(fixture);
+      const o = withDeviceOverride(c, { ...base, bypass: ['198.51.100.1', '2001:db8:0:0::5', '198.51.100.1'] });
+      const table = c.settings.routing.table;
+      // Routes: one throw per address, after the compiled lines, which stay as they were.
+      const d4 = batchDiff(c.files.get('routes4.batch')!.toString(), o.files.get('routes4.batch')!.toString());
+      expect(d4.apply).toBe(`route replace throw 198.51.100.1/32 table ${table}\n`);
+      expect(d4.removed).toBe(0);
+      expect(expectedRoutes(o.files.get('routes6.batch')!.toString(), '-6', table)).toContainEqual(expect.stringContaining('throw 2001:db8::5/128'));
+      // Firewall: the host_bypass sets hold the addresses from the start; everything else is as compiled.
+      const nft = parseNftText(o.files.get('ruleset.nft')!.toString(), c.settings.nft_table);
+      expect(nft.sets.get('host_bypass4')!.elements).toEqual(['198.51.100.1/32']);
+      expect(nft.sets.get('host_bypass6')!.elements).toEqual(['2001:db8::5/128']);
+      const before = parseRuleset(c.files.get('ruleset.nft')!.toString())!;
+      const after = parseRuleset(o.files.get('ruleset.nft')!.toString())!;
+      expect(after.skeleton.replace(/\nelements of host_bypass[46]/g, '')).toBe(before.skeleton);
+      expect([...after.sets.keys()].filter((k) => !before.sets.has(k))).toEqual(['host_bypass4', 'host_bypass6']);
+      // The same override over the same plan twice: the same bytes (a live apply between two bundles sees no change here).
+      expect(withDeviceOverride(c, { ...base, bypass: ['198.51.100.1', '2001:db8::5'] }).files.get('ruleset.nft')).toEqual(o.files.get('ruleset.nft'));
+      expect(o.manifestSha256).toBe(c.manifestSha256);
+    });
+  }
+
+  it('adds no second throw for an address the plan already throws as a host prefix, and refuses what is not an address', async () => {
+    const c = await compiled('corporate-exclude');
+    const thrown = /^route add throw (\d+\.\d+\.\d+\.\d+)\/32 table/m.exec(c.files.get('routes4.batch')!.toString());
+    expect(thrown).not.toBeNull();
+    const o = withDeviceOverride(c, { ...base, bypass: [thrown![1]!] });
+    expect(o.files.get('routes4.batch')!.toString()).toBe(c.files.get('routes4.batch')!.toString());
+    expect(() => withDeviceOverride(c, { ...base, bypass: ['198.51.100.0/24'] })).toThrow(/bypass address "198.51.100.0\/24" is not valid/);
+    expect(() => withDeviceOverride(c, { ...base, bypass: ['orch.example'] })).toThrow(/bypass address "orch.example"/);
   });
 });

@@ -183,6 +183,7 @@ export async function up(opts: UpOptions): Promise<RunningAgent> {
     applied_at: now,
     previous: null,
     transition: null,
+    override: opts.override ?? null,
     apply_deadline: null,
     restore: null,
   };

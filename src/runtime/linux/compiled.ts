@@ -11,7 +11,7 @@ import { MANIFEST_FILE, parseManifest, type Manifest, type ManifestFile } from '
 import { MASQUE_FILE, parseMasque, type MasqueSettings } from '../../contract/masque.js';
 import { parseLinuxSettings, SETTINGS_FILE, type LinuxSettings } from '../../contract/settings.js';
 import type { DeviceOverride } from '../../contract/device-override.js';
-import { parseAddress } from '../../net/ip.js';
+import { formatAddress, parseAddress, type Address } from '../../net/ip.js';
 import { decodeKey } from '../tunnel/keys.js';
 import { parseWgConf, serializeWgConf } from '../tunnel/wgconf.js';
 
@@ -122,7 +122,8 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
 /**
  * The plan as an enrolled device runs it: the registration's own addresses and
  * gateway peer in place of the profile's interface address and first tunnel
- * peer (src/contract/device-override.ts). Only the in-memory plan changes; the
+ * peer, and the override's bypass addresses outside the tunnel
+ * (src/contract/device-override.ts). Only the in-memory plan changes; the
  * files on disk and the manifest sha256 stay as verified. A MASQUE plan or one
  * without a tunnel takes the addresses only.
  */
@@ -151,5 +152,59 @@ export function withDeviceOverride(c: CompiledLinux, o: DeviceOverride | null | 
     const [first, ...rest] = conf.peers;
     if (first) files.set('wireguard.conf', Buffer.from(serializeWgConf({ ...conf, peers: [{ ...first, publicKey: o.peer.public_key, endpoint: o.peer.endpoint }, ...rest] })));
   }
+  const bypass: Address[] = [];
+  for (const text of o.bypass ?? []) {
+    const a = parseAddress(text);
+    if (!a) bad('bypass address', text);
+    else if (!bypass.some((b) => b.family === a.family && b.value === a.value)) bypass.push(a);
+  }
+  if (bypass.length > 0) {
+    if (settings.features.routes) {
+      for (const fam of [4, 6] as const) {
+        const name = `routes${fam}.batch`;
+        const batch = files.get(name);
+        if (batch) files.set(name, Buffer.from(withBypassRoutes(batch.toString('utf8'), bypass.filter((a) => a.family === fam), settings.routing.table)));
+      }
+    }
+    const ruleset = files.get('ruleset.nft');
+    if (settings.features.firewall && ruleset) files.set('ruleset.nft', Buffer.from(withBypassElements(ruleset.toString('utf8'), bypass)));
+  }
   return { ...c, settings, files };
+}
+
+/**
+ * A routes batch with a throw route in warpc's table for each address (a host
+ * prefix), after the compiled lines: the longest match sends the address back
+ * to the main table in both modes, as the plan's own bypass does. An address
+ * the batch already throws as a host prefix is not added twice (ip -batch would
+ * fail on the duplicate).
+ */
+export function withBypassRoutes(batch: string, addresses: readonly Address[], table: number): string {
+  const lines = addresses
+    .map((a) => `route add throw ${formatAddress(a.family, a.value)}/${a.family === 4 ? 32 : 128} table ${table}`)
+    .filter((line) => !new RegExp(`^${line.replace(/[.]/g, '\\.')}\\s*$`, 'm').test(batch));
+  if (lines.length === 0) return batch;
+  const body = batch.endsWith('\n') || batch === '' ? batch : `${batch}\n`;
+  return `${body}# The device override's bypass: outside the tunnel whatever the plan (the orchestrator, the gateway).\n${lines.join('\n')}\n`;
+}
+
+/**
+ * A ruleset whose host_bypass4/host_bypass6 sets hold the addresses from the
+ * start, without a timeout: the output chain accepts them before any reject, in
+ * both modes. The sets stay the runtime's (their DNS-answer elements are carried
+ * over a swap as before); these elements simply never expire.
+ */
+export function withBypassElements(ruleset: string, addresses: readonly Address[]): string {
+  let out = ruleset;
+  for (const fam of [4, 6] as const) {
+    const elems = addresses.filter((a) => a.family === fam).map((a) => formatAddress(fam, a.value));
+    if (elems.length === 0) continue;
+    const head = new RegExp(`^([ \\t]*)set host_bypass${fam} \\{\\n((?:\\1[ \\t]+[^\\n]*\\n)*?)(\\1\\})[ \\t]*$`, 'm');
+    const m = head.exec(out);
+    if (!m) throw new CompiledDirError(`ruleset.nft has no set host_bypass${fam}: the device override's bypass addresses cannot be added`);
+    if (/elements\s*=/.test(m[2]!)) throw new CompiledDirError(`ruleset.nft's set host_bypass${fam} already lists elements: the device override's bypass addresses cannot be added`);
+    const indent = `${m[1]!}\t`;
+    out = out.slice(0, m.index) + `${m[1]!}set host_bypass${fam} {\n${m[2]!}${indent}elements = { ${elems.join(', ')} }\n${m[3]!}` + out.slice(m.index + m[0].length);
+  }
+  return out;
 }

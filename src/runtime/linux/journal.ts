@@ -8,6 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Executor } from '../exec.js';
 import { processAlive } from '../proc.js';
+import type { DeviceOverride } from '../../contract/device-override.js';
 import type { DnsManager } from './dns-manager.js';
 import type { NetSnapshot, RuleSpec } from './netstate.js';
 import { atomicWrite, type ResolvSnapshot } from './resolv.js';
@@ -76,6 +77,8 @@ export interface Journal {
   transition?: Transition | null;
   /** `warpc apply --timeout`: the new plan is rolled back at this time unless confirmed. */
   apply_deadline?: string | null;
+  /** The enrolled device's override the plan runs with (addresses, gateway peer, bypass); absent otherwise. */
+  override?: DeviceOverride | null;
   /** What the last restore did, and any errors. */
   restore: { done: string[]; errors: string[]; resolv: string } | null;
 }

@@ -17,7 +17,7 @@
 import { canonicalAddress, formatPrefix, parsePrefix } from '../../net/ip.js';
 import type { LiveGroup, LiveStateReport, RuntimeEntry } from '../../contract/live-state.js';
 import { RealExecutor, type Executor } from '../exec.js';
-import { loadCompiled, type CompiledLinux } from './compiled.js';
+import { loadCompiled, withDeviceOverride, type CompiledLinux } from './compiled.js';
 import { controlRequest } from './control.js';
 import { detectDnsManager } from './dns-manager.js';
 import { agentAlive, readJournal } from './journal.js';
@@ -348,14 +348,17 @@ export function buildGroups(plan: PlanFiles, live: LiveCapture): { groups: LiveG
     ] as const) {
       const batch = file(batchName);
       groups.push({ area: 'rules', name: `${v} rules to table ${table}`, ordered: false, expected: expectedRules(batch, fam, table), live: liveRules(rules, table) });
+      const expected = expectedRoutes(batch, fam, table);
+      const planned = new Set(expected);
       const kept: string[] = [];
       for (const line of liveRoutes(routes, fam)) {
         const w = line.split(' ');
-        // A host route the agent added for a host entry: its address is in a host_* set.
-        if (/\/(32|128)$/.test(w[1] ?? '') && hostAddrs.has(w[1] ?? '')) runtime.push({ kind: 'route', value: line, expires_seconds: null });
+        // A host route the agent added for a host entry: its address is in a host_* set (and the
+        // plan does not list the route itself, as it does a device override's bypass).
+        if (/\/(32|128)$/.test(w[1] ?? '') && hostAddrs.has(w[1] ?? '') && !planned.has(line)) runtime.push({ kind: 'route', value: line, expires_seconds: null });
         else kept.push(line);
       }
-      groups.push({ area: 'routes', name: `${v} table ${table}`, ordered: false, expected: expectedRoutes(batch, fam, table), live: kept });
+      groups.push({ area: 'routes', name: `${v} table ${table}`, ordered: false, expected, live: kept });
     }
   }
   if (s.features.dns) {
@@ -390,7 +393,8 @@ export async function collectLiveState(req: LiveStateRequest, execOverride?: Exe
   if (!dir) throw new LiveStateError(`no plan to compare against: no journal in ${req.stateDir}; give the compiled folder (warpc status --diff OUT/linux)`);
   let c: CompiledLinux;
   try {
-    c = await loadCompiled(dir);
+    // An enrolled device runs the plan with its registration's override (src/contract/device-override.ts).
+    c = withDeviceOverride(await loadCompiled(dir), j?.override);
   } catch (err) {
     throw new LiveStateError(`${(err as Error).message}${req.compiledDir ? '' : `\n(the plan the journal in ${req.stateDir} records; give a compiled folder to compare against another)`}`);
   }

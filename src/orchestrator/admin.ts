@@ -206,6 +206,15 @@ export async function handleAdmin(ctx: AdminContext, req: IncomingMessage, res: 
       await store.deleteDevice(b, actor);
       return ok(res, 200, { id: b });
     }
+    if (method === 'PATCH') {
+      // The device moves to another user or group: `match` sees the new identity, and the device's next bundle follows.
+      const u = await body();
+      if (typeof u !== 'object' || u === null || Array.isArray(u) || Object.keys(u).some((k) => k !== 'identity') || !('identity' in u)) throw new ApiFailure(400, 'invalid_field', '/ must be {"identity": {"email", "groups"} or null}', '/');
+      const identity = (u as { identity: unknown }).identity;
+      // An identity's rules are an enrollment token's (one schema for one shape); the pointers (/identity/…) are the same.
+      if (identity !== null) validate('orchestrator-token-request.schema.json', { kind: 'enroll', identity });
+      return ok(res, 200, deviceJson(await store.setIdentity(b, identity as Identity | null, actor)));
+    }
     return notAllowed();
   }
   if (a === 'warpc' && b === 'tokens') {

@@ -308,6 +308,45 @@ describeStores('orchestrator API', (f) => {
       expect(await h.store.device(d2.id)).toBeUndefined();
     });
 
+    it('PATCH a device\'s identity: match sees it, a waiting device wakes with its new profile; bad bodies change nothing', async () => {
+      const d = await h.register();
+      const first = await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token });
+      const prof = await h.call('POST', `${ADMIN}/devices/policy`, { token: h.admin, body: { name: 'Carol', match: 'identity.email == "carol@example.com" or any(identity.groups.name[*] in {"ops"})', precedence: 7 } });
+      expect(prof.status, JSON.stringify(prof.json)).toBe(200);
+      expect(statementOf((await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token })).json).profile.id).not.toBe(prof.json.result.policy_id);
+      const etag = (await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token })).headers['etag'] as string;
+      const waiting = h.call('GET', `/v0/reg/${d.id}/bundle?os=linux&wait=30`, { token: d.token, headers: { 'if-none-match': etag } });
+      await until(() => h.orch.device.waiting > 0);
+      for (const [body, field] of [
+        [{ identity: { email: 7 } }, '/identity/email'],
+        [{ identity: { group: ['ops'] } }, '/identity/group'],
+        [{ identity: { email: 'carol@example.com' }, os_name: 'mac' }, '/'],
+        [[], '/'],
+      ] as const) {
+        const bad = await h.call('PATCH', `${ADMIN}/devices/${d.id}`, { token: h.admin, body });
+        expect(bad.status, JSON.stringify(body)).toBe(400);
+        expect(bad.json.error.field).toBe(field);
+      }
+      expect((await h.call('GET', `${ADMIN}/devices/${d.id}`, { token: h.admin })).json.result.identity).toEqual({ email: 'alice@example.com', groups: ['eng'] });
+      const r = await h.call('PATCH', `${ADMIN}/devices/${d.id}`, { token: h.admin, body: { identity: { email: 'carol@example.com' } } });
+      expect(r.status).toBe(200);
+      expect(r.json.result.identity).toEqual({ email: 'carol@example.com' });
+      const woke = await waiting;
+      expect(woke.status).toBe(200);
+      expect(statementOf(woke.json)).toMatchObject({ profile: { id: prof.json.result.policy_id } });
+      expect(statementOf(woke.json).version).toBeGreaterThan(statementOf(first.json).version);
+      // By group as well; null takes the identity away, and the default profile is back.
+      await h.call('PATCH', `${ADMIN}/devices/${d.id}`, { token: h.admin, body: { identity: { groups: ['ops'] } } });
+      expect(statementOf((await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token })).json).profile.id).toBe(prof.json.result.policy_id);
+      await h.call('PATCH', `${ADMIN}/devices/${d.id}`, { token: h.admin, body: { identity: null } });
+      expect((await h.call('GET', `${ADMIN}/devices/${d.id}`, { token: h.admin })).json.result.identity).toBeNull();
+      expect(statementOf((await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token })).json).profile.id).not.toBe(prof.json.result.policy_id);
+      expect((await h.call('PATCH', `${ADMIN}/devices/nope`, { token: h.admin, body: { identity: null } })).status).toBe(404);
+      const audit = await h.call('GET', `${ADMIN}/warpc/audit?limit=1000`, { token: h.admin });
+      expect(audit.json.result.filter((e: { action: string; subject: string }) => e.action === 'device.identity' && e.subject === d.id).map((e: { detail: unknown }) => e.detail)).toEqual([{ email: 'carol@example.com' }, { groups: ['ops'] }, null]);
+      await h.call('DELETE', `${ADMIN}/devices/policy/${prof.json.result.policy_id}`, { token: h.admin });
+    });
+
     it('creates, lists and revokes tokens; enrollment tokens count uses and carry identity', async () => {
       const bad = await h.call('POST', `${ADMIN}/warpc/tokens`, { token: h.admin, body: { kind: 'root' } });
       expect(bad.status).toBe(400);

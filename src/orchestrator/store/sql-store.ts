@@ -453,6 +453,18 @@ export class SqlStore implements Store {
     });
   }
 
+  setIdentity(id: string, identity: Identity | null, actor: string): Promise<DeviceRow> {
+    return this.db.write(async (tx) => {
+      const cur = await tx.all(`SELECT identity_json FROM devices WHERE id = ?`, [id]);
+      if (cur.length === 0) throw new StoreConflict('not_found', `no device ${id}`);
+      const text = json(identity);
+      const changed = (cur[0]!['identity_json'] ?? null) !== text;
+      const rows = await tx.all(`UPDATE devices SET identity_json = ? WHERE id = ? RETURNING *`, [text, id]);
+      if (changed) await this.record(tx, await this.nextSeq(tx), { actor, action: 'device.identity', subject: id, detail: identity, change: 'posture' });
+      return deviceRow(rows[0]!);
+    });
+  }
+
   async bundleVersion(id: string, key: string): Promise<number> {
     const cur = await this.db.read((q) => q.all(`SELECT bundle_key, bundle_version FROM devices WHERE id = ?`, [id]));
     if (cur.length === 0) throw new StoreConflict('not_found', `no device ${id}`);

@@ -115,6 +115,7 @@ export interface AuditEntry {
 /** One change, as every orchestrator process hears it. */
 export interface Change {
   readonly seq: number;
+  /** `posture`: what `match` sees of one device changed (its posture report, or its identity). */
   readonly kind: 'profile' | 'device' | 'posture' | 'token';
   /** The profile or device id. */
   readonly id: string;
@@ -168,6 +169,8 @@ export interface Store {
   deleteDevice(id: string, actor: string): Promise<void>;
   touch(id: string, now: number, appliedVersion?: number): Promise<void>;
   setPosture(id: string, posture: unknown, now: number): Promise<DeviceRow>;
+  /** Who the device belongs to from now on (an admin moving it to another user or group; null: nobody), in place of what its enrollment token gave it. A change of what `match` sees: announced as `posture`. */
+  setIdentity(id: string, identity: Identity | null, actor: string): Promise<DeviceRow>;
   /** The version to serve for `key`: the stored one when the key is unchanged, else a new fleet seq, stored with the key. Strictly increasing per device. */
   bundleVersion(id: string, key: string): Promise<number>;
   /**

@@ -67,6 +67,13 @@ describe('withDeviceOverride', () => {
     });
   }
 
+  it('a plan with no [Peer] (a profile without tunnel.peer_public_key, as the admin API makes them) gets the gateway as its only peer', async () => {
+    const c = await compiled('defaults');
+    expect(parseWgConf(c.files.get('wireguard.conf')!.toString()).peers).toEqual([]);
+    const o = withDeviceOverride(c, base);
+    expect(parseWgConf(o.files.get('wireguard.conf')!.toString()).peers).toEqual([{ publicKey: key, endpoint: '198.51.100.1:2408', allowedIps: ['0.0.0.0/0', '::/0'], persistentKeepalive: null }]);
+  });
+
   it('adds no second throw for an address the plan already throws as a host prefix, and refuses what is not an address', async () => {
     const c = await compiled('corporate-exclude');
     const thrown = /^route add throw (\d+\.\d+\.\d+\.\d+)\/32 table/m.exec(c.files.get('routes4.batch')!.toString());

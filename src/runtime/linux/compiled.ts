@@ -150,7 +150,11 @@ export function withDeviceOverride(c: CompiledLinux, o: DeviceOverride | null | 
     if (!/^(\[[0-9A-Fa-f:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):\d{1,5}$/.test(o.peer.endpoint)) bad('peer endpoint', o.peer.endpoint);
     const conf = parseWgConf(wg.toString('utf8'));
     const [first, ...rest] = conf.peers;
-    if (first) files.set('wireguard.conf', Buffer.from(serializeWgConf({ ...conf, peers: [{ ...first, publicKey: o.peer.public_key, endpoint: o.peer.endpoint }, ...rest] })));
+    // A profile with no tunnel.peer_public_key (one made through the admin API) compiles to no
+    // [Peer]: the registration's gateway is then the only one, with the compiler's allowed IPs
+    // (everything: the routes decide what enters the tunnel).
+    const peer = first ? { ...first, publicKey: o.peer.public_key, endpoint: o.peer.endpoint } : { publicKey: o.peer.public_key, endpoint: o.peer.endpoint, allowedIps: ['0.0.0.0/0', '::/0'], persistentKeepalive: null };
+    files.set('wireguard.conf', Buffer.from(serializeWgConf({ ...conf, peers: [peer, ...rest] })));
   }
   const bypass: Address[] = [];
   for (const text of o.bypass ?? []) {

@@ -17,6 +17,8 @@ import { parseLinuxSettings } from '../../src/contract/settings.js';
 import type { LiveStateReport } from '../../src/contract/live-state.js';
 import { buildGroups, canonicalNftLine, nftSeconds, expectedRoutes, liveRoutes, liveRules, parseNftText, proxyLines, resolvedExpected, resolvedLive, resolvLines, type LiveCapture, type PlanFiles } from '../../src/runtime/linux/live-state.js';
 import { compareLive, type StatusDiff } from '../../src/status-diff/compare.js';
+import { parseAddress } from '../../src/net/ip.js';
+import { withBypassElements, withBypassRoutes } from '../../src/runtime/linux/compiled.js';
 import { statusDiffText } from '../../src/status-diff/text.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -72,6 +74,22 @@ describe('status --diff on captured kernel state', () => {
       expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
     });
   }
+
+  it("an enrolled device's bypass (the plan lists it in host_bypass4 and as a throw) is compared, not runtime", () => {
+    const p = plan('corporate-exclude');
+    const bypass = [parseAddress('198.19.0.7')!];
+    const files = new Map(p.files);
+    files.set('routes4.batch', Buffer.from(withBypassRoutes(p.files.get('routes4.batch')!.toString('utf8'), bypass, p.settings.routing.table)));
+    files.set('ruleset.nft', Buffer.from(withBypassElements(p.files.get('ruleset.nft')!.toString('utf8'), bypass)));
+    const over = { ...p, files };
+    // The drifted capture holds 198.19.0.7 in host_bypass4 and its throw route: as planned now.
+    const d = compareLive(report(over, live(over, captured('corporate-exclude').drifted)));
+    expect(driftLines(d)).toEqual(['set direct4: + element 198.18.5.5/32', 'IPv4 table 65743: - throw 192.168.0.0/16']);
+    expect(d.runtime_entries).toEqual([]);
+    // The clean one has neither: both are missing.
+    const clean = compareLive(report(over, live(over, captured('corporate-exclude').clean)));
+    expect(driftLines(clean)).toEqual(['set host_bypass4: - element 198.19.0.7/32', 'IPv4 table 65743: - throw 198.19.0.7/32']);
+  });
 
   it('with nothing on the device (after down) every line of the plan is missing and nothing is extra', () => {
     const p = plan('corporate-exclude');

@@ -326,12 +326,16 @@ export function buildGroups(plan: PlanFiles, live: LiveCapture): { groups: LiveG
       const liveElems = h?.elements ?? [];
       const decl = (x: NftSet | undefined): string[] => (x ? [`set ${name}`, ...x.decl.map((d) => `set ${name} ${d}`)] : []);
       if (name.startsWith('host_') && w) {
-        // Filled by the agent from DNS answers: shown, not compared.
+        // Filled by the agent from DNS answers: shown, not compared. Elements the plan itself lists
+        // (an enrolled device's bypass, src/contract/device-override.ts) are compared like any set's.
+        const planned = new Set(w.elements);
         for (const e of liveElems) {
+          if (planned.has(e)) continue;
           runtime.push({ kind: 'element', value: `${name} ${e}`, expires_seconds: h?.expires.get(e) ?? null });
           hostAddrs.add(e);
         }
-        groups.push({ area: 'nft', name: `set ${name}`, ordered: true, expected: decl(w), live: decl(h) });
+        const elements = (xs: readonly string[]): string[] => xs.map((e) => `element ${e}`);
+        groups.push({ area: 'nft', name: `set ${name}`, ordered: false, expected: [...decl(w), ...elements(w.elements)], live: [...decl(h), ...elements(liveElems.filter((e) => planned.has(e)))] });
         continue;
       }
       groups.push({ area: 'nft', name: `set ${name}`, ordered: false, expected: [...decl(w), ...(w?.elements ?? []).map((e) => `element ${e}`)], live: [...decl(h), ...liveElems.map((e) => `element ${e}`)] });

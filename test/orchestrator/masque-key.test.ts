@@ -6,7 +6,7 @@
  * list and the admin's device carry its pin; a registration names the gateway's MASQUE side.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeStores } from '../helpers/stores.js';
 import { ADMIN, GATEWAY_KEY, startHarness, wgKey, type Harness } from './harness.js';
 

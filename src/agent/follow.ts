@@ -41,14 +41,17 @@ export interface FollowOptions {
 }
 
 /**
- * The registration as the runtime takes it: our addresses, the first gateway
- * peer's endpoint (v4, then host, then v6), and what must stay outside the
+ * The registration as the runtime takes it: our addresses, the first WireGuard
+ * gateway peer's endpoint (v4, then host, then v6), the gateway's MASQUE side
+ * (a `tunnel_type: masque` peer) for a MASQUE plan, and what must stay outside the
  * tunnel: `orchestratorAddresses` (the orchestrator never obeys Split Tunnel
  * rules: were it reached through the tunnel, a device the gateway has dropped
  * could never hear it was revoked) and the gateway peers' endpoint addresses.
  */
 export function overrideOf(reg: RegistrationFile, orchestratorAddresses: readonly string[] = []): DeviceOverride {
-  const peer = reg.peers[0];
+  const peer = reg.peers.find((p) => p.tunnel_type !== 'masque');
+  const mq = reg.peers.find((p) => p.tunnel_type === 'masque');
+  const mqEndpoint = mq ? (mq.endpoint.v4 ?? mq.endpoint.v6 ?? mq.endpoint.host) : undefined;
   const endpoint = peer ? (peer.endpoint.v4 ?? peer.endpoint.host ?? peer.endpoint.v6 ?? '') : '';
   const bare = (a: string): string => a.replace(/\/\d+$/, '');
   const bypass = new Set(orchestratorAddresses);
@@ -58,7 +61,12 @@ export function overrideOf(reg: RegistrationFile, orchestratorAddresses: readonl
       if (host && isIP(host)) bypass.add(host);
     }
   }
-  return { interface: { ipv4: bare(reg.addresses.v4), ipv6: reg.addresses.v6 ? bare(reg.addresses.v6) : null }, peer: { public_key: peer?.public_key ?? '', endpoint }, bypass: [...bypass] };
+  return {
+    interface: { ipv4: bare(reg.addresses.v4), ipv6: reg.addresses.v6 ? bare(reg.addresses.v6) : null },
+    peer: { public_key: peer?.public_key ?? '', endpoint },
+    ...(mq && mqEndpoint !== undefined ? { masque: { endpoint: mqEndpoint, server_pin: mq.public_key } } : {}),
+    bypass: [...bypass],
+  };
 }
 
 /**

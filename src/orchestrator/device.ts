@@ -22,7 +22,7 @@ import { BUNDLE_FORMAT } from '../contract/orchestrator.js';
 import { selectProfile, type Device, type OsName } from '../match/eval.js';
 import { BUNDLE_OS, type BundleCache, type BundleOs, type Compiled } from './bundles.js';
 import { ApiFailure, readJson, sendJson, validate } from './http.js';
-import { candidatesOf, DEFAULT_ID, profileSources } from './profiles.js';
+import { candidatesOf, DEFAULT_ID, profileSources, type MasqueGateway } from './profiles.js';
 import type { Signer } from './signing.js';
 import { StoreConflict, type AddressPools, type Change, type DeviceRow, type ProfileRow, type Store } from './store/types.js';
 import { masquePin, p256Spki } from './masque-key.js';
@@ -117,7 +117,13 @@ export class DeviceApi {
   /** Every waiter's 'close' listener: one function per API (EventEmitter passes the response as `this`). */
   private readonly onClose: (this: ServerResponse) => void;
 
+  /** The gateway's MASQUE side (a `tunnel_type: masque` peer of every registration): profiles with tunnel_protocol masque compile to it. */
+  private readonly masqueGateway: MasqueGateway | null;
+
   constructor(private readonly ctx: DeviceContext) {
+    const mq = ctx.peers.find((p) => p.tunnel_type === 'masque');
+    const mqEndpoint = mq ? (mq.endpoint.v4 ?? mq.endpoint.v6) : undefined;
+    this.masqueGateway = mq && mqEndpoint !== undefined ? { endpoint: mqEndpoint, pin: mq.public_key } : null;
     const forget = this.forget;
     this.onClose = function (this: ServerResponse): void {
       forget(this);
@@ -154,7 +160,7 @@ export class DeviceApi {
     if (this.view) return this.view;
     const gen = this.generation;
     const p = this.ctx.store.profiles().then((rows) => {
-      const sources = profileSources(rows);
+      const sources = profileSources(rows, this.masqueGateway);
       return { rows: new Map(rows.map((r) => [r.id, r])), sources, candidates: candidatesOf(rows, sources) };
     });
     this.view = p;

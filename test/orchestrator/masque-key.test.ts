@@ -145,4 +145,31 @@ describeStores('MASQUE key registration', (f) => {
     // Devices without a MASQUE key carry none.
     for (const p of woke.json.peers) if (p.device_id !== d.id && !(await h.store.device(p.device_id))!.masqueKey) expect(p.masque_pin).toBeUndefined();
   });
+
+  it("a profile with tunnel_protocol masque compiles to a MASQUE plan naming the orchestrator's MASQUE gateway (masque.json, no wireguard.conf)", async () => {
+    const d = await h.register();
+    const files = async (): Promise<Record<string, string>> => (await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token })).json.files;
+    expect(Object.keys(await files())).toContain('linux/wireguard.conf');
+    const p = await h.call('PATCH', `${ADMIN}/devices/policy`, { token: h.admin, body: { tunnel_protocol: 'masque' } });
+    expect(p.status).toBe(200);
+    const after = await files();
+    expect(Object.keys(after)).not.toContain('linux/wireguard.conf');
+    const m = JSON.parse(Buffer.from(after['linux/masque.json']!, 'base64').toString('utf8'));
+    expect(m).toMatchObject({ endpoint: { host: '192.0.2.1', port: 443 }, server_pin: SERVER_PIN });
+  });
+});
+
+describeStores('MASQUE profiles without a MASQUE gateway', (f) => {
+  it('tunnel_protocol masque stays a WireGuard plan when the orchestrator was given no MASQUE gateway (as warpc import does)', async () => {
+    const h = await startHarness(await f.open());
+    try {
+      const d = await h.register();
+      expect((await h.call('PATCH', `${ADMIN}/devices/policy`, { token: h.admin, body: { tunnel_protocol: 'masque' } })).status).toBe(200);
+      const files = (await h.call('GET', `/v0/reg/${d.id}/bundle?os=linux`, { token: d.token })).json.files;
+      expect(Object.keys(files)).toContain('linux/wireguard.conf');
+      expect(Object.keys(files)).not.toContain('linux/masque.json');
+    } finally {
+      await h.close();
+    }
+  });
 });

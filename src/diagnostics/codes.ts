@@ -203,6 +203,10 @@ export const CODES = {
   AgentUnenrollOffline: { code: 'WARPC0247', severity: 'warning', message: 'the orchestrator at {url} could not be reached ({reason}): the local registration is removed, but device {id} stays registered there until an admin revokes it' },
   AgentNoBundle: { code: 'WARPC0248', severity: 'error', message: 'no verified bundle to run: {reason}' },
   AgentBadUrl: { code: 'WARPC0249', severity: 'error', message: '{value} is not an orchestrator URL: {reason} (expected https://HOST[:PORT])' },
+
+  // 265–274: MASQUE registration through the orchestrator (src/agent/masque.ts)
+  AgentMasqueKeyConflict: { code: 'WARPC0265', severity: 'error', message: 'the orchestrator at {url} holds another MASQUE key for device {id} than the one this device names (HTTP 409{detail}): this device keeps its key sha256/{pin} ({file}) and will not replace a key it does not know; unenroll and enroll again, or have an admin revoke the device' },
+  AgentTunnelSwitch: { code: 'WARPC0266', severity: 'warning', message: 'bundle {version} runs the tunnel over {to} and the device runs {from}: a live apply does not switch tunnel protocols, so the device stays on bundle {running} and does not ask for {version} again; restart warpc up to run it' },
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;

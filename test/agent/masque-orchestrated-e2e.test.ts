@@ -10,7 +10,8 @@
  * One device enrolls; the admin sets the default profile's tunnel_protocol to masque through the
  * admin API (Cloudflare shape); `warpc up` on the state dir registers the device's MASQUE key
  * (PATCH /v0/reg/{id}), the gateway learns its pin from the peer list and accepts it, and the
- * device reaches the app through MASQUE with its registered address. Then the device is revoked:
+ * device reaches the app through MASQUE with its registered address. A switch back to WireGuard is
+ * not applied live (the device stays on MASQUE, once refused). Then the device is revoked:
  * the gateway closes its session and the device's namespace is as before; the host is untouched.
  */
 import { type ChildProcess } from 'node:child_process';
@@ -120,6 +121,20 @@ describeE2E('MASQUE through the orchestrator (namespaces, warpc orchestrator ser
     // The tunnel runs over TCP 443 to the gateway, which stays outside the tunnel.
     expect((await t.dev.run('ip', ['-4', 'route', 'get', ADDR.gw])).stdout).toMatch(/dev eth0/);
   }, 240_000);
+
+  it('back to WireGuard through the admin API: the live apply does not switch protocols (WARPC0266), the device stays on MASQUE and does not ask again', async () => {
+    const versionBefore = (JSON.parse((await warpc(t.dev, ['status', '--state-dir', stateDir, '--format', 'json'])).stdout) as { orchestration: { bundle_version: number } }).orchestration.bundle_version;
+    await api('PATCH', '/devices/policy', { tunnel_protocol: 'wireguard' });
+    await until('the agent refuses the switch', async () => /WARPC0266: bundle \d+ runs the tunnel over WireGuard and the device runs MASQUE/.test(agent!.log()), 30_000);
+    const reg = JSON.parse(await readFile(join(stateDir, 'registration.json'), 'utf8')) as { addresses: { v4: string } };
+    expect(await curlApp()).toBe(`app 8080 sees ${reg.addresses.v4}`);
+    // No loop: one refusal, and the bundle it runs is the one before.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(agent!.log().match(/WARPC0266/g)).toHaveLength(1);
+    const st = JSON.parse((await warpc(t.dev, ['status', '--state-dir', stateDir, '--format', 'json'])).stdout) as { orchestration: { bundle_version: number; last_error: string } };
+    expect(st.orchestration.bundle_version).toBe(versionBefore);
+    expect(st.orchestration.last_error).toMatch(/^WARPC0266/);
+  }, 90_000);
 
   it('the device revoked: the gateway closes its MASQUE session and refuses the key; the device goes down, its namespace as before', async () => {
     const reg = JSON.parse(await readFile(join(stateDir, 'registration.json'), 'utf8')) as { id: string };

@@ -59,11 +59,11 @@ export function register(program: Command): void {
       const sync = opts.orchestrator !== undefined;
       const masque = opts.masqueListen !== undefined;
       const doh = opts.dohListen !== undefined;
+      const dohOnly = (['dohUpstream', 'blockList', 'dohCert', 'dohKey'] as const).filter((k) => opts[k] !== undefined);
+      if (!doh && (dohOnly.length > 0 || opts.dohName.length > 0 || opts.dohPath !== '/dns-query')) throw new CliExit(EXIT.usage, 'warpc gateway: --doh-upstream, --block-list, --doh-cert, --doh-key, --doh-path and --doh-name belong to the DoH resolver: give --doh-listen too');
       if (!sync && !masque && !doh) throw new CliExit(EXIT.usage, 'warpc gateway: give --masque-listen and --masque-clients (MASQUE), or --orchestrator, --token and --interface (WireGuard peer sync), or --doh-listen and --doh-upstream (DoH resolver), or several of them');
       if (sync && (opts.token === undefined || opts.interface === undefined || (opts.pin === undefined) === (opts.ca === undefined))) throw new CliExit(EXIT.usage, 'warpc gateway: --orchestrator needs --token, --interface and exactly one of --pin or --ca');
       if ((opts.masqueListen === undefined) !== (opts.masqueClients === undefined)) throw new CliExit(EXIT.usage, 'warpc gateway: --masque-listen and --masque-clients go together');
-      const dohOnly = (['dohUpstream', 'blockList', 'dohCert', 'dohKey'] as const).filter((k) => opts[k] !== undefined);
-      if (!doh && (dohOnly.length > 0 || opts.dohName.length > 0 || opts.dohPath !== '/dns-query')) throw new CliExit(EXIT.usage, 'warpc gateway: --doh-upstream, --block-list, --doh-cert, --doh-key, --doh-path and --doh-name belong to the DoH resolver: give --doh-listen too');
       if (doh && opts.dohUpstream === undefined) throw new CliExit(EXIT.usage, 'warpc gateway: --doh-listen needs --doh-upstream (the resolver dnsdist forwards to)');
       if ((opts.dohCert === undefined) !== (opts.dohKey === undefined)) throw new CliExit(EXIT.usage, 'warpc gateway: --doh-cert and --doh-key go together');
       if (opts.dohCert !== undefined && opts.dohName.length > 0) throw new CliExit(EXIT.usage, 'warpc gateway: --doh-name names the generated certificate: not with --doh-cert');

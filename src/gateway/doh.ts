@@ -110,21 +110,23 @@ const NAME_REASON: Record<NameError, string> = {
 // ---- the block list --------------------------------------------------------------------------
 
 /**
- * A block list's text: one name a line, `#` starts a comment, blank lines are skipped,
+ * A block list's text: one name a line, `#` starts a comment, blank lines are skipped
+ * (spaces and tabs around a name too; any other control character is an error),
  * a trailing dot and Unicode names (as their A-label) are accepted. Each name blocks
  * itself and every name under it. Returns the names sorted and deduplicated; the first
  * bad line is a WARPC0250 naming file:line.
  */
 export function parseBlockList(text: string, file: string): string[] {
   const names = new Set<string>();
-  const lines = text.split('\n');
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = (lines[i] as string).replace(/\r$/, '');
     const hash = raw.indexOf('#');
-    const entry = (hash < 0 ? raw : raw.slice(0, hash)).trim();
+    const entry = (hash < 0 ? raw : raw.slice(0, hash)).replace(/^[ \t]+|[ \t]+$/g, '');
     if (entry === '') continue;
     const bad = (reason: string): Error => agentError('DohBlockListName', { file, line: i + 1, value: JSON.stringify(entry.slice(0, 80)), reason });
-    if (/\s/.test(entry)) throw bad('one name a line (it holds a space)');
+    if (/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/.test(entry)) throw bad('it holds a control character');
+    if (/\s/.test(entry)) throw bad('one name a line (it holds white space)');
     const dotless = dropTrailingDot(entry);
     const ascii = aLabelOf(dotless) ?? dotless;
     if (ascii.startsWith('*.')) throw bad(NAME_REASON.wildcard);

@@ -312,8 +312,9 @@ export async function checkDnsdist(bin = 'dnsdist'): Promise<string> {
   return (out.split('\n')[0] ?? '').trim();
 }
 
-/** The unprivileged user dnsdist drops to after binding and loading its keys, when the system has it. */
+/** The unprivileged user dnsdist drops to after binding and loading its keys, when warpc runs as root and the system has it. */
 async function dnsdistUser(): Promise<string[]> {
+  if (process.getuid?.() !== 0) return [];
   const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
   return /^_dnsdist:/m.test(passwd) && (await readFile('/etc/group', 'utf8').catch(() => '')).match(/^_dnsdist:/m) ? ['-u', '_dnsdist', '-g', '_dnsdist'] : [];
 }
@@ -428,6 +429,7 @@ export async function startDoh(o: DohOptions): Promise<DohServer> {
     const until = Date.now() + (o.startTimeoutMs ?? 15_000);
     while (gone === null && !(await accepts(o.listen))) {
       if (Date.now() > until) {
+        child = null;
         c.kill('SIGKILL');
         throw agentError('DohDnsdist', { reason: `it did not accept connections on ${hostPortText(o.listen)} within ${((o.startTimeoutMs ?? 15_000) / 1000).toFixed(0)} s` });
       }

@@ -138,17 +138,31 @@ export function parseBlockList(text: string, file: string): string[] {
   return [...names].sort();
 }
 
-/** Read and parse a block list file (WARPC0251 when it cannot be read or is too large). */
-export async function readBlockList(file: string): Promise<string[]> {
-  let bytes: Buffer;
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > BLOCK_LIST_MAX_BYTES) throw new Error(`larger than ${BLOCK_LIST_MAX_BYTES} bytes`);
-    bytes = await readFile(file);
-  } catch (err) {
-    throw agentError('DohBlockListFile', { file, reason: (err as Error).message });
+async function readListBytes(file: string): Promise<Buffer> {
+  const st = await stat(file);
+  if (!st.isFile()) throw new Error('not a regular file');
+  if (st.size > BLOCK_LIST_MAX_BYTES) throw new Error(`larger than ${BLOCK_LIST_MAX_BYTES} bytes`);
+  return readFile(file);
+}
+
+/**
+ * Read and parse a block list file (WARPC0251 when it cannot be read or is too large).
+ * With `settleMs`, the file must read the same twice that far apart (up to ten tries): an
+ * editor or a script that truncates and then writes, or renames, is never caught halfway
+ * (a half-written list would unblock names, or block a fragment, until the next look).
+ */
+export async function readBlockList(file: string, settleMs = 0): Promise<string[]> {
+  /** The bytes, or why they cannot be read. */
+  const read = (): Promise<Buffer | string> => readListBytes(file).catch((err: Error) => err.message);
+  let bytes = await read();
+  for (let i = 0; settleMs > 0 && i < 10; i++) {
+    await new Promise((r) => setTimeout(r, settleMs));
+    const again = await read();
+    const same = typeof bytes === 'string' ? again === bytes : typeof again !== 'string' && again.equals(bytes);
+    bytes = again;
+    if (same) break;
   }
+  if (typeof bytes === 'string') throw agentError('DohBlockListFile', { file, reason: bytes });
   return parseBlockList(bytes.toString('utf8'), file);
 }
 
@@ -287,6 +301,8 @@ export interface DohOptions {
   readonly backoffMaxMs?: number;
   /** How often the block list file is looked at, ms (default 1000). */
   readonly pollMs?: number;
+  /** How long a changed block list must stay the same before it is used, ms (default 200). */
+  readonly settleMs?: number;
   /** How long a start may take until the DoH port accepts connections, ms (default 15 s). */
   readonly startTimeoutMs?: number;
 }
@@ -484,7 +500,7 @@ export async function startDoh(o: DohOptions): Promise<DohServer> {
     if (o.blockList === null || stopping) return;
     let names: string[];
     try {
-      names = await readBlockList(o.blockList);
+      names = await readBlockList(o.blockList, o.settleMs ?? 200);
     } catch (err) {
       o.log(`doh: ${agentMessage('DohReloadRefused', { reason: (err as Error).message, count: blocked.length })}`);
       return;

@@ -112,6 +112,22 @@ describe('block list', () => {
     await writeFile(f, 'a.example\n\nb"c\n');
     await expect(readBlockList(f)).rejects.toThrow(`WARPC0250: ${f}:3: "b\\"c" is not a name to block`);
   });
+
+  it('readBlockList with a settle time: a file caught halfway (truncated, then written) is read again until it stays the same', async () => {
+    const f = join(dir, 'settling');
+    await writeFile(f, '');
+    const later = setTimeout(() => void writeFile(f, 'a.example\nb.example\n'), 60);
+    await expect(readBlockList(f, 150)).resolves.toEqual(['a.example', 'b.example']);
+    clearTimeout(later);
+    // Without one, what is there now.
+    await writeFile(f, '');
+    const again = setTimeout(() => void writeFile(f, 'a.example\n'), 60);
+    await expect(readBlockList(f)).resolves.toEqual([]);
+    await new Promise((r) => setTimeout(r, 100));
+    clearTimeout(again);
+    // A file that is gone stays an error once it has settled.
+    await expect(readBlockList(join(dir, 'gone'), 20)).rejects.toThrow(/^WARPC0251: .*gone: ENOENT/);
+  });
 });
 
 const listen: HostPort = { host: '203.0.113.53', family: 4, port: 443 };

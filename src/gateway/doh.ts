@@ -438,7 +438,10 @@ export async function startDoh(o: DohOptions): Promise<DohServer> {
     };
     c.stdout?.on('data', onData);
     c.stderr?.on('data', onData);
-    const exited = new Promise<string>((resolve) => c.once('exit', (code, signal) => resolve(signal !== null ? `signal ${signal}` : `exit code ${code ?? '?'}`)));
+    const exited = new Promise<string>((resolve) => {
+      c.once('exit', (code, signal) => resolve(signal !== null ? `signal ${signal}` : `exit code ${code ?? '?'}`));
+      c.once('error', (err) => resolve(`cannot run it: ${err.message}`));
+    });
     let gone: string | null = null;
     void exited.then((how) => (gone = how));
     child = c;
@@ -487,7 +490,7 @@ export async function startDoh(o: DohOptions): Promise<DohServer> {
   const kill = async (): Promise<void> => {
     const c = child;
     child = null;
-    if (c === null || c.exitCode !== null || c.signalCode !== null) return;
+    if (c === null || c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
     c.kill('SIGTERM');
     const timer = setTimeout(() => c.kill('SIGKILL'), 5000);

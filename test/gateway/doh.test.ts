@@ -192,6 +192,9 @@ addAction(SuffixMatchNodeRule(blocked), RCodeAction(DNSRCode.NXDOMAIN))
       await writeFile(conf, renderDnsdistConfig({ listen, certFile: '/nonexistent/c.pem', keyFile: '/nonexistent/k.pem', path: '/dns-query', upstream, blocked: names }));
       const r = await execFileP('dnsdist', ['--check-config', '-C', conf]);
       expect(r.stdout).toMatch(/OK/);
+      const v6 = join(dir, 'v6.conf');
+      await writeFile(v6, renderDnsdistConfig({ listen: parseListen('[2001:db8::53]:443'), certFile: '/c', keyFile: '/k', path: '/q', upstream: parseUpstream('::1'), blocked: ['a.example'] }));
+      expect((await execFileP('dnsdist', ['--check-config', '-C', v6])).stdout).toMatch(/OK/);
     }, 60_000);
   });
 });

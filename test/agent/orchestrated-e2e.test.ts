@@ -123,10 +123,18 @@ describeE2E('the orchestrated fleet (namespaces, the real orchestrator)', ['ip',
       c.stderr?.on('data', (b: Buffer) => (out += b.toString()));
       c.on('exit', (code) => res({ code, out }));
     });
+  /**
+   * The agent's own process: the child unshare forked (ip netns exec and unshare exec in place).
+   * Signals go to it: unshare --fork ignores SIGINT and SIGTERM while it waits for its child.
+   */
+  const agentPid = async (d: Device): Promise<number | null> => {
+    const r = await d.ns.tryRun('pgrep', ['-P', String(d.agent?.pid ?? 0)]);
+    const pid = Number(r.stdout.trim().split('\n')[0]);
+    return r.code === 0 && pid > 0 ? pid : null;
+  };
   /** `warpc ARGS` inside a running agent's namespaces (network, mount, PID): what an admin on that device would run. */
   const inAgent = async (d: Device, args: readonly string[]): Promise<{ code: number | null; out: string }> => {
-    // The agent's process: the child unshare forked (ip netns exec and unshare exec in place).
-    const pid = (await d.ns.run('pgrep', ['-P', String(d.agent!.pid)])).stdout.trim().split('\n')[0]!;
+    const pid = String(await agentPid(d));
     return new Promise((res) => {
       const c = spawn('nsenter', ['-t', pid, '-n', '-m', '-p', process.execPath, '--import', LOADER, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -224,8 +232,10 @@ describeE2E('the orchestrated fleet (namespaces, the real orchestrator)', ['ip',
   afterAll(async () => {
     for (const d of devices) {
       if (d.agent && d.agent.exitCode === null) {
-        d.agent.kill('SIGTERM');
-        await Promise.race([d.exited, new Promise((r) => setTimeout(r, 10_000))]);
+        const pid = await agentPid(d);
+        if (pid !== null) process.kill(pid, 'SIGTERM'); // the agent restores its device and exits; unshare follows
+        await Promise.race([d.exited, new Promise((r) => setTimeout(r, 15_000))]);
+        expect(d.agent.exitCode, `device ${d.name}'s agent stops on SIGTERM`).toBe(0);
       }
     }
     await pool?.cleanup();

@@ -354,7 +354,8 @@ up() {
 }
 
 status() {
-	if [ "$(cat "$DIR/mode" 2>/dev/null)" != orchestrated ]; then warpc status --state-dir "$DIR/state"; return; fi
+	[ -f "$DIR/mode" ] || { echo "demo: not up (sudo $0 up)" >&2; exit 1; }
+	if [ "$(cat "$DIR/mode")" != orchestrated ]; then warpc status --state-dir "$DIR/state"; return; fi
 	local d
 	for d in "${DEVICES[@]}"; do
 		echo "== device $d ($(dev_ns "$d"))"

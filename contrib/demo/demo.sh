@@ -232,6 +232,7 @@ YAML
 		echo $! >"$DIR/agent-$d.pid"
 	done
 	for d in "${DEVICES[@]}"; do
+		# shellcheck disable=SC2016 # $1 is the inner sh's
 		wait_for "device $d through the tunnel" 120 sh -c 'ip netns exec "$1" curl -s -m 1 http://203.0.113.10:8080/ | grep -q "you are 100\.96\."' sh "$(dev_ns "$d")"
 	done
 	cat <<TXT
@@ -273,6 +274,7 @@ change() {
 	probe=${prefix%/*}
 	[ "$op" = add ] && want='dev eth0' || want='dev CloudflareWARP'
 	for d in "${DEVICES[@]}"; do
+		# shellcheck disable=SC2016 # $1..$3 are the inner sh's
 		wait_for "device $d routing $probe ($want)" 30 sh -c 'ip -n "$1" route get "$2" | grep -q "$3"' sh "$(dev_ns "$d")" "$probe" "$want"
 	done
 	t1=$(date +%s%N)

@@ -13,16 +13,17 @@
 #   devA 192.168.77.2 (eth0) ─┐
 #   devB 192.168.78.2 (eth0) ─┴─ gw 192.168.77.1 / 192.168.78.1; on its lo 198.51.100.1: the orchestrator (HTTPS
 #        :8443, SQLite in $DIR/orch) and the WireGuard endpoint (:2408, wireguard-go on GW_IF, peers kept in
-#        sync with the orchestrator's devices by `warpc gateway --orchestrator`); DoH (dnsdist in front of dnsmasq,
-#        blocks blocked.example.com) on 1.1.1.1:443, the address the default profile's DoH URL cloudflare-dns.com
-#        has, with a certificate from the demo CA; a firewall dropping TCP 8081 from the tunnel
+#        sync with the orchestrator's devices by `warpc gateway --orchestrator`); DoH by the same `warpc gateway
+#        --doh-listen` (a supervised dnsdist in front of dnsmasq, blocking blocked.example.com) on 1.1.1.1:443, the
+#        address the default profile's DoH URL cloudflare-dns.com has, with the certificate of the gateway's
+#        generated CA ($DIR/gw-state/doh/ca.pem, the devices' --doh-ca); a firewall dropping TCP 8081 from the tunnel
 #     ── app 203.0.113.10 (HTTP 8080, 8081)
 # Each device is enrolled (`warpc enroll`) and runs `warpc up` with no folder in its own mount and PID
 # namespaces with a private /run/wireguard (wireguard-go's UAPI socket path is not per network namespace,
 # and both devices run the same bundle, so the same interface name).
 # `up masque` keeps the single-device topology (${PREFIX}-dev, -gw, -app; dev 192.168.77.2).
 #
-# Needs root and: iproute2 nftables wireguard-go wireguard-tools dnsdist dnsmasq openssl curl dnsutils jq
+# Needs root and: iproute2 nftables wireguard-go wireguard-tools dnsdist dnsmasq curl dnsutils jq
 # util-linux (unshare, nsenter), and a built warpc (npm ci && npm run build), or WARPC set to a command that runs it.
 set -euo pipefail
 
@@ -66,43 +67,26 @@ wait_for() {
 	return 1
 }
 
-# The demo CA, and a DoH server certificate for both names the demo's DoH answers as.
-make_pki() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj '/CN=warpc demo CA' \
-		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
-		-keyout "$DIR/pki/ca.key" -out "$DIR/pki/ca.pem" 2>/dev/null
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=doh.demo.example' \
-		-keyout "$DIR/pki/doh.key" -out "$DIR/pki/doh.csr" 2>/dev/null
-	printf 'subjectAltName=DNS:doh.demo.example,DNS:cloudflare-dns.com\nextendedKeyUsage=serverAuth\n' >"$DIR/pki/ext.cnf"
-	openssl x509 -req -in "$DIR/pki/doh.csr" -CA "$DIR/pki/ca.pem" -CAkey "$DIR/pki/ca.key" -CAcreateserial -days 7 \
-		-extfile "$DIR/pki/ext.cnf" -out "$DIR/pki/doh.pem" 2>/dev/null
-	chmod 644 "$DIR/pki/doh.key"
-}
-
-# The app, and the gateway's resolver: dnsmasq behind dnsdist (DoH as NAME on the ADDRESSES, with a blocking policy).
-start_app_and_resolver() {
-	local name=$1 a; shift
+# The app, and the gateway's real resolver (dnsmasq); the DoH in front of it is `warpc gateway --doh-listen`
+# (dnsdist, supervised), with a block list. Its generated CA is what devices trust through --doh-ca.
+start_app_and_upstream() {
 	start app "$APP" node -e "const h=require('http');for(const p of [8080,8081])h.createServer((q,s)=>s.end('hello from the app on '+p+', you are '+q.socket.remoteAddress+'\n')).listen(p,'203.0.113.10')"
 	wait_for "the app" in_ns "$GW" curl -so /dev/null -m 1 http://203.0.113.10:8080/
 	start dnsmasq "$GW" dnsmasq -k -C /dev/null --no-resolv --no-hosts --bind-interfaces --listen-address=127.0.0.1 --port=5301 --pid-file= --user=root --local-ttl=30 \
 		--host-record=app.example.com,203.0.113.10 --host-record=blocked.example.com,203.0.113.99
-	# ---- DoH: dnsdist configured by hand. TO SWITCH once `warpc gateway --doh-listen` is merged: drop this block
-	# (and dnsdist from the stop list in down), and give the `warpc gateway` process below
-	#   --doh-listen 1.1.1.1:443 --doh-upstream 127.0.0.1:5301 --block-list "$DIR/block-list" --doh-cert "$DIR/pki/doh.pem" --doh-key "$DIR/pki/doh.key"
-	# (block-list: one name a line, here blocked.example.com). ----
-	{
-		echo "setLocal('127.0.0.1:5399')"
-		for a in "$@"; do
-			[[ $a == *:* ]] && a="[$a]"
-			echo "addDOHLocal('$a:443', '$DIR/pki/doh.pem', '$DIR/pki/doh.key', '/dns-query')"
-		done
-		echo "newServer({address='127.0.0.1:5301'})"
-		echo "addAction(QNameRule('blocked.example.com.'), RCodeAction(DNSRCode.NXDOMAIN))"
-	} >"$DIR/dnsdist.conf"
-	start dnsdist "$GW" dnsdist --supervised --disable-syslog -C "$DIR/dnsdist.conf"
-	wait_for "dnsdist" in_ns "$GW" curl -so /dev/null --cacert "$DIR/pki/ca.pem" --resolve "$name:443:$1" \
-		"https://$name/dns-query?dns=AAABAAABAAAAAAAAA2FwcAdleGFtcGxlA2NvbQAAAQAB"
-	# ---- end of the DoH block ----
+	printf '# the gateway block list: these names and every name under them get NXDOMAIN\nblocked.example.com\n' >"$DIR/block-list"
+}
+
+# `warpc gateway`'s DoH flags: serve NAME on ADDR:443 in front of dnsmasq.
+doh_flags() {
+	DOH_FLAGS=(--doh-listen "$1:443" --doh-upstream 127.0.0.1:5301 --block-list "$DIR/block-list" --doh-name "$2")
+}
+
+# Wait until the gateway's DoH answers NAME at ADDR (with its generated CA).
+wait_for_doh() {
+	wait_for "the gateway's DoH" 60 grep -q 'doh: dnsdist started' "$DIR/gateway.log"
+	wait_for "the gateway's DoH" in_ns "$GW" curl -so /dev/null --cacert "$DIR/gw-state/doh/ca.pem" --resolve "$2:443:$1" \
+		"https://$2/dns-query?dns=AAABAAABAAAAAAAAA2FwcAdleGFtcGxlA2NvbQAAAQAB"
 }
 
 # The admin API (bearer: the admin token the demo created), from inside the gateway namespace.
@@ -156,7 +140,7 @@ stop_agent() {
 
 up_orchestrated() {
 	local d n
-	mkdir -p "$DIR"/{pki,orch,tokens}
+	mkdir -p "$DIR"/{orch,tokens}
 	chmod 755 "$DIR"
 	chmod 700 "$DIR/tokens"
 	echo orchestrated >"$DIR/mode"
@@ -191,8 +175,9 @@ up_orchestrated() {
 	in_ns "$GW" ip route add 100.96.0.0/12 dev "$GW_IF"
 	in_ns "$GW" ip route add fd01:5ca1:ab1e::/64 dev "$GW_IF"
 	printf 'table inet demo_gw {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  iifname "%s" tcp dport 8081 counter drop\n }\n}\n' "$GW_IF" | in_ns "$GW" nft -f -
-	make_pki
-	start_app_and_resolver cloudflare-dns.com "${DOH_ADDRS[@]}"
+	start_app_and_upstream
+	# The default profile's DoH addresses are all on the gateway's lo: dnsdist serves every IPv4 one.
+	doh_flags 0.0.0.0 cloudflare-dns.com
 
 	# The orchestrator: SQLite, its generated CA in $DIR/orch/ca.pem, every registration given the gateway as its peer.
 	start orchestrator "$GW" "${WARPC[@]}" orchestrator serve --data "$DIR/orch" --listen "$ORCH_ADDR:8443" --hostname "$ORCH_ADDR" \
@@ -219,15 +204,17 @@ YAML
 	done
 
 	# The gateway's peer sync (warpc gateway --orchestrator): its WireGuard peers follow the enrolled devices.
+	# The same process runs the DoH resolver the devices use.
 	start gateway "$GW" "${WARPC[@]}" gateway --orchestrator "$ORCH" --token "$(cat "$DIR/tokens/gateway")" --interface "$GW_IF" \
-		--ca "$DIR/orch/ca.pem" --state-dir "$DIR/gw-state"
+		--ca "$DIR/orch/ca.pem" --state-dir "$DIR/gw-state" "${DOH_FLAGS[@]}"
+	wait_for_doh 1.1.1.1 cloudflare-dns.com
 
 	# Both devices enroll with the one token, then run the orchestrated agent.
 	for d in "${DEVICES[@]}"; do
 		in_ns "$(dev_ns "$d")" "${WARPC[@]}" enroll "$ORCH" --token "$(cat "$DIR/tokens/enroll")" --ca "$DIR/orch/ca.pem" \
 			--state-dir "$DIR/dev$d/state" >"$DIR/enroll-$d.log" 2>&1
 		confined_cmd "$d"
-		"${CONFINED[@]}" "${WARPC[@]}" up --state-dir "$DIR/dev$d/state" --root "$DIR/dev$d/root" --doh-ca "$DIR/pki/ca.pem" \
+		"${CONFINED[@]}" "${WARPC[@]}" up --state-dir "$DIR/dev$d/state" --root "$DIR/dev$d/root" --doh-ca "$DIR/gw-state/doh/ca.pem" \
 			>"$DIR/agent-$d.log" 2>&1 &
 		echo $! >"$DIR/agent-$d.pid"
 	done
@@ -283,7 +270,7 @@ change() {
 
 up_masque() {
 	local tunnel=masque
-	mkdir -p "$DIR"/{pki,root/etc,state}
+	mkdir -p "$DIR"/{root/etc,state}
 	chmod 755 "$DIR"
 	echo masque >"$DIR/mode"
 	for ns in "$DEV" "$GW" "$APP"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
@@ -300,14 +287,16 @@ up_masque() {
 
 	# The reference MASQUE gateway: its TUN takes the name GW_IF; clients are registered by pin
 	# in a file it reads at every new session (the device's pin is known once warpc up made its key).
+	# The same process runs the DoH resolver (doh.demo.example on 203.0.113.53) in front of dnsmasq.
 	: >"$DIR/masque-clients"
+	start_app_and_upstream
+	doh_flags 203.0.113.53 doh.demo.example
 	start gateway "$GW" "${WARPC[@]}" gateway --masque-listen 192.168.77.1:443 --masque-clients "$DIR/masque-clients" \
-		--state-dir "$DIR/gw-state" --tun "$GW_IF"
+		--state-dir "$DIR/gw-state" --tun "$GW_IF" "${DOH_FLAGS[@]}"
 	wait_for "warpc gateway" grep -q 'listening on' "$DIR/gateway.log"
+	wait_for_doh 203.0.113.53 doh.demo.example
 	tunnel_line="tunnel: { protocol: masque, endpoint: \"192.168.77.1:443\", peer_public_key: \"$(cat "$DIR/gw-state/masque.pin")\" }"
 	printf 'table inet demo_gw {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  iifname "%s" tcp dport 8081 counter drop\n }\n}\n' "$GW_IF" | in_ns "$GW" nft -f -
-	make_pki
-	start_app_and_resolver doh.demo.example 203.0.113.53
 
 	# The profile, compiled; the device's resolv.conf lives in $DIR/root (--root), not /etc.
 	cat >"$DIR/profile.yaml" <<YAML
@@ -328,7 +317,7 @@ YAML
 	printf '# the demo device resolv.conf\nnameserver 192.168.77.1\n' >"$DIR/root/etc/resolv.conf"
 	"${WARPC[@]}" compile "$DIR/profile.yaml" --target linux --out "$DIR/out" >/dev/null
 
-	start agent "$DEV" "${WARPC[@]}" up "$DIR/out/linux" --state-dir "$DIR/state" --root "$DIR/root" --doh-ca "$DIR/pki/ca.pem"
+	start agent "$DEV" "${WARPC[@]}" up "$DIR/out/linux" --state-dir "$DIR/state" --root "$DIR/root" --doh-ca "$DIR/gw-state/doh/ca.pem"
 	wait_for "warpc up" grep -q 'warpc: up: ' "$DIR/agent.log"
 	# Register the device's MASQUE key (warpc up logged its pin); the client retries with backoff.
 	pin=$(grep -o 'register sha256/[^ ]*' "$DIR/agent.log" | head -n 1 | cut -d' ' -f2)
@@ -408,7 +397,7 @@ down() {
 		fi
 	done
 	for d in "${DEVICES[@]}"; do stop_agent "$d"; done
-	for p in agent gateway orchestrator dnsdist dnsmasq app wireguard-go; do stop_pid "$p"; done
+	for p in agent gateway orchestrator dnsmasq app wireguard-go; do stop_pid "$p"; done
 	for ns in "$DEV" "$(dev_ns A)" "$(dev_ns B)" "$GW" "$APP"; do ip netns del "$ns" 2>/dev/null || true; done
 	rm -f "/var/run/wireguard/${GW_IF}.sock" "/var/run/wireguard/${DEV_IF}.sock"
 	if [ -f "$DIR/created-run-wireguard" ]; then rmdir /run/wireguard 2>/dev/null || true; fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Soak: warpc's DNS proxy under dnsperf at half its measured peak for $SOAK_SECONDS (default 600),
 # with a mix of cached, uncached, Local Domain Fallback and NXDOMAIN names, RSS sampled every 10 s.
-# Pass: the proxy is alive at the end, and its RSS after warm-up (the first minute) grows by at most 10%.
+# Pass: the proxy is alive at the end, and its RSS after warm-up grows by at most 10%. Warm-up: the
+# cache filled to its bound first (SOAK_FILL unique names at full speed, more than the bound holds),
+# then the first minute of the soak (V8's heap settling around the full cache).
 #
 #   warpc   127.0.2.2:53 -> DoH (dnsdist DoH frontend 127.0.3.4:443, no cache) -> unbound 127.0.3.1
 #                        -> fallback fb.test -> dnsmasq 127.0.3.3
@@ -103,6 +105,8 @@ in_ns dig @127.0.2.2 +tries=1 +time=2 x.fb.test | grep -q 'status: NOERROR' || {
 in_ns dig @127.0.2.2 +tries=1 +time=2 x.nx.test | grep -q 'status: NXDOMAIN' || { echo "NXDOMAIN path not ready" >&2; exit 1; }
 
 N=4000000
+FILL=${SOAK_FILL:-80000}
+awk -v n="$FILL" 'BEGIN { for (i = 1; i <= n; i++) printf "w%d.bench.test A\n", i }' >"$TMP/fill.txt"
 awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) { k = i % 4; if (k == 0) printf "c%d.bench.test A\n", i % 1000; else if (k == 1) printf "u%d.bench.test A\n", i; else if (k == 2) printf "f%d.fb.test A\n", i % 1000; else printf "n%d.nx.test A\n", i } }' >"$TMP/mix.txt"
 head -n 400000 "$TMP/mix.txt" >"$TMP/peak.txt"
 tail -n +400001 "$TMP/mix.txt" >"$TMP/soak.txt"
@@ -110,6 +114,9 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 peak=$(in_ns dnsperf -c 20 -T 1 -q 500 -t 2 -s 127.0.2.2 -d "$TMP/peak.txt" -l 10 -n 1 2>&1 | awk '/Queries per second/ { print $4 }')
 rate=$(awk -v q="$peak" 'BEGIN { printf "%d", q / 2 }')
 echo "peak (mix, 10 s): $peak qps; soak at $rate qps for $SECS s"
+rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$PROXY/status")
+fill=$(in_ns dnsperf -c 20 -T 1 -q 500 -t 2 -s 127.0.2.2 -d "$TMP/fill.txt" -n 1 2>&1 | awk '/Queries completed/ { n = $3 } /Run time/ { t = $4 } END { printf "%s answered in %s s", n, t }')
+echo "warm-up: $FILL unique names to fill the cache to its bound: $fill; RSS $rss0 kB before, $(awk '/VmRSS/ { print $2 }' "/proc/$PROXY/status") kB after"
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$PROXY/status" 2>/dev/null || echo dead; }
 in_ns dnsperf -c 20 -T 1 -q 500 -t 2 -s 127.0.2.2 -d "$TMP/soak.txt" -l "$SECS" -Q "$rate" >"$TMP/dnsperf.txt" 2>&1 &
 PERF=$!

@@ -1,5 +1,5 @@
 /** The agent's refusals: one coded error (WARPC0230–0249, WARPC0265–0274, src/diagnostics/codes.ts) each, rendered as `WARPCnnnn: message`. */
-import type { CodeArgs, CodeName } from '../diagnostics/codes.js';
+import { CODES, type CodeArgs, type CodeName } from '../diagnostics/codes.js';
 import { diag } from '../diagnostics/diagnostic.js';
 
 export class AgentError extends Error {
@@ -21,4 +21,9 @@ export function agentError<N extends CodeName>(name: N, args: CodeArgs<N>): Agen
 export function agentMessage<N extends CodeName>(name: N, args: CodeArgs<N>): string {
   const d = diag(name, args);
   return `${d.code}: ${d.message}`;
+}
+
+/** Is `err` the AgentError of one of these codes (by name, not by number)? */
+export function isAgentError(err: unknown, ...names: CodeName[]): boolean {
+  return err instanceof AgentError && names.some((n) => CODES[n].code === err.code);
 }

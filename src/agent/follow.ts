@@ -20,7 +20,7 @@ import type { PostureReport } from '../contract/orchestrator.js';
 import type { DnsManagerChoice } from '../contract/settings.js';
 import type { RuntimePlatform } from '../runtime/platform.js';
 import { VERSION } from '../version.js';
-import { agentError, agentMessage, AgentError } from './errors.js';
+import { agentError, agentMessage, AgentError, isAgentError } from './errors.js';
 import { osVersion, type Log } from './enroll.js';
 import { apiErrorDetail, orchestratorRequest, type HttpResponse } from './http.js';
 import { readAgentStatus, readCurrentBundle, readRegistration, storeBundle, writeAgentStatus, type AgentStatusFile, type RegistrationFile } from './state.js';
@@ -268,7 +268,7 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
         await f.save();
         break;
       } catch (err) {
-        if (!(err instanceof AgentError) || err.code === 'WARPC0243') throw err;
+        if (!(err instanceof AgentError) || isAgentError(err, 'AgentRevoked')) throw err;
         f.status.last_error = err.message;
         await f.save();
         if (dir !== null) {
@@ -304,7 +304,8 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
       ready();
     };
     const revoke = new AbortController();
-    const firewall = await planHasFirewall(dir);
+    // The posture's firewall: whether the running plan loads warpc's nft table (a new bundle may change it).
+    let firewall = await planHasFirewall(dir);
     const runningMasque = await isMasquePlan(dir);
     let revokedStatus: number | null = null;
     const onRevoked = async (status: number): Promise<void> => {
@@ -342,9 +343,9 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
                   m = await ensureMasqueKey(current, o.stateDir, log, stop.signal);
                 } catch (err) {
                   // Another key is registered: retrying cannot help; the bundle is skipped like one that did not apply.
-                  if (!(err instanceof AgentError) || err.code !== 'WARPC0265') throw err;
-                  await f.rejected(err.message);
-                  log(err.message);
+                  if (!isAgentError(err, 'AgentMasqueKeyConflict')) throw err;
+                  await f.rejected((err as Error).message);
+                  log((err as Error).message);
                   continue;
                 }
                 if ('revoked' in m) return void (await onRevoked(m.revoked));
@@ -361,6 +362,11 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
               for (const line of await (applyLive as (dir: string) => Promise<string[]>)(got)) log(`apply: ${line}`);
               await f.committed();
               log(`now running bundle ${f.running}`);
+              const now = await planHasFirewall(got);
+              if (now !== firewall) {
+                firewall = now;
+                lastPosture = 0; // what match sees changed: say so now, not at the next interval
+              }
             } catch (err) {
               await f.rejected((err as Error).message);
               log(`bundle ${f.status.bundle_version ?? '?'} stays: the new bundle did not apply: ${(err as Error).message}`);
@@ -374,7 +380,7 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
           f.status.last_error = (err as Error).message;
           await f.save().catch(() => undefined);
           const ms = backoffMs(attempt++, minMs, maxMs);
-          if (err instanceof AgentError && (err.code === 'WARPC0233' || err.code === 'WARPC0234')) log(agentMessage('AgentOffline', { url: reg.orchestrator, reason: err.detail, version: f.running ?? 0, seconds: (ms / 1000).toFixed(1) }));
+          if (isAgentError(err, 'AgentUnreachable', 'AgentRequestRefused')) log(agentMessage('AgentOffline', { url: reg.orchestrator, reason: (err as AgentError).detail, version: f.running ?? 0, seconds: (ms / 1000).toFixed(1) }));
           else log(`${(err as Error).message}; the device keeps bundle ${f.running ?? '?'}; next try in ${(ms / 1000).toFixed(1)} s`);
           await sleep(ms, stop.signal);
         }

@@ -204,6 +204,18 @@ export const CODES = {
   AgentNoBundle: { code: 'WARPC0248', severity: 'error', message: 'no verified bundle to run: {reason}' },
   AgentBadUrl: { code: 'WARPC0249', severity: 'error', message: '{value} is not an orchestrator URL: {reason} (expected https://HOST[:PORT])' },
 
+  // 025x: the reference gateway's DoH resolver (warpc gateway --doh-listen, src/gateway/doh.ts)
+  DohBlockListName: { code: 'WARPC0250', severity: 'error', message: '{file}:{line}: {value} is not a name to block: {reason}' },
+  DohBlockListFile: { code: 'WARPC0251', severity: 'error', message: 'cannot read the block list {file}: {reason}' },
+  DohListen: { code: 'WARPC0252', severity: 'error', message: '--doh-listen {value}: {reason} (expected ADDR:PORT or [IPV6]:PORT)' },
+  DohUpstream: { code: 'WARPC0253', severity: 'error', message: '--doh-upstream {value}: {reason} (expected ADDR, ADDR:PORT or [IPV6]:PORT of the resolver behind dnsdist)' },
+  DohPath: { code: 'WARPC0254', severity: 'error', message: '--doh-path {value}: {reason} (expected / and letters, digits, . _ ~ - and /, e.g. /dns-query)' },
+  DohTls: { code: 'WARPC0255', severity: 'error', message: 'DoH certificate: {reason}' },
+  DohReloadRefused: { code: 'WARPC0256', severity: 'warning', message: 'the block list changed but is not used: {reason}; dnsdist keeps the previous list ({count} names)' },
+  DohDnsdist: { code: 'WARPC0257', severity: 'error', message: 'dnsdist: {reason}' },
+  DohDnsdistExited: { code: 'WARPC0258', severity: 'warning', message: 'dnsdist (pid {pid}) exited ({how}); starting it again in {seconds} s' },
+  DohName: { code: 'WARPC0259', severity: 'error', message: '--doh-name {value}: {reason} (expected a DNS name or an IP address for the generated certificate)' },
+
   // 265–274: MASQUE registration through the orchestrator (src/agent/masque.ts)
   AgentMasqueKeyConflict: { code: 'WARPC0265', severity: 'error', message: 'the orchestrator at {url} holds another MASQUE key for device {id} than the one this device names (HTTP 409{detail}): this device keeps its key sha256/{pin} ({file}) and will not replace a key it does not know; unenroll and enroll again, or have an admin revoke the device' },
   AgentTunnelSwitch: { code: 'WARPC0266', severity: 'warning', message: 'bundle {version} runs the tunnel over {to} and the device runs {from}: a live apply does not switch tunnel protocols, so the device stays on bundle {running} and does not ask for {version} again; restart warpc up to run it' },

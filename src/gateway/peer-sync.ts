@@ -14,7 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GatewayPeers } from '../contract/orchestrator.js';
-import { AgentError } from '../agent/errors.js';
+import { agentError } from '../agent/errors.js';
 import { backoffMs, sleep } from '../agent/follow.js';
 import { apiErrorDetail, orchestratorRequest, type Trust } from '../agent/http.js';
 import { ensureStateDir } from '../agent/state.js';
@@ -105,7 +105,7 @@ export async function runPeerSync(o: GatewaySyncOptions): Promise<void> {
         attempt = 0;
         continue;
       }
-      if (r.status !== 200) throw new AgentError('WARPC0234', `the orchestrator refused the peer list (HTTP ${r.status}${apiErrorDetail(r)})`);
+      if (r.status !== 200) throw agentError('AgentRequestRefused', { what: 'the peer list', status: r.status, detail: apiErrorDetail(r) });
       const list = JSON.parse(r.body.toString('utf8')) as GatewayPeers;
       if (o.onPeers) await o.onPeers(list);
       if (socket === null) {

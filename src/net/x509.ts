@@ -7,7 +7,7 @@
  * Decides: the DER of a certificate (ECDSA P-256 with SHA-256 signatures). Must
  * not touch: files, keys on disk.
  */
-import { createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 
 function derLength(n: number): Buffer {
@@ -111,4 +111,10 @@ export function certificate(o: CertificateSpec): Buffer {
 export function derToPem(der: Buffer, label = 'CERTIFICATE'): string {
   const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+/** A certificate's SHA-256 fingerprint, uppercase hex with colons as `openssl x509 -fingerprint -sha256` prints it. */
+export function fingerprint(pem: string): string {
+  const der = new X509Certificate(pem).raw;
+  return createHash('sha256').update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
 }

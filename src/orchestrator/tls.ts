@@ -8,8 +8,8 @@
  *
  * Decides: the CA and server certificate. Must not touch: HTTP, tokens.
  */
-import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { certificate, derToPem } from '../net/x509.js';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { certificate, derToPem, fingerprint } from '../net/x509.js';
 import type { Store } from './store/types.js';
 
 const DAY = 86_400_000;
@@ -24,10 +24,7 @@ export interface TlsIdentity {
   readonly certFingerprint: string;
 }
 
-export function fingerprint(pem: string): string {
-  const der = new X509Certificate(pem).raw;
-  return createHash('sha256').update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
-}
+export { fingerprint };
 
 /** The fleet CA (created once, shared through the store) and a fresh server certificate for `names`. */
 export async function generatedTls(store: Store, names: readonly string[], now = new Date()): Promise<TlsIdentity> {

@@ -1,16 +1,27 @@
 /** Process identity checks by PID, for stopping exactly the processes warpc started. */
 import { readFile } from 'node:fs/promises';
 
-/** The kernel's start time of a process (clock ticks since boot), or null when it is gone. */
-export async function processStartTime(pid: number): Promise<string | null> {
+/**
+ * A process's state letter (field 3: R, S, Z for a zombie, X dead…) and start time (field 22,
+ * clock ticks since boot) from /proc/PID/stat, or null when it is gone. Fields are counted after
+ * the command name in parentheses, which may hold spaces and parentheses of its own.
+ */
+export async function readStat(pid: number): Promise<{ state: string; start: string | null } | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Field 22, counted after the command name in parentheses (which may hold spaces).
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null;
+    return { state: rest[0] ?? '?', start: rest[19] ?? null };
   } catch {
     return null;
   }
+}
+
+/** A zombie or a dead process: it holds nothing and will never run again. */
+export const isDeadState = (state: string): boolean => state === 'Z' || state === 'X';
+
+/** The kernel's start time of a process (clock ticks since boot), or null when it is gone. */
+export async function processStartTime(pid: number): Promise<string | null> {
+  return (await readStat(pid))?.start ?? null;
 }
 
 export async function processCmdline(pid: number): Promise<string[] | null> {
@@ -32,17 +43,7 @@ export async function processAlive(pid: number, startTime: string | null): Promi
   if (startTime === null || !Number.isInteger(pid) || pid <= 0) return false;
   const stat = await readStat(pid);
   if (stat === null) return false;
-  return stat.state !== 'Z' && stat.state !== 'X' && stat.start === startTime;
-}
-
-async function readStat(pid: number): Promise<{ state: string; start: string | null } | null> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0] ?? '?', start: rest[19] ?? null };
-  } catch {
-    return null;
-  }
+  return !isDeadState(stat.state) && stat.start === startTime;
 }
 
 /** Is this PID still the same process we recorded (same start time)? */
@@ -78,10 +79,6 @@ export async function stopProcess(pid: number, startTime: string | null, graceMs
 }
 
 async function isZombie(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
+  const stat = await readStat(pid);
+  return stat === null || stat.state === 'Z';
 }

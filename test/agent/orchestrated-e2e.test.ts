@@ -2,7 +2,7 @@
  * The orchestrated fleet end to end, in network namespaces, with the real parts:
  *
  *   app 203.0.113.10 ── gw: warpc orchestrator serve (SQLite) behind a test proxy on 198.51.100.1:8443,
- *                           warpc gateway (peer sync), dnsmasq, wireguard-go :2408
+ *                           warpc gateway (peer sync + DoH on 1.1.1.1 before dnsmasq), wireguard-go :2408
  *                        ├── devA 192.168.61.2   (warpc enroll + warpc up, no folder)
  *                        └── devB 192.168.62.2
  *
@@ -16,7 +16,8 @@
  *
  * Covered (issue #14 point 4): both enroll with one token and get distinct
  * addresses (the app sees each device's own); both reach the app through the
- * tunnel with the registration's gateway peer; the orchestrator stays outside
+ * tunnel with the registration's gateway peer and resolve names through DoH at
+ * the gateway (its block list answers NXDOMAIN); the orchestrator stays outside
  * the tunnel and `status --diff` finds no drift on an enrolled device; an exclude
  * added to the default profile → both route it direct within 5 s with zero ping
  * loss through the tunnel; a custom profile whose match selects one device (its
@@ -122,10 +123,18 @@ describeE2E('the orchestrated fleet (namespaces, the real orchestrator)', ['ip',
       c.stderr?.on('data', (b: Buffer) => (out += b.toString()));
       c.on('exit', (code) => res({ code, out }));
     });
+  /**
+   * The agent's own process: the child unshare forked (ip netns exec and unshare exec in place).
+   * Signals go to it: unshare --fork ignores SIGINT and SIGTERM while it waits for its child.
+   */
+  const agentPid = async (d: Device): Promise<number | null> => {
+    const r = await d.ns.tryRun('pgrep', ['-P', String(d.agent?.pid ?? 0)]);
+    const pid = Number(r.stdout.trim().split('\n')[0]);
+    return r.code === 0 && pid > 0 ? pid : null;
+  };
   /** `warpc ARGS` inside a running agent's namespaces (network, mount, PID): what an admin on that device would run. */
   const inAgent = async (d: Device, args: readonly string[]): Promise<{ code: number | null; out: string }> => {
-    // The agent's process: the child unshare forked (ip netns exec and unshare exec in place).
-    const pid = (await d.ns.run('pgrep', ['-P', String(d.agent!.pid)])).stdout.trim().split('\n')[0]!;
+    const pid = String(await agentPid(d));
     return new Promise((res) => {
       const c = spawn('nsenter', ['-t', pid, '-n', '-m', '-p', process.execPath, '--import', LOADER, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -151,6 +160,8 @@ describeE2E('the orchestrated fleet (namespaces, the real orchestrator)', ['ip',
     throw new Error(`${what}: not within ${ms} ms\n--- orchestrator\n${serveLog.slice(-3000)}\n--- gateway\n${gwLog.slice(-3000)}\n${wgShow}\n${devices.map((d) => `--- ${d.name}\n${d.log.slice(-6000)}`).join('\n')}`);
   };
   const gwPeers = async (): Promise<string[]> => (await gw.run('wg', ['show', gwIf, 'peers'])).stdout.split('\n').filter(Boolean);
+  const dig = async (d: Device, name: string): Promise<string> => (await d.ns.tryRun('dig', ['+short', '+tries=1', '+time=3', '@127.0.2.2', name])).stdout.trim();
+  const digStatus = async (d: Device, name: string): Promise<string> => /status: (\w+)/.exec((await d.ns.tryRun('dig', ['+tries=1', '+time=3', '@127.0.2.2', name])).stdout)?.[1] ?? '';
 
   beforeAll(async () => {
     hostBefore = await rootState();
@@ -214,15 +225,17 @@ describeE2E('the orchestrated fleet (namespaces, the real orchestrator)', ['ip',
 
     // The reference gateway: peer sync (through the proxy, as any client of the orchestrator) and DoH.
     const gwToken = await tokenCreate('gateway');
-    const gwSync = cli(gw, ['gateway', '--orchestrator', ORCH, '--token', gwToken, '--interface', gwIf, '--ca', caFile(), '--state-dir', join(tmp, 'gw-state')], { WARPC_FOLLOW_WAIT: '10', WARPC_FOLLOW_BACKOFF_MS: '500' });
+    const gwSync = cli(gw, ['gateway', '--orchestrator', ORCH, '--token', gwToken, '--interface', gwIf, '--ca', caFile(), '--state-dir', join(tmp, 'gw-state'), '--doh-listen', `${ADDR.doh}:443`, '--doh-upstream', '127.0.0.1:5301', '--block-list', join(tmp, 'blocked.txt'), '--doh-cert', join(tmp, 'doh-chain.pem'), '--doh-key', join(tmp, 'doh-key.pem')], { WARPC_FOLLOW_WAIT: '10', WARPC_FOLLOW_BACKOFF_MS: '500' });
     gwSync.stderr?.on('data', (b: Buffer) => (gwLog += b.toString()));
   }, 180_000);
 
   afterAll(async () => {
     for (const d of devices) {
       if (d.agent && d.agent.exitCode === null) {
-        d.agent.kill('SIGTERM');
-        await Promise.race([d.exited, new Promise((r) => setTimeout(r, 10_000))]);
+        const pid = await agentPid(d);
+        if (pid !== null) process.kill(pid, 'SIGTERM'); // the agent restores its device and exits; unshare follows
+        await Promise.race([d.exited, new Promise((r) => setTimeout(r, 15_000))]);
+        expect(d.agent.exitCode, `device ${d.name}'s agent stops on SIGTERM`).toBe(0);
       }
     }
     await pool?.cleanup();
@@ -231,7 +244,7 @@ describeE2E('the orchestrated fleet (namespaces, the real orchestrator)', ['ip',
     expect(await rootState()).toEqual(hostBefore);
   }, 60_000);
 
-  it('two devices enroll with one token, get distinct addresses, and reach the app through the tunnel with the registration\'s peer', async () => {
+  it('two devices enroll with one token, get distinct addresses, reach the app through the tunnel with the registration\'s peer, and resolve through the gateway\'s DoH', async () => {
     beforeB = await state(devices[1]!);
     const enrollToken = await tokenCreate('enroll', ['--uses', '2']);
     for (const d of devices) {
@@ -259,6 +272,10 @@ describeE2E('the orchestrated fleet (namespaces, the real orchestrator)', ['ip',
       expect(s.orchestration!.bundle_version).toBeGreaterThan(0);
       expect(Date.parse(s.orchestration!.last_checked)).toBeGreaterThan(Date.now() - 60_000);
       expect(await routeDev(d, ADDR.doh)).toBe('CloudflareWARP');
+      // DNS: the proxy asks the gateway's DoH (1.1.1.1, through the tunnel); its block list answers NXDOMAIN.
+      await until(`device ${d.name} resolves through DoH`, async () => (await dig(d, 'app.example.com')) === ADDR.app, 20_000);
+      expect(await digStatus(d, 'ads.example.com')).toBe('NXDOMAIN');
+      expect(await digStatus(d, 'tracker.ads.example.com')).toBe('NXDOMAIN');
       // The orchestrator (and the gateway endpoint, the same address here) stays outside the tunnel whatever the profile says.
       expect(await routeDev(d, ADDR.gw)).toBe('eth0');
       expect(await routeDev(d, '198.51.100.2')).toBe('CloudflareWARP');
@@ -297,18 +314,18 @@ describeE2E('the orchestrated fleet (namespaces, the real orchestrator)', ['ip',
     const versions = await Promise.all(devices.map(async (d) => (await status(d)).orchestration!.bundle_version));
     await proxyMode('flip');
     await api('PUT', '/devices/policy/exclude', [...LANS, { address: '203.0.113.0/24' }, { address: '198.19.0.0/24' }]);
-    await until('A refuses the tampered bundle', async () => /WARPC0240: bundle refused: file linux\/routes4.batch/.test(devices[0]!.log), 15_000);
+    await until('A refuses the tampered bundle', async () => /WARPC0240: bundle refused: file linux\/routes4.batch/.test(devices[0]!.log), 30_000);
     await proxyMode('replay');
     await api('PUT', '/devices/policy/exclude', [...LANS, { address: '203.0.113.0/24' }, { address: '198.19.0.0/25' }]);
-    await until('A refuses the replayed bundle', async () => /WARPC0238: bundle refused: version \d+ is older than version \d+/.test(devices[0]!.log), 15_000);
+    await until('A refuses the replayed bundle', async () => /WARPC0238: bundle refused: version \d+ is older than version \d+/.test(devices[0]!.log), 30_000);
     expect((await status(devices[0]!)).orchestration?.bundle_version).toBe(versions[0]);
     expect(await routeDev(devices[0]!, '198.19.0.1')).toBe('CloudflareWARP');
     for (const d of devices) expect(await curlApp(d)).toBe(`sees ${d.eth}`);
     // The honest bundle is taken as soon as it is served unchanged.
     await proxyMode('pass');
-    await until('A takes the honest bundle', async () => (await routeDev(devices[0]!, '198.19.0.1')) === 'eth0', 15_000);
+    await until('A takes the honest bundle', async () => (await routeDev(devices[0]!, '198.19.0.1')) === 'eth0', 30_000);
     expect((await status(devices[0]!)).orchestration!.bundle_version).toBeGreaterThan(versions[0]!);
-  }, 90_000);
+  }, 150_000);
 
   it('the orchestrator stopped for 30 s and restarted on the same SQLite file: both keep working, then pick up a change made after the restart', async () => {
     serve?.kill('SIGTERM');
@@ -317,6 +334,7 @@ describeE2E('the orchestrated fleet (namespaces, the real orchestrator)', ['ip',
     for (const d of devices) {
       expect(await curlApp(d)).toBe(`sees ${d.eth}`);
       expect((await d.ns.tryRun('ping', ['-c', '1', '-W', '2', ADDR.tunnelGw])).code).toBe(0);
+      expect(await dig(d, 'app.example.com')).toBe(ADDR.app);
       expect(d.log).toMatch(/WARPC0244: the orchestrator at https:\/\/198.51.100.1:8443 is unreachable .*keeping bundle/);
     }
     await startServe();

@@ -11,14 +11,15 @@ import { spkiSha256 } from '../../src/runtime/masque/cert.js';
 import { loadCompiled, withDeviceOverride, type CompiledLinux } from '../../src/runtime/linux/compiled.js';
 import { expectedRoutes, parseNftText } from '../../src/runtime/linux/live-state.js';
 import { batchDiff, parseRuleset } from '../../src/runtime/linux/plan-diff.js';
+import { profileSources } from '../../src/orchestrator/profiles.js';
 import { parseWgConf } from '../../src/runtime/tunnel/wgconf.js';
 import { FIXTURES_DIR } from '../helpers/fixtures.js';
 
 const out = mkdtempSync(join(tmpdir(), 'warpc-override-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-async function compiled(fixture: string): Promise<CompiledLinux> {
-  const r = compile(readFileSync(join(FIXTURES_DIR, fixture, 'profile.yaml'), 'utf8'), resolveTargets('linux').targets);
+async function compiled(fixture: string, source = readFileSync(join(FIXTURES_DIR, fixture, 'profile.yaml'), 'utf8')): Promise<CompiledLinux> {
+  const r = compile(source, resolveTargets('linux').targets);
   for (const [p, f] of r.files) {
     mkdirSync(join(out, fixture, p, '..'), { recursive: true });
     writeFileSync(join(out, fixture, p), f.text);
@@ -42,6 +43,22 @@ describe('withDeviceOverride', () => {
     expect(() => withDeviceOverride(c, { interface: { ipv4: 'fd00::1', ipv6: null }, peer: { public_key: key, endpoint: '10.9.0.1:1' } })).toThrow(/IPv4 address "fd00::1" is not valid/);
     expect(() => withDeviceOverride(c, { interface: { ipv4: '10.0.0.1', ipv6: null }, peer: { public_key: 'x', endpoint: '10.9.0.1:1' } })).toThrow(/peer public key "x"/);
     expect(() => withDeviceOverride(c, { interface: { ipv4: '10.0.0.1', ipv6: null }, peer: { public_key: key, endpoint: 'a b' } })).toThrow(/peer endpoint "a b"/);
+  });
+
+  it('gives a wireguard.conf without a [Peer] (the orchestrator\'s profiles never name one) the gateway as its peer', async () => {
+    // The default profile as the admin API stores it, compiled as the orchestrator compiles its bundles.
+    const src = profileSources([{ id: 'default', body: { exclude: [{ address: '192.168.0.0/16' }] } }]).get('default')!;
+    const c = await compiled('admin-api-default', src.text);
+    expect(parseWgConf(c.files.get('wireguard.conf')!.toString()).peers).toEqual([]);
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const o = withDeviceOverride(c, { interface: { ipv4: '100.96.0.7', ipv6: 'fd00:96::7' }, peer: { public_key: key, endpoint: '198.51.100.1:2408' } });
+    expect(parseWgConf(o.files.get('wireguard.conf')!.toString())).toEqual({
+      ...parseWgConf(c.files.get('wireguard.conf')!.toString()),
+      peers: [{ publicKey: key, endpoint: '198.51.100.1:2408', allowedIps: ['0.0.0.0/0', '::/0'], persistentKeepalive: null }],
+    });
+    // The same AllowedIPs a compiled peer has.
+    const withPeer = await compiled('corporate-exclude');
+    expect(parseWgConf(withPeer.files.get('wireguard.conf')!.toString()).peers[0]!.allowedIps).toEqual(['0.0.0.0/0', '::/0']);
   });
 
   const key = Buffer.alloc(32, 9).toString('base64');
@@ -70,13 +87,6 @@ describe('withDeviceOverride', () => {
       expect(o.manifestSha256).toBe(c.manifestSha256);
     });
   }
-
-  it('a plan with no [Peer] (a profile without tunnel.peer_public_key, as the admin API makes them) gets the gateway as its only peer', async () => {
-    const c = await compiled('defaults');
-    expect(parseWgConf(c.files.get('wireguard.conf')!.toString()).peers).toEqual([]);
-    const o = withDeviceOverride(c, base);
-    expect(parseWgConf(o.files.get('wireguard.conf')!.toString()).peers).toEqual([{ publicKey: key, endpoint: '198.51.100.1:2408', allowedIps: ['0.0.0.0/0', '::/0'], persistentKeepalive: null }]);
-  });
 
   it('adds no second throw for an address the plan already throws as a host prefix, and refuses what is not an address', async () => {
     const c = await compiled('corporate-exclude');

@@ -45,6 +45,8 @@ describeStores('orchestrator API', (f) => {
       expect(put.json.result).toEqual([{ address: '10.0.0.0/8', description: 'corp' }, { host: 'intranet.example.com' }]);
       // warpc check's warnings come back as messages
       expect(put.json.messages.map((m: { code: string }) => m.code)).toContain('WARPC0134');
+      // but not "no tunnel peer": no stored profile has one, each device's registration names the gateway
+      expect(put.json.messages.map((m: { code: string }) => m.code)).not.toContain('WARPC0052');
       const fb = await h.call('PUT', `${ADMIN}/devices/policy/fallback_domains`, { token: h.admin, body: [{ suffix: 'corp.example.com', dns_server: ['10.0.0.53'] }] });
       expect(fb.status).toBe(200);
       expect((await h.call('GET', `${ADMIN}/devices/policy/exclude`, { token: h.admin })).json.result).toHaveLength(2);

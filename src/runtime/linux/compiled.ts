@@ -124,8 +124,9 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
  * gateway peer in place of the profile's interface address and first tunnel
  * peer, and the override's bypass addresses outside the tunnel
  * (src/contract/device-override.ts). Only the in-memory plan changes; the
- * files on disk and the manifest sha256 stay as verified. A MASQUE plan takes
- * the registration's MASQUE gateway (endpoint and server pin) in place of
+ * files on disk and the manifest sha256 stay as verified. A wireguard.conf
+ * without a [Peer] gets the gateway as its peer. A MASQUE plan takes the
+ * registration's MASQUE gateway (endpoint and server pin) in place of
  * masque.json's when the override names one; a plan without a tunnel takes the
  * addresses only.
  */
@@ -152,9 +153,9 @@ export function withDeviceOverride(c: CompiledLinux, o: DeviceOverride | null | 
     if (!/^(\[[0-9A-Fa-f:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):\d{1,5}$/.test(o.peer.endpoint)) bad('peer endpoint', o.peer.endpoint);
     const conf = parseWgConf(wg.toString('utf8'));
     const [first, ...rest] = conf.peers;
-    // A profile with no tunnel.peer_public_key (one made through the admin API) compiles to no
-    // [Peer]: the registration's gateway is then the only one, with the compiler's allowed IPs
-    // (everything: the routes decide what enters the tunnel).
+    // A profile from the orchestrator's admin API names no peer (Cloudflare's profiles never do: the
+    // client learns its peer at registration), so its wireguard.conf has none: the gateway becomes the
+    // peer, with the AllowedIPs every compiled peer has (the routes, not AllowedIPs, decide what enters).
     const peer = first ? { ...first, publicKey: o.peer.public_key, endpoint: o.peer.endpoint } : { publicKey: o.peer.public_key, endpoint: o.peer.endpoint, allowedIps: ['0.0.0.0/0', '::/0'], persistentKeepalive: null };
     files.set('wireguard.conf', Buffer.from(serializeWgConf({ ...conf, peers: [peer, ...rest] })));
   }

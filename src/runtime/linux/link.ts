@@ -11,7 +11,7 @@ import { lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { basename, join } from 'node:path';
 import type { Executor } from '../exec.js';
-import { processStartTime, sleep, stopProcess } from '../proc.js';
+import { isDeadState, processCmdline, processStartTime, readStat, sleep, stopProcess } from '../proc.js';
 import { uapiGet, uapiSet, uapiSocketPath, type UapiDevice } from '../tunnel/uapi.js';
 import { uapiSetLines, type WgConf } from '../tunnel/wgconf.js';
 import { keyToHex } from '../tunnel/keys.js';
@@ -141,10 +141,10 @@ export async function wireguardGoFor(ifname: string): Promise<WgProcess[]> {
   for (const name of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
-    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+    const argv = (await processCmdline(pid)) ?? [];
     if (argv.length < 2 || basename(argv[0]!) !== 'wireguard-go' || !argv.slice(1).includes(ifname)) continue;
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    if (stat === '' || /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) continue;
+    const stat = await readStat(pid);
+    if (stat === null || isDeadState(stat.state)) continue;
     out.push({ pid, netns: await readlink(`/proc/${pid}/ns/net`).catch(() => 'net:[?]') });
   }
   return out;

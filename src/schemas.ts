@@ -31,6 +31,7 @@ export const SCHEMA_OPTIONS: Readonly<Record<string, Options>> = {
   // The orchestrator's request bodies (src/orchestrator/ validates them) and responses (the agent reads them).
   'orchestrator-registration-request.schema.json': BASE,
   'orchestrator-key-rotation.schema.json': BASE,
+  'orchestrator-masque-key.schema.json': BASE,
   'orchestrator-posture.schema.json': BASE,
   'orchestrator-token-request.schema.json': BASE,
   'orchestrator-registration.schema.json': BASE,

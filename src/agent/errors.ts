@@ -1,4 +1,4 @@
-/** The agent's refusals: one coded error (WARPC0230–0249, src/diagnostics/codes.ts) each, rendered as `WARPCnnnn: message`. */
+/** The agent's refusals: one coded error (WARPC0230–0249, WARPC0265–0274, src/diagnostics/codes.ts) each, rendered as `WARPCnnnn: message`. */
 import { CODES, type CodeArgs, type CodeName } from '../diagnostics/codes.js';
 import { diag } from '../diagnostics/diagnostic.js';
 

@@ -24,6 +24,7 @@ import { agentError, agentMessage, AgentError, isAgentError } from './errors.js'
 import { osVersion, type Log } from './enroll.js';
 import { apiErrorDetail, orchestratorRequest, type HttpResponse } from './http.js';
 import { readAgentStatus, readCurrentBundle, readRegistration, storeBundle, writeAgentStatus, type AgentStatusFile, type RegistrationFile } from './state.js';
+import { ensureMasqueKey, isMasquePlan } from './masque.js';
 import { verifyBundle, type VerifyContext } from './verify.js';
 
 export interface FollowOptions {
@@ -41,14 +42,17 @@ export interface FollowOptions {
 }
 
 /**
- * The registration as the runtime takes it: our addresses, the first gateway
- * peer's endpoint (v4, then host, then v6), and what must stay outside the
+ * The registration as the runtime takes it: our addresses, the first WireGuard
+ * gateway peer's endpoint (v4, then host, then v6), the gateway's MASQUE side
+ * (a `tunnel_type: masque` peer) for a MASQUE plan, and what must stay outside the
  * tunnel: `orchestratorAddresses` (the orchestrator never obeys Split Tunnel
  * rules: were it reached through the tunnel, a device the gateway has dropped
  * could never hear it was revoked) and the gateway peers' endpoint addresses.
  */
 export function overrideOf(reg: RegistrationFile, orchestratorAddresses: readonly string[] = []): DeviceOverride {
-  const peer = reg.peers[0];
+  const peer = reg.peers.find((p) => p.tunnel_type !== 'masque');
+  const mq = reg.peers.find((p) => p.tunnel_type === 'masque');
+  const mqEndpoint = mq ? (mq.endpoint.v4 ?? mq.endpoint.v6 ?? mq.endpoint.host) : undefined;
   const endpoint = peer ? (peer.endpoint.v4 ?? peer.endpoint.host ?? peer.endpoint.v6 ?? '') : '';
   const bare = (a: string): string => a.replace(/\/\d+$/, '');
   const bypass = new Set(orchestratorAddresses);
@@ -58,7 +62,12 @@ export function overrideOf(reg: RegistrationFile, orchestratorAddresses: readonl
       if (host && isIP(host)) bypass.add(host);
     }
   }
-  return { interface: { ipv4: bare(reg.addresses.v4), ipv6: reg.addresses.v6 ? bare(reg.addresses.v6) : null }, peer: { public_key: peer?.public_key ?? '', endpoint }, bypass: [...bypass] };
+  return {
+    interface: { ipv4: bare(reg.addresses.v4), ipv6: reg.addresses.v6 ? bare(reg.addresses.v6) : null },
+    peer: { public_key: peer?.public_key ?? '', endpoint },
+    ...(mq && mqEndpoint !== undefined ? { masque: { endpoint: mqEndpoint, server_pin: mq.public_key } } : {}),
+    bypass: [...bypass],
+  };
 }
 
 /**
@@ -273,6 +282,15 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
     }
     if (stop.signal.aborted || dir === null) return;
 
+    // A MASQUE plan: the gateway must know this device's MASQUE key before the tunnel comes up.
+    // Registered once (the answer also names the gateway's MASQUE side, which the override takes).
+    let current = reg;
+    if (await isMasquePlan(dir)) {
+      const m = await ensureMasqueKey(current, o.stateDir, log, stop.signal);
+      if ('revoked' in m) throw await f.markRevoked(m.revoked);
+      current = m.reg;
+    }
+
     // 2. Up through the runtime, then follow. The orchestrator stays outside the tunnel.
     const orchAddresses = await orchestratorAddresses(reg.orchestrator).catch((err: unknown) => {
       log(`the orchestrator's name does not resolve now (${(err as Error).message}): its traffic follows the plan's routes`);
@@ -288,6 +306,7 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
     const revoke = new AbortController();
     // The posture's firewall: whether the running plan loads warpc's nft table (a new bundle may change it).
     let firewall = await planHasFirewall(dir);
+    const runningMasque = await isMasquePlan(dir);
     let revokedStatus: number | null = null;
     const onRevoked = async (status: number): Promise<void> => {
       if (revokedStatus !== null) return;
@@ -313,6 +332,31 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
           attempt = 0;
           if (got !== null && typeof got === 'object') return void (await onRevoked(got.revoked));
           if (typeof got === 'string') {
+            const masque = await isMasquePlan(got);
+            if (masque !== runningMasque) {
+              // A live apply keeps the tunnel up, so it cannot change its protocol (the runtime refuses it too):
+              // the bundle stays stored and skipped until `warpc up` restarts. Its MASQUE key is registered
+              // now, so that restart finds the gateway ready.
+              if (masque) {
+                let m;
+                try {
+                  m = await ensureMasqueKey(current, o.stateDir, log, stop.signal);
+                } catch (err) {
+                  // Another key is registered: retrying cannot help; the bundle is skipped like one that did not apply.
+                  if (!isAgentError(err, 'AgentMasqueKeyConflict')) throw err;
+                  await f.rejected((err as Error).message);
+                  log((err as Error).message);
+                  continue;
+                }
+                if ('revoked' in m) return void (await onRevoked(m.revoked));
+                current = m.reg;
+              }
+              const version = f.pending?.version ?? 0;
+              const why = agentMessage('AgentTunnelSwitch', { version, to: masque ? 'MASQUE' : 'WireGuard', from: runningMasque ? 'MASQUE' : 'WireGuard', running: f.running ?? 0 });
+              await f.rejected(why);
+              log(why);
+              continue;
+            }
             try {
               if (!applyLive) throw new Error('the agent is not up');
               for (const line of await (applyLive as (dir: string) => Promise<string[]>)(got)) log(`apply: ${line}`);
@@ -348,7 +392,7 @@ export async function runOrchestrated(platform: RuntimePlatform, o: FollowOption
         stateDir: o.stateDir,
         root: o.root,
         mode: 'up',
-        override: overrideOf(reg, orchAddresses),
+        override: overrideOf(current, orchAddresses),
         stop: revoke.signal,
         onReady,
         ...(o.dnsManager ? { dnsManager: o.dnsManager } : {}),

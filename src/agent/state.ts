@@ -4,7 +4,9 @@
  * runtime's tunnel/keys.ts makes, 0600, which never leaves the device):
  *
  *   registration.json      0600  id, device token, addresses, gateway peers, orchestrator URL,
- *                                pinned TLS certificate (SPKI sha256) or CA, pinned bundle key
+ *                                pinned TLS certificate (SPKI sha256) or CA, pinned bundle key,
+ *                                the MASQUE key it registered (masque.key/masque.crt beside it are
+ *                                the runtime's, src/runtime/masque/cert.ts)
  *   bundles/<version>/     verified bundles: manifest.json, <os>/…, statement (the signed bytes)
  *                          and statement.sig; written beside the old one, fsynced, then
  *   current                0600  "<version>\n", replaced atomically: the bundle the device runs
@@ -43,6 +45,8 @@ export interface RegistrationFile {
   readonly tls: { readonly pin: string | null; readonly ca: string | null };
   readonly bundle_key: { readonly spki_sha256: string; readonly pem: string };
   readonly enrolled_at: string;
+  /** The MASQUE key this device registered (base64 of its P-256 SPKI DER, src/agent/masque.ts), once it ran a MASQUE plan. */
+  readonly masque_key?: string;
 }
 
 export interface AgentStatusFile {

@@ -3,11 +3,15 @@
  * reference MASQUE server (CONNECT-IP over HTTP/2) in the foreground until
  * SIGINT or SIGTERM. `--orchestrator URL --token T --interface WG` (alone or
  * with MASQUE): keep that wireguard-go interface's peers in sync with the
- * orchestrator's device list (src/gateway/peer-sync.ts). `--doh-listen ADDR:PORT
+ * orchestrator's device list (src/gateway/peer-sync.ts); with `--masque-listen`
+ * and no `--masque-clients`, the MASQUE server's clients are the devices of that
+ * list with a MASQUE key (src/gateway/masque-clients.ts). `--doh-listen ADDR:PORT
  * --doh-upstream ADDR[:PORT]` (alone or with either): run dnsdist as a supervised
  * DoH resolver in front of that resolver, with a block list (src/gateway/doh.ts).
  */
 import type { Command } from 'commander';
+import type { GatewayPeers } from '../contract/orchestrator.js';
+import type { ClientEntry } from '../runtime/masque/server.js';
 import { CliExit, EXIT } from './exit.js';
 
 interface Options {
@@ -35,10 +39,10 @@ export function register(program: Command): void {
     .command('gateway')
     .description("Run the reference gateway in the foreground: the MASQUE server (CONNECT-IP over HTTP/2 from registered client keys, to a TUN device), the WireGuard peer sync that keeps an interface's peers equal to an orchestrator's devices, and/or a DoH resolver (dnsdist, supervised) with a block list, in any combination")
     .option('--masque-listen <addr:port>', 'MASQUE: TCP address to listen on (e.g. 0.0.0.0:443)')
-    .option('--masque-clients <file>', 'MASQUE: known clients, one a line: sha256/PIN ADDRESSES [NAME] (read again at every new session)')
+    .option('--masque-clients <file>', "MASQUE: known clients, one a line: sha256/PIN ADDRESSES [NAME] (read again at every new session); without it and with --orchestrator, the orchestrator's devices with a MASQUE key")
     .option('--orchestrator <url>', 'peer sync: the orchestrator, https://HOST[:PORT] (GET /v0/gateway/peers, long-poll)')
     .option('--token <token>', 'peer sync: a gateway token (warpc orchestrator token create --gateway)')
-    .option('--interface <name>', 'peer sync: the wireguard-go interface whose peers follow the orchestrator (other peers are left alone)')
+    .option('--interface <name>', 'peer sync: the wireguard-go interface whose peers follow the orchestrator (other peers are left alone); optional with --masque-listen')
     .option('--pin <sha256>', "peer sync: the orchestrator certificate's pin (sha256/BASE64, or its fingerprint as serve prints it)")
     .option('--ca <file>', "peer sync: trust orchestrator certificates issued by this CA (e.g. warpc-orchestrator/ca.pem)")
     .option('--doh-listen <addr:port>', 'DoH: where dnsdist serves DNS over HTTPS (e.g. 0.0.0.0:443 or [::]:443)')
@@ -62,8 +66,12 @@ export function register(program: Command): void {
       const dohOnly = (['dohUpstream', 'blockList', 'dohCert', 'dohKey'] as const).filter((k) => opts[k] !== undefined);
       if (!doh && (dohOnly.length > 0 || opts.dohName.length > 0 || opts.dohPath !== '/dns-query')) throw new CliExit(EXIT.usage, 'warpc gateway: --doh-upstream, --block-list, --doh-cert, --doh-key, --doh-path and --doh-name belong to the DoH resolver: give --doh-listen too');
       if (!sync && !masque && !doh) throw new CliExit(EXIT.usage, 'warpc gateway: give --masque-listen and --masque-clients (MASQUE), or --orchestrator, --token and --interface (WireGuard peer sync), or --doh-listen and --doh-upstream (DoH resolver), or several of them');
-      if (sync && (opts.token === undefined || opts.interface === undefined || (opts.pin === undefined) === (opts.ca === undefined))) throw new CliExit(EXIT.usage, 'warpc gateway: --orchestrator needs --token, --interface and exactly one of --pin or --ca');
-      if ((opts.masqueListen === undefined) !== (opts.masqueClients === undefined)) throw new CliExit(EXIT.usage, 'warpc gateway: --masque-listen and --masque-clients go together');
+      // MASQUE clients from the orchestrator: --masque-listen with --orchestrator and no --masque-clients.
+      const masqueFromOrch = sync && masque && opts.masqueClients === undefined;
+      if (sync && (opts.token === undefined || (opts.interface === undefined && !masqueFromOrch) || (opts.pin === undefined) === (opts.ca === undefined)))
+        throw new CliExit(EXIT.usage, 'warpc gateway: --orchestrator needs --token, exactly one of --pin or --ca, and --interface (WireGuard peer sync) or --masque-listen (MASQUE clients from the orchestrator)');
+      if (opts.masqueClients !== undefined && !masque) throw new CliExit(EXIT.usage, 'warpc gateway: --masque-clients needs --masque-listen');
+      if (masque && opts.masqueClients === undefined && !sync) throw new CliExit(EXIT.usage, 'warpc gateway: --masque-listen needs --masque-clients FILE, or --orchestrator (its device list names the MASQUE clients)');
       if (doh && opts.dohUpstream === undefined) throw new CliExit(EXIT.usage, 'warpc gateway: --doh-listen needs --doh-upstream (the resolver dnsdist forwards to)');
       if ((opts.dohCert === undefined) !== (opts.dohKey === undefined)) throw new CliExit(EXIT.usage, 'warpc gateway: --doh-cert and --doh-key go together');
       if (opts.dohCert !== undefined && opts.dohName.length > 0) throw new CliExit(EXIT.usage, 'warpc gateway: --doh-name names the generated certificate: not with --doh-cert');
@@ -104,6 +112,16 @@ export function register(program: Command): void {
       process.once('SIGTERM', onTerm);
       const stops: (() => Promise<void>)[] = [];
       const done: Promise<unknown>[] = [];
+      // The orchestrator's last list, handed to the MASQUE server once it runs and at every change.
+      let masqueList: GatewayPeers | null = null;
+      let masqueGw: { setClients(c: readonly ClientEntry[]): Promise<void> } | null = null;
+      const toMasque = async (): Promise<void> => {
+        if (!masqueGw || !masqueList) return;
+        const { masqueClientsOf } = await import('../gateway/masque-clients.js');
+        const clients = masqueClientsOf(masqueList.peers, glog);
+        await masqueGw.setClients(clients);
+        glog(`MASQUE clients at version ${masqueList.version}: ${clients.length} device(s) with a MASQUE key`);
+      };
       const stopAll = async (): Promise<void> => {
         await Promise.all(stops.map((f) => f().catch((err: Error) => glog(`stopping: ${err.message}`))));
         await Promise.all(done).catch(() => undefined);
@@ -137,7 +155,13 @@ export function register(program: Command): void {
             const ctl = new AbortController();
             const { followTuning } = await import('./up.js');
             const { waitSeconds, backoffMinMs, backoffMaxMs } = followTuning();
-            done.push(runPeerSync({ orchestrator: url, token: opts.token as string, trust, ifname: opts.interface as string, stateDir: opts.stateDir, log: glog, signal: ctl.signal, ...(waitSeconds ? { waitSeconds } : {}), ...(backoffMinMs ? { backoffMinMs } : {}), ...(backoffMaxMs ? { backoffMaxMs } : {}) }));
+            const onPeers = masqueFromOrch
+              ? async (list: GatewayPeers): Promise<void> => {
+                  masqueList = list;
+                  await toMasque();
+                }
+              : undefined;
+            done.push(runPeerSync({ orchestrator: url, token: opts.token as string, trust, ...(opts.interface !== undefined ? { ifname: opts.interface } : {}), ...(onPeers ? { onPeers } : {}), stateDir: opts.stateDir, log: glog, signal: ctl.signal, ...(waitSeconds ? { waitSeconds } : {}), ...(backoffMinMs ? { backoffMinMs } : {}), ...(backoffMaxMs ? { backoffMaxMs } : {}) }));
             stops.push(async () => ctl.abort());
           });
         }
@@ -145,12 +169,16 @@ export function register(program: Command): void {
           const { startGateway } = await import('../runtime/masque/gateway.js');
           let gw;
           try {
-            gw = await startGateway({ host: masqueListen.host, port: masqueListen.port, clientsFile: opts.masqueClients as string, stateDir: opts.stateDir, tunName: opts.tun, mtu, log: glog });
+            gw = await startGateway({ host: masqueListen.host, port: masqueListen.port, ...(opts.masqueClients !== undefined ? { clientsFile: opts.masqueClients } : {}), stateDir: opts.stateDir, tunName: opts.tun, mtu, log: glog });
           } catch (err) {
             throw new CliExit(EXIT.failure, `warpc gateway: ${(err as Error).message}`);
           }
           const running = gw;
           stops.push(() => running.stop());
+          if (masqueFromOrch) {
+            masqueGw = running;
+            await toMasque();
+          }
         }
       } catch (err) {
         await stopAll();

@@ -3,6 +3,7 @@
  * and manage its tokens directly on its data folder or database.
  */
 import type { Command } from 'commander';
+import type { RegistrationPeer } from '../contract/orchestrator.js';
 import { CliExit, EXIT } from './exit.js';
 
 interface StoreFlags {
@@ -18,6 +19,8 @@ interface ServeFlags extends StoreFlags {
   poolV6: string;
   gatewayKey?: string;
   gatewayEndpoint?: string;
+  gatewayMasqueEndpoint?: string;
+  gatewayMasquePin?: string;
   gatewayAddress: string[];
   registerRate: string;
 }
@@ -60,6 +63,8 @@ export function register(program: Command): void {
     .option('--pool-v6 <cidr>', 'IPv6 pool of device tunnel addresses', 'fd01:5ca1:ab1e::/64')
     .option('--gateway-key <base64>', "the gateway's WireGuard public key, given to every registration")
     .option('--gateway-endpoint <host:port>', "the gateway's WireGuard endpoint")
+    .option('--gateway-masque-endpoint <ip:port>', "the gateway's MASQUE endpoint (TCP, e.g. 192.0.2.1:443), given to every registration as a tunnel_type masque peer")
+    .option('--gateway-masque-pin <sha256/…>', "the pin of the gateway's MASQUE server key (warpc gateway prints it and writes masque.pin)")
     .option('--gateway-address <ip>', "an address of the pools never handed out (the gateway's own; repeatable)", collect, [])
     .option('--register-rate <n>', 'registrations per second per source address (bursts of up to 4 times as many)', '5')
     .addHelpText('after', '\nExamples:\n  $ warpc orchestrator serve\n  $ warpc orchestrator serve --listen 0.0.0.0:8443 --hostname orch.example.com --gateway-key "$(cat gw.pub)" --gateway-endpoint gw.example.com:51820')
@@ -119,6 +124,18 @@ async function serve(o: ServeFlags): Promise<void> {
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliExit(EXIT.usage, 'warpc orchestrator serve: --tls-cert and --tls-key go together');
   if ((o.gatewayKey === undefined) !== (o.gatewayEndpoint === undefined)) throw new CliExit(EXIT.usage, 'warpc orchestrator serve: --gateway-key and --gateway-endpoint go together');
   if (o.gatewayKey !== undefined && Buffer.from(o.gatewayKey, 'base64').length !== 32) throw new CliExit(EXIT.usage, 'warpc orchestrator serve: --gateway-key: expected a WireGuard public key (base64 of 32 bytes, `wg pubkey` prints one)');
+  if ((o.gatewayMasqueEndpoint === undefined) !== (o.gatewayMasquePin === undefined)) throw new CliExit(EXIT.usage, 'warpc orchestrator serve: --gateway-masque-endpoint and --gateway-masque-pin go together');
+  let masquePeer: RegistrationPeer | null = null;
+  if (o.gatewayMasqueEndpoint !== undefined && o.gatewayMasquePin !== undefined) {
+    const ep = endpointOf(o.gatewayMasqueEndpoint);
+    const portOk = /:(\d{1,5})$/.exec(o.gatewayMasqueEndpoint);
+    if (ep.host !== undefined || !portOk || Number(portOk[1]) < 1 || Number(portOk[1]) > 65535)
+      throw new CliExit(EXIT.usage, `warpc orchestrator serve: --gateway-masque-endpoint ${JSON.stringify(o.gatewayMasqueEndpoint)}: expected IP:PORT or [V6]:PORT (masque.json names its endpoint by address)`);
+    const { normalizeMasquePin } = await import('../contract/masque.js');
+    const pin = normalizeMasquePin(o.gatewayMasquePin);
+    if (!pin.ok) throw new CliExit(EXIT.usage, `warpc orchestrator serve: --gateway-masque-pin: ${pin.reason} (give sha256/BASE64 as warpc gateway prints it)`);
+    masquePeer = { tunnel_type: 'masque', public_key: pin.pin, endpoint: ep };
+  }
   const rate = Number(o.registerRate);
   if (!Number.isFinite(rate) || rate <= 0) throw new CliExit(EXIT.usage, `warpc orchestrator serve: --register-rate ${JSON.stringify(o.registerRate)}: expected a positive number`);
   const { parsePrefix } = await import('../net/ip.js');
@@ -160,8 +177,10 @@ async function serve(o: ServeFlags): Promise<void> {
       return addr!.includes(':') ? `${addr!.replace(/::$/, '')}::1` : addr!.replace(/\d+$/, (n) => String(Number(n) + 1));
     };
     const reserved = o.gatewayAddress.length > 0 ? o.gatewayAddress : [first(o.poolV4), first(o.poolV6)];
-    const peers = o.gatewayKey !== undefined ? [{ public_key: o.gatewayKey, endpoint: endpointOf(o.gatewayEndpoint!) }] : [];
-    if (peers.length === 0) log('no --gateway-key/--gateway-endpoint: registrations name no gateway peer');
+    // WireGuard first: a reader that takes peers[0] for WireGuard keeps working.
+    const peers: RegistrationPeer[] = o.gatewayKey !== undefined ? [{ public_key: o.gatewayKey, endpoint: endpointOf(o.gatewayEndpoint!) }] : [];
+    if (masquePeer) peers.push(masquePeer);
+    if (peers.length === 0) log('no --gateway-key/--gateway-endpoint nor --gateway-masque-endpoint/--gateway-masque-pin: registrations name no gateway peer');
     orch = await startOrchestrator({ store, host: m[1] === 'localhost' ? '127.0.0.1' : m[1]!, port, tls, pools: { v4: o.poolV4, v6: o.poolV6, reserved }, peers, log, limits: { registerPerSecond: rate, registerBurst: Math.max(20, Math.ceil(rate * 4)) } });
     log(`${store.kind} store${store.kind === 'sqlite' ? ` in ${o.data}` : ''}; listening on https://${m[1]!.includes(':') ? `[${m[1]}]` : m[1]}:${orch.port}`);
     log(`bundle-signing key (Ed25519) sha256/${orch.signer.publicKey.spki_sha256}`);

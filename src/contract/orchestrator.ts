@@ -34,8 +34,17 @@ export interface RegistrationRequest {
   readonly serial_number: string;
 }
 
-/** A WireGuard peer as the device sees it: the gateway. */
+/**
+ * A gateway as the device sees it. A WireGuard peer (no `tunnel_type`, or `wireguard`): its
+ * Curve25519 public key and UDP endpoint. The gateway's MASQUE side (`tunnel_type: masque`, from
+ * `serve --gateway-masque-endpoint/--gateway-masque-pin`): `public_key` is the pin of its P-256
+ * server key (`sha256/BASE64`, what masque.json's server_pin holds) and `endpoint` its TCP
+ * `ip:port` — as Cloudflare pins its MASQUE server to `config.peers[…].public_key`
+ * (docs/cloudflare-formats.md §6). WireGuard peers come first, so a reader that takes
+ * `peers[0]` for WireGuard keeps working.
+ */
 export interface RegistrationPeer {
+  readonly tunnel_type?: 'wireguard' | 'masque';
   readonly public_key: string;
   /** `host:port` forms, v4 and v6 as configured; at least one is present. */
   readonly endpoint: { readonly v4?: string; readonly v6?: string; readonly host?: string };
@@ -59,6 +68,20 @@ export interface Registration {
 export interface KeyRotation {
   readonly key: string;
   readonly previous_key: string;
+}
+
+/**
+ * PATCH /v0/reg/{id} body enrolling the device's MASQUE key, as the public API does
+ * (docs/cloudflare-formats.md §5): it is stored beside the WireGuard key, which stays. `key` is the
+ * base64 of the P-256 public key's SubjectPublicKeyInfo DER. `previous_key` is the MASQUE key
+ * registered now (absent when there is none), so of two racing registrations one wins and the
+ * other gets 409 key_changed; sending the key that is registered already changes nothing (200).
+ */
+export interface MasqueKeyRegistration {
+  readonly key: string;
+  readonly key_type: 'secp256r1';
+  readonly tunnel_type: 'masque';
+  readonly previous_key?: string;
 }
 
 /** POST /v0/reg/{id}/posture body. Stored as reported; `match` sees it as `os.version`, `client.version`, `posture.firewall`, `posture.disk_encryption`, `posture.checks.<name>`. */
@@ -104,7 +127,13 @@ export interface BundleResponse {
 export interface GatewayPeers {
   /** Strictly increasing with every change to the list, for If-None-Match / long-poll the same way as bundles. */
   readonly version: number;
-  readonly peers: readonly { readonly device_id: string; readonly public_key: string; readonly allowed_ips: readonly string[] }[];
+  readonly peers: readonly {
+    readonly device_id: string;
+    readonly public_key: string;
+    readonly allowed_ips: readonly string[];
+    /** `sha256/BASE64` of the device's registered MASQUE key (SPKI), when it has one: the MASQUE server accepts that key for these allowed_ips. */
+    readonly masque_pin?: string;
+  }[];
 }
 
 /** The one serializer of the signed statement: fixed key order, no whitespace, no trailing newline. */

@@ -215,6 +215,10 @@ export const CODES = {
   DohDnsdist: { code: 'WARPC0257', severity: 'error', message: 'dnsdist: {reason}' },
   DohDnsdistExited: { code: 'WARPC0258', severity: 'warning', message: 'dnsdist (pid {pid}) exited ({how}); starting it again in {seconds} s' },
   DohName: { code: 'WARPC0259', severity: 'error', message: '--doh-name {value}: {reason} (expected a DNS name or an IP address for the generated certificate)' },
+
+  // 265–274: MASQUE registration through the orchestrator (src/agent/masque.ts)
+  AgentMasqueKeyConflict: { code: 'WARPC0265', severity: 'error', message: 'the orchestrator at {url} holds another MASQUE key for device {id} than the one this device names (HTTP 409{detail}): this device keeps its key sha256/{pin} ({file}) and will not replace a key it does not know; unenroll and enroll again, or have an admin revoke the device' },
+  AgentTunnelSwitch: { code: 'WARPC0266', severity: 'warning', message: 'bundle {version} runs the tunnel over {to} and the device runs {from}: a live apply does not switch tunnel protocols, so the device stays on bundle {running} and does not ask for {version} again; restart warpc up to run it' },
 } as const satisfies Record<string, CodeDef>;
 
 export type CodeName = keyof typeof CODES;

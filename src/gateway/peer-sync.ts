@@ -1,6 +1,7 @@
 /**
- * The reference gateway's link to its orchestrator: keep a wireguard-go
- * interface's peers equal to GET /v0/gateway/peers (long-poll, If-None-Match),
+ * The reference gateway's link to its orchestrator: follow GET /v0/gateway/peers
+ * (long-poll, If-None-Match), hand every list to onPeers (the MASQUE server's
+ * clients) and keep a wireguard-go interface's peers equal to it,
  * with `wg syncconf` semantics for the peers it manages — a new device is
  * added, a changed one updated, a revoked one removed — and without touching
  * any other peer or the sessions of unchanged ones (no replace_peers). The
@@ -60,7 +61,10 @@ export interface GatewaySyncOptions {
   readonly orchestrator: URL;
   readonly token: string;
   readonly trust: Trust;
-  readonly ifname: string;
+  /** The wireguard-go interface whose peers follow the list; absent: no WireGuard sync (a MASQUE-only gateway). */
+  readonly ifname?: string;
+  /** Every list heard (the first and each change), e.g. for the MASQUE server's clients (src/gateway/masque-clients.ts). */
+  readonly onPeers?: (list: GatewayPeers) => Promise<void>;
   readonly stateDir: string;
   readonly log: (msg: string) => void;
   readonly signal: AbortSignal;
@@ -82,7 +86,7 @@ async function readManaged(stateDir: string): Promise<Set<string>> {
 /** Follow the orchestrator's peer list until `signal` aborts; an unreachable orchestrator leaves the peers as they are and is retried with backoff. */
 export async function runPeerSync(o: GatewaySyncOptions): Promise<void> {
   await ensureStateDir(o.stateDir);
-  const socket = o.socket ?? uapiSocketPath(o.ifname);
+  const socket = o.ifname === undefined ? null : (o.socket ?? uapiSocketPath(o.ifname));
   let managed = await readManaged(o.stateDir);
   let version: number | null = null;
   let attempt = 0;
@@ -103,6 +107,12 @@ export async function runPeerSync(o: GatewaySyncOptions): Promise<void> {
       }
       if (r.status !== 200) throw agentError('AgentRequestRefused', { what: 'the peer list', status: r.status, detail: apiErrorDetail(r) });
       const list = JSON.parse(r.body.toString('utf8')) as GatewayPeers;
+      if (o.onPeers) await o.onPeers(list);
+      if (socket === null) {
+        version = list.version;
+        attempt = 0;
+        continue;
+      }
       const dev = await uapiGet(socket);
       const plan = planPeerSync(dev.peers, list.peers, managed);
       if (plan.lines.length > 0) await uapiSet(socket, plan.lines);

@@ -16,6 +16,7 @@ import { LIST_NAMES, type ListName } from '../interop/model.js';
 import { ApiFailure, readJson, sendJson, validate } from './http.js';
 import { apiObject, bodyOf, checkWrite, DEFAULT_ID, selectorOf, storedBody, type ProfileBody } from './profiles.js';
 import { StoreConflict, type DeviceRow, type Identity, type ProfileRow, type Store, type TokenKind, type TokenRow } from './store/types.js';
+import { masquePin } from './masque-key.js';
 import { hashToken, newToken } from './tokens.js';
 
 export const ADMIN_PREFIX = '/client/v4/accounts/';
@@ -48,6 +49,7 @@ export function deviceJson(d: DeviceRow): Record<string, unknown> {
     os_version: d.osVersion,
     serial_number: d.serial,
     public_key: d.publicKey,
+    masque: d.masqueKey !== null ? { key: d.masqueKey, pin: masquePin(d.masqueKey) } : null,
     addresses: { v4: d.addressV4, v6: d.addressV6 },
     identity: d.identity,
     enrolled_with: d.enrolledWith,

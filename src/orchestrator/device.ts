@@ -17,14 +17,15 @@
  * Decides: device routes, selection inputs, long-poll. Must not touch: SQL, TLS.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BundleStatement, GatewayPeers, KeyRotation, PostureReport, Registration, RegistrationPeer, RegistrationRequest } from '../contract/orchestrator.js';
+import type { BundleStatement, GatewayPeers, KeyRotation, MasqueKeyRegistration, PostureReport, Registration, RegistrationPeer, RegistrationRequest } from '../contract/orchestrator.js';
 import { BUNDLE_FORMAT } from '../contract/orchestrator.js';
 import { selectProfile, type Device, type OsName } from '../match/eval.js';
 import { BUNDLE_OS, type BundleCache, type BundleOs, type Compiled } from './bundles.js';
 import { ApiFailure, readJson, sendJson, validate } from './http.js';
-import { candidatesOf, DEFAULT_ID, profileSources } from './profiles.js';
+import { candidatesOf, DEFAULT_ID, profileSources, type MasqueGateway } from './profiles.js';
 import type { Signer } from './signing.js';
 import { StoreConflict, type AddressPools, type Change, type DeviceRow, type ProfileRow, type Store } from './store/types.js';
+import { masquePin, p256Spki } from './masque-key.js';
 import { bearerOf, hashToken, sameHash, tokenShape } from './tokens.js';
 
 export interface DeviceContext {
@@ -116,7 +117,13 @@ export class DeviceApi {
   /** Every waiter's 'close' listener: one function per API (EventEmitter passes the response as `this`). */
   private readonly onClose: (this: ServerResponse) => void;
 
+  /** The gateway's MASQUE side (a `tunnel_type: masque` peer of every registration): profiles with tunnel_protocol masque compile to it. */
+  private readonly masqueGateway: MasqueGateway | null;
+
   constructor(private readonly ctx: DeviceContext) {
+    const mq = ctx.peers.find((p) => p.tunnel_type === 'masque');
+    const mqEndpoint = mq ? (mq.endpoint.v4 ?? mq.endpoint.v6) : undefined;
+    this.masqueGateway = mq && mqEndpoint !== undefined ? { endpoint: mqEndpoint, pin: mq.public_key } : null;
     const forget = this.forget;
     this.onClose = function (this: ServerResponse): void {
       forget(this);
@@ -153,7 +160,7 @@ export class DeviceApi {
     if (this.view) return this.view;
     const gen = this.generation;
     const p = this.ctx.store.profiles().then((rows) => {
-      const sources = profileSources(rows);
+      const sources = profileSources(rows, this.masqueGateway);
       return { rows: new Map(rows.map((r) => [r.id, r])), sources, candidates: candidatesOf(rows, sources) };
     });
     this.view = p;
@@ -239,7 +246,28 @@ export class DeviceApi {
         return sendJson(res, 200, this.registration(d));
       }
       if (method === 'PATCH') {
-        const r = validate<KeyRotation>('orchestrator-key-rotation.schema.json', await readJson(req, this.ctx.bodyLimit));
+        const body = await readJson(req, this.ctx.bodyLimit);
+        // `tunnel_type: masque` enrols the MASQUE key (as the public API does); anything else is a WireGuard key rotation.
+        if (isObj(body) && 'tunnel_type' in body) {
+          const m = validate<MasqueKeyRegistration>('orchestrator-masque-key.schema.json', body);
+          const why = p256Spki(m.key);
+          if (why !== null) throw new ApiFailure(400, 'invalid_field', `/key ${why}`, '/key');
+          try {
+            const row = await store.setMasqueKey(d.id, m.previous_key ?? null, m.key);
+            await store.touch(d.id, now);
+            return sendJson(res, 200, this.registration(row));
+          } catch (err) {
+            if (err instanceof StoreConflict && err.reason === 'key_changed')
+              throw new ApiFailure(
+                409,
+                'key_changed',
+                m.previous_key === undefined ? 'a MASQUE key is registered already: name it in previous_key to replace it' : 'previous_key is not the registered MASQUE key (another registration came first): read the registration and retry',
+                '/previous_key',
+              );
+            throw err;
+          }
+        }
+        const r = validate<KeyRotation>('orchestrator-key-rotation.schema.json', body);
         try {
           const row = await store.rotateKey(d.id, r.previous_key, r.key);
           await store.touch(d.id, now);
@@ -353,7 +381,15 @@ export class DeviceApi {
   private async peers(): Promise<GatewayPeers> {
     const version = await this.ctx.store.seq();
     const devices = await this.ctx.store.devices();
-    return { version, peers: devices.map((d) => ({ device_id: d.id, public_key: d.publicKey, allowed_ips: [`${d.addressV4}/32`, `${d.addressV6}/128`] })) };
+    return {
+      version,
+      peers: devices.map((d) => ({
+        device_id: d.id,
+        public_key: d.publicKey,
+        allowed_ips: [`${d.addressV4}/32`, `${d.addressV6}/128`],
+        ...(d.masqueKey !== null ? { masque_pin: masquePin(d.masqueKey) } : {}),
+      })),
+    };
   }
 
   private expire(now: number): void {

@@ -62,10 +62,27 @@ export function accountOf(rows: readonly Pick<ProfileRow, 'id' | 'body'>[]): Acc
   return { defaultProfile: def ? cfProfileOf(def) : null, custom: byPrecedence(rows.filter((r) => r.id !== DEFAULT_ID).map(cfProfileOf)) };
 }
 
-/** Every profile's warpc YAML and name, keyed by profile id: exactly what `warpc import` of the API responses writes. */
-export function profileSources(rows: readonly Pick<ProfileRow, 'id' | 'body'>[]): Map<string, { name: string; text: string }> {
+/** The gateway's MASQUE side as the orchestrator was told it (`serve --gateway-masque-endpoint/--gateway-masque-pin`). */
+export interface MasqueGateway {
+  /** `ip:port` or `[v6]:port`. */
+  readonly endpoint: string;
+  /** `sha256/BASE64` of the server's SPKI. */
+  readonly pin: string;
+}
+
+/**
+ * Every profile's warpc YAML and name, keyed by profile id: exactly what `warpc import` of the API
+ * responses writes — except that, when the orchestrator knows its gateway's MASQUE side, a profile
+ * whose `tunnel_protocol` is `masque` gets `tunnel: {protocol: masque, endpoint, peer_public_key}`
+ * naming that gateway (an export does not carry the MASQUE server's key, so `warpc import` keeps
+ * WireGuard and says so, WARPC0170; the orchestrator has the key).
+ */
+export function profileSources(rows: readonly Pick<ProfileRow, 'id' | 'body'>[], masque?: MasqueGateway | null): Map<string, { name: string; text: string }> {
   const out = new Map<string, { name: string; text: string }>();
-  for (const f of accountToProfiles(accountOf(rows)).files) out.set(f.profile.policyId ?? DEFAULT_ID, { name: f.base, text: renderFile(f.document, 'yaml') });
+  for (const f of accountToProfiles(accountOf(rows)).files) {
+    const doc = masque && f.profile.settings['tunnel_protocol'] === 'masque' ? { ...f.document, tunnel: { protocol: 'masque', endpoint: masque.endpoint, peer_public_key: masque.pin } } : f.document;
+    out.set(f.profile.policyId ?? DEFAULT_ID, { name: f.base, text: renderFile(doc, 'yaml') });
+  }
   return out;
 }
 

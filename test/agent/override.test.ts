@@ -1,9 +1,13 @@
 /** The registration over the plan (src/contract/device-override.ts): addresses, the first peer and the bypass change in memory, nothing else. */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { overrideOf } from '../../src/agent/follow.js';
 import { compile, resolveTargets } from '../../src/compile.js';
+import { parseMasque } from '../../src/contract/masque.js';
+import { spkiSha256 } from '../../src/runtime/masque/cert.js';
 import { loadCompiled, withDeviceOverride, type CompiledLinux } from '../../src/runtime/linux/compiled.js';
 import { expectedRoutes, parseNftText } from '../../src/runtime/linux/live-state.js';
 import { batchDiff, parseRuleset } from '../../src/runtime/linux/plan-diff.js';
@@ -92,5 +96,79 @@ describe('withDeviceOverride', () => {
     expect(o.files.get('routes4.batch')!.toString()).toBe(c.files.get('routes4.batch')!.toString());
     expect(() => withDeviceOverride(c, { ...base, bypass: ['198.51.100.0/24'] })).toThrow(/bypass address "198.51.100.0\/24" is not valid/);
     expect(() => withDeviceOverride(c, { ...base, bypass: ['orch.example'] })).toThrow(/bypass address "orch.example"/);
+  });
+});
+
+describe('withDeviceOverride on a MASQUE plan', () => {
+  const serverKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey;
+  const profilePin = `sha256/${spkiSha256(serverKey)}`;
+  const regPin = `sha256/${Buffer.alloc(32, 5).toString('base64')}`;
+  const wgKey = Buffer.alloc(32, 9).toString('base64');
+
+  async function masquePlan(): Promise<CompiledLinux> {
+    const name = 'masque-plan';
+    const r = compile(`version: 1\nname: m\ntunnel: { protocol: masque, endpoint: "198.51.100.1:443", peer_public_key: "${profilePin}", sni: gw.example.net }\n`, resolveTargets('linux').targets);
+    for (const [p, f] of r.files) {
+      mkdirSync(join(out, name, p, '..'), { recursive: true });
+      writeFileSync(join(out, name, p), f.text);
+    }
+    return loadCompiled(join(out, name, 'linux'));
+  }
+
+  it("puts the registration's MASQUE gateway (endpoint, server pin) over masque.json in memory; SNI, authority, keepalive and the manifest stay", async () => {
+    const c = await masquePlan();
+    expect(c.masque).toMatchObject({ endpoint: { host: '198.51.100.1', port: 443 }, server_pin: profilePin });
+    const o = withDeviceOverride(c, { interface: { ipv4: '100.96.0.7', ipv6: 'fd00:96::7' }, peer: { public_key: '', endpoint: '' }, masque: { endpoint: '203.0.113.9:8443', server_pin: regPin } });
+    expect(o.masque).toEqual({ ...c.masque!, endpoint: { host: '203.0.113.9', port: 8443 }, server_pin: regPin });
+    expect(parseMasque(o.files.get('masque.json')!.toString())).toEqual(o.masque);
+    expect(o.settings.interface).toMatchObject({ ipv4: '100.96.0.7' });
+    expect(o.files.has('wireguard.conf')).toBe(false);
+    expect(o.manifestSha256).toBe(c.manifestSha256);
+    // On disk: still the profile's, and it still verifies.
+    expect(readFileSync(join(out, 'masque-plan', 'linux', 'masque.json'), 'utf8')).toBe(c.files.get('masque.json')!.toString());
+    expect((await loadCompiled(join(out, 'masque-plan', 'linux'))).masque).toEqual(c.masque);
+    // IPv6 endpoint.
+    expect(withDeviceOverride(c, { interface: { ipv4: '100.96.0.7', ipv6: null }, peer: { public_key: '', endpoint: '' }, masque: { endpoint: '[2001:db8::9]:443', server_pin: regPin } }).masque!.endpoint).toEqual({ host: '2001:db8::9', port: 443 });
+  });
+
+  it("without the override's MASQUE side, masque.json's stays; a WireGuard plan ignores it; bad values are refused", async () => {
+    const c = await masquePlan();
+    const base = { interface: { ipv4: '100.96.0.7', ipv6: null }, peer: { public_key: '', endpoint: '' } };
+    const o = withDeviceOverride(c, base);
+    expect(o.masque).toEqual(c.masque);
+    expect(o.files.get('masque.json')).toBe(c.files.get('masque.json'));
+    const wg = await compiled('corporate-exclude');
+    const w = withDeviceOverride(wg, { ...base, peer: { public_key: wgKey, endpoint: '10.9.0.1:51820' }, masque: { endpoint: '203.0.113.9:443', server_pin: regPin } });
+    expect(w.masque).toBeNull();
+    expect(w.files.has('masque.json')).toBe(false);
+    for (const endpoint of ['gw.example:443', '203.0.113.9', '203.0.113.9:0', '203.0.113.9:70000', '2001:db8::9:443', '[203.0.113.9]:443'])
+      expect(() => withDeviceOverride(c, { ...base, masque: { endpoint, server_pin: regPin } }), endpoint).toThrow(/MASQUE endpoint/);
+    for (const pin of ['abc', regPin.slice(7), 'sha256/AAAA', `sha1/${regPin.slice(7)}`]) expect(() => withDeviceOverride(c, { ...base, masque: { endpoint: '203.0.113.9:443', server_pin: pin } }), pin).toThrow(/MASQUE server pin/);
+  });
+
+  it("the agent's override takes the WireGuard peer and the MASQUE peer from the registration by tunnel_type, and keeps both endpoints outside the tunnel", () => {
+    const reg = {
+      version: 1 as const,
+      orchestrator: 'https://127.0.0.1:8443',
+      id: 'd1',
+      token: 't',
+      install_id: 'i',
+      os: 'linux',
+      addresses: { v4: '100.96.0.7', v6: 'fd00:96::7' },
+      peers: [
+        { tunnel_type: 'masque' as const, public_key: regPin, endpoint: { v4: '203.0.113.9:443' } },
+        { public_key: wgKey, endpoint: { v4: '198.51.100.1:2408' } },
+      ],
+      tls: { pin: 'x', ca: null },
+      bundle_key: { spki_sha256: 'y', pem: 'z' },
+      enrolled_at: '2026-01-01T00:00:00Z',
+    };
+    expect(overrideOf(reg)).toEqual({
+      interface: { ipv4: '100.96.0.7', ipv6: 'fd00:96::7' },
+      peer: { public_key: wgKey, endpoint: '198.51.100.1:2408' },
+      masque: { endpoint: '203.0.113.9:443', server_pin: regPin },
+      bypass: ['203.0.113.9', '198.51.100.1'],
+    });
+    expect(overrideOf({ ...reg, peers: [reg.peers[1]!] }).masque).toBeUndefined();
   });
 });

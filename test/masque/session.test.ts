@@ -14,7 +14,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CapsuleError, CapsuleReader, encodeDatagram } from '../../src/runtime/masque/capsule.js';
 import { derToPem, selfSignedCertificate, spkiSha256 } from '../../src/runtime/masque/cert.js';
 import { MasqueClient, type PacketPort } from '../../src/runtime/masque/client.js';
-import { MasqueServer, parseClientsFile } from '../../src/runtime/masque/server.js';
+import { clientsFromFile, MasqueServer, parseClientsFile, type ClientEntry } from '../../src/runtime/masque/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warpc-masque-session-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,9 +69,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startServer(port = 0): Promise<{ srv: MasqueServer; port: number; tun: Port; logs: string[] }> {
+async function startServer(port = 0, clients: () => readonly ClientEntry[] = clientsFromFile(clientsFile), clientsSource = clientsFile): Promise<{ srv: MasqueServer; port: number; tun: Port; logs: string[] }> {
   const logs: string[] = [];
-  const srv = new MasqueServer({ host: '127.0.0.1', port, keyPem: server.keyPem, certPem: server.certPem, clientsFile, log: (m) => logs.push(m) });
+  const srv = new MasqueServer({ host: '127.0.0.1', port, keyPem: server.keyPem, certPem: server.certPem, clients, clientsSource, log: (m) => logs.push(m) });
   const tun = new Port();
   srv.attach(tun);
   const addr = await srv.listen();
@@ -113,6 +113,38 @@ describe('MASQUE over HTTP/2 on loopback', () => {
     expect(s.tun.got).toEqual([]);
     expect(c.client.stats.dropped_packets).toBe(1);
     expect(s.srv.stats.sessions).toBe(0);
+  });
+
+  it('clients that follow a list (the orchestrator\'s): a key added is accepted without a restart; one removed is refused and its live session closed', async () => {
+    const [laptop] = parseClientsFile(`sha256/${device.pin} 172.16.0.2/32 laptop\n`);
+    let known: ClientEntry[] = [];
+    const s = await startServer(0, () => known, "the orchestrator's device list");
+    const c = startClient(s.port);
+    await expect(c.client.start()).rejects.toThrow();
+    await until('refusal log', () => s.logs.some((l) => l.includes(`client key sha256/${device.pin} is not registered in the orchestrator's device list`)));
+    expect(s.srv.refresh()).toBe(0);
+    known = [laptop!];
+    await until('session', () => c.client.stats.state === 'connected');
+    c.client.send([ipv4('172.16.0.2', '203.0.113.10', 'in')]);
+    await until('server packets', () => s.tun.got.length === 1);
+    // Unchanged list: the session stays.
+    expect(s.srv.refresh()).toBe(0);
+    // Other addresses for the same key: closed, and the client comes back with the new ones.
+    known = parseClientsFile(`sha256/${device.pin} 172.16.0.5/32 laptop\n`);
+    expect(s.srv.refresh()).toBe(1);
+    await until('reconnect', () => s.srv.stats.sessions === 2);
+    // Removed: the live session is closed and every new one refused.
+    known = [];
+    const refusedBefore = s.srv.stats.refused;
+    expect(s.srv.refresh()).toBe(1);
+    expect(s.logs.join('\n')).toContain(`key sha256/${device.pin} is no longer in the orchestrator's device list`);
+    await until('refused again', () => s.srv.stats.refused > refusedBefore);
+    await until('client down', () => c.client.stats.state !== 'connected');
+    const got = s.tun.got.length;
+    c.client.send([ipv4('172.16.0.2', '203.0.113.10', 'after')]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.tun.got.length).toBe(got);
+    expect(s.srv.stats.sessions).toBe(2);
   });
 
   it('the client refuses a server whose key is not the pinned one, before any HTTP', async () => {

@@ -4,6 +4,7 @@
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { request } from 'node:https';
+import type { RegistrationPeer } from '../../src/contract/orchestrator.js';
 import { createToken } from '../../src/orchestrator/admin.js';
 import { startOrchestrator, type Limits, type Orchestrator } from '../../src/orchestrator/server.js';
 import type { Store } from '../../src/orchestrator/store/types.js';
@@ -36,9 +37,14 @@ export function wgKey(): string {
   return generateKeyPairSync('x25519').publicKey.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64');
 }
 
-export async function startHarness(store: Store, limits: Partial<Limits> = {}, pools = { v4: '100.96.0.0/24', v6: 'fd01:5ca1:ab1e::/120', reserved: ['100.96.0.1', 'fd01:5ca1:ab1e::1'] }): Promise<Harness> {
+export async function startHarness(
+  store: Store,
+  limits: Partial<Limits> = {},
+  pools = { v4: '100.96.0.0/24', v6: 'fd01:5ca1:ab1e::/120', reserved: ['100.96.0.1', 'fd01:5ca1:ab1e::1'] },
+  peers: readonly RegistrationPeer[] = [{ public_key: GATEWAY_KEY, endpoint: { v4: '192.0.2.1:51820' } }],
+): Promise<Harness> {
   const tls = await generatedTls(store, []);
-  const orch = await startOrchestrator({ store, host: '127.0.0.1', port: 0, tls, pools, peers: [{ public_key: GATEWAY_KEY, endpoint: { v4: '192.0.2.1:51820' } }], limits });
+  const orch = await startOrchestrator({ store, host: '127.0.0.1', port: 0, tls, pools, peers, limits });
   const admin = (await createToken(store, { kind: 'admin', label: 'test admin', expiresAt: null, maxUses: null }, 'test')).token;
   const enroll = (await createToken(store, { kind: 'enroll', label: 'test enroll', expiresAt: null, maxUses: null, identity: { email: 'alice@example.com', groups: ['eng'] } }, 'test')).token;
   const gateway = (await createToken(store, { kind: 'gateway', label: 'gw', expiresAt: null, maxUses: null }, 'test')).token;

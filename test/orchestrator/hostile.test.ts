@@ -5,7 +5,7 @@
  * connections, and the registration rate limit. Every refusal is a 4xx (or 503) ApiError naming
  * the field where there is one, and changes nothing.
  */
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,21 @@ describeStores('orchestrator against a hostile client', (f) => {
     expect(replies.filter((r) => r.status === 409)).toHaveLength(3);
     const winner = keys[replies.findIndex((r) => r.status === 200)];
     expect((await h.store.device(d.id))!.publicKey).toBe(winner);
+  });
+
+  it('a MASQUE key that is not a P-256 SubjectPublicKeyInfo, a huge one, or a WireGuard key posing as one: 400 on /key, nothing stored, no seq', async () => {
+    const d = await h.register();
+    const seq = await h.store.seq();
+    const ec384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    for (const key of [ec384, wgKey(), 'A'.repeat(400), Buffer.alloc(91, 0x30).toString('base64')]) {
+      const r = await h.call('PATCH', `/v0/reg/${d.id}`, { token: d.token, body: { key, key_type: 'secp256r1', tunnel_type: 'masque' } });
+      expect(r.status, key).toBe(400);
+      expect(r.json.error.field).toBe('/key');
+    }
+    const mixed = await h.call('PATCH', `/v0/reg/${d.id}`, { token: d.token, body: { key: wgKey(), previous_key: d.key, tunnel_type: 'masque' } });
+    expect(mixed.status).toBe(400);
+    expect((await h.store.device(d.id))!.masqueKey).toBeNull();
+    expect(await h.store.seq()).toBe(seq);
   });
 
   it('concurrent registrations with one install id: one device', async () => {

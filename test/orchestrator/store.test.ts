@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { migrate, SCHEMA_VERSION, SchemaTooNew, type MigrationSql } from '../../src/orchestrator/store/migrations.js';
+import { migrate, MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, type MigrationSql } from '../../src/orchestrator/store/migrations.js';
 import { LISTEN_APPLICATION } from '../../src/orchestrator/store/postgres.js';
 import { StoreConflict, type AddressPools, type Change, type NewDevice, type Store } from '../../src/orchestrator/store/types.js';
 import { describeStores } from '../helpers/stores.js';
@@ -58,7 +58,8 @@ describeStores('orchestrator store', (f) => {
       expect(await s.profiles()).toEqual([]);
       expect(await s.devices()).toEqual([]);
       const rows = await f.query(s, 'SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => Number(r['version']))).toEqual([SCHEMA_VERSION]);
+      expect(rows.map((r) => Number(r['version']))).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(rows.at(-1)?.['version']).toBe(SCHEMA_VERSION);
     });
 
     it('re-opening keeps the data and runs no migration twice', async () => {
@@ -68,7 +69,20 @@ describeStores('orchestrator store', (f) => {
       const again = await f.reopen(s);
       expect((await again.tokenByHash('keep-me'))?.label).toBe('laptops');
       expect(await again.seq()).toBe(1);
-      expect((await f.query(again, 'SELECT version FROM schema_migrations')).length).toBe(1);
+      expect((await f.query(again, 'SELECT version FROM schema_migrations')).length).toBe(MIGRATIONS.length);
+    });
+
+    it('migration 2 adds the MASQUE key column to a version-1 database and keeps its devices', async () => {
+      const s = await f.open();
+      const d = await s.registerDevice(dev(), await enrollToken(s), BIG, 1);
+      await s.close();
+      // Back to what warpc with schema version 1 left: no masque_key column, version 2 not run.
+      await f.query(s, 'ALTER TABLE devices DROP COLUMN masque_key');
+      await f.query(s, 'DELETE FROM schema_migrations WHERE version = 2');
+      const again = await f.reopen(s);
+      expect(again.schemaVersion).toBe(SCHEMA_VERSION);
+      expect(await again.device(d.id)).toMatchObject({ id: d.id, publicKey: d.publicKey, masqueKey: null });
+      expect((await again.setMasqueKey(d.id, null, 'mq-1')).masqueKey).toBe('mq-1');
     });
 
     it('refuses a database newer than the code, naming both versions', async () => {
@@ -371,6 +385,37 @@ describeStores('orchestrator store', (f) => {
       const r = await s.rotateKey(d.id, `new-${winner}`, 'newest');
       expect(r.publicKey).toBe('newest');
       expect((await s.audit()).filter((e) => e.action === 'device.rotate_key').map((e) => e.actor)).toEqual([`device:${d.id}`, `device:${d.id}`]);
+    });
+
+    it('setMasqueKey is a compare-and-set beside the WireGuard key: racing registrations, one wins; the same key again changes nothing', async () => {
+      const s = await f.open();
+      const other = await f.reopen(s);
+      const d = await s.registerDevice(dev(), await enrollToken(s), BIG, 1);
+      expect(d.masqueKey).toBeNull();
+      expect(await conflict(s.setMasqueKey('nope', null, 'k'))).toBe('not_found');
+      const heard: Change[] = [];
+      s.subscribe((c) => heard.push(c));
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => conflict((i % 2 ? other : s).setMasqueKey(d.id, null, `mq-${i}`))));
+      expect(count(results, 'ok')).toBe(1);
+      expect(count(results, 'key_changed')).toBe(9);
+      const winner = `mq-${results.indexOf('ok')}`;
+      expect(await s.device(d.id)).toMatchObject({ masqueKey: winner, publicKey: d.publicKey });
+      await until(() => heard.length >= 1);
+      expect(heard).toEqual([expect.objectContaining({ kind: 'device', id: d.id })]);
+      // The stored key again: no seq, whatever previous_key says.
+      const seq = await s.seq();
+      expect((await s.setMasqueKey(d.id, 'something-else', winner)).masqueKey).toBe(winner);
+      expect(await s.seq()).toBe(seq);
+      // A new key without naming the stored one: refused; naming it: stored.
+      expect(await conflict(s.setMasqueKey(d.id, null, 'mq-new'))).toBe('key_changed');
+      expect((await s.setMasqueKey(d.id, winner, 'mq-new')).masqueKey).toBe('mq-new');
+      // The WireGuard rotation leaves the MASQUE key alone.
+      expect((await s.rotateKey(d.id, d.publicKey, 'wg-2')).masqueKey).toBe('mq-new');
+      const log = (await s.audit()).filter((e) => e.action === 'device.masque_key');
+      expect(log.map((e) => [e.actor, e.detail])).toEqual([
+        [`device:${d.id}`, { masqueKey: winner, previousKey: null }],
+        [`device:${d.id}`, { masqueKey: 'mq-new', previousKey: winner }],
+      ]);
     });
 
     it('touch() records last seen and the applied version, without a seq', async () => {

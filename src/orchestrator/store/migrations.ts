@@ -52,6 +52,14 @@ export const MIGRATIONS: readonly Migration[] = [
         subject TEXT NOT NULL, detail TEXT, change TEXT)`,
     ],
   },
+  {
+    version: 2,
+    statements: [
+      // The device's MASQUE key (base64 of its P-256 SubjectPublicKeyInfo DER), beside its
+      // WireGuard key; NULL until the device registers one (PATCH /v0/reg/{id}, tunnel_type masque).
+      `ALTER TABLE devices ADD COLUMN masque_key TEXT`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -83,6 +83,7 @@ function deviceRow(r: Row): DeviceRow {
     id: String(r['id']),
     installId: String(r['install_id']),
     publicKey: String(r['public_key']),
+    masqueKey: r['masque_key'] == null ? null : String(r['masque_key']),
     tokenHash: String(r['token_hash']),
     model: String(r['model']),
     osName: String(r['os_name']),
@@ -400,6 +401,20 @@ export class SqlStore implements Store {
       const seq = await this.nextSeq(tx);
       const rows = await tx.all(`UPDATE devices SET public_key = ? WHERE id = ? RETURNING *`, [key, id]);
       await this.record(tx, seq, { actor: `device:${id}`, action: 'device.rotate_key', subject: id, detail: { publicKey: key }, change: 'device' });
+      return deviceRow(rows[0]!);
+    });
+  }
+
+  setMasqueKey(id: string, previousKey: string | null, key: string): Promise<DeviceRow> {
+    return this.db.write(async (tx) => {
+      const cur = await tx.all(`SELECT * FROM devices WHERE id = ?`, [id]);
+      if (cur.length === 0) throw new StoreConflict('not_found', `no device ${id}`);
+      const stored = cur[0]!['masque_key'] == null ? null : String(cur[0]!['masque_key']);
+      if (stored === key) return deviceRow(cur[0]!);
+      if (stored !== previousKey) throw new StoreConflict('key_changed', `device ${id}'s MASQUE key is no longer the one the request names`);
+      const seq = await this.nextSeq(tx);
+      const rows = await tx.all(`UPDATE devices SET masque_key = ? WHERE id = ? RETURNING *`, [key, id]);
+      await this.record(tx, seq, { actor: `device:${id}`, action: 'device.masque_key', subject: id, detail: { masqueKey: key, previousKey: stored }, change: 'device' });
       return deviceRow(rows[0]!);
     });
   }

@@ -56,6 +56,8 @@ export interface DeviceRow {
   readonly id: string;
   readonly installId: string;
   readonly publicKey: string;
+  /** The device's MASQUE key (base64 of its P-256 SPKI DER), beside the WireGuard one; null until it registers one. */
+  readonly masqueKey: string | null;
   /** SHA-256 (hex) of the device's bearer token. */
   readonly tokenHash: string;
   readonly model: string;
@@ -165,6 +167,12 @@ export interface Store {
   devices(): Promise<DeviceRow[]>;
   /** Compare-and-set of the key: `key_changed` when the stored key is no longer `previousKey`. */
   rotateKey(id: string, previousKey: string, key: string): Promise<DeviceRow>;
+  /**
+   * Compare-and-set of the MASQUE key: `key_changed` when the stored one is not `previousKey` (null:
+   * none is stored). Storing the key that is stored already changes nothing (no seq, no audit), whatever
+   * `previousKey` says. A change is audited (`device.masque_key`) and announced as `device`.
+   */
+  setMasqueKey(id: string, previousKey: string | null, key: string): Promise<DeviceRow>;
   /** Deletes the device (its addresses become free); `actor` is the device itself or an admin token. */
   deleteDevice(id: string, actor: string): Promise<void>;
   touch(id: string, now: number, appliedVersion?: number): Promise<void>;

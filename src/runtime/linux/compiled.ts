@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ContractError } from '../../contract/json-file.js';
 import { MANIFEST_FILE, parseManifest, type Manifest, type ManifestFile } from '../../contract/manifest.js';
-import { MASQUE_FILE, parseMasque, type MasqueSettings } from '../../contract/masque.js';
+import { MASQUE_FILE, parseMasque, serializeMasque, type MasqueSettings } from '../../contract/masque.js';
 import { parseLinuxSettings, SETTINGS_FILE, type LinuxSettings } from '../../contract/settings.js';
 import type { DeviceOverride } from '../../contract/device-override.js';
 import { formatAddress, parseAddress, type Address } from '../../net/ip.js';
@@ -125,8 +125,10 @@ export async function loadCompiled(linuxDir: string): Promise<CompiledLinux> {
  * peer, and the override's bypass addresses outside the tunnel
  * (src/contract/device-override.ts). Only the in-memory plan changes; the
  * files on disk and the manifest sha256 stay as verified. A wireguard.conf
- * without a [Peer] gets the gateway as its peer. A MASQUE plan or one
- * without a tunnel takes the addresses only.
+ * without a [Peer] gets the gateway as its peer. A MASQUE plan takes the
+ * registration's MASQUE gateway (endpoint and server pin) in place of
+ * masque.json's when the override names one; a plan without a tunnel takes the
+ * addresses only.
  */
 export function withDeviceOverride(c: CompiledLinux, o: DeviceOverride | null | undefined): CompiledLinux {
   if (!o) return c;
@@ -157,6 +159,19 @@ export function withDeviceOverride(c: CompiledLinux, o: DeviceOverride | null | 
     const peer = first ? { ...first, publicKey: o.peer.public_key, endpoint: o.peer.endpoint } : { publicKey: o.peer.public_key, endpoint: o.peer.endpoint, allowedIps: ['0.0.0.0/0', '::/0'], persistentKeepalive: null };
     files.set('wireguard.conf', Buffer.from(serializeWgConf({ ...conf, peers: [peer, ...rest] })));
   }
+  let masque = c.masque;
+  if (masque && o.masque) {
+    // The registration's MASQUE gateway in place of masque.json's endpoint and server pin (the SNI,
+    // authority and keepalive stay the profile's).
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(o.masque.endpoint);
+    const host = m ? (m[1] ?? m[2]!) : '';
+    const port = m ? Number(m[3]) : 0;
+    const addr = parseAddress(host);
+    if (!m || !addr || (m[1] !== undefined) !== (addr.family === 6) || port < 1 || port > 65535) bad('MASQUE endpoint', o.masque.endpoint);
+    if (!/^sha256\/[A-Za-z0-9+/]{43}=$/.test(o.masque.server_pin) || Buffer.from(o.masque.server_pin.slice(7), 'base64').length !== 32) bad('MASQUE server pin', o.masque.server_pin);
+    masque = { ...masque, endpoint: { host: formatAddress(addr!.family, addr!.value), port }, server_pin: o.masque.server_pin };
+    files.set(MASQUE_FILE, Buffer.from(serializeMasque(masque)));
+  }
   const bypass: Address[] = [];
   for (const text of o.bypass ?? []) {
     const a = parseAddress(text);
@@ -174,7 +189,7 @@ export function withDeviceOverride(c: CompiledLinux, o: DeviceOverride | null | 
     const ruleset = files.get('ruleset.nft');
     if (settings.features.firewall && ruleset) files.set('ruleset.nft', Buffer.from(withBypassElements(ruleset.toString('utf8'), bypass)));
   }
-  return { ...c, settings, files };
+  return { ...c, settings, masque, files };
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
  * The reference MASQUE server over HTTP/2 (`warpc gateway --masque-listen`):
  * accepts TLS 1.3 sessions (ALPN h2) from clients whose certificate key is in
- * the clients file, answers a CONNECT with `cf-connect-proto: cf-connect-ip`,
+ * the clients file or the orchestrator's device list, answers a CONNECT with `cf-connect-proto: cf-connect-ip`,
  * and moves IP packets between each client's stream and one TUN device on the
  * gateway. It assigns nothing: each client's addresses come from the clients
- * file (as the profile or the registration gave them), packets from a client
+ * file or the orchestrator (as the profile or the registration gave them), packets from a client
  * must come from them, and packets from the TUN go to the client owning the
  * destination. An unknown key is refused (TLS closed) with a log line naming it.
  */
@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { parsePrefix, type Prefix } from '../../net/ip.js';
+import { formatPrefix, parsePrefix, type Prefix } from '../../net/ip.js';
 import { CapsuleReader, encodeDatagrams } from './capsule.js';
 import { parsePin, spkiSha256 } from './cert.js';
 import type { PacketPort } from './client.js';
@@ -53,6 +53,11 @@ export function parseClientsFile(text: string, file = 'clients file'): ClientEnt
     out.push({ pin, name: rest.join(' ') || `client ${i + 1}`, allowed });
   });
   return out;
+}
+
+/** The clients of a clients file, read again at every call (so at every new session). */
+export function clientsFromFile(file: string): () => ClientEntry[] {
+  return () => parseClientsFile(readFileSync(file, 'utf8'), file);
 }
 
 /** The packet's source (which: 'src') or destination address as a bigint and family; null for non-IP. */
@@ -124,8 +129,10 @@ export interface MasqueServerOptions {
   readonly port: number;
   readonly keyPem: string;
   readonly certPem: string;
-  /** Read at every new session, so an added client is known at once. */
-  readonly clientsFile: string;
+  /** The known clients, asked at every new session (a clients file read again, or the orchestrator's list as last heard). */
+  readonly clients: () => readonly ClientEntry[];
+  /** Where they come from, for log lines (the clients file's path, or `the orchestrator's device list`). */
+  readonly clientsSource: string;
   readonly log: (msg: string) => void;
   /** Called when a client's session starts, before it is answered (the gateway routes its addresses). */
   readonly onClient?: (client: ClientEntry) => Promise<void>;
@@ -173,8 +180,30 @@ export class MasqueServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private clients(): ClientEntry[] {
-    return parseClientsFile(readFileSync(this.o.clientsFile, 'utf8'), this.o.clientsFile);
+  /**
+   * The known clients changed (the orchestrator's list moved): a live session whose key is no
+   * longer known, or known with other addresses, is closed (a known client reconnects and is
+   * authorized again). Returns how many were closed.
+   */
+  refresh(): number {
+    let closed = 0;
+    let known: readonly ClientEntry[];
+    try {
+      known = this.o.clients();
+    } catch {
+      return 0;
+    }
+    const byPin = new Map(known.map((c) => [c.pin, c]));
+    for (const l of [...this.live]) {
+      const now = byPin.get(l.entry.pin);
+      const same = now !== undefined && now.allowed.map(formatPrefix).join(',') === l.entry.allowed.map(formatPrefix).join(',');
+      if (same) continue;
+      this.live.delete(l);
+      closed++;
+      this.o.log(`closing the MASQUE session of ${l.entry.name} from ${l.peer}: key sha256/${l.entry.pin} is ${now ? 'now known with other addresses' : `no longer in ${this.o.clientsSource}`}`);
+      l.stream.session?.destroy();
+    }
+    return closed;
   }
 
   /** Who is on the other end: the clients-file entry of the certificate's key, or null (refused). */
@@ -189,15 +218,15 @@ export class MasqueServer {
     const pin = spkiSha256(cert);
     let entry: ClientEntry | undefined;
     try {
-      entry = this.clients().find((c) => c.pin === pin);
+      entry = this.o.clients().find((c) => c.pin === pin);
     } catch (err) {
       this.stats.refused++;
-      this.o.log(`refused ${peer}: cannot read the clients file: ${(err as Error).message}`);
+      this.o.log(`refused ${peer}: cannot read ${this.o.clientsSource}: ${(err as Error).message}`);
       return null;
     }
     if (!entry) {
       this.stats.refused++;
-      this.o.log(`refused ${peer}: client key sha256/${pin} is not registered in ${this.o.clientsFile}`);
+      this.o.log(`refused ${peer}: client key sha256/${pin} is not registered in ${this.o.clientsSource}`);
       return null;
     }
     return entry;

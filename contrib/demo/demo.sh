@@ -67,6 +67,20 @@ wait_for() {
 	return 1
 }
 
+# The demo profile's policy (both demos); the MASQUE demo adds its interface and tunnel.
+demo_profile() {
+	cat <<'YAML'
+version: 1
+name: demo
+split_tunnel:
+  mode: exclude
+  entries:
+    - { address: 192.168.0.0/16, description: the demo LAN }
+fallback_domains:
+  - { suffix: lan.example.net, description: the device's own resolver }
+YAML
+}
+
 # The app, and the gateway's real resolver (dnsmasq); the DoH in front of it is `warpc gateway --doh-listen`
 # (dnsdist, supervised), with a block list. Its generated CA is what devices trust through --doh-ca.
 start_app_and_upstream() {
@@ -188,16 +202,7 @@ up_orchestrated() {
 	"${WARPC[@]}" orchestrator token create --data "$DIR/orch" --gateway --label demo-gateway 2>/dev/null >"$DIR/tokens/gateway"
 
 	# The demo profile, published through the admin API: `warpc export --format cloudflare-api` writes the requests.
-	cat >"$DIR/profile.yaml" <<YAML
-version: 1
-name: demo
-split_tunnel:
-  mode: exclude
-  entries:
-    - { address: 192.168.0.0/16, description: the demo LAN }
-fallback_domains:
-  - { suffix: lan.example.net, description: the device's own resolver }
-YAML
+	demo_profile >"$DIR/profile.yaml"
 	"${WARPC[@]}" export "$DIR/profile.yaml" --format cloudflare-api --out "$DIR/api" >/dev/null 2>&1
 	jq -c '.requests[]' "$DIR/api/cloudflare-api.json" | while read -r r; do
 		admin "$(jq -r .method <<<"$r")" "$(jq -r .path <<<"$r")" "$(jq -c .body <<<"$r")" >/dev/null
@@ -299,21 +304,16 @@ up_masque() {
 	printf 'table inet demo_gw {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  iifname "%s" tcp dport 8081 counter drop\n }\n}\n' "$GW_IF" | in_ns "$GW" nft -f -
 
 	# The profile, compiled; the device's resolv.conf lives in $DIR/root (--root), not /etc.
-	cat >"$DIR/profile.yaml" <<YAML
-version: 1
-name: demo
-split_tunnel:
-  mode: exclude
-  entries:
-    - { address: 192.168.0.0/16, description: the demo LAN }
-fallback_domains:
-  - { suffix: lan.example.net, description: the device's own resolver }
+	{
+		demo_profile
+		cat <<YAML
 interface: { ipv4: 172.16.0.2, mtu: 1280 }
 ${tunnel_line}
 dns: { doh_url: "https://doh.demo.example/dns-query", doh_addresses: [203.0.113.53], doh_via: tunnel }
 targets:
   linux: { interface: ${DEV_IF} }
 YAML
+	} >"$DIR/profile.yaml"
 	printf '# the demo device resolv.conf\nnameserver 192.168.77.1\n' >"$DIR/root/etc/resolv.conf"
 	"${WARPC[@]}" compile "$DIR/profile.yaml" --target linux --out "$DIR/out" >/dev/null
 

@@ -2,23 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warpc-masque-orch-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    return { code: await main(args), err };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
-}
 
 const PIN = `sha256/${Buffer.alloc(32, 1).toString('base64')}`;
 
@@ -32,20 +20,20 @@ it('serve: --gateway-masque-endpoint and --gateway-masque-pin go together; the e
     [['--gateway-masque-endpoint', '192.0.2.1:443', '--gateway-masque-pin', 'sha256/short'], /--gateway-masque-pin: .*sha256\/BASE64/],
   ];
   for (const [extra, message] of cases) {
-    const r = await run([...serve, ...extra]);
+    const r = await runCli([...serve, ...extra]);
     expect(r.code, extra.join(' ')).toBe(2);
     expect(r.err).toMatch(message);
   }
 });
 
 it('gateway: --masque-listen needs --masque-clients or --orchestrator; --orchestrator needs --interface only without --masque-listen', async () => {
-  const noSource = await run(['gateway', '--masque-listen', '127.0.0.1:443']);
+  const noSource = await runCli(['gateway', '--masque-listen', '127.0.0.1:443']);
   expect(noSource.code).toBe(2);
   expect(noSource.err).toMatch(/--masque-listen needs --masque-clients FILE, or --orchestrator/);
-  const clientsAlone = await run(['gateway', '--masque-clients', join(dir, 'c'), '--orchestrator', 'https://127.0.0.1:1', '--token', 't', '--interface', 'wg0', '--pin', PIN]);
+  const clientsAlone = await runCli(['gateway', '--masque-clients', join(dir, 'c'), '--orchestrator', 'https://127.0.0.1:1', '--token', 't', '--interface', 'wg0', '--pin', PIN]);
   expect(clientsAlone.code).toBe(2);
   expect(clientsAlone.err).toMatch(/--masque-clients needs --masque-listen/);
-  const wgOnly = await run(['gateway', '--orchestrator', 'https://127.0.0.1:1', '--token', 't', '--pin', PIN]);
+  const wgOnly = await runCli(['gateway', '--orchestrator', 'https://127.0.0.1:1', '--token', 't', '--pin', PIN]);
   expect(wgOnly.code).toBe(2);
   expect(wgOnly.err).toMatch(/--interface \(WireGuard peer sync\) or --masque-listen/);
 });

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generatedTls, givenTls, luaString, parseBlockList, parseCertName, parseDohPath, parseListen, parseUpstream, readBlockList, renderDnsdistConfig, type HostPort } from '../../src/gateway/doh.js';
+import { runCli } from '../helpers/cli.js';
 
 const execFileP = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'warpc-doh-'));
@@ -269,18 +269,6 @@ describe('the DoH TLS identity', () => {
   });
 });
 
-async function run(args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    return { code: await main(args), err };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
-}
-
 describe('warpc gateway: DoH options', () => {
   it.each([
     [['gateway'], /give --masque-listen .* or --doh-listen and --doh-upstream/],
@@ -294,7 +282,7 @@ describe('warpc gateway: DoH options', () => {
     [['gateway', '--doh-listen', '127.0.0.1:8443', '--doh-upstream', '127.0.0.1', '--doh-path', 'query'], /WARPC0254: --doh-path "query": it must start with \//],
     [['gateway', '--doh-listen', '127.0.0.1:8443', '--doh-upstream', '127.0.0.1', '--doh-name', 'a"b'], /WARPC0259: --doh-name "a\\"b"/],
   ])('%j is a usage error (exit 2)', async (args, message) => {
-    const r = await run(args);
+    const r = await runCli(args);
     expect(r.err).toMatch(message);
     expect(r.code).toBe(2);
   });
@@ -303,7 +291,7 @@ describe('warpc gateway: DoH options', () => {
     const list = join(dir, 'cli-list');
     await writeFile(list, '# blocked\nads.example.com\nx.example.com") os.execute("id") --\n');
     const state = join(dir, 'cli-state');
-    const r = await run(['gateway', '--doh-listen', '127.0.0.1:8443', '--doh-upstream', '127.0.0.1:5301', '--block-list', list, '--state-dir', state]);
+    const r = await runCli(['gateway', '--doh-listen', '127.0.0.1:8443', '--doh-upstream', '127.0.0.1:5301', '--block-list', list, '--state-dir', state]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`WARPC0250: ${list}:3: "x.example.com\\") os.execute(\\"id\\") --" is not a name to block: one name a line`);
     await expect(stat(state)).rejects.toThrow(/ENOENT/);

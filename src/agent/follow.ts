@@ -17,7 +17,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { DeviceOverride } from '../contract/device-override.js';
 import type { PostureReport } from '../contract/orchestrator.js';
-import type { DnsManagerChoice } from '../contract/settings.js';
+import { parseLinuxSettings, SETTINGS_FILE, type DnsManagerChoice } from '../contract/settings.js';
 import type { RuntimePlatform } from '../runtime/platform.js';
 import { VERSION } from '../version.js';
 import { agentError, agentMessage, AgentError, isAgentError } from './errors.js';
@@ -224,7 +224,8 @@ export class Follower {
 async function planHasFirewall(dir: string): Promise<boolean> {
   const { readFile } = await import('node:fs/promises');
   try {
-    return (JSON.parse(await readFile(join(dir, 'settings.json'), 'utf8')) as { features?: { firewall?: boolean } }).features?.firewall === true;
+    // The bundle was verified against its manifest; settings.json is read through its contract validator.
+    return parseLinuxSettings(await readFile(join(dir, SETTINGS_FILE), 'utf8')).features.firewall;
   } catch {
     return false;
   }

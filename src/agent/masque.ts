@@ -12,6 +12,7 @@
 import { createPublicKey } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MASQUE_FILE } from '../contract/masque.js';
 import type { MasqueKeyRegistration, Registration } from '../contract/orchestrator.js';
 import { loadOrCreateIdentity } from '../runtime/masque/cert.js';
 import { agentError } from './errors.js';
@@ -21,7 +22,7 @@ import { writeRegistration, type RegistrationFile } from './state.js';
 
 /** Whether a compiled OS folder is a MASQUE plan (its manifest-listed masque.json is checked when it is loaded). */
 export async function isMasquePlan(dir: string): Promise<boolean> {
-  return access(join(dir, 'masque.json')).then(
+  return access(join(dir, MASQUE_FILE)).then(
     () => true,
     () => false,
   );

@@ -150,6 +150,17 @@ export class SqlStore implements Store {
     return this.db.write(fn, { seq: true });
   }
 
+  /** Every row a read returns, mapped. */
+  private async readAll<T>(sql: string, args: unknown[], map: (r: Row) => T): Promise<T[]> {
+    return (await this.db.read((q) => q.all(sql, args))).map((r) => map(r));
+  }
+
+  /** The first row a read returns, mapped; undefined when there is none. */
+  private async readOne<T>(sql: string, args: unknown[], map: (r: Row) => T): Promise<T | undefined> {
+    const rows = await this.db.read((q) => q.all(sql, args));
+    return rows.length > 0 ? map(rows[0]!) : undefined;
+  }
+
   /** Takes the next fleet seq (the fleet row is already locked by write()). */
   private async nextSeq(tx: WriteTx): Promise<number> {
     if (tx.presetSeq !== undefined) {
@@ -203,14 +214,12 @@ export class SqlStore implements Store {
     });
   }
 
-  async tokenByHash(hash: string): Promise<TokenRow | undefined> {
-    const rows = await this.db.read((q) => q.all(`SELECT * FROM tokens WHERE hash = ?`, [hash]));
-    return rows.length > 0 ? tokenRow(rows[0]!) : undefined;
+  tokenByHash(hash: string): Promise<TokenRow | undefined> {
+    return this.readOne(`SELECT * FROM tokens WHERE hash = ?`, [hash], tokenRow);
   }
 
-  async listTokens(): Promise<TokenRow[]> {
-    const rows = await this.db.read((q) => q.all(`SELECT * FROM tokens ORDER BY created_at, id`));
-    return rows.map(tokenRow);
+  listTokens(): Promise<TokenRow[]> {
+    return this.readAll(`SELECT * FROM tokens ORDER BY created_at, id`, [], tokenRow);
   }
 
   revokeToken(id: string, actor: string): Promise<void> {
@@ -226,14 +235,12 @@ export class SqlStore implements Store {
 
   // ---- profiles
 
-  async profiles(): Promise<ProfileRow[]> {
-    const rows = await this.db.read((q) => q.all(`SELECT * FROM profiles ORDER BY CASE WHEN id = 'default' THEN 0 ELSE 1 END, precedence, id`));
-    return rows.map(profileRow);
+  profiles(): Promise<ProfileRow[]> {
+    return this.readAll(`SELECT * FROM profiles ORDER BY CASE WHEN id = 'default' THEN 0 ELSE 1 END, precedence, id`, [], profileRow);
   }
 
-  async profile(id: string): Promise<ProfileRow | undefined> {
-    const rows = await this.db.read((q) => q.all(`SELECT * FROM profiles WHERE id = ?`, [id]));
-    return rows.length > 0 ? profileRow(rows[0]!) : undefined;
+  profile(id: string): Promise<ProfileRow | undefined> {
+    return this.readOne(`SELECT * FROM profiles WHERE id = ?`, [id], profileRow);
   }
 
   putProfile(p: { id?: string; body: unknown; match: string | null; precedence: number | null; enabled: boolean }, actor: string, opts?: { ifRevision?: number }): Promise<ProfileRow> {
@@ -378,19 +385,16 @@ export class SqlStore implements Store {
     });
   }
 
-  async device(id: string): Promise<DeviceRow | undefined> {
-    const rows = await this.db.read((q) => q.all(`SELECT * FROM devices WHERE id = ?`, [id]));
-    return rows.length > 0 ? deviceRow(rows[0]!) : undefined;
+  device(id: string): Promise<DeviceRow | undefined> {
+    return this.readOne(`SELECT * FROM devices WHERE id = ?`, [id], deviceRow);
   }
 
-  async deviceByTokenHash(hash: string): Promise<DeviceRow | undefined> {
-    const rows = await this.db.read((q) => q.all(`SELECT * FROM devices WHERE token_hash = ?`, [hash]));
-    return rows.length > 0 ? deviceRow(rows[0]!) : undefined;
+  deviceByTokenHash(hash: string): Promise<DeviceRow | undefined> {
+    return this.readOne(`SELECT * FROM devices WHERE token_hash = ?`, [hash], deviceRow);
   }
 
-  async devices(): Promise<DeviceRow[]> {
-    const rows = await this.db.read((q) => q.all(`SELECT * FROM devices ORDER BY created_at, id`));
-    return rows.map(deviceRow);
+  devices(): Promise<DeviceRow[]> {
+    return this.readAll(`SELECT * FROM devices ORDER BY created_at, id`, [], deviceRow);
   }
 
   rotateKey(id: string, previousKey: string, key: string): Promise<DeviceRow> {

@@ -7,6 +7,7 @@
  * (src/orchestrator/): only what the agent must cope with.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { compile, resolveTargets } from '../../../src/compile.js';
@@ -68,6 +69,20 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
   const history = new Map<number, { files: Record<string, string>; manifestSha: string; revision: number }>();
   let version = 0;
   const waiters = new Set<() => void>();
+  /** A long-poll: `answer` runs once, when a change wakes the waiters or after `wait` seconds; never after the client left. */
+  const park = (res: ServerResponse, wait: number, answer: () => void): void => {
+    const w = (): void => {
+      clearTimeout(t);
+      waiters.delete(w);
+      answer();
+    };
+    const t = setTimeout(w, wait * 1000);
+    waiters.add(w);
+    res.on('close', () => {
+      clearTimeout(t);
+      waiters.delete(w);
+    });
+  };
   let next4 = 2;
   const pool4 = o.pool4 ?? '100.96.0.';
 
@@ -146,20 +161,7 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
         const wait = Math.min(60, Number(url.searchParams.get('wait') ?? 0) || 0);
         if (have !== `"${peersVersion}"`) return list();
         if (wait === 0) return json(res, 304);
-        let t: NodeJS.Timeout | undefined = undefined;
-        const w = (): void => {
-          clearTimeout(t);
-          waiters.delete(w);
-          if (have !== `"${peersVersion}"`) list();
-          else json(res, 304);
-        };
-        t = setTimeout(w, wait * 1000);
-        waiters.add(w);
-        res.on('close', () => {
-          clearTimeout(t);
-          waiters.delete(w);
-        });
-        return;
+        return park(res, wait, () => (have !== `"${peersVersion}"` ? list() : json(res, 304)));
       }
       const m = /^\/v0\/reg\/([^/]+)(\/bundle|\/posture)?$/.exec(url.pathname);
       const d = m ? devices.get(m[1]!) : undefined;
@@ -186,21 +188,7 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
           const r = fake.bundleFor(d.id);
           json(res, 200, fake.mangle ? fake.mangle(r, d) : r);
         };
-        if (inm === `"${version}"` && wait > 0 && !d.revoked) {
-          let t: NodeJS.Timeout | undefined = undefined;
-          const w = (): void => {
-            clearTimeout(t);
-            waiters.delete(w);
-            answer();
-          };
-          t = setTimeout(w, wait * 1000);
-          waiters.add(w);
-          res.on('close', () => {
-            clearTimeout(t);
-            waiters.delete(w);
-          });
-          return;
-        }
+        if (inm === `"${version}"` && wait > 0 && !d.revoked) return park(res, wait, answer);
         return answer();
       }
       apiError(res, 404, 'not_found', 'no such route');

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type * as YamlNs from 'yaml';
 import type { Document, Node } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { readFastYaml, type FastNode, type FastScalar } from './fast-yaml.js';
+import { fastLocate, readFastYaml } from './fast-yaml.js';
 
 export interface Located {
   line: number;
@@ -55,46 +55,18 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
   }
   if (source.startsWith('\ufeff')) source = source.slice(1);
 
-  // Most profiles, and every large one, are plain block YAML: read those without a node per
-  // token, and keep the full parser for positions the fast reader does not hold (keys,
-  // collections, missing values) and for everything else, errors included.
+  // Most profiles, and every large one, are plain block YAML: the fast reader reads those
+  // without a node per token, and holds every position a diagnostic can ask for.
   const fast = readFastYaml(source);
   if (fast) {
-    const text = source;
-    let full: LoadedDocument | undefined;
-    const slow = (): LoadedDocument => {
-      full ??= loadWithParser(text).doc!;
-      return full;
-    };
-    return {
-      doc: {
-        value: fast.value,
-        source,
-        locate(path, opts = {}) {
-          if (!opts.key) {
-            let node: FastNode = fast.root;
-            for (const seg of path) {
-              if (node === null) break;
-              if ('keys' in node) node = typeof seg === 'string' ? (node.keys.get(seg) ?? null) : null;
-              else if ('items' in node) node = typeof seg === 'number' ? (node.items[seg] ?? null) : null;
-              else node = null;
-            }
-            if (node !== null && 'line' in node) {
-              const s = node as FastScalar;
-              return { line: s.line, col: s.col, length: Math.max(1, s.length) };
-            }
-          }
-          return slow().locate(path, opts);
-        },
-      },
-      diagnostics: [],
-    };
+    const root = fast.root;
+    return { doc: { value: fast.value, source, locate: (path, opts = {}) => fastLocate(root, path, opts.key === true) }, diagnostics: [] };
   }
   return loadWithParser(source);
 }
 
-/** The full YAML parser's reading, with every check and any node's position. */
-function loadWithParser(source: string): { doc: LoadedDocument | null; diagnostics: Diagnostic[] } {
+/** The full YAML parser's reading, with every check and any node's position (exported for the fast reader's tests). */
+export function loadWithParser(source: string): { doc: LoadedDocument | null; diagnostics: Diagnostic[] } {
   const { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit } = yaml();
   const lineCounter = new LineCounter();
   const pos = (offset: number): { line: number; col: number } => lineCounter.linePos(Math.min(offset, source.length));

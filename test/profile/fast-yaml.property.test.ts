@@ -1,7 +1,8 @@
 /**
  * The fast YAML reader (src/profile/fast-yaml.ts) against the full parser: on every
  * text it accepts, it must give the same value as yaml's core-schema toJS() and the
- * same position for every scalar; anything else it must refuse (null), so that the
+ * same position for every path the loader's locate() can be asked (every node, every
+ * key, missing children); anything else it must refuse (null), so that the
  * full parser reads it. Checked on every fixture profile and on random texts built
  * from the subset's grammar with hostile variations (comments, quotes, odd indents,
  * numbers, indicator characters, keys without values).
@@ -11,8 +12,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { readFastYaml, type FastNode } from '../../src/profile/fast-yaml.js';
-import { loadProfileSource } from '../../src/profile/load.js';
+import { fastLocate, readFastYaml, type FastNode } from '../../src/profile/fast-yaml.js';
+import { loadProfileSource, loadWithParser } from '../../src/profile/load.js';
 
 /** What the full parser says: the value and every scalar's position by path; null when it reports anything. */
 function reference(text: string): { value: unknown; scalars: Map<string, { line: number; col: number; length: number }> } | null {
@@ -25,7 +26,7 @@ function reference(text: string): { value: unknown; scalars: Map<string, { line:
   const walk = (n: Node, path: (string | number)[]): void => {
     if (isMap(n)) for (const p of n.items) walk(p.value as Node, [...path, (p.key as { value: string }).value]);
     else if (isSeq(n)) n.items.forEach((x, i) => walk(x as Node, [...path, i]));
-    else if (isScalar(n) && n.range && n.range[1] > n.range[0]) {
+    else if (isScalar(n) && n.range) {
       const at = lc.linePos(n.range[0]);
       const first = text.slice(n.range[0], n.range[1]).split('\n')[0]!;
       scalars.set(JSON.stringify(path), { line: at.line, col: at.col, length: first.length });
@@ -36,10 +37,17 @@ function reference(text: string): { value: unknown; scalars: Map<string, { line:
 }
 
 function fastScalars(node: FastNode, path: (string | number)[], out: Map<string, unknown>): Map<string, unknown> {
-  if (node === null) return out;
   if ('keys' in node) for (const [k, v] of node.keys) fastScalars(v, [...path, k], out);
   else if ('items' in node) node.items.forEach((v, i) => fastScalars(v, [...path, i], out));
   else out.set(JSON.stringify(path), { line: node.line, col: node.col, length: node.length });
+  return out;
+}
+
+/** Every path in the fast tree, and beside each a missing child of every kind. */
+function paths(node: FastNode, path: (string | number)[], out: (string | number)[][]): (string | number)[][] {
+  out.push(path, [...path, 'missing'], [...path, 99], [...path, 'missing', 'deeper']);
+  if ('keys' in node) for (const [k, v] of node.keys) paths(v, [...path, k], out);
+  else if ('items' in node) node.items.forEach((v, i) => paths(v, [...path, i], out));
   return out;
 }
 
@@ -51,8 +59,12 @@ function agree(text: string): 'fast' | 'refused' {
   expect(fast.value).toStrictEqual(ref!.value);
   const mine = fastScalars(fast.root, [], new Map());
   for (const [path, at] of mine) expect(at, `${path} in\n${text}`).toEqual(ref!.scalars.get(path));
-  // Null-valued keys (`key:` alone) have no position in the fast reader; everything else does.
   for (const path of ref!.scalars.keys()) expect(mine.has(path), `${path} in\n${text}`).toBe(true);
+  // locate() answers from the fast tree alone what the full parser's reading answers, for every path.
+  const full = loadWithParser(text).doc!;
+  for (const path of paths(fast.root, [], [])) {
+    for (const key of [false, true]) expect(fastLocate(fast.root, path, key), `${JSON.stringify(path)} key=${key} in\n${text}`).toEqual(full.locate(path, { key }));
+  }
   return 'fast';
 }
 
@@ -77,7 +89,7 @@ describe('fast YAML reader', () => {
     expect(agree(text)).toBe('fast');
     const loaded = loadProfileSource(text).doc!;
     expect(loaded.locate(['split_tunnel', 'entries', 1999, 'address'])).toEqual({ line: 4 + 2 * 1999 + 1, col: 16, length: 13 });
-    // Positions the fast reader does not hold come from the full parser.
+    // Collections and keys too.
     expect(loaded.locate(['split_tunnel', 'entries', 3])).toEqual({ line: 11, col: 7, length: 20 });
     expect(loaded.locate(['split_tunnel', 'mode'], { key: true })).toEqual({ line: 3, col: 3, length: 4 });
   });
@@ -87,7 +99,7 @@ describe('fast YAML reader', () => {
     'plain', 'with space', '10.0.0.0/8', '2001:db8::/32', '"dq"', '"d\\"q"', "'sq'", "'it''s'", "''", '""', '1', '0777', '-1', '+1', '1.5', '1e3',
     '0x1f', '0o17', '.inf', '.NaN', 'true', 'False', 'TRUE', 'yes', 'on', 'null', 'Null', '~', 'a: b', 'a:', 'a:b', 'a #c', 'a#c', '#c', '- x',
     '[a]', '{a: 1}', '&x a', '*x', '!!str a', '|', '>', '@a', '`a', '%a', '?', ':a', ',a', 'a,b', 'a [b]', '"a" b', "'a'b", '"a" #c', '9'.repeat(16),
-    'é', '"un', "'un", '---', '...',
+    'é', '"un', "'un", '---', '...', '', '   ', '# only a comment',
   ];
   const scalar = fc.constantFrom(...SCALARS);
   const key = fc.constantFrom(...KEYS);
@@ -100,7 +112,7 @@ describe('fast YAML reader', () => {
       fc.array(tie('node'), { minLength: 1, maxLength: 3 }).map((items) => ({ kind: 'seq' as const, items })),
     ),
   })).node;
-  const style = fc.record({ step: fc.integer({ min: 1, max: 4 }), compact: fc.boolean(), sameIndentSeq: fc.boolean(), comment: fc.constantFrom('', ' # c', '  #c', '#c'), blank: fc.constantFrom('', '\n', '\n   \n', '\n  # note\n') });
+  const style = fc.record({ step: fc.integer({ min: 1, max: 4 }), compact: fc.boolean(), sameIndentSeq: fc.boolean(), comment: fc.constantFrom('', ' # c', '  #c', '#c', '  '), blank: fc.constantFrom('', '\n', '\n   \n', '\n  # note\n') });
 
   function render(t: Tree, ind: number, s: { step: number; compact: boolean; sameIndentSeq: boolean; comment: string; blank: string }): string[] {
     const pad = ' '.repeat(ind);

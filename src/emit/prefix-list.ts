@@ -1,0 +1,14 @@
+/**
+ * A prefix list as the text of a data file that a target's script reads in a loop (one
+ * canonical prefix per line): the compact form for route sets too large to write one
+ * command per route (issue #9 point 5). Every line is checked as the `cidr` template
+ * helper checks it, so nothing but a canonical prefix reaches the file.
+ */
+import { VALUE_HELPERS } from './render.js';
+
+/** `cidrs`, one per line, each line ended by `eol` (`\r\n` for Windows files); empty text for an empty list. */
+export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\n'): string {
+  const check = VALUE_HELPERS.cidr!;
+  for (const c of cidrs) check(c);
+  return cidrs.length === 0 ? '' : `${cidrs.join(eol)}${eol}`;
+}

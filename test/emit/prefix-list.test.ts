@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { prefixListText } from '../../src/emit/prefix-list.js';
+import { RenderError } from '../../src/emit/render.js';
+
+describe('prefixListText', () => {
+  it('writes one canonical prefix per line with the line end asked for', () => {
+    expect(prefixListText(['10.0.0.0/8', '2001:db8::/32'])).toBe('10.0.0.0/8\n2001:db8::/32\n');
+    expect(prefixListText(['10.0.0.0/8'], '\r\n')).toBe('10.0.0.0/8\r\n');
+    expect(prefixListText([])).toBe('');
+  });
+  it('refuses anything but a canonical prefix', () => {
+    for (const bad of ['10.0.0.1/8', '10.0.0.0/8\nrm -rf /', '2001:DB8::/32', '10.0.0.0/33', '']) expect(() => prefixListText([bad])).toThrow(RenderError);
+  });
+});

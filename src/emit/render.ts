@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type HandlebarsNs from 'handlebars';
+import { canonicalV4Cidr, canonicalV6Cidr } from '../net/canonical.js';
 import { formatAddress, formatPrefix, parseAddress, parsePrefix } from '../net/ip.js';
 import { parseDomainName, parseHostPattern } from '../net/names.js';
 import { PACKAGE_ROOT } from '../version.js';
@@ -83,115 +84,6 @@ export const VALUE_HELPERS: Record<string, (v: unknown) => string> = {
     return s;
   },
 };
-
-/**
- * The cidr helper's fast path (a large plan renders millions): canonical IPv4 CIDR text is
- * four decimal octets without leading zeros, `/`, a length without a leading zero, and no
- * host bits set. Anything else takes the general parse-and-format check.
- */
-export function canonicalV4Cidr(s: string): boolean {
-  const n = s.length;
-  let i = 0;
-  let value = 0;
-  for (let part = 0; part < 5; part++) {
-    const start = i;
-    let x = 0;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) break;
-      x = x * 10 + (c - 0x30);
-      i++;
-    }
-    const digits = i - start;
-    if (digits === 0 || digits > 3 || (digits > 1 && s.charCodeAt(start) === 0x30)) return false;
-    if (part < 4) {
-      if (x > 255 || i >= n || s.charCodeAt(i) !== (part < 3 ? 0x2e : 0x2f)) return false;
-      value = value * 256 + x;
-      i++;
-    } else {
-      if (x > 32 || i !== n) return false;
-      return x === 32 || value % 2 ** (32 - x) === 0;
-    }
-  }
-  return false;
-}
-
-/**
- * The cidr helper's IPv6 fast path: RFC 5952 text as formatAddress writes it (lowercase
- * groups without leading zeros, `::` for the first longest run of two or more zero groups
- * and nowhere else), a length 0–128 without a leading zero, no host bits set. It answers
- * true only for such text; anything it does not settle (a dotted tail, an IPv4-mapped
- * address) is false and takes the general parse-and-format check.
- */
-export function canonicalV6Cidr(s: string): boolean {
-  const slash = s.indexOf('/');
-  const n = s.length;
-  if (slash < 2 || slash === n - 1 || n - slash > 4) return false;
-  let length = 0;
-  for (let i = slash + 1; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39 || (i === slash + 1 && c === 0x30 && n - slash > 2)) return false;
-    length = length * 10 + (c - 0x30);
-  }
-  if (length > 128) return false;
-  const groups: number[] = [];
-  let gap = -1;
-  let i = 0;
-  if (s.charCodeAt(0) === 0x3a) {
-    if (s.charCodeAt(1) !== 0x3a) return false;
-    gap = 0;
-    i = 2;
-  }
-  while (i < slash) {
-    const start = i;
-    let v = 0;
-    for (; i < slash; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x30 && c <= 0x39) v = v * 16 + (c - 0x30);
-      else if (c >= 0x61 && c <= 0x66) v = v * 16 + (c - 0x57);
-      else break;
-    }
-    const digits = i - start;
-    if (digits === 0 || digits > 4 || (digits > 1 && s.charCodeAt(start) === 0x30) || groups.length === 8) return false;
-    groups.push(v);
-    if (i === slash) break;
-    if (s.charCodeAt(i) !== 0x3a) return false; // a dot, an upper-case digit, anything else
-    if (s.charCodeAt(i + 1) === 0x3a) {
-      if (gap >= 0) return false;
-      gap = groups.length;
-      i += 2;
-    } else if (++i === slash) return false;
-  }
-  // The gap stands for at least two zero groups (one is written as 0).
-  if (gap < 0 ? groups.length !== 8 : groups.length > 6) return false;
-  const gapLen = gap < 0 ? 0 : 8 - groups.length;
-  if (gap >= 0) groups.splice(gap, 0, ...Array<number>(gapLen).fill(0));
-  // IPv4-mapped addresses are written with a dotted tail: the general check decides.
-  if (groups[5] === 0xffff && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) return false;
-  // The gap must be the first longest run of zero groups of two or more, and the only one compressed.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let g = 0; g < 8; ) {
-    if (groups[g] !== 0) {
-      g++;
-      continue;
-    }
-    let h = g;
-    while (h < 8 && groups[h] === 0) h++;
-    if (h - g > bestLen) {
-      bestStart = g;
-      bestLen = h - g;
-    }
-    g = h;
-  }
-  if (gap < 0 ? bestStart >= 0 : bestStart !== gap || bestLen !== gapLen) return false;
-  // No host bits: every bit past `length` is zero.
-  for (let g = 0; g < 8; g++) {
-    const keep = Math.min(16, Math.max(0, length - g * 16));
-    if ((groups[g]! & (0xffff >> keep)) !== 0) return false;
-  }
-  return true;
-}
 
 /** Quoting helpers: free text in, a literal of the target language out. */
 export const QUOTE_HELPERS: Record<string, (v: unknown) => string> = {

@@ -134,6 +134,20 @@ export type PrefixError = 'syntax' | 'length' | 'host-bits';
 export function parsePrefix(text: string): { ok: true; prefix: Prefix } | { ok: false; error: PrefixError } {
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
+  if (!addrText.includes(':')) {
+    // IPv4 on numbers, one bigint at the end (a profile lists 100,000s of these).
+    const v = parseV4Number(addrText);
+    if (v < 0) return { ok: false, error: 'syntax' };
+    let length = 32;
+    if (slash >= 0) {
+      const lenText = text.slice(slash + 1);
+      if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText)) return { ok: false, error: 'length' };
+      length = Number(lenText);
+      if (length > 32) return { ok: false, error: 'length' };
+    }
+    if (v % 2 ** (32 - length) !== 0) return { ok: false, error: 'host-bits' };
+    return { ok: true, prefix: { family: 4, network: BigInt(v), length } };
+  }
   const addr = parseAddress(addrText);
   if (addr === null) return { ok: false, error: 'syntax' };
   const bits = BITS[addr.family];

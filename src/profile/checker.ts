@@ -27,6 +27,8 @@ export interface Checker {
   readonly ds: Diagnostic[];
   /** Where `path` was written (its key's position with `key`), with the path. */
   at(path: (string | number)[], opts?: { key?: boolean }): Pos & { length: number };
+  /** Where `path` was written, without the path (for a caller that keeps its own). */
+  locate(path: readonly (string | number)[]): { line: number; col: number; length: number };
   /** The position of a default value: line 0. */
   defaultPos(path: (string | number)[]): Pos;
   /** A single address, canonical; reports and returns null when invalid. */
@@ -101,5 +103,5 @@ export function profileChecker(doc: LoadedDocument): Checker {
     return { ok: false };
   };
 
-  return { ds, at, defaultPos, address, prefix, domainName };
+  return { ds, at, locate: (path) => doc.locate(path), defaultPos, address, prefix, domainName };
 }

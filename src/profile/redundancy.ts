@@ -8,6 +8,7 @@
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { prefixLast, type Prefix } from '../net/ip.js';
 import type { HostPattern } from '../net/names.js';
+import type { Pos } from './types.js';
 
 export interface Listed<T> {
   readonly value: T;
@@ -21,24 +22,37 @@ export interface Listed<T> {
   readonly length: number;
 }
 
-export function prefixRedundancy(items: readonly Listed<Prefix>[]): Diagnostic[] {
+/**
+ * A listed address entry as the redundancy check reads it: the split tunnel's entries
+ * themselves (no copy per entry). `written` is the text as the profile wrote it, when
+ * that is not the canonical `address`.
+ */
+export interface ListedPrefix {
+  readonly prefix: Prefix;
+  readonly address: string;
+  readonly written?: string;
+  readonly pos: Pos & { readonly length?: number };
+}
+
+export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   const sorted = sortedPrefixes(items);
   // Prefixes either nest or are disjoint: the stack holds the chain of prefixes containing the current one.
-  const stack: Listed<Prefix>[] = [];
+  const stack: ListedPrefix[] = [];
   for (const x of sorted) {
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
-      if (top.value.family === x.value.family && prefixLast(top.value) >= x.value.network) break;
+      if (top.prefix.family === x.prefix.family && prefixLast(top.prefix) >= x.prefix.network) break;
       stack.pop();
     }
     const top = stack[stack.length - 1];
-    if (top && top.value.length === x.value.length) {
-      out.push(diag('DuplicateEntry', { what: 'address', value: x.raw, otherLine: top.line }, x, [{ message: 'first listed here', line: top.line, col: top.col }]));
+    const raw = x.written ?? x.address;
+    if (top && top.prefix.length === x.prefix.length) {
+      out.push(diag('DuplicateEntry', { what: 'address', value: raw, otherLine: top.pos.line }, x.pos, [{ message: 'first listed here', line: top.pos.line, col: top.pos.col }]));
       continue;
     }
     if (top) {
-      out.push(diag('ShadowedEntry', { what: 'address', value: x.raw, other: top.text, otherLine: top.line }, x, [{ message: `"${top.text}" is listed here`, line: top.line, col: top.col }]));
+      out.push(diag('ShadowedEntry', { what: 'address', value: raw, other: top.address, otherLine: top.pos.line }, x.pos, [{ message: `"${top.address}" is listed here`, line: top.pos.line, col: top.pos.col }]));
     }
     stack.push(x);
   }
@@ -72,28 +86,28 @@ export function hostRedundancy(items: readonly Listed<HostPattern>[]): Diagnosti
  * one 64-bit key each (network, length, index) in a typed array, with no comparator
  * call; IPv6 networks are bigints and keep a comparator over indexes.
  */
-function sortedPrefixes<T extends Listed<Prefix>>(items: readonly T[]): T[] {
+function sortedPrefixes<T extends ListedPrefix>(items: readonly T[]): T[] {
   const n = items.length;
   let n4 = 0;
-  for (let i = 0; i < n; i++) if (items[i]!.value.family === 4) n4++;
+  for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 4) n4++;
   const out: T[] = [];
   if (n4 > 0 && n < 2 ** 26) {
     const keys = new BigUint64Array(n4);
     let k = 0;
     for (let i = 0; i < n; i++) {
-      const p = items[i]!.value;
+      const p = items[i]!.prefix;
       if (p.family === 4) keys[k++] = (((p.network << 6n) | BigInt(p.length)) << 26n) | BigInt(i);
     }
     keys.sort();
     for (const key of keys) out.push(items[Number(key & 0x3ffffffn)]!);
   } else if (n4 > 0) {
-    out.push(...items.filter((it) => it.value.family === 4).sort((a, b) => (a.value.network < b.value.network ? -1 : a.value.network > b.value.network ? 1 : a.value.length - b.value.length)));
+    out.push(...items.filter((it) => it.prefix.family === 4).sort((a, b) => (a.prefix.network < b.prefix.network ? -1 : a.prefix.network > b.prefix.network ? 1 : a.prefix.length - b.prefix.length)));
   }
   const v6: number[] = [];
-  for (let i = 0; i < n; i++) if (items[i]!.value.family === 6) v6.push(i);
+  for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 6) v6.push(i);
   v6.sort((i, j) => {
-    const a = items[i]!.value;
-    const b = items[j]!.value;
+    const a = items[i]!.prefix;
+    const b = items[j]!.prefix;
     if (a.network !== b.network) return a.network < b.network ? -1 : 1;
     return a.length - b.length || i - j;
   });

@@ -4,13 +4,35 @@
  * (src/profile/redundancy.ts). Decides nothing about routes: that is the plan's job.
  */
 import { diag } from '../diagnostics/diagnostic.js';
+import { canonicalV4Cidr, canonicalV6Cidr } from '../net/canonical.js';
 import { formatPrefix, type Prefix } from '../net/ip.js';
 import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseHostPattern, type HostPattern } from '../net/names.js';
 import { NAME_REASON, type Checker } from './checker.js';
 import * as D from './defaults.js';
-import { hostRedundancy, prefixRedundancy, type Listed } from './redundancy.js';
+import { hostRedundancy, prefixRedundancy, type Listed, type ListedPrefix } from './redundancy.js';
 import type { RawProfile } from './schema.js';
-import type { Profile, ServiceMode, SplitEntry } from './types.js';
+import type { Pos, Profile, ServiceMode, SplitEntry } from './types.js';
+
+/**
+ * Where an entry's field was written. Its path is built only when something asks for it
+ * (a diagnostic, JSON output): a profile may list 100,000s of entries, and each would
+ * otherwise carry its own path array.
+ */
+class EntryPos implements Pos {
+  constructor(
+    readonly index: number,
+    private readonly field: 'address' | 'host',
+    readonly line: number,
+    readonly col: number,
+    readonly length: number,
+  ) {}
+  get path(): readonly (string | number)[] {
+    return ['split_tunnel', 'entries', this.index, this.field];
+  }
+  toJSON(): Pos & { length: number } {
+    return { path: this.path, line: this.line, col: this.col, length: this.length };
+  }
+}
 
 export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c: Checker): Profile['splitTunnel'] {
   const { ds, at, defaultPos, prefix } = c;
@@ -25,43 +47,50 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
       );
     }
   } else {
-    const listedPrefixes: Listed<Prefix>[] = [];
+    const listedPrefixes: ListedPrefix[] = [];
     const listedHosts: Listed<HostPattern>[] = [];
-    raw.split_tunnel!.entries!.forEach((e, i) => {
+    const written = raw.split_tunnel!.entries!;
+    for (let i = 0; i < written.length; i++) {
+      const e = written[i]!;
       const path = ['split_tunnel', 'entries', i];
       const description = e.description ?? '';
       if (e.address !== undefined && e.host !== undefined) {
         ds.push(diag('EntryBothAddressAndHost', {}, at(path)));
-        return;
+        continue;
       }
       if (e.address === undefined && e.host === undefined) {
         ds.push(diag('EntryNeitherAddressNorHost', {}, at(path)));
-        return;
+        continue;
       }
       if (e.address !== undefined) {
         const p = prefix(e.address, [...path, 'address']);
-        if (!p) return;
-        const here = at([...path, 'address']);
-        const text = formatPrefix(p);
-        listedPrefixes.push({ value: p, text, raw: e.address, ...here });
-        entries.push({ kind: 'address', address: text, description, pos: here, isDefault: false, prefix: p });
+        if (!p) continue;
+        const loc = c.locate([...path, 'address']);
+        const here = new EntryPos(i, 'address', loc.line, loc.col, loc.length);
+        // Text already canonical (nearly every entry of a large list) is kept, not formatted again.
+        const canonical = (p.family === 4 ? canonicalV4Cidr(e.address) : canonicalV6Cidr(e.address)) ? e.address : formatPrefix(p);
+        const entry: SplitEntry = canonical === e.address
+          ? { kind: 'address', address: canonical, description, pos: here, isDefault: false, prefix: p }
+          : { kind: 'address', address: canonical, description, pos: here, isDefault: false, prefix: p, written: e.address };
+        listedPrefixes.push(entry as ListedPrefix);
+        entries.push(entry);
       } else {
         const here = at([...path, 'host']);
         const asAddress = addressLike(dropTrailingDot(e.host!));
         if (asAddress) {
           ds.push(diag('HostEntryIsAddress', { value: e.host!, suggestion: asAddress }, here));
-          return;
+          continue;
         }
         if (asAddress === '') {
           ds.push(diag('InvalidHostPattern', { value: e.host!, reason: 'it looks like an IP address or prefix, and those go in "address:", written canonically' }, here));
-          return;
+          continue;
         }
         const r = parseHostPattern(dropTrailingDot(e.host!));
         if (!r.ok) {
           const alabel = aLabelOf(dropTrailingDot(e.host!));
           if (alabel) ds.push(diag('NonAsciiName', { value: e.host!, what: 'host pattern', alabel }, here));
           else ds.push(diag('InvalidHostPattern', { value: e.host!, reason: NAME_REASON[r.error] }, here));
-          return;
+          continue;
         }
         const text = formatHostPattern(r.pattern);
         listedHosts.push({ value: r.pattern, text, raw: e.host!, ...here });
@@ -70,7 +99,7 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
         }
         entries.push({ kind: 'host', host: text, description, pos: here, isDefault: false });
       }
-    });
+    }
     ds.push(...prefixRedundancy(listedPrefixes), ...hostRedundancy(listedHosts));
     if (splitMode === 'include' && raw.split_tunnel!.entries!.length === 0) {
       ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'entries'])));

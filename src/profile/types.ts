@@ -32,6 +32,8 @@ export type SplitEntry =
       readonly isDefault: boolean;
       /** `address` parsed, when validation parsed it already (the plan reuses it instead of parsing again). */
       readonly prefix?: Prefix;
+      /** The address as the profile wrote it, when that is not the canonical `address` (diagnostics quote it). */
+      readonly written?: string;
     }
   | { readonly kind: 'host'; readonly host: string; readonly description: string; readonly pos: Pos; readonly isDefault: boolean };
 

@@ -1,7 +1,8 @@
 /** The cidr helper's IPv4 fast path accepts exactly the canonical IPv4 prefixes the general check accepts. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalV4Cidr, canonicalV6Cidr, VALUE_HELPERS } from '../../src/emit/render.js';
+import { canonicalV4Cidr, canonicalV6Cidr } from '../../src/net/canonical.js';
+import { VALUE_HELPERS } from '../../src/emit/render.js';
 import { formatPrefix, parsePrefix } from '../../src/net/ip.js';
 
 const general = (s: string): boolean => {

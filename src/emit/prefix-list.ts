@@ -8,7 +8,7 @@ import { VALUE_HELPERS } from './render.js';
 
 /** `cidrs`, one per line, each line ended by `eol` (`\r\n` for Windows files); empty text for an empty list. */
 export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\n'): string {
-  const check = VALUE_HELPERS.cidr!;
+  const check = VALUE_HELPERS.cidr;
   for (const c of cidrs) check(c);
   return cidrs.length === 0 ? '' : `${cidrs.join(eol)}${eol}`;
 }

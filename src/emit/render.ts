@@ -26,7 +26,7 @@ function str(v: unknown, helper: string): string {
 }
 
 /** Typed-value helpers: each validates its argument and returns it bare. */
-export const VALUE_HELPERS: Record<string, (v: unknown) => string> = {
+export const VALUE_HELPERS = {
   /** A canonical IP prefix. */
   cidr(v) {
     const s = str(v, 'cidr');
@@ -83,17 +83,49 @@ export const VALUE_HELPERS: Record<string, (v: unknown) => string> = {
     if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(s) || s.split('/').includes('..')) throw new RenderError(`not a relative path: ${JSON.stringify(s)}`);
     return s;
   },
-};
+} satisfies Record<string, (v: unknown) => string>;
 
 /** Quoting helpers: free text in, a literal of the target language out. */
-export const QUOTE_HELPERS: Record<string, (v: unknown) => string> = {
+export const QUOTE_HELPERS = {
   sh: (v) => shellQuote(str(v, 'sh')),
   ps: (v) => powershellQuote(str(v, 'ps')),
   nftstr: (v) => nftQuote(str(v, 'nftstr')),
   comment: (v) => commentText(str(v, 'comment')),
+} satisfies Record<string, (v: unknown) => string>;
+
+/**
+ * A run of lines rendered in code rather than by a template loop, for the lists a large
+ * plan makes long (100,000s of prefixes: Handlebars' `{{#each}}` costs seconds there).
+ * Only `renderLines` (Lines.render) makes one, and its line function gets the same typed and quoting
+ * helpers a template has. A template inserts the run with `{{lines name~}}` (each line
+ * ends with a newline; `~` drops the template's own), or `{{lines name}}` at the start of
+ * the line that follows it; the `lines` helper takes nothing else.
+ */
+export class Lines {
+  private constructor(readonly text: string) {}
+
+  /** `items`, one line each as `line` writes it through `h`, every line ended by `eol`. */
+  static render<T>(items: readonly T[], line: (item: T, h: LineHelpers, index: number) => string, eol = '\n'): Lines {
+    const h: LineHelpers = { ...VALUE_HELPERS, ...QUOTE_HELPERS };
+    const out = new Array<string>(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = line(items[i]!, h, i);
+    return new Lines(items.length === 0 ? '' : `${out.join(eol)}${eol}`);
+  }
+}
+
+/** The helpers a line function may use: every value it writes goes through one of them. */
+export type LineHelpers = Readonly<typeof VALUE_HELPERS & typeof QUOTE_HELPERS>;
+
+export const renderLines = Lines.render;
+
+const BLOCK_HELPERS: Record<string, (v: unknown) => string> = {
+  lines(v) {
+    if (!(v instanceof Lines)) throw new RenderError('{{lines}} expects lines made by renderLines');
+    return v.text;
+  },
 };
 
-export const ALLOWED_HELPERS = new Set([...Object.keys(VALUE_HELPERS), ...Object.keys(QUOTE_HELPERS)]);
+export const ALLOWED_HELPERS = new Set([...Object.keys(VALUE_HELPERS), ...Object.keys(QUOTE_HELPERS), ...Object.keys(BLOCK_HELPERS)]);
 export const ALLOWED_BLOCKS = new Set(['each', 'if', 'unless']);
 
 /** Handlebars loads on first render, not at import: `warpc check` and `warpc status` never render. */
@@ -107,7 +139,7 @@ function loadHandlebars(): typeof HandlebarsNs {
 function environment(): typeof HandlebarsNs {
   if (!hb) {
     hb = loadHandlebars().create();
-    for (const [name, fn] of Object.entries({ ...VALUE_HELPERS, ...QUOTE_HELPERS })) {
+    for (const [name, fn] of Object.entries({ ...VALUE_HELPERS, ...QUOTE_HELPERS, ...BLOCK_HELPERS })) {
       // The last argument Handlebars passes is its options object: ignore it.
       hb.registerHelper(name, (value: unknown) => fn(value));
     }

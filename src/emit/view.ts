@@ -3,6 +3,7 @@ import { canonicalAddress } from '../net/ip.js';
 import type { PrefixSet } from '../net/prefix-set.js';
 import type { Path, Plan, TunnelPlan } from '../plan/types.js';
 import { DNS_PROXY_V6_WINDOWS } from '../profile/defaults.js';
+import { renderLines, type Lines } from './render.js';
 import type { TargetCapabilities } from './target.js';
 
 export interface EntryRow {
@@ -15,6 +16,16 @@ export interface EntryRow {
 /** The profile's address entries as written (with always_tunnel), for comments next to what they became. */
 export function splitEntryRows(plan: Plan): EntryRow[] {
   return plan.split.rules.map((r) => ({ action: r.source === 'always_tunnel' ? 'always' : plan.split.mode, cidr: r.cidr, description: r.description }));
+}
+
+/**
+ * The same rows as `#   ACTION PREFIX  DESCRIPTION` comment lines (shell, nft and `ip -batch`
+ * comments alike), optionally of one family only.
+ */
+export function entryCommentLines(plan: Plan, family?: 4 | 6): Lines {
+  const mode = plan.split.mode;
+  const rules = family === undefined ? plan.split.rules : plan.split.rules.filter((r) => r.cidr.includes(':') === (family === 6));
+  return renderLines(rules, (r, h) => `#   ${h.ident(r.source === 'always_tunnel' ? 'always' : mode)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}`);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { diag } from '../diagnostics/diagnostic.js';
 import { canonicalV4Cidr, canonicalV6Cidr } from '../net/canonical.js';
-import { formatPrefix, type Prefix } from '../net/ip.js';
+import { formatPrefix } from '../net/ip.js';
 import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseHostPattern, type HostPattern } from '../net/names.js';
 import { NAME_REASON, type Checker } from './checker.js';
 import * as D from './defaults.js';

@@ -6,9 +6,9 @@
  */
 import { MASQUE_FILE, serializeMasque } from '../../src/contract/masque.js';
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import { render } from '../../src/emit/render.js';
+import { render, renderLines, type Lines } from '../../src/emit/render.js';
 import { SETTINGS_FILE, serializeLinuxSettings, type LinuxSettings } from '../../src/contract/settings.js';
-import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
+import { dnsServerList, entryCommentLines, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { RESOLV_CONF_OPTIONS } from '../../src/profile/defaults.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
@@ -35,6 +35,11 @@ export function linuxSettings(plan: Plan): LinuxSettings {
     host_rules: plan.split.hosts.map((h) => ({ pattern: h.text, action: h.action })),
     local_proxy: plan.localProxy ? { ...plan.localProxy } : null,
   };
+}
+
+/** The elements of an nft interval set, one per line, comma-separated. */
+function setElements(cidrs: readonly string[]): Lines {
+  return renderLines(cidrs, (c, h, i) => `\t\t\t${h.cidr(c)}${i < cidrs.length - 1 ? ',' : ''}`);
 }
 
 function emit(plan: Plan, ctx: EmitContext): Artifact[] {
@@ -66,9 +71,9 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
           priority: lx.rulePriority,
           ifname: lx.interface,
           exclude,
-          entries: splitEntryRows(plan).filter((e) => e.cidr.includes(':') === (family === 6)),
-          direct,
-          tunnel,
+          entries: entryCommentLines(plan, family),
+          direct: renderLines(direct, (c, h) => `route add throw ${h.cidr(c)} table ${h.int(lx.table)}`),
+          tunnel: renderLines(tunnel, (c, h) => `route add ${h.cidr(c)} dev ${h.ident(lx.interface)} table ${h.int(lx.table)}`),
           directCount: plan.split.direct[key].prefixCount(),
           tunnelCount: plan.split.tunnel[key].prefixCount(),
         }),
@@ -85,14 +90,14 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
         table: lx.nftTable,
         ifname: lx.interface,
         fwmark: lx.fwmark,
-        entries: splitEntryRows(plan),
+        entries: entryCommentLines(plan),
         // Exclude mode lists the direct set, the smaller side (what the profile excluded), and
         // rejects every address outside it; include mode lists the tunnel set.
         exclude,
-        direct4: exclude ? plan.split.direct.v4.toCidrs() : [],
-        direct6: exclude ? plan.split.direct.v6.toCidrs() : [],
-        tunnel4: exclude ? [] : plan.split.tunnel.v4.toCidrs(),
-        tunnel6: exclude ? [] : plan.split.tunnel.v6.toCidrs(),
+        direct4: setElements(exclude ? plan.split.direct.v4.toCidrs() : []),
+        direct6: setElements(exclude ? plan.split.direct.v6.toCidrs() : []),
+        tunnel4: setElements(exclude ? [] : plan.split.tunnel.v4.toCidrs()),
+        tunnel6: setElements(exclude ? [] : plan.split.tunnel.v6.toCidrs()),
       }),
     );
   }

@@ -110,7 +110,7 @@ describe('typed-value helpers refuse anything but their type', () => {
   ];
   for (const [helper, value, ok] of cases) {
     it(`${helper}(${JSON.stringify(value)}) ${ok ? 'renders' : 'throws'}`, () => {
-      const f = VALUE_HELPERS[helper]!;
+      const f = (VALUE_HELPERS as Record<string, (v: unknown) => string>)[helper]!;
       if (ok) expect(f(value)).toBe(String(value));
       else expect(() => f(value)).toThrow(RenderError);
     });

@@ -2,11 +2,15 @@
  * A fast reader for the plain subset of YAML that large profiles are written in:
  * block mappings with identifier keys, block sequences (also of compact mappings,
  * `- address: ...`), single-line plain and quoted scalars, comments and blank
- * lines. It builds the same value `yaml`'s core-schema toJS() would, plus the
- * positions the full parser would give (every scalar, empty values included, every
- * collection's first line, and every key), without a node object per token: a
- * 100,000-entry profile reads in a fraction of the time, and no diagnostic needs
- * the full parser afterwards.
+ * lines. It builds the same value `yaml`'s core-schema toJS() would, and answers
+ * every position the full parser's locate() would (every scalar, empty values
+ * included, every collection's first line, every key, the nearest ancestor of a
+ * missing path), so no diagnostic needs the full parser afterwards.
+ *
+ * It reads the source in place (offsets, no string per line) and keeps positions
+ * in a table of numbers, not an object per node: a 100,000-entry profile reads in
+ * a fraction of the time and memory the full parser takes, and leaves the garbage
+ * collector little to trace.
  *
  * Anything outside that subset (flow collections, block scalars, multi-line or
  * escaped scalars, anchors, tags, tabs, CR, directives, documents, duplicate
@@ -15,58 +19,20 @@
  * every error. It never reports anything itself: giving up is always safe.
  */
 
-/**
- * Where a node stands, as the full parser says: 1-based line and column, and the
- * length of its first line. A scalar's length is its text (quotes included; 0 for an
- * empty value, which stands where the value would start). A collection's is the
- * rest of its first line.
- */
+/** Where a node stands, as the full parser says: 1-based line and column, and the length of its first line (at least 1). */
 export interface FastPos {
   readonly line: number;
   readonly col: number;
   readonly length: number;
 }
-export type FastScalar = FastPos;
-export type FastNode = FastMap | FastSeq | FastScalar;
-interface FastCollection extends FastPos {
-  /** The line of the key or dash this collection is the value of (0 for the root). */
-  readonly keyLine: number;
-}
-/** A block mapping; its keys all stand at its column. */
-export interface FastMap extends FastCollection {
-  readonly keys: Map<string, FastNode>;
-}
-export interface FastSeq extends FastCollection {
-  readonly items: FastNode[];
-}
-
-/**
- * The position of `path` (or of its nearest existing ancestor), or with `key` of the
- * key that names its last segment: what the full parser's locate answers, from the
- * fast reader's tree alone.
- */
-export function fastLocate(root: FastMap, path: readonly (string | number)[], key = false): FastPos {
-  let node: FastNode = root;
-  let keyAt: FastPos | null = null;
-  for (const seg of path) {
-    keyAt = null;
-    let next: FastNode | undefined;
-    if ('keys' in node) {
-      if (typeof seg === 'string') {
-        next = node.keys.get(seg);
-        if (next !== undefined) keyAt = { line: 'keyLine' in next ? next.keyLine : next.line, col: node.col, length: seg.length };
-      }
-    } else if ('items' in node && typeof seg === 'number') next = node.items[seg];
-    if (next === undefined) break;
-    node = next;
-  }
-  const at = key && keyAt ? keyAt : node;
-  return { line: at.line, col: at.col, length: Math.max(1, at.length) };
-}
 
 export interface FastDocument {
   readonly value: Record<string, unknown>;
-  readonly root: FastMap;
+  /**
+   * The position of `path` (or of its nearest existing ancestor), or with `key` of the key
+   * that names its last segment: what the full parser's locate answers.
+   */
+  locate(path: readonly (string | number)[], key?: boolean): FastPos;
 }
 
 class GiveUp extends Error {}
@@ -74,7 +40,8 @@ function giveUp(): never {
   throw new GiveUp();
 }
 
-const KEY = /^([A-Za-z_][A-Za-z0-9_]{0,63}):(?: |$)/;
+/** A key at the reader's offset (sticky): an identifier, a colon, then a space or the end of the line. */
+const KEY = /([A-Za-z_][A-Za-z0-9_]{0,63}):(?= |\n|$)/y;
 /** Core-schema forms the reader does not resolve itself (yaml's core tags other than str, plain decimal int, bool, null). */
 const OTHER_CORE = /^(?:[-+][0-9]+|[0-9]{16,}|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/;
 const NULL = /^(?:~|[Nn]ull|NULL)$/;
@@ -84,6 +51,12 @@ const INT = /^[0-9]{1,15}$/;
 const TAIL = /^(?: *| +#.*)$/;
 /** Characters a plain scalar may not start with (YAML indicators). */
 const INDICATOR = /[-?:,[\]{}#&*!|>'"%@`]/;
+
+const SCALAR = 0;
+const MAP = 1;
+const SEQ = 2;
+/** Fields of one node in the table: kind, line, col, length, key line, first child, next sibling, key. */
+const F = 8;
 
 export function readFastYaml(source: string): FastDocument | null {
   if (/[\t\r]/.test(source)) return null;
@@ -95,40 +68,119 @@ export function readFastYaml(source: string): FastDocument | null {
   }
 }
 
+/**
+ * The nodes, F numbers each: kind, line, column (1-based), first-line length, the line of
+ * the key or dash whose value it is (0 for the root), first child, next sibling (-1 for
+ * none), and for a map's child the index of its key in `keys` (-1 otherwise). A map's
+ * children are its values in key order; a sequence's are also indexed by `items`.
+ */
+class Nodes {
+  t = new Int32Array(F * 1024);
+  n = 0;
+  /** Each distinct key once. */
+  readonly keys: string[] = [];
+  readonly keyIds = new Map<string, number>();
+  readonly items = new Map<number, number[]>();
+
+  add(kind: number, line: number, col: number, length: number, keyLine: number): number {
+    if (line > 0x7fffffff || col > 0x7fffffff || length > 0x7fffffff) giveUp();
+    if ((this.n + 1) * F > this.t.length) {
+      const bigger = new Int32Array(this.t.length * 2);
+      bigger.set(this.t);
+      this.t = bigger;
+    }
+    const id = this.n++;
+    const o = id * F;
+    const t = this.t;
+    t[o] = kind;
+    t[o + 1] = line;
+    t[o + 2] = col;
+    t[o + 3] = length;
+    t[o + 4] = keyLine;
+    t[o + 5] = -1;
+    t[o + 6] = -1;
+    t[o + 7] = -1;
+    return id;
+  }
+
+  /** Name node `id` by `key`, as a child of a map. */
+  name(id: number, key: string): void {
+    let k = this.keyIds.get(key);
+    if (k === undefined) {
+      k = this.keys.length;
+      this.keys.push(key);
+      this.keyIds.set(key, k);
+    }
+    this.t[id * F + 7] = k;
+  }
+}
+
 class Reader {
-  private readonly lines: string[];
-  private i = 0;
+  private readonly s: string;
+  /** Start of the current line, its end (the offset of its newline, or the text's length), its 1-based number. */
+  private start = 0;
+  private end = 0;
+  private line = 1;
+  private readonly nodes = new Nodes();
 
   constructor(source: string) {
-    this.lines = source.split('\n');
+    this.s = source;
+    this.end = this.lineEnd(0);
   }
 
   document(): FastDocument {
     this.skipBlank();
-    if (this.i >= this.lines.length) giveUp();
-    const ind = indentOf(this.lines[this.i]!);
-    if (isDash(this.lines[this.i]!, ind)) giveUp();
+    if (this.atEnd()) giveUp();
+    const ind = this.indent();
+    if (this.isDash(ind)) giveUp();
     const value: Record<string, unknown> = {};
-    const root = this.map(ind, 0, value);
+    this.map(ind, 0, value);
     this.skipBlank();
-    if (this.i < this.lines.length) giveUp();
-    return { value, root };
+    if (!this.atEnd()) giveUp();
+    const { t, keys, items } = this.nodes;
+    return { value, locate: (path, key = false) => locate(t, keys, items, path, key) };
+  }
+
+  private lineEnd(from: number): number {
+    const nl = this.s.indexOf('\n', from);
+    return nl < 0 ? this.s.length : nl;
+  }
+
+  private atEnd(): boolean {
+    return this.start >= this.s.length;
+  }
+
+  private nextLine(): void {
+    this.start = this.end + 1;
+    this.line++;
+    this.end = this.start > this.s.length ? this.start : this.lineEnd(this.start);
+  }
+
+  /** The current line's indentation (count of leading spaces). */
+  private indent(): number {
+    let i = this.start;
+    while (i < this.end && this.s.charCodeAt(i) === 0x20) i++;
+    return i - this.start;
+  }
+
+  /** Is there a sequence dash at column `ind` of the current line (`-` then a space or the end of the line)? */
+  private isDash(ind: number): boolean {
+    const at = this.start + ind;
+    return at < this.end && this.s.charCodeAt(at) === 0x2d && (at + 1 === this.end || this.s.charCodeAt(at + 1) === 0x20);
   }
 
   /** Skip empty lines, lines of spaces and comment lines. */
   private skipBlank(): void {
-    const lines = this.lines;
-    while (this.i < lines.length) {
-      const l = lines[this.i]!;
-      const ind = indentOf(l);
-      if (ind < l.length && l.charCodeAt(ind) !== 0x23 /* # */) return;
-      this.i++;
+    while (!this.atEnd()) {
+      const ind = this.indent();
+      if (this.start + ind < this.end && this.s.charCodeAt(this.start + ind) !== 0x23 /* # */) return;
+      this.nextLine();
     }
   }
 
   /** The block node starting on the current line at indentation `ind`, the value of the key or dash on line `keyLine`. */
-  private block(ind: number, keyLine: number): { value: unknown; node: FastNode } {
-    if (isDash(this.lines[this.i]!, ind)) {
+  private block(ind: number, keyLine: number): { value: unknown; node: number } {
+    if (this.isDash(ind)) {
       const value: unknown[] = [];
       return { value, node: this.seq(ind, keyLine, value) };
     }
@@ -137,137 +189,179 @@ class Reader {
   }
 
   /**
-   * The value of a key or dash with nothing after it on its line (from column k): a
-   * deeper block, a same-indent sequence (keys only), or an empty value (null) that
+   * The value of a key or dash with nothing after it on its line (from column k, 0-based):
+   * a deeper block, a same-indent sequence (keys only), or an empty value (null) that
    * stands at column k.
    */
-  private nested(ind: number, k: number, sameIndentSeq: boolean): { value: unknown; node: FastNode } {
-    const keyLine = this.i + 1;
-    this.i++;
+  private nested(ind: number, k: number, sameIndentSeq: boolean): { value: unknown; node: number } {
+    const keyLine = this.line;
+    this.nextLine();
     this.skipBlank();
-    if (this.i < this.lines.length) {
-      const l = this.lines[this.i]!;
-      const next = indentOf(l);
+    if (!this.atEnd()) {
+      const next = this.indent();
       if (next > ind) return this.block(next, keyLine);
-      if (next === ind && sameIndentSeq && isDash(l, ind)) {
+      if (next === ind && sameIndentSeq && this.isDash(ind)) {
         const value: unknown[] = [];
         return { value, node: this.seq(ind, keyLine, value) };
       }
     }
-    return { value: null, node: { line: keyLine, col: k + 1, length: 0 } };
+    return { value: null, node: this.nodes.add(SCALAR, keyLine, k + 1, 0, keyLine) };
   }
 
   /** A block mapping whose keys stand at column `ind` (0-based), the first on the current line. */
-  private map(ind: number, keyLine: number, out: Record<string, unknown>): FastMap {
-    const keys = new Map<string, FastNode>();
-    const first = this.lines[this.i]!;
-    const self: FastMap = { line: this.i + 1, col: ind + 1, length: first.length - ind, keyLine, keys };
-    let col = ind;
+  private map(ind: number, keyLine: number, out: Record<string, unknown>): number {
+    const nodes = this.nodes;
+    const self = nodes.add(MAP, this.line, ind + 1, this.end - this.start - ind, keyLine);
+    // The keys so far, for duplicates; made at the second key (most maps of a large profile have one).
+    let first: string | undefined;
+    let seen: Set<string> | undefined;
+    let last = -1;
     for (;;) {
-      const line = this.lines[this.i]!;
-      const m = KEY.exec(col === 0 ? line : line.slice(col));
-      if (!m) giveUp();
+      const s = this.s;
+      KEY.lastIndex = this.start + ind;
+      const m = KEY.exec(s);
+      if (!m || m.index + m[0].length > this.end) giveUp();
       const key = m![1]!;
-      if (key === '__proto__' || keys.has(key)) giveUp();
-      let k = col + m![0].length;
-      while (line.charCodeAt(k) === 0x20) k++;
-      let entry: { value: unknown; node: FastNode };
-      if (k >= line.length || line.charCodeAt(k) === 0x23) entry = this.nested(ind, k, true);
+      if (key === '__proto__') giveUp();
+      if (first === undefined) first = key;
       else {
-        entry = this.scalar(line, k);
-        this.i++;
+        seen ??= new Set([first]);
+        if (seen.has(key)) giveUp();
+        seen.add(key);
       }
-      keys.set(key, entry.node);
+      let k = this.start + ind + m![0].length;
+      while (k < this.end && s.charCodeAt(k) === 0x20) k++;
+      let entry: { value: unknown; node: number };
+      if (k >= this.end || s.charCodeAt(k) === 0x23) entry = this.nested(ind, k - this.start, true);
+      else {
+        entry = this.scalar(k);
+        this.nextLine();
+      }
+      nodes.name(entry.node, key);
+      if (last < 0) nodes.t[self * F + 5] = entry.node;
+      else nodes.t[last * F + 6] = entry.node;
+      last = entry.node;
       out[key] = entry.value;
       this.skipBlank();
-      if (this.i >= this.lines.length) break;
-      const l = this.lines[this.i]!;
-      const next = indentOf(l);
-      if (next < ind || (next === ind && isDash(l, ind))) break;
+      if (this.atEnd()) break;
+      const next = this.indent();
+      if (next < ind || (next === ind && this.isDash(ind))) break;
       if (next > ind) giveUp();
-      col = ind;
     }
     return self;
   }
 
   /** A block sequence whose dashes stand at column `ind`, the first on the current line. */
-  private seq(ind: number, keyLine: number, out: unknown[]): FastSeq {
-    const items: FastNode[] = [];
-    const first = this.lines[this.i]!;
-    const self: FastSeq = { line: this.i + 1, col: ind + 1, length: first.length - ind, keyLine, items };
+  private seq(ind: number, keyLine: number, out: unknown[]): number {
+    const nodes = this.nodes;
+    const self = nodes.add(SEQ, this.line, ind + 1, this.end - this.start - ind, keyLine);
+    const items: number[] = [];
+    nodes.items.set(self, items);
+    const s = this.s;
     for (;;) {
-      const line = this.lines[this.i]!;
-      let k = ind + 1;
-      while (line.charCodeAt(k) === 0x20) k++;
-      let item: { value: unknown; node: FastNode };
-      if (k >= line.length || line.charCodeAt(k) === 0x23) {
-        if (k === ind + 1 && k < line.length) giveUp();
-        item = this.nested(ind, k, false);
-      } else if (isDash(line, k)) giveUp();
-      else if (KEY.test(line.slice(k))) {
-        const value: Record<string, unknown> = {};
-        item = { value, node: this.map(k, this.i + 1, value) };
-      } else {
-        item = this.scalar(line, k);
-        this.i++;
+      const dash = this.start + ind;
+      let k = dash + 1;
+      while (k < this.end && s.charCodeAt(k) === 0x20) k++;
+      let item: { value: unknown; node: number };
+      if (k >= this.end || s.charCodeAt(k) === 0x23) {
+        if (k === dash + 1 && k < this.end) giveUp();
+        item = this.nested(ind, k - this.start, false);
+      } else if (s.charCodeAt(k) === 0x2d && (k + 1 === this.end || s.charCodeAt(k + 1) === 0x20)) giveUp();
+      else {
+        KEY.lastIndex = k;
+        const m = KEY.exec(s);
+        if (m && m.index + m[0].length <= this.end) {
+          const value: Record<string, unknown> = {};
+          item = { value, node: this.map(k - this.start, this.line, value) };
+        } else {
+          item = this.scalar(k);
+          this.nextLine();
+        }
       }
       items.push(item.node);
       out.push(item.value);
       this.skipBlank();
-      if (this.i >= this.lines.length) break;
-      const l = this.lines[this.i]!;
-      const next = indentOf(l);
+      if (this.atEnd()) break;
+      const next = this.indent();
       if (next < ind) break;
       if (next > ind) giveUp();
-      if (!isDash(l, ind)) break;
+      if (!this.isDash(ind)) break;
     }
+    for (let i = 1; i < items.length; i++) nodes.t[items[i - 1]! * F + 6] = items[i]!;
+    if (items.length > 0) nodes.t[self * F + 5] = items[0]!;
     return self;
   }
 
-  /** A single-line scalar starting at column k of `line`, the rest of the line being spaces or a comment. */
-  private scalar(line: string, k: number): { value: unknown; node: FastScalar } {
-    const at = (length: number): FastScalar => ({ line: this.i + 1, col: k + 1, length });
-    const c = line[k]!;
-    if (c === '"') {
-      const end = line.indexOf('"', k + 1);
-      if (end < 0) giveUp();
-      const inner = line.slice(k + 1, end);
-      if (inner.includes('\\') || !TAIL.test(line.slice(end + 1))) giveUp();
-      return { value: inner, node: at(end + 1 - k) };
+  /** A single-line scalar starting at offset k of the current line, the rest of the line being spaces or a comment. */
+  private scalar(k: number): { value: unknown; node: number } {
+    const s = this.s;
+    const end = this.end;
+    const col = k - this.start + 1;
+    const at = (length: number): number => this.nodes.add(SCALAR, this.line, col, length, this.line);
+    const c = s.charCodeAt(k);
+    if (c === 0x22 /* " */) {
+      const close = s.indexOf('"', k + 1);
+      if (close < 0 || close >= end) giveUp();
+      const inner = s.slice(k + 1, close);
+      if (inner.includes('\\') || !TAIL.test(s.slice(close + 1, end))) giveUp();
+      return { value: inner, node: at(close + 1 - k) };
     }
-    if (c === "'") {
+    if (c === 0x27 /* ' */) {
       let j = k + 1;
       for (;;) {
-        j = line.indexOf("'", j);
-        if (j < 0) giveUp();
-        if (line[j + 1] === "'") j += 2;
+        j = s.indexOf("'", j);
+        if (j < 0 || j >= end) giveUp();
+        if (s.charCodeAt(j + 1) === 0x27) j += 2;
         else break;
       }
-      if (!TAIL.test(line.slice(j + 1))) giveUp();
-      return { value: line.slice(k + 1, j).replace(/''/g, "'"), node: at(j + 1 - k) };
+      if (!TAIL.test(s.slice(j + 1, end))) giveUp();
+      return { value: s.slice(k + 1, j).replace(/''/g, "'"), node: at(j + 1 - k) };
     }
-    if (INDICATOR.test(c)) giveUp();
-    const hash = line.indexOf(' #', k);
-    let end = hash < 0 ? line.length : hash;
-    while (end > k && line.charCodeAt(end - 1) === 0x20) end--;
-    const text = line.slice(k, end);
+    if (INDICATOR.test(s[k]!)) giveUp();
+    // A comment starts at a space and a hash, on this line only (indexOf would search the rest of the text).
+    let stop = k;
+    while (stop < end && !(s.charCodeAt(stop) === 0x20 && s.charCodeAt(stop + 1) === 0x23)) stop++;
+    while (stop > k && s.charCodeAt(stop - 1) === 0x20) stop--;
+    const text = s.slice(k, stop);
     if (text.includes(': ') || text.endsWith(':')) giveUp();
     let value: unknown = text;
-    if (NULL.test(text)) value = null;
-    else if (BOOL.test(text)) value = text[0] === 't' || text[0] === 'T';
-    else if (INT.test(text)) value = Number(text);
+    const first = text.charCodeAt(0);
+    if (first >= 0x30 && first <= 0x39) {
+      // Digits first: a decimal int, or a string such as an address ("10.0.0.0/8").
+      if (INT.test(text)) value = Number(text);
+      else if (OTHER_CORE.test(text)) giveUp();
+    } else if (NULL.test(text)) value = null;
+    else if (BOOL.test(text)) value = first === 0x74 || first === 0x54;
     else if (OTHER_CORE.test(text)) giveUp();
     return { value, node: at(text.length) };
   }
 }
 
-function indentOf(line: string): number {
-  let n = 0;
-  while (line.charCodeAt(n) === 0x20) n++;
-  return n;
-}
-
-/** Is there a sequence dash at column `ind` (`-` then a space or the end of the line)? */
-function isDash(line: string, ind: number): boolean {
-  return line.charCodeAt(ind) === 0x2d && (ind + 1 === line.length || line.charCodeAt(ind + 1) === 0x20);
+function locate(t: Int32Array, keys: readonly string[], items: ReadonlyMap<number, number[]>, path: readonly (string | number)[], key: boolean): FastPos {
+  let node = 0;
+  let keyOf = -1;
+  let keyCol = 0;
+  let keyLength = 0;
+  for (const seg of path) {
+    keyOf = -1;
+    let next = -1;
+    const kind = t[node * F];
+    if (kind === MAP) {
+      if (typeof seg === 'string') {
+        for (let c = t[node * F + 5]!; c >= 0; c = t[c * F + 6]!) {
+          if (keys[t[c * F + 7]!] === seg) {
+            next = c;
+            keyOf = c;
+            keyCol = t[node * F + 2]!;
+            keyLength = seg.length;
+            break;
+          }
+        }
+      }
+    } else if (kind === SEQ && typeof seg === 'number') next = items.get(node)?.[seg] ?? -1;
+    if (next < 0) break;
+    node = next;
+  }
+  if (key && keyOf >= 0) return { line: t[keyOf * F + 4]!, col: keyCol, length: keyLength };
+  return { line: t[node * F + 1]!, col: t[node * F + 2]!, length: Math.max(1, t[node * F + 3]!) };
 }

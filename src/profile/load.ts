@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type * as YamlNs from 'yaml';
 import type { Document, Node } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { fastLocate, readFastYaml } from './fast-yaml.js';
+import { readFastYaml } from './fast-yaml.js';
 
 export interface Located {
   line: number;
@@ -59,8 +59,7 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
   // without a node per token, and holds every position a diagnostic can ask for.
   const fast = readFastYaml(source);
   if (fast) {
-    const root = fast.root;
-    return { doc: { value: fast.value, source, locate: (path, opts = {}) => fastLocate(root, path, opts.key === true) }, diagnostics: [] };
+    return { doc: { value: fast.value, source, locate: (path, opts = {}) => fast.locate(path, opts.key === true) }, diagnostics: [] };
   }
   return loadWithParser(source);
 }

@@ -1,9 +1,9 @@
 /** View-model pieces several targets render the same way. */
 import { canonicalAddress } from '../net/ip.js';
 import type { PrefixSet } from '../net/prefix-set.js';
-import type { Path, Plan, TunnelPlan } from '../plan/types.js';
+import type { AddressRule, Path, Plan, TunnelPlan } from '../plan/types.js';
 import { DNS_PROXY_V6_WINDOWS } from '../profile/defaults.js';
-import { renderLines, type Lines } from './render.js';
+import { renderLines, type LineHelpers, type Lines } from './render.js';
 import type { TargetCapabilities } from './target.js';
 
 export interface EntryRow {
@@ -20,13 +20,25 @@ export function splitEntryRows(plan: Plan): EntryRow[] {
 
 /**
  * The same rows as `#   ACTION PREFIX  DESCRIPTION` comment lines (shell, nft and `ip -batch`
- * comments alike), optionally of one family only.
+ * comments alike), all of them or one family's. Each line is rendered once per plan: three
+ * Linux files list them, and a large profile has 100,000s.
  */
 export function entryCommentLines(plan: Plan, family?: 4 | 6): Lines {
-  const mode = plan.split.mode;
-  const rules = family === undefined ? plan.split.rules : plan.split.rules.filter((r) => r.cidr.includes(':') === (family === 6));
-  return renderLines(rules, (r, h) => `#   ${h.ident(r.source === 'always_tunnel' ? 'always' : mode)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}`);
+  let c = ENTRY_COMMENTS.get(plan);
+  if (c === undefined) {
+    const mode = plan.split.mode;
+    const rules = plan.split.rules;
+    const line = (r: AddressRule, h: LineHelpers): string => `#   ${h.ident(r.source === 'always_tunnel' ? 'always' : mode)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}`;
+    const v6 = rules.filter((r) => r.cidr.includes(':'));
+    const v4 = v6.length === 0 ? rules : rules.filter((r) => !r.cidr.includes(':'));
+    const all = renderLines(rules, line);
+    // A one-family list is the whole list: the same lines.
+    c = { all, v4: v6.length === 0 ? all : renderLines(v4, line), v6: v4.length === 0 ? all : renderLines(v6, line) };
+    ENTRY_COMMENTS.set(plan, c);
+  }
+  return family === undefined ? c.all : family === 4 ? c.v4 : c.v6;
 }
+const ENTRY_COMMENTS = new WeakMap<Plan, { all: Lines; v4: Lines; v6: Lines }>();
 
 /**
  * The addresses a target points the OS resolver at (empty when the plan leaves DNS to

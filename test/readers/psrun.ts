@@ -9,6 +9,7 @@
  * Written from the language, not from warpc's templates: anything outside the
  * subset is an error, never a guess.
  */
+import { routePrefix } from './cmdrun.js';
 import { tokenize, type Tok } from './powershell.js';
 import { adapter, effectiveMetric, fileName, ipAdapter, SCRIPT_DIR, WinError, type WinState } from './winstate.js';
 
@@ -715,6 +716,8 @@ function windowsCmdlets(s: WinState): Record<string, Cmdlet> {
     'New-NetRoute': (p) => {
       allowed(p, ['DestinationPrefix', 'InterfaceAlias', 'PolicyStore'], 'New-NetRoute');
       activeStore(p);
+      const prefix = s1(p, 'DestinationPrefix');
+      if (!routePrefix(prefix, 'v4') && !routePrefix(prefix, 'v6')) throw new WinError(`Invalid DestinationPrefix ${prefix}`);
       const key = `${ipAdapter(s, s1(p, 'InterfaceAlias')).name}|${s1(p, 'DestinationPrefix')}`;
       if (s.routes.has(key)) throw new WinError(`Instance MSFT_NetRoute ${key} already exists`);
       s.routes.add(key);
@@ -743,8 +746,7 @@ function windowsCmdlets(s: WinState): Record<string, Cmdlet> {
       allowed(p, ['Name', 'DisplayName', 'Group', 'Description', 'Direction', 'Action', 'InterfaceAlias', 'RemoteAddress'], 'New-NetFirewallRule');
       const name = s1(p, 'Name');
       if (s.rules.some((r) => r.name === name)) throw new WinError(`rule ${name} already exists`);
-      s1(p, 'Description');
-      s.rules.push({ name, group: s1(p, 'Group'), direction: s1(p, 'Direction'), action: s1(p, 'Action'), interfaces: strings(need(p, 'InterfaceAlias')), remote: strings(need(p, 'RemoteAddress')) });
+      s.rules.push({ name, group: s1(p, 'Group'), description: s1(p, 'Description'), direction: s1(p, 'Direction'), action: s1(p, 'Action'), interfaces: strings(need(p, 'InterfaceAlias')), remote: strings(need(p, 'RemoteAddress')) });
       return [obj({ Name: name })];
     },
     'Get-DnsClientServerAddress': (p) => {

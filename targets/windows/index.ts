@@ -4,7 +4,8 @@
  * without those modules, a WireGuard peer config for `wg.exe setconf`, and the DNS
  * proxy's configuration. Windows has no policy routing, so exclude mode routes
  * the plan's tunnel set itself (the minimal complement of the direct set) on
- * the adapter. It translates the Plan; it decides nothing.
+ * the adapter; the set is two route lists next to the scripts, which read them in a
+ * loop. It translates the Plan; it decides nothing.
  */
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
@@ -33,10 +34,10 @@ export const WINDOWS_ROUTE_FILES = { v4: 'routes-ipv4.txt', v6: 'routes-ipv6.txt
 
 /**
  * The tunnel routes a Windows plan may have. apply.ps1 and apply.netsh.cmd add each
- * tunnel prefix as a route of its own (one New-NetRoute or `netsh interface ipv4/ipv6
- * add route` call, milliseconds each) and list it again in the firewall's block rules;
- * past a million that is hours of applying and scripts of hundreds of megabytes (a
- * complement of 100,000 IPv6 /64s is 1.5 million prefixes). A bound warpc chooses for
+ * tunnel prefix of the route lists as a route of its own (one New-NetRoute or `netsh
+ * interface ipv4/ipv6 add route` call, milliseconds each) and apply.ps1 puts it again in
+ * the firewall's block rules; past a million that is hours of applying (a complement
+ * of 100,000 IPv6 /64s is 1.5 million prefixes). A bound warpc chooses for
  * what can be applied in practice, not a maximum Windows documents.
  */
 export const WINDOWS_ROUTE_LIMIT: RouteLimit = {
@@ -97,7 +98,8 @@ function windowsPlanForProxy(plan: Plan): Plan {
  * has no BOM support at all): powershellQuote writes other characters as
  * [char] codes. Scripts (.ps1, .cmd) get CRLF line endings: cmd.exe finds
  * `goto` labels reliably only in CRLF files. What is returned is what is
- * written and hashed in the manifest.
+ * written and hashed in the manifest. (The route lists do not come through here:
+ * prefixListText writes them with CRLF and lets nothing but a canonical prefix in.)
  */
 export function windowsText(path: string, text: string): string {
   const bad = /[^\x00-\x7f]/.exec(text);
@@ -173,8 +175,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   };
   if (!(f.dns || f.tunnel || f.routes || f.firewall)) return out;
 
-  const routes4 = plan.split.tunnel.v4.toCidrs();
-  const routes6 = plan.split.tunnel.v6.toCidrs();
+  const lists = f.routes || f.firewall;
   const group = windowsFirewallGroup(plan);
   const { skip: linkScopeRoutes, rest: linkScopeRest } = f.firewall ? linkScopeCarveOut(plan.split.tunnel.v6) : { skip: [], rest: [] };
   const dnsServers = windowsDnsServers(plan);
@@ -192,7 +193,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     ipv6: plan.interface.ipv6,
     mtu: plan.interface.mtu,
     entries: splitEntryRows(plan).map((e) => ({ ...e, description: psSafe(e.description) })),
-    tunnelFiles: f.routes || f.firewall,
+    tunnelFiles: lists,
     routeFiles: WINDOWS_ROUTE_FILES,
     chunk: FIREWALL_CHUNK,
     ruleDescription: `warpc ${ctx.compilerVersion}, profile ${plan.name}: block IPv`,
@@ -206,10 +207,10 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     hostRule: `${group}.hosts`,
     hostRuleDescription: `warpc ${ctx.compilerVersion}, profile ${plan.name}: block the resolved addresses of Split Tunnel host entries off ${win.interface}`,
   };
-  if (f.routes || f.firewall) {
+  if (lists) {
     // Not templates: built with join, each prefix checked as the cidr helper checks it (so ASCII, no line break).
-    out.push({ path: WINDOWS_ROUTE_FILES.v4, text: prefixListText(routes4, '\r\n'), mode: 0o644 });
-    out.push({ path: WINDOWS_ROUTE_FILES.v6, text: prefixListText(routes6, '\r\n'), mode: 0o644 });
+    out.push({ path: WINDOWS_ROUTE_FILES.v4, text: prefixListText(plan.split.tunnel.v4.toCidrs(), '\r\n'), mode: 0o644 });
+    out.push({ path: WINDOWS_ROUTE_FILES.v6, text: prefixListText(plan.split.tunnel.v6.toCidrs(), '\r\n'), mode: 0o644 });
   }
   file('apply.ps1', render(NAME, 'apply.ps1.hbs', view));
   file('revert.ps1', render(NAME, 'revert.ps1.hbs', view));

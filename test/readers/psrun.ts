@@ -1,7 +1,7 @@
 /**
  * Runs the PowerShell subset warpc emits against a modelled Windows state
  * (winstate.ts): statements, if/else, foreach, pipelines, assignments and `+=`,
- * @() and @{} literals, member access, casts, -not/-and/-or and the
+ * @() and @{} literals (a hashtable: $t[key] = v, .ContainsKey(key)), member access, casts, -not/-and/-or and the
  * comparison operators, with Set-StrictMode -Version 3 semantics (an unknown
  * variable or property is an error) and $ErrorActionPreference = 'Stop' (any
  * error ends the script, unless the command says -ErrorAction
@@ -45,6 +45,7 @@ type Pipeline = Element[];
 type Stmt =
   | { k: 'assign'; name: string; op: '=' | '+='; value: Pipeline }
   | { k: 'assignIf'; name: string; stmt: Stmt }
+  | { k: 'assignIndex'; name: string; index: Expr; value: Pipeline }
   | { k: 'if'; cond: Pipeline; then: Stmt[]; else: Stmt[] | null }
   | { k: 'foreach'; v: string; coll: Pipeline; body: Stmt[] }
   | { k: 'pipe'; p: Pipeline }
@@ -144,6 +145,14 @@ class Parser {
     if (this.is(t, 'word', 'throw')) {
       this.i++;
       return { k: 'throw', e: this.expr() };
+    }
+    if (t.t === 'var' && this.is(this.peek(1), 'punct', '[')) {
+      // $Table[key] = value: a hashtable entry.
+      this.i += 2;
+      const index = this.logical();
+      this.expect('punct', ']');
+      this.expect('punct', '=');
+      return { k: 'assignIndex', name: t.v, index, value: this.pipeline() };
     }
     if (t.t === 'var' && this.is(this.peek(1), 'punct', '=') && this.is(this.peek(2), 'word', 'if')) {
       this.i += 2;
@@ -419,6 +428,11 @@ export function runPs(src: string, state: WinState): PsRun {
         const o = evalExpr(e.obj);
         if (o === vars.get('PSCmdlet') && e.name === 'ShouldProcess') return true;
         if (typeof o === 'string' && e.name === 'Contains' && e.args.length === 1) return o.includes(str(evalExpr(e.args[0]!)));
+        // A hashtable's keys compare as strings, case-insensitively (the default comparer).
+        if (o instanceof PsObject && e.name === 'ContainsKey' && e.args.length === 1) {
+          const k = str(evalExpr(e.args[0]!)).toLowerCase();
+          return [...o.props.keys()].some((x) => x.toLowerCase() === k);
+        }
         throw new Error(`ps: method ${e.name} is outside the subset`);
       }
       case 'array':
@@ -568,6 +582,15 @@ export function runPs(src: string, state: WinState): PsRun {
         }
         case 'throw':
           throw new PsThrow(str(evalExpr(s.e)));
+        case 'assignIndex': {
+          const table = vars.get(s.name);
+          if (!(table instanceof PsObject)) throw new Error(`ps: $${s.name}[…] = on something not a hashtable`);
+          const k = str(evalExpr(s.index));
+          const v = evalPipeline(s.value);
+          for (const x of table.props.keys()) if (x.toLowerCase() === k.toLowerCase()) table.props.delete(x);
+          table.props.set(k, v);
+          break;
+        }
         case 'assignIf':
           vars.set(s.name, collect(execBlock([s.stmt])));
           break;

@@ -4,7 +4,8 @@
  * without those modules, a WireGuard peer config for `wg.exe setconf`, and the DNS
  * proxy's configuration. Windows has no policy routing, so exclude mode routes
  * the plan's tunnel set itself (the minimal complement of the direct set) on
- * the adapter. It translates the Plan; it decides nothing.
+ * the adapter; the set is two route lists next to the scripts, which read them in a
+ * loop. It translates the Plan; it decides nothing.
  */
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
@@ -17,16 +18,26 @@ import { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
+import { prefixListText } from '../../src/emit/prefix-list.js';
 import { windowsOptions } from './options.js';
 
 const NAME = 'windows';
 
 /**
+ * The data files of the tunnel set, next to the scripts: one canonical prefix per line
+ * (ASCII, CRLF), read in a loop by apply.ps1 (routes and firewall rules) and
+ * apply.netsh.cmd (routes), so a plan of hundreds of thousands of routes is not as many
+ * script lines. Written whenever the plan routes or firewalls (empty when a family has
+ * none), so the scripts always find them.
+ */
+export const WINDOWS_ROUTE_FILES = { v4: 'routes-ipv4.txt', v6: 'routes-ipv6.txt' } as const;
+
+/**
  * The tunnel routes a Windows plan may have. apply.ps1 and apply.netsh.cmd add each
- * tunnel prefix as a route of its own (one New-NetRoute or `netsh interface ipv4/ipv6
- * add route` call, milliseconds each) and list it again in the firewall's block rules;
- * past a million that is hours of applying and scripts of hundreds of megabytes (a
- * complement of 100,000 IPv6 /64s is 1.5 million prefixes). A bound warpc chooses for
+ * tunnel prefix of the route lists as a route of its own (one New-NetRoute or `netsh
+ * interface ipv4/ipv6 add route` call, milliseconds each) and apply.ps1 puts it again in
+ * the firewall's block rules; past a million that is hours of applying (a complement
+ * of 100,000 IPv6 /64s is 1.5 million prefixes). A bound warpc chooses for
  * what can be applied in practice, not a maximum Windows documents.
  */
 export const WINDOWS_ROUTE_LIMIT: RouteLimit = {
@@ -87,7 +98,8 @@ function windowsPlanForProxy(plan: Plan): Plan {
  * has no BOM support at all): powershellQuote writes other characters as
  * [char] codes. Scripts (.ps1, .cmd) get CRLF line endings: cmd.exe finds
  * `goto` labels reliably only in CRLF files. What is returned is what is
- * written and hashed in the manifest.
+ * written and hashed in the manifest. (The route lists do not come through here:
+ * prefixListText writes them with CRLF and lets nothing but a canonical prefix in.)
  */
 export function windowsText(path: string, text: string): string {
   const bad = /[^\x00-\x7f]/.exec(text);
@@ -104,6 +116,20 @@ export function windowsText(path: string, text: string): string {
  */
 export const LINK_SCOPE_V6 = ['fe80::/10', 'ff02::/16'] as const;
 
+/**
+ * How apply.ps1 makes the IPv6 block rules from routes-ipv6.txt: it leaves out `skip` (the
+ * tunnel prefixes of every range of the tunnel set that touches the link scope) and adds
+ * `rest` (those ranges without the link scope). So the rules block the tunnel set less
+ * fe80::/10 and ff02::/16, as listed inline, without a second copy of the whole list.
+ * Both lists are short: the ranges that touch two prefixes.
+ */
+export function linkScopeCarveOut(tunnel6: PrefixSet): { skip: string[]; rest: string[] } {
+  const scope = linkScopeV6().ranges();
+  const touching = tunnel6.ranges().filter(([lo, hi]) => scope.some(([slo, shi]) => lo <= shi && slo <= hi));
+  const near = PrefixSet.fromRanges(6, touching);
+  return { skip: near.toCidrs(), rest: near.subtract(linkScopeV6()).toCidrs() };
+}
+
 function linkScopeV6(): PrefixSet {
   return PrefixSet.fromPrefixes(
     6,
@@ -113,12 +139,6 @@ function linkScopeV6(): PrefixSet {
       return r.prefix;
     }),
   );
-}
-
-function chunks<T>(xs: readonly T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
 }
 
 /** What only Windows knows: a description PowerShell cannot quote is left out (the rest follows from WINDOWS_CAPABILITIES). */
@@ -155,23 +175,9 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   };
   if (!(f.dns || f.tunnel || f.routes || f.firewall)) return out;
 
-  const routes4 = plan.split.tunnel.v4.toCidrs();
-  const routes6 = plan.split.tunnel.v6.toCidrs();
+  const lists = f.routes || f.firewall;
   const group = windowsFirewallGroup(plan);
-  const firewall: { name: string; description: string; addresses: string[] }[] = [];
-  for (const [family, set] of [
-    [4, routes4],
-    [6, plan.split.tunnel.v6.subtract(linkScopeV6()).toCidrs()],
-  ] as const) {
-    const parts = chunks(set, FIREWALL_CHUNK);
-    parts.forEach((addresses, i) => {
-      firewall.push({
-        name: `${group}.tunnel${family}.${i + 1}`,
-        description: `warpc ${ctx.compilerVersion}, profile ${plan.name}: block IPv${family} destinations that belong in the tunnel off ${win.interface} (part ${i + 1} of ${parts.length})`,
-        addresses,
-      });
-    });
-  }
+  const { skip: linkScopeRoutes, rest: linkScopeRest } = f.firewall ? linkScopeCarveOut(plan.split.tunnel.v6) : { skip: [], rest: [] };
   const dnsServers = windowsDnsServers(plan);
   const numbered = (xs: string[]): { address: string; index: number; first: boolean }[] => xs.map((address, i) => ({ address, index: i + 1, first: i === 0 }));
   const view = {
@@ -187,10 +193,12 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     ipv6: plan.interface.ipv6,
     mtu: plan.interface.mtu,
     entries: splitEntryRows(plan).map((e) => ({ ...e, description: psSafe(e.description) })),
-    routes: [...routes4, ...routes6],
-    routes4,
-    routes6,
-    firewall,
+    tunnelFiles: lists,
+    routeFiles: WINDOWS_ROUTE_FILES,
+    chunk: FIREWALL_CHUNK,
+    ruleDescription: `warpc ${ctx.compilerVersion}, profile ${plan.name}: block IPv`,
+    linkScopeRoutes,
+    linkScopeRest,
     dnsServers,
     dns4: numbered(dnsServers.filter((a) => !a.includes(':'))),
     dns6: numbered(dnsServers.filter((a) => a.includes(':'))),
@@ -199,6 +207,11 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     hostRule: `${group}.hosts`,
     hostRuleDescription: `warpc ${ctx.compilerVersion}, profile ${plan.name}: block the resolved addresses of Split Tunnel host entries off ${win.interface}`,
   };
+  if (lists) {
+    // Not templates: built with join, each prefix checked as the cidr helper checks it (so ASCII, no line break).
+    out.push({ path: WINDOWS_ROUTE_FILES.v4, text: prefixListText(plan.split.tunnel.v4.toCidrs(), '\r\n'), mode: 0o644 });
+    out.push({ path: WINDOWS_ROUTE_FILES.v6, text: prefixListText(plan.split.tunnel.v6.toCidrs(), '\r\n'), mode: 0o644 });
+  }
   file('apply.ps1', render(NAME, 'apply.ps1.hbs', view));
   file('revert.ps1', render(NAME, 'revert.ps1.hbs', view));
   file('apply.netsh.cmd', render(NAME, 'apply.netsh.cmd.hbs', view));

@@ -79,8 +79,8 @@ export function models(plan: Plan, files: Map<string, Map<string, string>>): Rec
     android: readAndroid(files.get('android')!.get('vpn-service.json')!, 'callsBeforeApi33'),
   };
   if (win.has('apply.ps1')) {
-    out['windows.ps1'] = readApplyPs1(win.get('apply.ps1')!);
-    out['windows.netsh'] = readApplyNetsh(win.get('apply.netsh.cmd')!);
+    out['windows.ps1'] = readApplyPs1(win);
+    out['windows.netsh'] = readApplyNetsh(win);
   }
   return out;
 }

@@ -2,7 +2,8 @@
  * Runs the cmd.exe batch subset warpc emits against the modelled Windows state
  * (winstate.ts): labels, goto, call :label (with %1) and call "file",
  * exit /b, set "k=v", if [not] defined/exist/"a"=="b", for /f over a command's
- * output (tokens=, with ^| findstr /r /c:"…"), `a || b` chains, echo with
+ * output (tokens=, with ^| findstr /r /c:"…") or over a file's lines (usebackq
+ * delims=; a goto in the body ends the loop), `a || b` chains, echo with
  * > and >> redirection, del, and the netsh commands, modelled from their
  * documentation. %var% is expanded when a line is read, %%X per for
  * iteration, as cmd does; findstr /x /c:"…" on a file. Anything else is an error.
@@ -138,6 +139,21 @@ export function runCmd(src: string, state: WinState, args: string[] = [], env: R
     if ((m = /^if (not )?"([^"]*)"=="([^"]*)" (.*)$/i.exec(t))) {
       return (m[2] === m[3]) !== !!m[1] ? line(m[4]!, params, forVars, depth) : 0;
     }
+    if ((m = /^for \/f "usebackq delims=" %%([A-Za-z]) in \("([^"]*)"\) do (.*)$/i.exec(t))) {
+      // Each line of a file, whole (delims= : no splitting). cmd splits at LF and drops the CR
+      // before it, skips empty lines and lines starting with ; (the default eol); a missing
+      // file is an error message and no iteration.
+      const f = fileName(m[2]!);
+      if (!(f in state.files)) return 1;
+      const letter = m[1]!;
+      for (const row of state.files[f]!.split('\n').map((l) => l.replace(/\r$/, ''))) {
+        if (row === '' || row.startsWith(';')) continue;
+        const body = m[3]!.replace(/%%([A-Za-z])/g, (x, v: string) => (v === letter ? row : (forVars[v] ?? x)));
+        const r = line(body, params, { ...forVars, [letter]: row }, depth);
+        if (typeof r === 'object') return r;
+      }
+      return 0;
+    }
     if ((m = /^for \/f "([^"]*)" %%([A-Za-z]) in \('([^']*)'\) do (.*)$/i.exec(t))) {
       const opts = m[1]!;
       const tm = /^tokens=([0-9,]+)(\*)?$/.exec(opts.replace(/^skip=\d+ /, ''));
@@ -235,6 +251,14 @@ export function runCmd(src: string, state: WinState, args: string[] = [], env: R
   return { exitCode, netsh: netshLog, stdout };
 }
 
+/** Does `text` read as an address/length of the family (a loose check, as netsh's parser: no canonical form asked)? */
+export function routePrefix(text: string, f: 'v4' | 'v6'): boolean {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
+  if (!m) return false;
+  if (f === 'v4') return /^\d{1,3}(\.\d{1,3}){3}$/.test(m[1]!) && m[1]!.split('.').every((o) => Number(o) <= 255) && Number(m[2]) <= 32;
+  return /^[0-9A-Fa-f:.]+$/.test(m[1]!) && m[1]!.includes(':') && Number(m[2]) <= 128;
+}
+
 function kv(words: string[]): Map<string, string> {
   const m = new Map<string, string>();
   for (const w of words) {
@@ -316,6 +340,8 @@ function netsh(s: WinState, w: string[]): void {
     case 'delete route': {
       const a = ipAdapter(s, p.get('interface') ?? '');
       store();
+      // A prefix netsh cannot read as one of this family is refused.
+      if (!routePrefix(p.get('prefix') ?? '', f)) throw new WinError('The parameter is incorrect.');
       const key = `${a.name}|${p.get('prefix')!}`;
       const has = s.routes.has(key);
       if (verb === 'add route') {

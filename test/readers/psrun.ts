@@ -1,7 +1,7 @@
 /**
  * Runs the PowerShell subset warpc emits against a modelled Windows state
  * (winstate.ts): statements, if/else, foreach, pipelines, assignments and `+=`,
- * @() and @{} literals, member access, casts, -not/-and/-or and the
+ * @() and @{} literals (a hashtable: $t[key] = v, .ContainsKey(key)), member access, casts, -not/-and/-or and the
  * comparison operators, with Set-StrictMode -Version 3 semantics (an unknown
  * variable or property is an error) and $ErrorActionPreference = 'Stop' (any
  * error ends the script, unless the command says -ErrorAction
@@ -9,6 +9,7 @@
  * Written from the language, not from warpc's templates: anything outside the
  * subset is an error, never a guess.
  */
+import { routePrefix } from './cmdrun.js';
 import { tokenize, type Tok } from './powershell.js';
 import { adapter, effectiveMetric, fileName, ipAdapter, SCRIPT_DIR, WinError, type WinState } from './winstate.js';
 
@@ -44,6 +45,7 @@ type Pipeline = Element[];
 type Stmt =
   | { k: 'assign'; name: string; op: '=' | '+='; value: Pipeline }
   | { k: 'assignIf'; name: string; stmt: Stmt }
+  | { k: 'assignIndex'; name: string; index: Expr; value: Pipeline }
   | { k: 'if'; cond: Pipeline; then: Stmt[]; else: Stmt[] | null }
   | { k: 'foreach'; v: string; coll: Pipeline; body: Stmt[] }
   | { k: 'pipe'; p: Pipeline }
@@ -143,6 +145,14 @@ class Parser {
     if (this.is(t, 'word', 'throw')) {
       this.i++;
       return { k: 'throw', e: this.expr() };
+    }
+    if (t.t === 'var' && this.is(this.peek(1), 'punct', '[')) {
+      // $Table[key] = value: a hashtable entry.
+      this.i += 2;
+      const index = this.logical();
+      this.expect('punct', ']');
+      this.expect('punct', '=');
+      return { k: 'assignIndex', name: t.v, index, value: this.pipeline() };
     }
     if (t.t === 'var' && this.is(this.peek(1), 'punct', '=') && this.is(this.peek(2), 'word', 'if')) {
       this.i += 2;
@@ -418,6 +428,11 @@ export function runPs(src: string, state: WinState): PsRun {
         const o = evalExpr(e.obj);
         if (o === vars.get('PSCmdlet') && e.name === 'ShouldProcess') return true;
         if (typeof o === 'string' && e.name === 'Contains' && e.args.length === 1) return o.includes(str(evalExpr(e.args[0]!)));
+        // A hashtable's keys compare as strings, case-insensitively (the default comparer).
+        if (o instanceof PsObject && e.name === 'ContainsKey' && e.args.length === 1) {
+          const k = str(evalExpr(e.args[0]!)).toLowerCase();
+          return [...o.props.keys()].some((x) => x.toLowerCase() === k);
+        }
         throw new Error(`ps: method ${e.name} is outside the subset`);
       }
       case 'array':
@@ -567,6 +582,15 @@ export function runPs(src: string, state: WinState): PsRun {
         }
         case 'throw':
           throw new PsThrow(str(evalExpr(s.e)));
+        case 'assignIndex': {
+          const table = vars.get(s.name);
+          if (!(table instanceof PsObject)) throw new Error(`ps: $${s.name}[…] = on something not a hashtable`);
+          const k = str(evalExpr(s.index));
+          const v = evalPipeline(s.value);
+          for (const x of table.props.keys()) if (x.toLowerCase() === k.toLowerCase()) table.props.delete(x);
+          table.props.set(k, v);
+          break;
+        }
         case 'assignIf':
           vars.set(s.name, collect(execBlock([s.stmt])));
           break;
@@ -715,6 +739,8 @@ function windowsCmdlets(s: WinState): Record<string, Cmdlet> {
     'New-NetRoute': (p) => {
       allowed(p, ['DestinationPrefix', 'InterfaceAlias', 'PolicyStore'], 'New-NetRoute');
       activeStore(p);
+      const prefix = s1(p, 'DestinationPrefix');
+      if (!routePrefix(prefix, 'v4') && !routePrefix(prefix, 'v6')) throw new WinError(`Invalid DestinationPrefix ${prefix}`);
       const key = `${ipAdapter(s, s1(p, 'InterfaceAlias')).name}|${s1(p, 'DestinationPrefix')}`;
       if (s.routes.has(key)) throw new WinError(`Instance MSFT_NetRoute ${key} already exists`);
       s.routes.add(key);
@@ -743,8 +769,7 @@ function windowsCmdlets(s: WinState): Record<string, Cmdlet> {
       allowed(p, ['Name', 'DisplayName', 'Group', 'Description', 'Direction', 'Action', 'InterfaceAlias', 'RemoteAddress'], 'New-NetFirewallRule');
       const name = s1(p, 'Name');
       if (s.rules.some((r) => r.name === name)) throw new WinError(`rule ${name} already exists`);
-      s1(p, 'Description');
-      s.rules.push({ name, group: s1(p, 'Group'), direction: s1(p, 'Direction'), action: s1(p, 'Action'), interfaces: strings(need(p, 'InterfaceAlias')), remote: strings(need(p, 'RemoteAddress')) });
+      s.rules.push({ name, group: s1(p, 'Group'), description: s1(p, 'Description'), direction: s1(p, 'Direction'), action: s1(p, 'Action'), interfaces: strings(need(p, 'InterfaceAlias')), remote: strings(need(p, 'RemoteAddress')) });
       return [obj({ Name: name })];
     },
     'Get-DnsClientServerAddress': (p) => {

@@ -23,9 +23,19 @@ function scriptIfName(text: string): string {
   return m[1]!;
 }
 
-/** The machine the readers apply a script to: sampleState with an empty search list and no route yet (the table is what apply adds). */
-function readerState(ifname: string): WinState {
-  return { ...sampleState(ifname), search: [], routes: new Set() };
+/**
+ * The machine the readers apply a script to: sampleState with an empty search list and no
+ * route yet (the table is what apply adds), and the script's folder as warpc writes it
+ * (every file next to the script: the route lists the scripts read).
+ */
+function readerState(ifname: string, folder: ReadonlyMap<string, string>): WinState {
+  return { ...sampleState(ifname), search: [], routes: new Set(), files: Object.fromEntries(folder) };
+}
+
+function script(folder: ReadonlyMap<string, string>, name: string): string {
+  const text = folder.get(name);
+  if (text === undefined) throw new Error(`no ${name} in the Windows folder`);
+  return text;
 }
 
 /** The routes on the tunnel adapter after a run. */
@@ -51,11 +61,12 @@ export function machineDnsServers(state: WinState): string[] {
   return out;
 }
 
-/** apply.ps1, run by the PowerShell interpreter (psrun.ts) on a modelled machine; the model is what it leaves. */
-export function readApplyPs1(text: string): TargetModel & { tunnelRoutes: number; group: string | null; ruleNames: string[]; state: WinState } {
+/** apply.ps1 of the Windows folder (file name -> text), run by the PowerShell interpreter (psrun.ts) on a modelled machine; the model is what it leaves. */
+export function readApplyPs1(folder: ReadonlyMap<string, string>): TargetModel & { tunnelRoutes: number; group: string | null; ruleNames: string[]; state: WinState } {
+  const text = script(folder, 'apply.ps1');
   requireCrlf(text, 'apply.ps1');
   const ifname = scriptIfName(text);
-  const state = readerState(ifname);
+  const state = readerState(ifname, folder);
   const run = runPs(text, state);
   const { routes, count } = tunnelTable(state, ifname);
   const others = state.adapters.filter((a) => a.name !== ifname).map((a) => a.name);
@@ -154,12 +165,13 @@ export function cmdWords(line: string, vars: Record<string, string> | null): { w
   return { words, ops };
 }
 
-/** apply.netsh.cmd, run by the cmd interpreter (cmdrun.ts) on a modelled machine. */
-export function readApplyNetsh(text: string): TargetModel & { tunnelRoutes: number; state: WinState } {
+/** apply.netsh.cmd of the Windows folder, run by the cmd interpreter (cmdrun.ts) on a modelled machine. */
+export function readApplyNetsh(folder: ReadonlyMap<string, string>): TargetModel & { tunnelRoutes: number; state: WinState } {
+  const text = script(folder, 'apply.netsh.cmd');
   requireCrlf(text, 'apply.netsh.cmd');
   const m = /^%run% netsh interface ipv4 set address name=([A-Za-z0-9_.-]+) /m.exec(text);
   const ifname = m ? m[1]! : 'CloudflareWARP';
-  const state = readerState(ifname);
+  const state = readerState(ifname, folder);
   const run = runCmd(text, state);
   if (run.exitCode !== 0) throw new Error(`apply.netsh.cmd: exit code ${run.exitCode}`);
   const { routes, count } = tunnelTable(state, ifname);

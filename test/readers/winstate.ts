@@ -32,6 +32,7 @@ export interface Adapter {
 export interface FirewallRule {
   name: string;
   group: string;
+  description: string;
   direction: string;
   action: string;
   interfaces: string[];

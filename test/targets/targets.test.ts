@@ -105,8 +105,8 @@ describe('minimality in exclude mode', () => {
         const mac = readMacos(files.get('macos')!, 'utun3');
         // macOS installs a /0 as its two /1 halves, so the default route stays for the bypass host routes.
         expect(mac.tunnelRoutes).toBe(expected + whole);
-        expect(readApplyPs1(files.get('windows')!.get('apply.ps1')!).tunnelRoutes).toBe(expected);
-        expect(readApplyNetsh(files.get('windows')!.get('apply.netsh.cmd')!).tunnelRoutes).toBe(expected);
+        expect(readApplyPs1(files.get('windows')!).tunnelRoutes).toBe(expected);
+        expect(readApplyNetsh(files.get('windows')!).tunnelRoutes).toBe(expected);
         expect(readAndroid(files.get('android')!.get('vpn-service.json')!, 'callsBeforeApi33').addRoutes).toBe(expected);
       }),
       { numRuns: 100 },
@@ -132,7 +132,7 @@ describe('hostile strings read back exactly', () => {
       fc.property(fc.array(hostile, { minLength: 1, maxLength: 4 }), (descs) => {
         const profile = { version: 1, name: 'hostile', split_tunnel: { mode: 'exclude', entries: descs.map((d, i) => ({ address: `10.${i}.0.0/16`, description: d })) } };
         const { files } = compileAll(profile);
-        const ps = readApplyPs1(files.get('windows')!.get('apply.ps1')!);
+        const ps = readApplyPs1(files.get('windows')!);
         expect(ps.texts.slice(0, descs.length)).toEqual(descs);
         const mac = readMacos(files.get('macos')!, 'utun3');
         expect(mac.texts.slice(0, descs.length)).toEqual(descs);

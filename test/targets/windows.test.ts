@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
 import { TARGETS } from '../../src/emit/registry.js';
+import { PrefixSet } from '../../src/net/prefix-set.js';
 import { validFixtures } from '../helpers/fixtures.js';
 import { compileAll } from '../equivalence/helpers.js';
 import { tokenize } from '../readers/powershell.js';
@@ -63,7 +64,7 @@ describe('Windows files read the same in every code page', () => {
     const { files } = compileAll(withDescriptions(descs));
     const win = files.get('windows')!;
     expectSameInEveryCodePage(win);
-    expect(readApplyPs1(win.get('apply.ps1')!).texts.slice(0, descs.length)).toEqual(descs);
+    expect(readApplyPs1(win).texts.slice(0, descs.length)).toEqual(descs);
   });
   it('random descriptions', () => {
     const unit = fc.constantFrom("'", '‘', '’', '‚', '‛', '"', '`', '$', '(', ')', '+', ' ', 'a', 'ő', 'ł', 'т', 'С', 'é', 'ą', '€', '\u{1F600}', '中');
@@ -72,7 +73,7 @@ describe('Windows files read the same in every code page', () => {
         const { files } = compileAll(withDescriptions(descs));
         const win = files.get('windows')!;
         expectSameInEveryCodePage(win);
-        expect(readApplyPs1(win.get('apply.ps1')!).texts.slice(0, descs.length)).toEqual(descs);
+        expect(readApplyPs1(win).texts.slice(0, descs.length)).toEqual(descs);
       }),
       { numRuns: 40 },
     );
@@ -100,7 +101,8 @@ describe('Windows scripts have CRLF line endings', () => {
     expect(n).toBeGreaterThan(8);
     expect(() => requireCrlf('a\r\nb\n', 'x')).toThrow(/line 2 ends in LF/);
     const { files } = compileAll(withDescriptions(['x']));
-    expect(() => readApplyNetsh(files.get('windows')!.get('apply.netsh.cmd')!.replace(/\r\n/g, '\n'))).toThrow(/CRLF/);
+    const win = files.get('windows')!;
+    expect(() => readApplyNetsh(new Map([...win, ['apply.netsh.cmd', win.get('apply.netsh.cmd')!.replace(/\r\n/g, '\n')]]))).toThrow(/CRLF/);
   });
 });
 
@@ -113,7 +115,7 @@ describe('IPv6 neighbour discovery and MLD pass the Windows firewall', () => {
     ['include fe80::/10 and ff00::/8', { mode: 'include', entries: [{ address: 'fe80::/10' }, { address: 'ff00::/8' }] }],
   ])('%s: the tunnel set holds them, the firewall blocks none', (_, split) => {
     const { plan, files } = compileAll({ version: 1, name: 'ndp', split_tunnel: split, tunnel: { peer_public_key: 'bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=' } });
-    const fw = readApplyPs1(files.get('windows')!.get('apply.ps1')!);
+    const fw = readApplyPs1(files.get('windows')!);
     for (const a of NDP) {
       expect(fw.routes!.lookup(a), `${a} is tunnel-bound in this profile`).toBe('tunnel');
       expect(fw.blockedOffTunnel!(a), `${a} blocked off the tunnel`).toBe(false);
@@ -134,9 +136,11 @@ const LIFECYCLE: [string, Record<string, unknown>][] = [
   ['warp_tunnel_only', { version: 1, name: 'life', service_mode: 'warp_tunnel_only', tunnel: { peer_public_key: KEY } }],
 ];
 
-function machine(): WinState {
+/** The sample machine with the Windows folder as warpc writes it next to the scripts (the route lists they read). */
+function machine(win: ReadonlyMap<string, string>): WinState {
   const s = sampleState('CloudflareWARP');
   s.resolver['app.example.com'] = ['192.0.2.7', '2001:db8::7'];
+  s.files = Object.fromEntries(win);
   return s;
 }
 
@@ -144,7 +148,7 @@ describe('apply twice, revert twice, on a modelled machine', () => {
   it.each(LIFECYCLE)('apply.ps1 / revert.ps1: %s', (_, profile) => {
     const { plan, files } = compileAll(profile);
     const win = files.get('windows')!;
-    const start = machine();
+    const start = machine(win);
     const once = clone(start);
     runPs(win.get('apply.ps1')!, once);
     const twice = clone(once);
@@ -170,7 +174,7 @@ describe('apply twice, revert twice, on a modelled machine', () => {
   it('apply.ps1 run again after an adapter appears covers it too, and revert.ps1 restores it', () => {
     const { files } = compileAll(LIFECYCLE[0]![1]);
     const win = files.get('windows')!;
-    const s = machine();
+    const s = machine(win);
     runPs(win.get('apply.ps1')!, s);
     const added = { ...structuredClone(s.adapters[1]!), name: 'USB LAN', guid: '{55555555-5555-5555-5555-555555555555}', index: 21 };
     added.dns = { v4: ['9.9.9.9'], v6: [], dhcp4: ['192.168.8.1'], dhcp6: [] };
@@ -187,7 +191,7 @@ describe('apply twice, revert twice, on a modelled machine', () => {
     const { plan, files } = compileAll(profile);
     const win = files.get('windows')!;
     // What netsh can restore (WARPC0111 and WARPC0112 say so): DNS from DHCP, metrics set by hand.
-    const start = machine();
+    const start = machine(win);
     for (const a of start.adapters) {
       a.dns.v4 = [];
       a.dns.v6 = [];
@@ -208,8 +212,9 @@ describe('apply twice, revert twice, on a modelled machine', () => {
 
   it('apply.netsh.cmd with WARPC_WHATIF=1 changes nothing and prints the commands (an add-or-set prints the add)', () => {
     const { files } = compileAll(LIFECYCLE[0]![1]);
-    const text = files.get('windows')!.get('apply.netsh.cmd')!;
-    const start = machine();
+    const win = files.get('windows')!;
+    const text = win.get('apply.netsh.cmd')!;
+    const start = machine(win);
     const s = clone(start);
     const run = runCmd(text, s, [], { WARPC_WHATIF: '1' });
     expect(run.exitCode).toBe(0);
@@ -221,11 +226,111 @@ describe('apply twice, revert twice, on a modelled machine', () => {
 
   it('the readers see every adapter: one left on its own servers shows up in the DNS model', () => {
     const { files } = compileAll(LIFECYCLE[1]![1]);
-    const ps = readApplyPs1(files.get('windows')!.get('apply.ps1')!);
+    const ps = readApplyPs1(files.get('windows')!);
     expect(ps.dns!.servers).toEqual(['127.0.2.2', '127.0.2.3', '::ffff:127.0.2.2']);
     // The same script with the loop over adapters cut down to the tunnel adapter leaks Ethernet's DHCP servers.
     const narrowed = files.get('windows')!.get('apply.ps1')!.replace('foreach ($Adapter in $Adapters) {\r\n    Set-DnsClientServerAddress -InterfaceAlias $Adapter.Name', 'foreach ($Adapter in @(Get-NetAdapter -Name $IfName)) {\r\n    Set-DnsClientServerAddress -InterfaceAlias $Adapter.Name');
     expect(narrowed).not.toBe(files.get('windows')!.get('apply.ps1')!);
-    expect(readApplyPs1(narrowed).dns!.servers).toContain('192.168.1.1');
+    expect(readApplyPs1(new Map([...files.get('windows')!, ['apply.ps1', narrowed]])).dns!.servers).toContain('192.168.1.1');
+  });
+});
+
+describe('the tunnel set as route lists next to the scripts', () => {
+  /** 300 excluded /24s and 60 excluded IPv6 /48s (one inside fe80::/10): well over 500 prefixes a family, so several firewall rules each. */
+  const big = {
+    version: 1,
+    name: 'big',
+    split_tunnel: {
+      mode: 'exclude',
+      entries: [
+        ...Array.from({ length: 300 }, (_, i) => ({ address: `${11 + (i % 80)}.${(i * 37) % 256}.${(i * 11) % 256}.0/24` })),
+        ...Array.from({ length: 60 }, (_, i) => ({ address: `2001:db8:${(i * 97).toString(16)}::/48` })),
+        { address: 'fe80:1::/32' },
+      ],
+    },
+    tunnel: { peer_public_key: KEY },
+  };
+
+  it('routes-ipv4.txt and routes-ipv6.txt hold the tunnel set, one canonical prefix a CRLF line, in every fixture', () => {
+    let n = 0;
+    for (const fx of validFixtures()) {
+      const r = compile(fx.source, TARGETS);
+      const v4 = r.files.get('windows/routes-ipv4.txt');
+      const v6 = r.files.get('windows/routes-ipv6.txt');
+      if (!r.plan!.features.routes) {
+        expect(v4, fx.name).toBeUndefined();
+        continue;
+      }
+      const lines = (t: string): string[] => (t === '' ? [] : t.replace(/\r\n$/, '').split('\r\n'));
+      expect(lines(v4!.text), fx.name).toEqual(r.plan!.split.tunnel.v4.toCidrs());
+      expect(lines(v6!.text), fx.name).toEqual(r.plan!.split.tunnel.v6.toCidrs());
+      expect(v4!.text + v6!.text).not.toMatch(/(^|[^\r])\n/);
+      n++;
+    }
+    expect(n).toBeGreaterThan(4);
+  });
+
+  it('apply.ps1 makes the firewall rules from the lists: at most 500 addresses each, named and numbered as parts, blocking the tunnel set less the link scope', () => {
+    const { plan, files } = compileAll(big);
+    const win = files.get('windows')!;
+    const s = machine(win);
+    runPs(win.get('apply.ps1')!, s);
+    const v4 = plan.split.tunnel.v4.toCidrs();
+    const v6 = plan.split.tunnel.v6.subtract(PrefixSet.fromCidrs(6, ['fe80::/10', 'ff02::/16'])).toCidrs();
+    expect(v4.length).toBeGreaterThan(500);
+    expect(v6.length).toBeGreaterThan(500);
+    for (const [family, cidrs] of [[4, v4], [6, v6]] as const) {
+      const parts = Math.ceil(cidrs.length / 500);
+      const rules = s.rules.filter((r) => r.name.startsWith(`warpc.big.tunnel${family}.`));
+      expect(rules.map((r) => r.name)).toEqual(Array.from({ length: parts }, (_, i) => `warpc.big.tunnel${family}.${i + 1}`));
+      for (const r of rules) expect(r.remote.length).toBeLessThanOrEqual(500);
+      expect(PrefixSet.fromCidrs(family, rules.flatMap((r) => r.remote)).equals(PrefixSet.fromCidrs(family, cidrs))).toBe(true);
+      expect(rules.flatMap((r) => r.remote)).toHaveLength(cidrs.length);
+    }
+    expect(s.rules.map((r) => r.description)).toContain(`warpc 0.1.0, profile big: block IPv6 destinations that belong in the tunnel off CloudflareWARP (part 2 of ${Math.ceil(v6.length / 500)})`);
+    expect(s.rules.flatMap((r) => r.remote).some((c) => c.startsWith('fe80:') || c.startsWith('ff02:'))).toBe(false);
+  });
+
+  it.each(['apply.ps1', 'apply.netsh.cmd'])('%s without a route list stops before it changes anything', (script) => {
+    const { files } = compileAll(big);
+    for (const list of ['routes-ipv4.txt', 'routes-ipv6.txt']) {
+      const win = new Map(files.get('windows')!);
+      win.delete(list);
+      const start = machine(win);
+      const s = clone(start);
+      if (script === 'apply.ps1') expect(() => runPs(win.get(script)!, s)).toThrow(/no file routes-ipv/);
+      else expect(runCmd(win.get(script)!, s).exitCode).toBe(1);
+      expect(observable(s), list).toEqual(observable(start));
+    }
+  });
+
+  it.each(['apply.ps1', 'apply.netsh.cmd'])('%s stops at a route Windows refuses, in the loop: the routes after it are not added', (script) => {
+    const { plan, files } = compileAll(big);
+    const win = new Map(files.get('windows')!);
+    const v4 = plan.split.tunnel.v4.toCidrs();
+    win.set('routes-ipv4.txt', [...v4.slice(0, 10), '10.0.0.0/33', ...v4.slice(10)].map((c) => `${c}\r\n`).join(''));
+    const s = machine(win);
+    if (script === 'apply.ps1') expect(() => runPs(win.get(script)!, s)).toThrow(/DestinationPrefix 10.0.0.0\/33/);
+    else {
+      const run = runCmd(win.get(script)!, s);
+      expect(run.exitCode).toBe(1);
+      expect(run.stdout.at(-1)).toMatch(/stopped at the first error/);
+    }
+    for (const c of v4.slice(0, 10)) expect(s.routes.has(`CloudflareWARP|${c}`), c).toBe(true);
+    expect(s.routes.has(`CloudflareWARP|${v4[10]!}`)).toBe(false);
+    expect([...s.routes].some((r) => r.includes(':') && !/\|(ff00::\/8|fe80::\/64)$/.test(r))).toBe(false);
+  });
+
+  it('apply.netsh.cmd with WARPC_WHATIF=1 prints one add a line of the lists and changes nothing', () => {
+    const { plan, files } = compileAll(big);
+    const win = files.get('windows')!;
+    const start = machine(win);
+    const s = clone(start);
+    const run = runCmd(win.get('apply.netsh.cmd')!, s, [], { WARPC_WHATIF: '1' });
+    expect(run.exitCode).toBe(0);
+    expect(observable(s)).toEqual(observable(start));
+    const adds = run.stdout.filter((l) => / add route /.test(l));
+    const all = [...plan.split.tunnel.v4.toCidrs(), ...plan.split.tunnel.v6.toCidrs()];
+    expect(adds).toEqual(all.map((c) => `netsh interface ipv${c.includes(':') ? 6 : 4} add route prefix=${c} interface=CloudflareWARP store=active`));
   });
 });

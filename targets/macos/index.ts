@@ -9,6 +9,7 @@
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import type { RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
+import { prefixListText } from '../../src/emit/prefix-list.js';
 import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
@@ -37,16 +38,24 @@ export function macosRoutes(cidrs: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * The data files of the tunnel set, one canonical prefix a line, next to the scripts:
+ * routes.sh reads them in a `while read` loop (a route each) and pf.conf's tunnel tables
+ * load them (`table ... file`). Both use the routes' form (a /0 as its two /1 halves),
+ * which covers the same addresses, so one file per family serves both.
+ */
+export const TUNNEL_FILES = { v4: 'tunnel4.txt', v6: 'tunnel6.txt' } as const;
+
 /** Host entries up.sh can resolve: exact names (a wildcard names no address). */
 export function resolvable(plan: Plan): string[] {
   return plan.split.hosts.filter((h) => !h.pattern.wildcard).map((h) => h.text);
 }
 
 /**
- * The tunnel routes a macOS plan may have. routes.sh runs `route -n add` once per tunnel
- * prefix (a process each) and pf.conf lists every prefix again in its tables; past a
- * million that is hours of applying and hundreds of megabytes of script. A bound warpc
- * chooses for what can be applied in practice, not a maximum macOS documents.
+ * The tunnel routes a macOS plan may have. routes.sh runs `route -n add` once per line of
+ * the tunnel files (a process each) and pf loads every line again into its tables; past a
+ * million that is hours of applying. A bound warpc chooses for what can be applied in
+ * practice, not a maximum macOS documents.
  */
 export const MACOS_ROUTE_LIMIT: RouteLimit = {
   os: 'macOS',
@@ -66,22 +75,28 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const bypass6 = plan.split.bypass.filter((b) => b.address.includes(':'));
   const serviceId = macosServiceId(plan);
 
+  const entries = splitEntryRows(plan);
+  const hosts = resolvable(plan);
+  if (f.routes || f.firewall) {
+    file(TUNNEL_FILES.v4, prefixListText(macosRoutes(plan.split.tunnel.v4.toCidrs())));
+    file(TUNNEL_FILES.v6, prefixListText(macosRoutes(plan.split.tunnel.v6.toCidrs())));
+  }
   if (f.routes) {
     file(
       'routes.sh',
       render(NAME, 'routes.sh.hbs', {
         ...base,
         exclude: plan.split.mode === 'exclude',
-        entries: splitEntryRows(plan),
+        entries,
         bypass4,
         bypass6,
-        routes4: macosRoutes(plan.split.tunnel.v4.toCidrs()),
-        routes6: macosRoutes(plan.split.tunnel.v6.toCidrs()),
-        hosts: resolvable(plan),
+        tunnel4: TUNNEL_FILES.v4,
+        tunnel6: TUNNEL_FILES.v6,
+        hosts,
         hostsDirect: plan.split.mode === 'exclude',
         // The default gateway of a family is looked up only where something uses it (shellcheck SC2034).
-        gw4: bypass4.length > 0 || resolvable(plan).length > 0,
-        gw6: bypass6.length > 0 || resolvable(plan).length > 0,
+        gw4: bypass4.length > 0 || hosts.length > 0,
+        gw6: bypass6.length > 0 || hosts.length > 0,
       }),
       0o755,
     );
@@ -91,10 +106,10 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       'pf.conf',
       render(NAME, 'pf.conf.hbs', {
         ...base,
-        entries: splitEntryRows(plan),
+        entries,
         bypass: plan.split.bypass.map((b) => b.address),
-        tunnel4: plan.split.tunnel.v4.toCidrs(),
-        tunnel6: plan.split.tunnel.v6.toCidrs(),
+        tunnel4: TUNNEL_FILES.v4,
+        tunnel6: TUNNEL_FILES.v6,
       }),
     );
   }
@@ -134,7 +149,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       hasTunnel: plan.tunnel !== null,
       // up.sh adds address aliases (utun IPv6, loopback for the DNS proxy) only when missing.
       addsAliases: (plan.tunnel !== null && plan.interface.ipv6 !== null) || (plan.dns !== null && f.dns),
-      hostTable: resolvable(plan).length === 0 ? null : plan.split.mode === 'exclude' ? 'warpc_host_bypass' : 'warpc_host_tunnel',
+      hostTable: hosts.length === 0 ? null : plan.split.mode === 'exclude' ? 'warpc_host_bypass' : 'warpc_host_tunnel',
     };
     file('up.sh', render(NAME, 'up.sh.hbs', view), 0o755);
     file('down.sh', render(NAME, 'down.sh.hbs', view), 0o755);

@@ -24,18 +24,17 @@ export function macosServiceId(plan: Plan): string {
 }
 
 /**
- * The routes to install on the utun for one family. A /0 is installed as its two
- * /1 halves: the original default route must stay, because the bypass host
- * routes and the tunnel endpoint itself still leave through its gateway.
+ * The routes to install on the utun for one family, from the family's minimal prefix
+ * list. A /0 is installed as its two /1 halves: the original default route must stay,
+ * because the bypass host routes and the tunnel endpoint itself still leave through its
+ * gateway. A minimal list holds a /0 only as its one prefix, so any other list is
+ * returned as it is (no copy of a list of a million).
  */
-export function macosRoutes(cidrs: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const c of cidrs) {
-    if (c === '0.0.0.0/0') out.push('0.0.0.0/1', '128.0.0.0/1');
-    else if (c === '::/0') out.push('::/1', '8000::/1');
-    else out.push(c);
-  }
-  return out;
+export function macosRoutes(cidrs: readonly string[]): readonly string[] {
+  if (cidrs.length !== 1) return cidrs;
+  if (cidrs[0] === '0.0.0.0/0') return ['0.0.0.0/1', '128.0.0.0/1'];
+  if (cidrs[0] === '::/0') return ['::/1', '8000::/1'];
+  return cidrs;
 }
 
 /**
@@ -106,7 +105,9 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       'pf.conf',
       render(NAME, 'pf.conf.hbs', {
         ...base,
-        entries,
+        // The entries are listed once (100,000 lines for a profile of 100,000): in routes.sh when there is one.
+        entriesIn: f.routes ? 'routes.sh' : null,
+        entries: f.routes ? [] : entries,
         bypass: plan.split.bypass.map((b) => b.address),
         tunnel4: TUNNEL_FILES.v4,
         tunnel6: TUNNEL_FILES.v6,

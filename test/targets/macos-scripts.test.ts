@@ -104,3 +104,35 @@ describe('macOS reader: the tunnel files are part of what it reads', () => {
     expect(() => readMacos(cut, utun)).toThrow(/no newline/);
   });
 });
+
+describe("macOS pf tables past pf's default table-entries limit", () => {
+  /** A profile excluding `n` scattered /24s (the bench's generator). */
+  const scattered = (n: number): string => {
+    const l = ['version: 1', 'name: scale', 'split_tunnel:', '  mode: exclude', '  entries:'];
+    for (let i = 0; i < n; i++) {
+      const x = Math.imul(i, 2654435761) >>> 8;
+      l.push(`    - address: ${x >>> 16}.${(x >>> 8) & 255}.${x & 255}.0/24`);
+    }
+    return l.join('\n');
+  };
+  const macosOnly = TARGETS.filter((t) => t.name === 'macos');
+  /** What pf.conf's tables hold: the lines of the tunnel files and the bypass addresses. */
+  const entries = (r: ReturnType<typeof compile>): number => {
+    const lines = (name: string): number => r.files.get(`macos/${name}`)!.text.split('\n').filter(Boolean).length;
+    const pf = r.files.get('macos/pf.conf')!.text;
+    const bypass = /table <warpc_bypass> const \{ \\\n((?:\t\S+ \\\n)*)\}/.exec(pf)![1]!.split('\n').filter(Boolean).length;
+    return lines('tunnel4.txt') + lines('tunnel6.txt') + bypass;
+  };
+  it('warns (WARPC0116) with the count pf would hold, and only past 200,000', { timeout: 120_000 }, () => {
+    const over = compile(scattered(25_000), macosOnly);
+    const n = entries(over);
+    expect(n).toBeGreaterThan(200_000);
+    const w = over.diagnostics.filter((d) => d.code === 'WARPC0116');
+    expect(w).toHaveLength(1);
+    expect(w[0]!.severity).toBe('warning');
+    expect(w[0]!.message).toContain(`hold ${n.toLocaleString('en')} addresses`);
+    const under = compile(scattered(10_000), macosOnly);
+    expect(entries(under)).toBeLessThanOrEqual(200_000);
+    expect(under.diagnostics.filter((d) => d.code === 'WARPC0116')).toEqual([]);
+  });
+});

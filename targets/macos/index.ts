@@ -7,8 +7,7 @@
  * translates the Plan; it decides nothing.
  */
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import type { RouteLimit } from '../../src/emit/limits.js';
-import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
+import type { FirewallTableLimit, RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
 import { prefixListText } from '../../src/emit/prefix-list.js';
 import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
@@ -64,25 +63,15 @@ export const MACOS_ROUTE_LIMIT: RouteLimit = {
 };
 
 /**
- * pf's default `table-entries` limit (PFR_KENTRY_HIWAT), the addresses all tables together
- * may hold unless the main ruleset sets `set limit table-entries`. Options are the main
+ * pf's default `table-entries` limit (PFR_KENTRY_HIWAT): the addresses all tables together
+ * hold unless the main ruleset sets `set limit table-entries`. Options are the main
  * ruleset's: an anchor cannot raise it, so up.sh cannot either without rewriting it.
  */
-export const PF_DEFAULT_TABLE_ENTRIES = 200_000;
-
-/** What only macOS knows: pf tables past pf's default size limit (a warning; the rest follows from the capabilities). */
-function check(plan: Plan): Diagnostic[] {
-  if (!plan.features.firewall) return [];
-  // A /0 is written as its two /1 halves (macosRoutes): one entry more.
-  const whole = (set: typeof plan.split.tunnel.v4, all: string): number => (set.prefixCount() === 1 && set.toCidrs()[0] === all ? 2 : set.prefixCount());
-  const v4 = whole(plan.split.tunnel.v4, '0.0.0.0/0');
-  const v6 = whole(plan.split.tunnel.v6, '::/0');
-  const bypass = plan.split.bypass.length;
-  const count = v4 + v6 + bypass;
-  if (count <= PF_DEFAULT_TABLE_ENTRIES) return [];
-  const n = (x: number): string => x.toLocaleString('en');
-  return [diag('PfTableEntriesOverDefault', { target: NAME, count: n(count), v4: n(v4), v6: n(v6), bypass: n(bypass), limit: n(PF_DEFAULT_TABLE_ENTRIES) })];
-}
+export const PF_TABLE_LIMIT: FirewallTableLimit = {
+  firewall: "pf's table-entries limit",
+  limit: 200_000,
+  raise: 'only the main ruleset can raise it, not warpc\'s anchor: add "set limit table-entries N", N above the count, to /etc/pf.conf and load it with pfctl -f /etc/pf.conf before up.sh',
+};
 
 function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const mac = plan.targets.macos;
@@ -197,7 +186,7 @@ export const macos: TargetModule = {
     masque: { no: 'up.sh brings the tunnel up with wireguard-go; warpc has no macOS MASQUE client' },
     localProxy: { runBy: 'the client application; nothing on the OS changes, so no files are written' },
     maxRoutes: MACOS_ROUTE_LIMIT,
+    firewallTableLimit: PF_TABLE_LIMIT,
   },
-  check,
   emit,
 };

@@ -105,7 +105,7 @@ describe('macOS reader: the tunnel files are part of what it reads', () => {
   });
 });
 
-describe("macOS pf tables past pf's default table-entries limit", () => {
+describe("macOS pf tables past pf's default table-entries limit (macos declares it: capabilities.firewallTableLimit)", () => {
   /** A profile excluding `n` scattered /24s (the bench's generator). */
   const scattered = (n: number): string => {
     const l = ['version: 1', 'name: scale', 'split_tunnel:', '  mode: exclude', '  entries:'];

@@ -37,7 +37,7 @@ export function tunnelRouteCounts(plan: Plan): { v4: number; v6: number; total: 
  * is a warning that says how, not a refusal.
  */
 export interface FirewallTableLimit {
-  /** The firewall and its setting, as the message names them. */
+  /** What is limited, as the message names it ("the default limit of …"). */
   readonly firewall: string;
   readonly limit: number;
   /** How to raise it, in a few words. */

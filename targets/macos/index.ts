@@ -68,7 +68,7 @@ export const MACOS_ROUTE_LIMIT: RouteLimit = {
  * ruleset's: an anchor cannot raise it, so up.sh cannot either without rewriting it.
  */
 export const PF_TABLE_LIMIT: FirewallTableLimit = {
-  firewall: "pf's table-entries limit",
+  firewall: "pf's table entries",
   limit: 200_000,
   raise: 'only the main ruleset can raise it, not warpc\'s anchor: add "set limit table-entries N", N above the count, to /etc/pf.conf and load it with pfctl -f /etc/pf.conf before up.sh',
 };

@@ -100,6 +100,7 @@ export const CODES = {
   VariantNoDnsSearch: { code: 'WARPC0110', severity: 'warning', message: 'target {target}: {variant} does not set the DNS suffix search list ({reason}): {full} does' },
   VariantRevertDnsToDhcp: { code: 'WARPC0111', severity: 'warning', message: 'target {target}: {variant} restores only what {tool} can read back: every adapter\'s DNS servers go back to automatic (DHCP), not to static servers set before {apply}; {full} restores them exactly' },
   VariantRevertFixedMetric: { code: 'WARPC0112', severity: 'warning', message: 'target {target}: {variant} restores only what {tool} can read back: the tunnel adapter\'s metric comes back as a fixed number even if it was automatic; {full} restores it exactly' },
+  FirewallTableLimit: { code: 'WARPC0116', severity: 'warning', message: 'target {target}: the firewall tables hold {count} addresses ({v4} IPv4 and {v6} IPv6 tunnel prefixes, {bypass} bypass addresses), more than the default limit of {firewall} ({limit}), so loading them fails unless the limit is raised: {raise}; or list fewer, wider prefixes' },
 
   // 13x: pitfall warnings (src/pitfalls): valid profiles that real deployments regret
   FallbackPublicSuffix: { code: 'WARPC0130', severity: 'warning', message: 'fallback suffix "{value}" is {kind}: every name under it skips Gateway and goes to {servers}, which breaks the public services that resolver does not know; list only your own zones' },

@@ -5,7 +5,7 @@
  * say what the target's files do instead. A target's own `check()` adds only what
  * its capabilities cannot say.
  */
-import { routeLimitCheck } from './limits.js';
+import { firewallTableCheck, routeLimitCheck } from './limits.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Plan } from '../plan/types.js';
 import type { TargetModule } from './target.js';
@@ -65,6 +65,8 @@ export function capabilityDiagnostics(target: TargetModule, plan: Plan): Diagnos
 
 /** Everything a target reports about a plan: the limitations its capabilities imply, then its own check. */
 export function targetDiagnostics(target: TargetModule, plan: Plan): Diagnostic[] {
-  const limit = target.capabilities.maxRoutes ? routeLimitCheck(target.name, plan, target.capabilities.maxRoutes) : [];
-  return [...capabilityDiagnostics(target, plan), ...limit, ...(target.check ? target.check(plan) : [])];
+  const c = target.capabilities;
+  const limit = c.maxRoutes ? routeLimitCheck(target.name, plan, c.maxRoutes) : [];
+  const tables = c.firewallTableLimit ? firewallTableCheck(target.name, plan, c.firewallTableLimit) : [];
+  return [...capabilityDiagnostics(target, plan), ...limit, ...tables, ...(target.check ? target.check(plan) : [])];
 }

@@ -31,6 +31,33 @@ export function tunnelRouteCounts(plan: Plan): { v4: number; v6: number; total: 
   return { v4, v6, total: v4 + v6 };
 }
 
+/**
+ * How many addresses a target's firewall tables hold unless the machine is configured
+ * otherwise (pf's `table-entries`): a default an administrator can raise, so passing it
+ * is a warning that says how, not a refusal.
+ */
+export interface FirewallTableLimit {
+  /** What is limited, as the message names it ("the default limit of …"). */
+  readonly firewall: string;
+  readonly limit: number;
+  /** How to raise it, in a few words. */
+  readonly raise: string;
+}
+
+/**
+ * FirewallTableLimit when a plan's firewall tables (the tunnel set and the bypass
+ * addresses) hold more than `limit` addresses; counted without building the lists.
+ */
+export function firewallTableCheck(target: string, plan: Plan, limit: FirewallTableLimit): Diagnostic[] {
+  if (!plan.features.firewall) return [];
+  const v4 = plan.split.tunnel.v4.prefixCount();
+  const v6 = plan.split.tunnel.v6.prefixCount();
+  const bypass = plan.split.bypass.length;
+  const total = v4 + v6 + bypass;
+  if (total <= limit.limit) return [];
+  return [diag('FirewallTableLimit', { target, count: count(total), v4: count(v4), v6: count(v6), bypass: count(bypass), firewall: limit.firewall, limit: count(limit.limit), raise: limit.raise })];
+}
+
 /** RouteLimitExceeded when the plan's tunnel routes are more than `limit`. */
 export function routeLimitCheck(target: string, plan: Plan, limit: RouteLimit): Diagnostic[] {
   const n = tunnelRouteCounts(plan);

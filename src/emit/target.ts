@@ -9,7 +9,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Deployment } from '../mdm/deployment.js';
 import type { Plan } from '../plan/types.js';
 import type { TargetOptions } from '../profile/target-options.js';
-import type { RouteLimit } from './limits.js';
+import type { FirewallTableLimit, RouteLimit } from './limits.js';
 
 export interface Artifact {
   /** Relative to the target's output folder, `/`-separated. */
@@ -88,6 +88,8 @@ export interface TargetCapabilities {
   readonly reducedVariant?: ReducedVariant;
   /** How many tunnel routes the target's form can practically install (src/emit/limits.ts); absent: no bound short of what warpc can build. */
   readonly maxRoutes?: RouteLimit;
+  /** How many addresses the firewall's tables hold by default (src/emit/limits.ts): past it, a warning says how to raise it; absent: no such default. */
+  readonly firewallTableLimit?: FirewallTableLimit;
 }
 
 export interface EmitContext {

@@ -7,8 +7,9 @@
  * translates the Plan; it decides nothing.
  */
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import type { RouteLimit } from '../../src/emit/limits.js';
+import type { FirewallTableLimit, RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
+import { prefixListText } from '../../src/emit/prefix-list.js';
 import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
@@ -23,19 +24,26 @@ export function macosServiceId(plan: Plan): string {
 }
 
 /**
- * The routes to install on the utun for one family. A /0 is installed as its two
- * /1 halves: the original default route must stay, because the bypass host
- * routes and the tunnel endpoint itself still leave through its gateway.
+ * The routes to install on the utun for one family, from the family's minimal prefix
+ * list. A /0 is installed as its two /1 halves: the original default route must stay,
+ * because the bypass host routes and the tunnel endpoint itself still leave through its
+ * gateway. A minimal list holds a /0 only as its one prefix, so any other list is
+ * returned as it is (no copy of a list of a million).
  */
-export function macosRoutes(cidrs: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const c of cidrs) {
-    if (c === '0.0.0.0/0') out.push('0.0.0.0/1', '128.0.0.0/1');
-    else if (c === '::/0') out.push('::/1', '8000::/1');
-    else out.push(c);
-  }
-  return out;
+export function macosRoutes(cidrs: readonly string[]): readonly string[] {
+  if (cidrs.length !== 1) return cidrs;
+  if (cidrs[0] === '0.0.0.0/0') return ['0.0.0.0/1', '128.0.0.0/1'];
+  if (cidrs[0] === '::/0') return ['::/1', '8000::/1'];
+  return cidrs;
 }
+
+/**
+ * The data files of the tunnel set, one canonical prefix a line, next to the scripts:
+ * routes.sh reads them in a `while read` loop (a route each) and pf.conf's tunnel tables
+ * load them (`table ... file`). Both use the routes' form (a /0 as its two /1 halves),
+ * which covers the same addresses, so one file per family serves both.
+ */
+export const TUNNEL_FILES = { v4: 'tunnel4.txt', v6: 'tunnel6.txt' } as const;
 
 /** Host entries up.sh can resolve: exact names (a wildcard names no address). */
 export function resolvable(plan: Plan): string[] {
@@ -43,15 +51,26 @@ export function resolvable(plan: Plan): string[] {
 }
 
 /**
- * The tunnel routes a macOS plan may have. routes.sh runs `route -n add` once per tunnel
- * prefix (a process each) and pf.conf lists every prefix again in its tables; past a
- * million that is hours of applying and hundreds of megabytes of script. A bound warpc
- * chooses for what can be applied in practice, not a maximum macOS documents.
+ * The tunnel routes a macOS plan may have. routes.sh runs `route -n add` once per line of
+ * the tunnel files (a process each) and pf loads every line again into its tables; past a
+ * million that is hours of applying. A bound warpc chooses for what can be applied in
+ * practice, not a maximum macOS documents.
  */
 export const MACOS_ROUTE_LIMIT: RouteLimit = {
   os: 'macOS',
   limit: 1_000_000,
   reason: 'each route is one route(8) process, and an entry in a pf table: past a million, applying takes hours',
+};
+
+/**
+ * pf's default `table-entries` limit (PFR_KENTRY_HIWAT): the addresses all tables together
+ * hold unless the main ruleset sets `set limit table-entries`. Options are the main
+ * ruleset's: an anchor cannot raise it, so up.sh cannot either without rewriting it.
+ */
+export const PF_TABLE_LIMIT: FirewallTableLimit = {
+  firewall: "pf's table entries",
+  limit: 200_000,
+  raise: 'only the main ruleset can raise it, not warpc\'s anchor: add "set limit table-entries N", N above the count, to /etc/pf.conf and load it with pfctl -f /etc/pf.conf before up.sh',
 };
 
 function emit(plan: Plan, ctx: EmitContext): Artifact[] {
@@ -66,22 +85,28 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const bypass6 = plan.split.bypass.filter((b) => b.address.includes(':'));
   const serviceId = macosServiceId(plan);
 
+  const entries = splitEntryRows(plan);
+  const hosts = resolvable(plan);
+  if (f.routes || f.firewall) {
+    file(TUNNEL_FILES.v4, prefixListText(macosRoutes(plan.split.tunnel.v4.toCidrs())));
+    file(TUNNEL_FILES.v6, prefixListText(macosRoutes(plan.split.tunnel.v6.toCidrs())));
+  }
   if (f.routes) {
     file(
       'routes.sh',
       render(NAME, 'routes.sh.hbs', {
         ...base,
         exclude: plan.split.mode === 'exclude',
-        entries: splitEntryRows(plan),
+        entries,
         bypass4,
         bypass6,
-        routes4: macosRoutes(plan.split.tunnel.v4.toCidrs()),
-        routes6: macosRoutes(plan.split.tunnel.v6.toCidrs()),
-        hosts: resolvable(plan),
+        tunnel4: TUNNEL_FILES.v4,
+        tunnel6: TUNNEL_FILES.v6,
+        hosts,
         hostsDirect: plan.split.mode === 'exclude',
         // The default gateway of a family is looked up only where something uses it (shellcheck SC2034).
-        gw4: bypass4.length > 0 || resolvable(plan).length > 0,
-        gw6: bypass6.length > 0 || resolvable(plan).length > 0,
+        gw4: bypass4.length > 0 || hosts.length > 0,
+        gw6: bypass6.length > 0 || hosts.length > 0,
       }),
       0o755,
     );
@@ -91,10 +116,12 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       'pf.conf',
       render(NAME, 'pf.conf.hbs', {
         ...base,
-        entries: splitEntryRows(plan),
+        // The entries are listed once (100,000 lines for a profile of 100,000): in routes.sh when there is one.
+        entriesIn: f.routes ? 'routes.sh' : null,
+        entries: f.routes ? [] : entries,
         bypass: plan.split.bypass.map((b) => b.address),
-        tunnel4: plan.split.tunnel.v4.toCidrs(),
-        tunnel6: plan.split.tunnel.v6.toCidrs(),
+        tunnel4: TUNNEL_FILES.v4,
+        tunnel6: TUNNEL_FILES.v6,
       }),
     );
   }
@@ -134,7 +161,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
       hasTunnel: plan.tunnel !== null,
       // up.sh adds address aliases (utun IPv6, loopback for the DNS proxy) only when missing.
       addsAliases: (plan.tunnel !== null && plan.interface.ipv6 !== null) || (plan.dns !== null && f.dns),
-      hostTable: resolvable(plan).length === 0 ? null : plan.split.mode === 'exclude' ? 'warpc_host_bypass' : 'warpc_host_tunnel',
+      hostTable: hosts.length === 0 ? null : plan.split.mode === 'exclude' ? 'warpc_host_bypass' : 'warpc_host_tunnel',
     };
     file('up.sh', render(NAME, 'up.sh.hbs', view), 0o755);
     file('down.sh', render(NAME, 'down.sh.hbs', view), 0o755);
@@ -159,6 +186,7 @@ export const macos: TargetModule = {
     masque: { no: 'up.sh brings the tunnel up with wireguard-go; warpc has no macOS MASQUE client' },
     localProxy: { runBy: 'the client application; nothing on the OS changes, so no files are written' },
     maxRoutes: MACOS_ROUTE_LIMIT,
+    firewallTableLimit: PF_TABLE_LIMIT,
   },
   emit,
 };

@@ -3,7 +3,9 @@
  * POSIX sh: `route`, `ifconfig`, `pfctl`, `scutil`, `wg` and `dscacheutil` are
  * small sh scripts that keep the system's state in files and fail the way the
  * real tools do where it matters (adding a route or an address alias that exists:
- * "File exists"; deleting a missing one; releasing an unknown pf token). The
+ * "File exists"; deleting a missing one; releasing an unknown pf token; loading an
+ * anchor whose table file is missing). pfctl loads a table's `file "NAME"` from its
+ * working directory, as the real one opens it, so the tables hold what the file does. The
  * state is a snapshot string, so a test can ask whether a second up.sh changes
  * anything and whether down.sh puts everything back.
  */
@@ -109,6 +111,8 @@ exit 0
 
 const PFCTL = String.raw`#!/bin/sh
 # pfctl [-q] [-a ANCHOR] (-f FILE|- | -F all | -s rules | -t T -T replace -f FILE) ; pfctl -E ; pfctl -X TOKEN
+# The anchor's rules are kept as text, its tables (from table files or -T replace) as
+# sorted files table.ANCHOR.NAME.
 S="$FAKE/sys/pf"
 anchor='' file='' cmd='' table='' tok=''
 while [ $# -gt 0 ]; do
@@ -132,6 +136,17 @@ case "$cmd" in
 load)
 	if [ "$file" = - ]; then tmp=$(cat); else tmp=$(cat "$file" 2>/dev/null) || tmp=''; fi
 	if [ -n "$anchor" ]; then
+		# A table's file "NAME" is opened as pfctl opens it (relative to the working
+		# directory) and loaded with the anchor: all of it or, if one is missing, nothing.
+		printf '%s\n' "$tmp" | sed -n 's/^table <\([A-Za-z0-9_]*\)>.* file "\([^"]*\)"$/\1 \2/p' > "$S/files.t"
+		while read -r t f; do
+			[ -f "$f" ] || { echo "pfctl: cannot load \"$f\": No such file or directory" >&2; rm -f "$S/files.t" "$S"/load.t.*; exit 1; }
+			sed 's/#.*//' "$f" | tr -s ' \t' '\n\n' | grep -v '^$' | sort -u > "$S/load.t.$t" || :
+		done < "$S/files.t"
+		while read -r t f; do
+			mv "$S/load.t.$t" "$S/table.$a.$t"
+		done < "$S/files.t"
+		rm -f "$S/files.t"
 		printf '%s\n' "$tmp" > "$S/anchor.$a"
 	elif [ "$file" = /etc/pf.conf ]; then
 		cp "$S/main.boot" "$S/main"

@@ -1,11 +1,30 @@
-/** Reads the macOS artifacts (routes.sh, pf.conf, dns.scutil) back into a TargetModel. */
+/** Reads the macOS artifacts (routes.sh, pf.conf, dns.scutil, and the tunnel files they read) back into a TargetModel. */
 import { AddressSet, familyOf, RouteTable, type DnsModel, type TargetModel } from './model.js';
 import { commentBack, shWords } from './sh.js';
 
 export type Files = ReadonlyMap<string, string>;
 
-/** routes.sh as run with `add`: which prefixes go to the utun, which hosts via the gateway. */
-export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: number; hosts: string[]; comments: string[] } {
+/** The directory a script finds its data files in, as `here` reads back. */
+const HERE = '<here>';
+
+/**
+ * A data file a script or pf.conf names, from the artifacts beside it: `name` must be a
+ * plain file name of the directory, and the file must be there (the OS would fail too).
+ */
+function dataFile(files: Files | undefined, name: string, where: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name === '.' || name === '..') throw new Error(`${where}: data file ${name} is not a file of the directory`);
+  const text = files?.get(name);
+  if (text === undefined) throw new Error(`${where}: data file ${name} is missing`);
+  return text;
+}
+
+/**
+ * routes.sh as run with `add`: which prefixes go to the utun, which hosts via the gateway.
+ * A `while read -r VAR; do ...; done < "$here/FILE"` loop runs its body once per line of
+ * FILE (from `files`, the artifacts beside routes.sh), with VAR set to the line as `read -r`
+ * leaves it (blanks at either end trimmed).
+ */
+export function readRoutesSh(text: string, files?: Files): { table: RouteTable; tunnelRoutes: number; hosts: string[]; comments: string[] } {
   const vars: Record<string, string> = { op: 'add', gw4: '<gw4>', gw6: '<gw6>' };
   const table = new RouteTable();
   let tunnelRoutes = 0;
@@ -14,14 +33,71 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
   let header = true;
   let rtBody: string[] | null = null;
   let rtDeleteFirst = false;
-  text.split('\n').forEach((raw, n) => {
+  let loop: { variable: string; body: { line: string; n: number }[] } | null = null;
+  const rtLine = (line: string, n: number): void => {
+    if (!rtDeleteFirst) throw new Error(`routes.sh:${n + 1}: rt used before its definition`);
+    if (line.includes('"$addr"')) return; // resolved host entries: addresses known at run time
+    const { words } = shWords(line, vars, n + 1);
+    // rt -inet|-inet6 (-net P -interface IF | -host A GW), run as `route -n add ...`
+    const args = ['route', '-n', 'add', ...words.slice(1)];
+    const family = args[3] === '-inet' ? 4 : args[3] === '-inet6' ? 6 : 0;
+    if (!family) throw new Error(`routes.sh:${n + 1}: no address family`);
+    if (args[4] === '-net' && args[6] === '-interface' && args.length === 8) {
+      if (args[7] !== vars['ifname']) throw new Error(`routes.sh:${n + 1}: route on ${args[7]}`);
+      if (familyOf(args[5]!) !== family) throw new Error(`routes.sh:${n + 1}: family mismatch`);
+      table.add(args[5]!, 'tunnel');
+      tunnelRoutes++;
+    } else if (args[4] === '-host' && args.length === 7 && args[6] === (family === 4 ? '<gw4>' : '<gw6>')) {
+      table.add(args[5]!, 'direct');
+    } else if (args[4] === '-host' && args[5] === '$addr') {
+      /* resolved host entries: run-time addresses */
+    } else throw new Error(`routes.sh:${n + 1}: unexpected route ${args.join(' ')}`);
+  };
+  const lines = text.split('\n');
+  const handle = (raw: string, n: number): void => {
     const line = raw.trim();
+    if (loop !== null) {
+      const done = /^done < (\S+)$/.exec(line);
+      if (!done) {
+        loop.body.push({ line: raw, n });
+        return;
+      }
+      const { variable, body } = loop;
+      loop = null;
+      if (done[1] === '"$state/hosts"') {
+        // The resolved host entries: addresses known only at run time; the body is read as it stands.
+        for (const b of body) handle(b.line, b.n);
+        return;
+      }
+      const w = shWords(done[1]!, vars, n + 1).words;
+      if (w.length !== 1 || !w[0]!.startsWith(`${HERE}/`)) throw new Error(`routes.sh:${n + 1}: a loop reads ${done[1]}, not a file next to the script`);
+      const data = dataFile(files, w[0]!.slice(HERE.length + 1), `routes.sh:${n + 1}`);
+      for (const b of body) if (!b.line.trim().startsWith('rt ')) throw new Error(`routes.sh:${b.n + 1}: a loop over a data file may only run rt: ${b.line.trim()}`);
+      // read -r: one line at a time, the last one only if it ends in a newline; IFS blanks trimmed.
+      const rows = data.split('\n');
+      if (rows.pop() !== '') throw new Error(`routes.sh:${n + 1}: the last line of ${w[0]} has no newline (read drops it)`);
+      for (const row of rows) {
+        vars[variable] = row.replace(/^[ \t]+|[ \t]+$/g, '');
+        for (const b of body) rtLine(b.line.trim(), b.n);
+      }
+      delete vars[variable];
+      return;
+    }
+    const loopHead = /^while read -r ([a-z_][a-z0-9_]*); do$/.exec(line);
+    if (loopHead) {
+      loop = { variable: loopHead[1]!, body: [] };
+      return;
+    }
     if (header && line.startsWith('#')) {
       const m = /^# {3}(\S+) (\S+)(?: {2}(.*))?$/.exec(raw);
       if (m && m[3] !== undefined) comments.push(commentBack(m[3]));
       return;
     }
     if (line === 'set -eu') header = false;
+    if (line === `here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)`) {
+      vars['here'] = HERE;
+      return;
+    }
     const assign = /^ifname=(.*)$/.exec(line);
     if (assign) {
       const w = shWords(assign[1]!, vars, n + 1).words;
@@ -50,34 +126,24 @@ export function readRoutesSh(text: string): { table: RouteTable; tunnelRoutes: n
     }
     if (line.startsWith('route ')) throw new Error(`routes.sh:${n + 1}: a route command outside rt(): ${line}`);
     if (!line.startsWith('rt ')) return;
-    if (!rtDeleteFirst) throw new Error(`routes.sh:${n + 1}: rt used before its definition`);
-    if (line.includes('"$addr"')) return; // resolved host entries: addresses known at run time
-    const { words } = shWords(line, vars, n + 1);
-    // rt -inet|-inet6 (-net P -interface IF | -host A GW), run as `route -n add ...`
-    const args = ['route', '-n', 'add', ...words.slice(1)];
-    const family = args[3] === '-inet' ? 4 : args[3] === '-inet6' ? 6 : 0;
-    if (!family) throw new Error(`routes.sh:${n + 1}: no address family`);
-    if (args[4] === '-net' && args[6] === '-interface' && args.length === 8) {
-      if (args[7] !== vars['ifname']) throw new Error(`routes.sh:${n + 1}: route on ${args[7]}`);
-      if (familyOf(args[5]!) !== family) throw new Error(`routes.sh:${n + 1}: family mismatch`);
-      table.add(args[5]!, 'tunnel');
-      tunnelRoutes++;
-    } else if (args[4] === '-host' && args.length === 7 && args[6] === (family === 4 ? '<gw4>' : '<gw6>')) {
-      table.add(args[5]!, 'direct');
-    } else if (args[4] === '-host' && args[5] === '$addr') {
-      /* resolved host entries: run-time addresses */
-    } else throw new Error(`routes.sh:${n + 1}: unexpected route ${args.join(' ')}`);
-  });
+    rtLine(line, n);
+  };
+  lines.forEach(handle);
+  if (loop !== null) throw new Error('routes.sh: a loop without done');
   return { table, tunnelRoutes, hosts, comments };
 }
 
 /**
  * pf.conf: tables and quick rules, evaluated first match for a packet leaving on
  * `iface`: a packet of no particular protocol, or an ICMPv6 message of `icmp6Type`.
+ * A table's `file "NAME"` is read from `files` (the artifacts beside pf.conf: up.sh loads
+ * it from their directory) as pfctl reads a table file: addresses separated by blanks or
+ * newlines, `#` to the end of a line a comment.
  */
 export function readPf(
   text: string,
   tunnelIf: string,
+  files?: Files,
 ): { blocked: (address: string, iface: string, icmp6Type?: number) => boolean; tables: Map<string, AddressSet>; comments: string[] } {
   const comments: string[] = [];
   const joined: string[] = [];
@@ -105,11 +171,15 @@ export function readPf(
   type Rule = { action: 'pass' | 'block'; on: string | null; af: 4 | 6 | null; to: string | null; icmp6: Set<number> | null };
   const rules: Rule[] = [];
   for (const l of joined.map((s) => s.trim()).filter(Boolean)) {
-    let m = /^table <([A-Za-z0-9_]+)> (const )?(?:\{(.*)\}|persist)$/.exec(l);
+    let m = /^table <([A-Za-z0-9_]+)> (const )?(?:\{(.*)\}|persist|persist file "([^"]*)")$/.exec(l);
     if (m) {
       if (tables.has(m[1]!)) throw new Error(`pf.conf: table ${m[1]} twice`);
       const set = new AddressSet();
       for (const item of (m[3] ?? '').split(/[\s,]+/).filter(Boolean)) set.add(item);
+      if (m[4] !== undefined) {
+        const data = dataFile(files, m[4], `pf.conf: table ${m[1]}`);
+        for (const item of data.replace(/#[^\n]*/g, '').split(/\s+/).filter(Boolean)) set.add(item);
+      }
       tables.set(m[1]!, set);
       continue;
     }
@@ -166,8 +236,8 @@ export function readMacos(files: Files, tunnelIf: string): TargetModel & { tunne
   const routesSh = files.get('routes.sh');
   const pf = files.get('pf.conf');
   const scutil = files.get('dns.scutil');
-  const r = routesSh ? readRoutesSh(routesSh) : null;
-  const p = pf ? readPf(pf, tunnelIf) : null;
+  const r = routesSh ? readRoutesSh(routesSh, files) : null;
+  const p = pf ? readPf(pf, tunnelIf, files) : null;
   let dns: DnsModel | null = null;
   let match: string[] = [];
   if (scutil) {

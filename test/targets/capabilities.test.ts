@@ -77,6 +77,10 @@ describe('a made-up target: one folder, one registry row', () => {
     // include-only sets no interface.ipv6 but routes 2001:db8:100::/48.
     expect(codes(fixture('include-only'), madeUpWith({ ipv6: 'needs-address', firewall: true, reducedVariant: undefined }))).toContain('WARPC0107');
     expect(codes(fixture('local-proxy'), madeUp)).toEqual(['WARPC0108']);
+    // Firewall tables past their default size: a warning naming the count and how to raise it.
+    const small = madeUpWith({ firewall: true, ipv6: true, reducedVariant: undefined, firewallTableLimit: { firewall: 'made-up tables', limit: 5, raise: 'raise it' } });
+    expect(codes(fixture('include-only'), small).filter((c) => c === 'WARPC0116')).toEqual(['WARPC0116']);
+    expect(codes(fixture('include-only'), madeUpWith({ firewall: true, ipv6: true, reducedVariant: undefined, firewallTableLimit: { firewall: 'made-up tables', limit: 1000, raise: 'raise it' } }))).not.toContain('WARPC0116');
   });
 
   it('a target with no gaps gets no limitation diagnostics, and its files follow the shared route form and DNS servers', () => {

@@ -4,17 +4,41 @@
  * keep state in files and refuse a duplicate add or a missing delete like the
  * real tools): up;up;down;down must succeed, the second up must change nothing,
  * and down must leave the system exactly as before, the utun's MTU included.
- * Hundreds of fake route calls per fixture: slow on a loaded machine, so its own
- * file with a longer timeout.
+ * The routes and the pf tunnel tables come from tunnel4.txt/tunnel6.txt: routes.sh's
+ * loop and the fake pfctl read them as the OS would, and the applied state must hold
+ * exactly their prefixes. Hundreds of fake route calls per fixture: slow on a loaded
+ * machine, so its own file with a longer timeout.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/compile.js';
 import { validFixtures } from '../helpers/fixtures.js';
 import { fakeMacos } from '../readers/macos-fake.js';
+
+/** The text of one file of a fake's snapshot (null if the snapshot has no such file). */
+function snapshotFile(snapshot: string, path: string): string | null {
+  const head = `== ${path}\n`;
+  const at = snapshot.startsWith(head) ? 0 : snapshot.indexOf(`\n${head}`) + 1;
+  if (at === 0 && !snapshot.startsWith(head)) return null;
+  const start = at + head.length;
+  const end = snapshot.indexOf('\n== ', start - 1);
+  return snapshot.slice(start, end < 0 ? snapshot.length : end + 1);
+}
+
+/** A data file's prefixes. */
+function prefixes(dir: string, name: string): string[] {
+  return readFileSync(join(dir, name), 'utf8').split('\n').filter(Boolean);
+}
+
+/** The tunnel routes (on the utun) of a snapshot, as prefixes. */
+function utunRoutes(snapshot: string, utun: string): string[] {
+  const out: string[] = [];
+  for (const m of snapshot.matchAll(/^== sys\/routes\/-inet6?-net=([^=\n]+)=(\d+)\n(.*)$/gm)) if (m[3] === `-interface ${utun}`) out.push(`${m[1]}/${m[2]}`);
+  return out.sort();
+}
 
 describe('macOS up.sh and down.sh on a fake macOS: up;up;down;down', () => {
   const all = validFixtures()
@@ -47,6 +71,19 @@ describe('macOS up.sh and down.sh on a fake macOS: up;up;down;down', () => {
           expect(routes.length).toBeGreaterThan(1);
         }
         if (fx.plan.features.firewall) expect(applied).toMatch(/== sys\/pf\/tokens\n\d+\n==/);
+        if (fx.plan.features.routes || fx.plan.features.firewall) {
+          const v4 = prefixes(fx.macos, 'tunnel4.txt');
+          const v6 = prefixes(fx.macos, 'tunnel6.txt');
+          expect(v4.length + v6.length).toBeGreaterThan(0);
+          // Every line of the tunnel files is a route on the utun, and nothing else is.
+          if (fx.plan.features.routes) expect(utunRoutes(applied, utun!)).toEqual([...v4, ...v6].sort());
+          // The fake pfctl loaded the anchor's tunnel tables from the same files.
+          if (fx.plan.features.firewall) {
+            const a = fx.plan.targets.macos.pfAnchor.replaceAll('/', '_');
+            expect(snapshotFile(applied, `sys/pf/table.${a}.warpc_tunnel4`)?.split('\n').filter(Boolean).sort()).toEqual([...v4].sort());
+            expect(snapshotFile(applied, `sys/pf/table.${a}.warpc_tunnel6`)?.split('\n').filter(Boolean).sort()).toEqual([...v6].sort());
+          }
+        }
         run('up.sh');
         expect(mac.snapshot(), 'the second up.sh changed something').toBe(applied);
         run('down.sh');
@@ -58,4 +95,77 @@ describe('macOS up.sh and down.sh on a fake macOS: up;up;down;down', () => {
       }
     });
   }
+});
+
+describe('macOS routes.sh and pf.conf read their tunnel files as the OS would', () => {
+  const fx = validFixtures().find((f) => f.name === 'include-only')!;
+  const plan = analyze(fx.source).plan!;
+  const utun = plan.targets.macos.interface;
+  /** A copy of the fixture's macOS directory, `change`d, and a fake macOS beside it. */
+  const withCopy = (change: (dir: string) => void, body: (dir: string, env: NodeJS.ProcessEnv, snapshot: () => string) => void): void => {
+    const tmp = mkdtempSync(join(tmpdir(), 'warpc-fakemac-'));
+    try {
+      const dir = join(tmp, 'macos');
+      cpSync(join(fx.dir, 'expected', 'macos'), dir, { recursive: true });
+      change(dir);
+      const mac = fakeMacos(join(tmp, 'os'), utun);
+      body(dir, mac.env, mac.snapshot);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  };
+  const run = (file: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): { status: number; stderr: string } => {
+    try {
+      execFileSync('sh', [file, ...args], { env, stdio: 'pipe', cwd });
+      return { status: 0, stderr: '' };
+    } catch (err) {
+      const e = err as { stderr?: Buffer; status?: number };
+      return { status: e.status ?? -1, stderr: String(e.stderr) };
+    }
+  };
+
+  it('a route add that fails in the loop fails routes.sh there: the lines after it are not routed', { timeout: 120_000 }, () => {
+    withCopy(
+      (dir) => {
+        const v4 = prefixes(dir, 'tunnel4.txt');
+        // A line the route tool refuses (no prefix length), between two good ones.
+        writeFileSync(join(dir, 'tunnel4.txt'), `${v4[0]}\n10.0.0.0\n${v4.slice(1).join('\n')}\n`);
+      },
+      (dir, env, snapshot) => {
+        const r = run(join(dir, 'routes.sh'), ['add'], env);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/without a prefix length/);
+        const v4 = prefixes(dir, 'tunnel4.txt');
+        expect(utunRoutes(snapshot(), utun)).toEqual([v4[0]]);
+      },
+    );
+  });
+
+  it('a missing tunnel file fails routes.sh, and pfctl refuses the anchor (nothing loaded)', { timeout: 120_000 }, () => {
+    withCopy(
+      (dir) => rmSync(join(dir, 'tunnel6.txt')),
+      (dir, env, snapshot) => {
+        const r = run(join(dir, 'routes.sh'), ['add'], env);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/tunnel6\.txt/);
+        const before = snapshot();
+        // As up.sh loads it: from the directory.
+        const load = run(join(env['FAKE']!, 'bin', 'pfctl'), ['-q', '-a', plan.targets.macos.pfAnchor, '-f', 'pf.conf'], env, dir);
+        expect(load.status).not.toBe(0);
+        expect(load.stderr).toMatch(/cannot load "tunnel6\.txt"/);
+        expect(snapshot()).toBe(before);
+      },
+    );
+  });
+
+  it('pf.conf loaded from another directory finds no table file (up.sh loads it from its own)', { timeout: 120_000 }, () => {
+    withCopy(
+      () => undefined,
+      (dir, env) => {
+        const load = (cwd: string): number => run(join(env['FAKE']!, 'bin', 'pfctl'), ['-q', '-a', plan.targets.macos.pfAnchor, '-f', join(dir, 'pf.conf')], env, cwd).status;
+        expect(load(env['FAKE']!)).not.toBe(0);
+        expect(load(dir)).toBe(0);
+      },
+    );
+  });
 });

@@ -15,6 +15,8 @@
  * the size of one call object per route, while the file stays a readable call list.
  */
 import { stableJson } from '../../src/contract/json-file.js';
+import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
+import { tunnelRouteCounts } from '../../src/emit/limits.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
 import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
 import { checkedPrefixes } from '../../src/emit/prefix-list.js';
@@ -22,11 +24,23 @@ import { BITS } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
 
 const NAME = 'android';
+const FILE = 'vpn-service.json';
+/** The first release with VpnService.Builder.excludeRoute. */
+const EXCLUDE_ROUTE_SINCE = 'Android 13 (API 33)';
+
+/**
+ * The most addRoute calls callsBeforeApi33 holds: the same practical bound as Windows and
+ * macOS (one route each; src/emit/limits.ts). Past it the list is left out (null) with
+ * WARPC0120 rather than the whole target refused: the API 33+ calls list only the direct
+ * set, which grows with the profile's entries. Building the cover is also the costly part
+ * (the complement of 100,000 IPv6 /64s is 1.48 million prefixes).
+ */
+export const LEGACY_ROUTE_LIMIT = { limit: 1_000_000, reason: 'each is one addRoute call, all passed to the system at establish()' };
 
 const ANDROID_CAPABILITIES: TargetCapabilities = {
   policyRouting: false,
   // `calls` use excludeRoute; `callsBeforeApi33` route the tunnel set without it.
-  excludeRoute: { since: 'Android 13 (API 33)' },
+  excludeRoute: { since: EXCLUDE_ROUTE_SINCE },
   // The app resolves exact names when the tunnel starts; their addresses become addRoute/excludeRoute calls.
   hostEntries: { by: 'resolve-once', when: 'when the tunnel starts' },
   wildcardHosts: false,
@@ -65,8 +79,8 @@ export interface AndroidVpnService {
   lockdown: boolean;
   /** API 33 and later: excludeRoute(IpPrefix) is available. */
   calls: BuilderCall[];
-  /** API 32 and earlier: no excludeRoute; the tunnel set is routed as its minimal cover. */
-  callsBeforeApi33: BuilderCall[];
+  /** API 32 and earlier: no excludeRoute; the tunnel set is routed as its minimal cover. Null past LEGACY_ROUTE_LIMIT routes (WARPC0120). */
+  callsBeforeApi33: BuilderCall[] | null;
   /** Split Tunnel host entries: resolved when the tunnel starts; addresses become addRoute/excludeRoute calls. */
   hostEntries: { host: string; route: 'add' | 'exclude' }[];
   /** Local Domain Fallback, for the DNS proxy inside the app. */
@@ -105,7 +119,7 @@ export function androidSettings(plan: Plan): AndroidVpnService {
   const routed = establish && f.routes;
   // `calls`: the newest releases, with excludeRoute; `callsBeforeApi33`: the same routes without it.
   const modern = routed ? routeCalls(plan, canExcludeRoutes(ANDROID_CAPABILITIES)) : [];
-  const legacy = routed ? routeCalls(plan, false) : [];
+  const legacy = legacyOmitted(plan) ? null : routed ? routeCalls(plan, false) : [];
   return {
     version: 2,
     profile: plan.name,
@@ -114,19 +128,45 @@ export function androidSettings(plan: Plan): AndroidVpnService {
     tunnelEndpoint: plan.tunnel ? { host: plan.tunnel.endpoint.host, port: plan.tunnel.endpoint.port } : null,
     lockdown: plan.tunnel !== null && f.firewall,
     calls: [...head, ...modern, ...tail],
-    callsBeforeApi33: [...head, ...legacy, ...tail],
+    callsBeforeApi33: legacy ? [...head, ...legacy, ...tail] : null,
     hostEntries: plan.split.hosts.map((h) => ({ host: h.text, route: h.action === 'tunnel' ? 'add' : 'exclude' })),
     fallbackDomains: fallbackDomainViews(plan),
   };
 }
 
+/** Whether the file routes and its tunnel set is past LEGACY_ROUTE_LIMIT (counted without building it). */
+function legacyOmitted(plan: Plan): boolean {
+  const establish = plan.tunnel !== null || plan.dns !== null;
+  return establish && plan.features.routes && tunnelRouteCounts(plan).total > LEGACY_ROUTE_LIMIT.limit;
+}
+
+function check(plan: Plan): Diagnostic[] {
+  if (!legacyOmitted(plan)) return [];
+  const n = tunnelRouteCounts(plan);
+  const count = (x: number): string => x.toLocaleString('en');
+  return [
+    diag('LegacyRoutesOmitted', {
+      target: NAME,
+      since: EXCLUDE_ROUTE_SINCE,
+      count: count(n.total),
+      v4: count(n.v4),
+      v6: count(n.v6),
+      limit: count(LEGACY_ROUTE_LIMIT.limit),
+      reason: LEGACY_ROUTE_LIMIT.reason,
+      file: FILE,
+      field: 'callsBeforeApi33',
+    }),
+  ];
+}
+
 function emit(plan: Plan, _ctx: EmitContext): Artifact[] {
-  return [{ path: 'vpn-service.json', text: stableJson(androidSettings(plan)), mode: 0o644 }];
+  return [{ path: FILE, text: stableJson(androidSettings(plan)), mode: 0o644 }];
 }
 
 export const android: TargetModule = {
   name: NAME,
   description: 'Android: the VpnService.Builder calls (API 33+ with excludeRoute, and a variant for older releases), as JSON',
   capabilities: ANDROID_CAPABILITIES,
+  check,
   emit,
 };

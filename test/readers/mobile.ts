@@ -67,6 +67,7 @@ export function readAndroid(text: string, variant: 'calls' | 'callsBeforeApi33')
   const order = ['addAddress', 'addRoute', 'excludeRoute', 'addDnsServer', 'addSearchDomain', 'setMtu'];
   // The batches the app expands: each prefix becomes one call of the single-route method.
   const batch: Record<string, string> = { addRoutes: 'addRoute', excludeRoutes: 'excludeRoute' };
+  if (j[variant] === null) throw new Error(`android: ${variant} is null (left out past the route limit, WARPC0120)`);
   const expanded = (j[variant] as any[]).flatMap((c) => {
     if (c.method === 'addRoute' || c.method === 'excludeRoute') throw new Error(`android: a single ${c.method} call (version 2 has only batches)`);
     const method = batch[c.method as string];

@@ -13,6 +13,7 @@ import { compile } from '../../src/compile.js';
 import { stableJson } from '../../src/contract/json-file.js';
 import { TARGETS } from '../../src/emit/registry.js';
 import type { Plan } from '../../src/plan/types.js';
+import { LEGACY_ROUTE_LIMIT } from '../../targets/android/index.js';
 import { readAndroid, readIos } from '../readers/mobile.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -166,5 +167,40 @@ describe('the mobile readers insist on the version 2 form', () => {
     expect(() => readIos(edit(iosText, (j) => (j['version'] = 1)))).toThrow(/version 1/);
     expect(() => readIos(edit(iosText, (j) => (j['ipv4Settings'] as Settings).excludedRoutes.push({ destinationAddress: '10.0.0.0', subnetMask: '255.0.0.0' })))).toThrow(/not a prefix/);
     expect(() => readIos(edit(iosText, (j) => (j['ipv4Settings'] as Settings).excludedRoutes.push('2001:db8::/32')))).toThrow(/IPv6 prefix/);
+  });
+});
+
+describe('Android past the route limit for releases without excludeRoute', () => {
+  it('leaves callsBeforeApi33 null with WARPC0120 naming the count and the limit; the API 33+ calls stay whole', () => {
+    // Each excluded IPv6 /128 adds about 128 prefixes to the tunnel set: 14,000 of them pass a million.
+    const lines = ['version: 1', 'name: many', 'split_tunnel:', '  mode: exclude', '  entries:'];
+    for (let i = 0; i < 14000; i++) lines.push(`    - address: 2001:db8:${(Math.imul(i, 2654435761) >>> 16).toString(16)}::${(i + 1).toString(16)}/128`);
+    const r = compile(
+      `${lines.join('\n')}\n`,
+      TARGETS.filter((t) => t.name === 'android'),
+    );
+    const tunnel = r.plan!.split.tunnel.v4.prefixCount() + r.plan!.split.tunnel.v6.prefixCount();
+    expect(tunnel).toBeGreaterThan(LEGACY_ROUTE_LIMIT.limit);
+    const warned = r.diagnostics.filter((d) => d.code === 'WARPC0120');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.severity).toBe('warning');
+    expect(warned[0]!.message).toContain(`${tunnel.toLocaleString('en')} prefixes`);
+    expect(warned[0]!.message).toContain('limit of 1,000,000');
+    const text = r.files.get('android/vpn-service.json')!.text;
+    const j = JSON.parse(text) as { callsBeforeApi33: unknown; calls: { method: string; prefixes?: string[] }[] };
+    expect(j.callsBeforeApi33).toBeNull();
+    expect(validateAndroid(j), JSON.stringify(validateAndroid.errors?.slice(0, 3))).toBe(true);
+    expect(j.calls.find((c) => c.method === 'excludeRoutes')!.prefixes).toEqual([...r.plan!.split.direct.v4.toCidrs(), ...r.plan!.split.direct.v6.toCidrs()]);
+    expect(readAndroid(text, 'calls').routes!.lookup('2001:db8::1')).toBe('direct');
+    expect(readAndroid(text, 'calls').routes!.lookup('2001:db8::2')).toBe('tunnel');
+    expect(() => readAndroid(text, 'callsBeforeApi33')).toThrow(/WARPC0120/);
+  });
+  it('says nothing under the limit', () => {
+    expect(
+      compile(
+        scaleSource(50),
+        TARGETS.filter((t) => t.name === 'android'),
+      ).diagnostics.map((d) => d.code),
+    ).not.toContain('WARPC0120');
   });
 });

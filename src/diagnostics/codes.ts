@@ -102,6 +102,9 @@ export const CODES = {
   VariantRevertFixedMetric: { code: 'WARPC0112', severity: 'warning', message: 'target {target}: {variant} restores only what {tool} can read back: the tunnel adapter\'s metric comes back as a fixed number even if it was automatic; {full} restores it exactly' },
   FirewallTableLimit: { code: 'WARPC0116', severity: 'warning', message: 'target {target}: the firewall tables hold {count} addresses ({v4} IPv4 and {v6} IPv6 tunnel prefixes, {bypass} bypass addresses), more than the default limit of {firewall} ({limit}), so loading them fails unless the limit is raised: {raise}; or list fewer, wider prefixes' },
 
+  // 12x: what a target's own form leaves out (its check(), not a capability)
+  LegacyRoutesOmitted: { code: 'WARPC0120', severity: 'warning', message: 'target {target}: releases before {since} have no excludeRoute, so they would route the whole tunnel set, {count} prefixes ({v4} IPv4, {v6} IPv6), one route each: more than the limit of {limit} ({reason}); {file} leaves {field} null, and those devices cannot apply this plan: list fewer, wider prefixes, or use include mode' },
+
   // 13x: pitfall warnings (src/pitfalls): valid profiles that real deployments regret
   FallbackPublicSuffix: { code: 'WARPC0130', severity: 'warning', message: 'fallback suffix "{value}" is {kind}: every name under it skips Gateway and goes to {servers}, which breaks the public services that resolver does not know; list only your own zones' },
   ReverseZoneMissing: { code: 'WARPC0131', severity: 'warning', message: 'fallback server {server} for "{suffix}" is in {range}, but no fallback suffix covers its reverse zone: reverse lookups (PTR) of {range} go to Gateway, which cannot answer them; add a fallback suffix such as {zone} with this server' },

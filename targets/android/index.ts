@@ -5,19 +5,42 @@
  * tunnel set itself (the minimal complement of the direct set) for older
  * releases. Host entries are resolved when the tunnel starts. It translates
  * the Plan; it decides nothing.
+ *
+ * Routes travel as batches (file version 2): `{"method": "addRoutes", "prefixes":
+ * ["10.0.0.0/8", …]}` stands for one addRoute(address, prefixLength) per prefix,
+ * in list order, at that place in the call order (likewise `excludeRoutes`). A
+ * prefix is canonical CIDR text, checked as the `cidr` template helper checks it;
+ * the app splits it at the `/`. One short string per route keeps the pre-API-33
+ * list (the complement of 100,000 excluded /24s is 678,326 prefixes) a sixth of
+ * the size of one call object per route, while the file stays a readable call list.
  */
 import { stableJson } from '../../src/contract/json-file.js';
+import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
+import { tunnelRouteCounts } from '../../src/emit/limits.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
 import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
-import { BITS, formatAddress, parsePrefix } from '../../src/net/ip.js';
+import { checkedPrefixes } from '../../src/emit/prefix-list.js';
+import { BITS } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
 
 const NAME = 'android';
+const FILE = 'vpn-service.json';
+/** The first release with VpnService.Builder.excludeRoute. */
+const EXCLUDE_ROUTE_SINCE = 'Android 13 (API 33)';
+
+/**
+ * The most addRoute calls callsBeforeApi33 holds: the same practical bound as Windows and
+ * macOS (one route each; src/emit/limits.ts). Past it the list is left out (null) with
+ * WARPC0120 rather than the whole target refused: the API 33+ calls list only the direct
+ * set, which grows with the profile's entries. Building the cover is also the costly part
+ * (the complement of 100,000 IPv6 /64s is 1.48 million prefixes).
+ */
+export const LEGACY_ROUTE_LIMIT = { limit: 1_000_000, reason: 'each is one addRoute call, all passed to the system at establish()' };
 
 const ANDROID_CAPABILITIES: TargetCapabilities = {
   policyRouting: false,
   // `calls` use excludeRoute; `callsBeforeApi33` route the tunnel set without it.
-  excludeRoute: { since: 'Android 13 (API 33)' },
+  excludeRoute: { since: EXCLUDE_ROUTE_SINCE },
   // The app resolves exact names when the tunnel starts; their addresses become addRoute/excludeRoute calls.
   hostEntries: { by: 'resolve-once', when: 'when the tunnel starts' },
   wildcardHosts: false,
@@ -25,20 +48,23 @@ const ANDROID_CAPABILITIES: TargetCapabilities = {
   dnsServers: 'proxy',
   firewall: true,
   ipv6: true,
-  masque: { no: 'vpn-service.json configures the app\'s WireGuard peer; warpc has no Android MASQUE client' },
+  masque: { no: "vpn-service.json configures the app's WireGuard peer; warpc has no Android MASQUE client" },
   localProxy: { runBy: 'the app; vpn-service.json establishes no VPN' },
 };
 
 export type BuilderCall =
   | { method: 'addAddress'; address: string; prefixLength: number }
-  | { method: 'addRoute'; address: string; prefixLength: number }
-  | { method: 'excludeRoute'; address: string; prefixLength: number }
+  /** addRoute(address, prefixLength) for each prefix, in order. */
+  | { method: 'addRoutes'; prefixes: string[] }
+  /** excludeRoute(IpPrefix) for each prefix, in order (API 33+). */
+  | { method: 'excludeRoutes'; prefixes: string[] }
   | { method: 'addDnsServer'; address: string }
   | { method: 'addSearchDomain'; domain: string }
   | { method: 'setMtu'; mtu: number };
 
 export interface AndroidVpnService {
-  version: 1;
+  /** 2: routes as addRoutes/excludeRoutes batches of prefix strings (1 had one addRoute/excludeRoute object per route). */
+  version: 2;
   profile: string;
   serviceMode: Plan['serviceMode'];
   /** False when the service mode establishes no VPN (the call lists are then empty). */
@@ -53,24 +79,27 @@ export interface AndroidVpnService {
   lockdown: boolean;
   /** API 33 and later: excludeRoute(IpPrefix) is available. */
   calls: BuilderCall[];
-  /** API 32 and earlier: no excludeRoute; the tunnel set is routed as its minimal cover. */
-  callsBeforeApi33: BuilderCall[];
+  /** API 32 and earlier: no excludeRoute; the tunnel set is routed as its minimal cover. Null past LEGACY_ROUTE_LIMIT routes (WARPC0120). */
+  callsBeforeApi33: BuilderCall[] | null;
   /** Split Tunnel host entries: resolved when the tunnel starts; addresses become addRoute/excludeRoute calls. */
   hostEntries: { host: string; route: 'add' | 'exclude' }[];
   /** Local Domain Fallback, for the DNS proxy inside the app. */
   fallbackDomains: FallbackDomainView[];
 }
 
-function prefixCall(method: 'addRoute' | 'excludeRoute', cidr: string): BuilderCall {
-  const r = parsePrefix(cidr);
-  if (!r.ok) throw new Error(`not a prefix: ${cidr}`);
-  return { method, address: formatAddress(r.prefix.family, r.prefix.network), prefixLength: r.prefix.length };
-}
-
-/** The Builder calls for the routes of both families, every addRoute before every excludeRoute. */
+/**
+ * The Builder calls for the routes of both families: one addRoutes batch (IPv4, then
+ * IPv6) before one excludeRoutes batch; an empty batch is left out.
+ */
 function routeCalls(plan: Plan, canExclude: boolean): BuilderCall[] {
-  const forms = [plan.split.tunnel.v4, plan.split.tunnel.v6].map((tunnel, i) => familyRoutes(plan.split.mode, tunnel, i === 0 ? plan.split.direct.v4 : plan.split.direct.v6, canExclude));
-  return [...forms.flatMap((r) => r.included.map((c) => prefixCall('addRoute', c))), ...forms.flatMap((r) => r.excluded.map((c) => prefixCall('excludeRoute', c)))];
+  const v4 = familyRoutes(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4, canExclude);
+  const v6 = familyRoutes(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6, canExclude);
+  const calls: BuilderCall[] = [];
+  const included = checkedPrefixes(v4.included.concat(v6.included));
+  const excluded = checkedPrefixes(v4.excluded.concat(v6.excluded));
+  if (included.length > 0) calls.push({ method: 'addRoutes', prefixes: included });
+  if (excluded.length > 0) calls.push({ method: 'excludeRoutes', prefixes: excluded });
+  return calls;
 }
 
 export function androidSettings(plan: Plan): AndroidVpnService {
@@ -90,28 +119,54 @@ export function androidSettings(plan: Plan): AndroidVpnService {
   const routed = establish && f.routes;
   // `calls`: the newest releases, with excludeRoute; `callsBeforeApi33`: the same routes without it.
   const modern = routed ? routeCalls(plan, canExcludeRoutes(ANDROID_CAPABILITIES)) : [];
-  const legacy = routed ? routeCalls(plan, false) : [];
+  const legacy = legacyOmitted(plan) ? null : routed ? routeCalls(plan, false) : [];
   return {
-    version: 1,
+    version: 2,
     profile: plan.name,
     serviceMode: plan.serviceMode,
     establish,
     tunnelEndpoint: plan.tunnel ? { host: plan.tunnel.endpoint.host, port: plan.tunnel.endpoint.port } : null,
     lockdown: plan.tunnel !== null && f.firewall,
     calls: [...head, ...modern, ...tail],
-    callsBeforeApi33: [...head, ...legacy, ...tail],
+    callsBeforeApi33: legacy ? [...head, ...legacy, ...tail] : null,
     hostEntries: plan.split.hosts.map((h) => ({ host: h.text, route: h.action === 'tunnel' ? 'add' : 'exclude' })),
     fallbackDomains: fallbackDomainViews(plan),
   };
 }
 
+/** Whether the file routes and its tunnel set is past LEGACY_ROUTE_LIMIT (counted without building it). */
+function legacyOmitted(plan: Plan): boolean {
+  const establish = plan.tunnel !== null || plan.dns !== null;
+  return establish && plan.features.routes && tunnelRouteCounts(plan).total > LEGACY_ROUTE_LIMIT.limit;
+}
+
+function check(plan: Plan): Diagnostic[] {
+  if (!legacyOmitted(plan)) return [];
+  const n = tunnelRouteCounts(plan);
+  const count = (x: number): string => x.toLocaleString('en');
+  return [
+    diag('LegacyRoutesOmitted', {
+      target: NAME,
+      since: EXCLUDE_ROUTE_SINCE,
+      count: count(n.total),
+      v4: count(n.v4),
+      v6: count(n.v6),
+      limit: count(LEGACY_ROUTE_LIMIT.limit),
+      reason: LEGACY_ROUTE_LIMIT.reason,
+      file: FILE,
+      field: 'callsBeforeApi33',
+    }),
+  ];
+}
+
 function emit(plan: Plan, _ctx: EmitContext): Artifact[] {
-  return [{ path: 'vpn-service.json', text: stableJson(androidSettings(plan)), mode: 0o644 }];
+  return [{ path: FILE, text: stableJson(androidSettings(plan)), mode: 0o644 }];
 }
 
 export const android: TargetModule = {
   name: NAME,
   description: 'Android: the VpnService.Builder calls (API 33+ with excludeRoute, and a variant for older releases), as JSON',
   capabilities: ANDROID_CAPABILITIES,
+  check,
   emit,
 };

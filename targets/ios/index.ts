@@ -4,11 +4,21 @@
  * serializer (schema/targets/ios.network-settings.schema.json). The app reads
  * it and calls setTunnelNetworkSettings; host entries are resolved when the
  * tunnel starts. It translates the Plan; it decides nothing.
+ *
+ * Routes are prefix strings (file version 2): `includedRoutes`/`excludedRoutes`
+ * list canonical CIDR text ("10.0.0.0/8", "2001:db8::/32"), each checked as the
+ * `cidr` template helper checks it, and the app makes one NEIPv4Route
+ * (destinationAddress, subnetMask from the length) or NEIPv6Route
+ * (destinationAddress, networkPrefixLength) of each, in order. Version 1 wrote
+ * one {destinationAddress, subnetMask} object per route: four times the bytes
+ * (10 MB for 100,000 excluded /24s), and a parse and format per route to build.
+ * The same form as Android's route batches, so both apps parse one thing.
  */
 import { stableJson } from '../../src/contract/json-file.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
 import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
-import { BITS, formatAddress, hostMaskOf, MAX, parsePrefix } from '../../src/net/ip.js';
+import { checkedPrefixes } from '../../src/emit/prefix-list.js';
+import { BITS, formatAddress, hostMaskOf, MAX } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
 
 const NAME = 'ios';
@@ -27,23 +37,15 @@ const IOS_CAPABILITIES: TargetCapabilities = {
   localProxy: { runBy: 'the app; network-settings.json starts no tunnel' },
 };
 
-export interface IosRoute4 {
-  destinationAddress: string;
-  subnetMask: string;
-}
-export interface IosRoute6 {
-  destinationAddress: string;
-  networkPrefixLength: number;
-}
-
 export interface IosNetworkSettings {
-  version: 1;
+  /** 2: routes as prefix strings (1 had {destinationAddress, subnetMask | networkPrefixLength} objects). */
+  version: 2;
   profile: string;
   serviceMode: Plan['serviceMode'];
   /** Null when the service mode has no tunnel (nothing to start). */
   tunnelRemoteAddress: string | null;
-  ipv4Settings: { addresses: string[]; subnetMasks: string[]; includedRoutes: IosRoute4[]; excludedRoutes: IosRoute4[] } | null;
-  ipv6Settings: { addresses: string[]; networkPrefixLengths: number[]; includedRoutes: IosRoute6[]; excludedRoutes: IosRoute6[] } | null;
+  ipv4Settings: { addresses: string[]; subnetMasks: string[]; includedRoutes: string[]; excludedRoutes: string[] } | null;
+  ipv6Settings: { addresses: string[]; networkPrefixLengths: number[]; includedRoutes: string[]; excludedRoutes: string[] } | null;
   dnsSettings: { servers: string[]; matchDomains: string[]; searchDomains: string[] } | null;
   mtu: number | null;
   /** NEVPNProtocol.enforceRoutes: tunnel-bound destinations stay in the tunnel even when a local network has a more specific route (the plan's firewall intent). */
@@ -58,43 +60,27 @@ export function maskOf(length: number): string {
   return formatAddress(4, MAX[4] ^ hostMaskOf(4, length));
 }
 
-function split(cidr: string): { address: string; length: number } {
-  const r = parsePrefix(cidr);
-  if (!r.ok) throw new Error(`not a prefix: ${cidr}`);
-  return { address: formatAddress(r.prefix.family, r.prefix.network), length: r.prefix.length };
-}
-
 export function iosSettings(plan: Plan): IosNetworkSettings {
   const f = plan.features;
   const canExclude = canExcludeRoutes(IOS_CAPABILITIES);
   const r4 = familyRoutes(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4, canExclude);
   const r6 = familyRoutes(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6, canExclude);
-  const route4 = (c: string): IosRoute4 => {
-    const s = split(c);
-    return { destinationAddress: s.address, subnetMask: maskOf(s.length) };
-  };
-  const route6 = (c: string): IosRoute6 => {
-    const s = split(c);
-    return { destinationAddress: s.address, networkPrefixLength: s.length };
-  };
   const tunnel = plan.tunnel !== null;
   const vpn = tunnel || plan.dns !== null;
   return {
-    version: 1,
+    version: 2,
     profile: plan.name,
     serviceMode: plan.serviceMode,
     tunnelRemoteAddress: plan.tunnel ? plan.tunnel.endpoint.host : null,
     ipv4Settings:
-      tunnel && f.routes
-        ? { addresses: [plan.interface.ipv4], subnetMasks: [maskOf(BITS[4])], includedRoutes: r4.included.map(route4), excludedRoutes: r4.excluded.map(route4) }
-        : null,
+      tunnel && f.routes ? { addresses: [plan.interface.ipv4], subnetMasks: [maskOf(BITS[4])], includedRoutes: checkedPrefixes(r4.included), excludedRoutes: checkedPrefixes(r4.excluded) } : null,
     ipv6Settings:
       tunnel && f.routes && (plan.interface.ipv6 !== null || r6.included.length > 0)
         ? {
             addresses: plan.interface.ipv6 ? [plan.interface.ipv6] : [],
             networkPrefixLengths: plan.interface.ipv6 ? [BITS[6]] : [],
-            includedRoutes: r6.included.map(route6),
-            excludedRoutes: r6.excluded.map(route6),
+            includedRoutes: checkedPrefixes(r6.included),
+            excludedRoutes: checkedPrefixes(r6.excluded),
           }
         : null,
     dnsSettings: plan.dns ? { servers: dnsServerList(plan, IOS_CAPABILITIES), matchDomains: [''], searchDomains: [...plan.dns.search] } : null,

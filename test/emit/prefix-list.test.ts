@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prefixListText } from '../../src/emit/prefix-list.js';
+import { checkedPrefixes, prefixListText } from '../../src/emit/prefix-list.js';
 import { RenderError } from '../../src/emit/render.js';
 
 describe('prefixListText', () => {
@@ -10,5 +10,16 @@ describe('prefixListText', () => {
   });
   it('refuses anything but a canonical prefix', () => {
     for (const bad of ['10.0.0.1/8', '10.0.0.0/8\nrm -rf /', '2001:DB8::/32', '10.0.0.0/33', '']) expect(() => prefixListText([bad])).toThrow(RenderError);
+  });
+});
+
+describe('checkedPrefixes', () => {
+  it('hands the list back unchanged once every entry is a canonical prefix', () => {
+    const list = ['10.0.0.0/8', '2001:db8::/32', '0.0.0.0/0', '::/0'];
+    expect(checkedPrefixes(list)).toBe(list);
+    expect(checkedPrefixes([])).toEqual([]);
+  });
+  it('refuses anything but a canonical prefix, wherever it is in the list', () => {
+    for (const bad of ['10.0.0.1/8', '10.0.0.0/8", "x', '2001:DB8::/32', '10.0.0.0/33', '']) expect(() => checkedPrefixes(['10.0.0.0/8', bad])).toThrow(RenderError);
   });
 });

@@ -1,18 +1,27 @@
-/** Reads iOS network-settings.json and Android vpn-service.json by the platforms' own rules. */
-import { RouteTable, type TargetModel } from './model.js';
+/**
+ * Reads iOS network-settings.json and Android vpn-service.json (file version 2: routes as
+ * prefix strings) by the platforms' own rules, as the apps would turn them into API calls.
+ */
+import { addressValue, range, RouteTable, type TargetModel } from './model.js';
 
-function maskLength(mask: string): number {
-  const bits = mask
-    .split('.')
-    .map((o) => Number(o).toString(2).padStart(8, '0'))
-    .join('');
-  if (!/^1*0*$/.test(bits) || bits.length !== 32) throw new Error(`ios: not a contiguous mask ${mask}`);
-  return bits.indexOf('0') < 0 ? 32 : bits.indexOf('0');
+/**
+ * What the app does with one prefix string: split it at the `/` into the address and length
+ * the platform call takes. Android's Builder refuses host bits ("Bad address"); the reader
+ * holds both files to that (the compiler writes canonical prefixes only).
+ */
+function routePrefix(app: string, text: unknown, family?: 4 | 6): { address: string; length: number } {
+  if (typeof text !== 'string' || !/^[^/]+\/\d{1,3}$/.test(text)) throw new Error(`${app}: not a prefix: ${JSON.stringify(text)}`);
+  const [address, length] = text.split('/') as [string, string];
+  const r = range(text);
+  if (family !== undefined && r.family !== family) throw new Error(`${app}: IPv${r.family} prefix ${text} in the IPv${family} settings`);
+  if (addressValue(address).value !== r.lo) throw new Error(`${app}: host bits set in ${text}`);
+  return { address, length: Number(length) };
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export function readIos(text: string): TargetModel & { enforceRoutes: boolean } {
   const j = JSON.parse(text) as any;
+  if (j.version !== 2) throw new Error(`ios: file version ${String(j.version)}, this reader knows 2`);
   let routes: RouteTable | null = null;
   // NEPacketTunnelNetworkSettings: included routes go into the tunnel, excluded ones not; the longest match decides.
   for (const [settings, fam] of [
@@ -25,9 +34,10 @@ export function readIos(text: string): TargetModel & { enforceRoutes: boolean } 
       [settings.includedRoutes, 'tunnel'],
       [settings.excludedRoutes, 'direct'],
     ] as const) {
-      for (const r of list as any[]) {
-        const len = fam === 4 ? maskLength(r.subnetMask) : r.networkPrefixLength;
-        routes.add(`${r.destinationAddress}/${len}`, via);
+      for (const text of list as unknown[]) {
+        // The app: NEIPv4Route(destinationAddress:subnetMask:) or NEIPv6Route(destinationAddress:networkPrefixLength:).
+        const p = routePrefix('ios', text, fam);
+        routes.add(`${p.address}/${p.length}`, via);
       }
     }
   }
@@ -41,7 +51,11 @@ export function readIos(text: string): TargetModel & { enforceRoutes: boolean } 
   };
 }
 
-/** Android: replays the Builder calls. API 33+: excludeRoute wins over addRoute for its prefix (longest match); before 33 only addRoute. */
+/**
+ * Android: replays the Builder calls, each addRoutes/excludeRoutes batch as one
+ * addRoute/excludeRoute per prefix in list order. API 33+: excludeRoute wins over
+ * addRoute for its prefix (longest match); before 33 only addRoute.
+ */
 export function readAndroid(text: string, variant: 'calls' | 'callsBeforeApi33'): TargetModel & { addRoutes: number } {
   const j = JSON.parse(text) as any;
   const routes = new RouteTable();
@@ -49,20 +63,31 @@ export function readAndroid(text: string, variant: 'calls' | 'callsBeforeApi33')
   const search: string[] = [];
   let addRoutes = 0;
   let anyRoute = false;
+  if (j.version !== 2) throw new Error(`android: file version ${String(j.version)}, this reader knows 2`);
   const order = ['addAddress', 'addRoute', 'excludeRoute', 'addDnsServer', 'addSearchDomain', 'setMtu'];
+  // The batches the app expands: each prefix becomes one call of the single-route method.
+  const batch: Record<string, string> = { addRoutes: 'addRoute', excludeRoutes: 'excludeRoute' };
+  if (j[variant] === null) throw new Error(`android: ${variant} is null (left out past the route limit, WARPC0120)`);
+  const expanded = (j[variant] as any[]).flatMap((c) => {
+    if (c.method === 'addRoute' || c.method === 'excludeRoute') throw new Error(`android: a single ${c.method} call (version 2 has only batches)`);
+    const method = batch[c.method as string];
+    if (method === undefined) return [c];
+    if (!Array.isArray(c.prefixes) || c.prefixes.length === 0) throw new Error(`android: ${c.method} without prefixes`);
+    return (c.prefixes as unknown[]).map((text) => ({ method, ...routePrefix('android', text) }));
+  });
   let last = 0;
-  for (const c of j[variant] as any[]) {
+  for (const c of expanded) {
     const k = order.indexOf(c.method);
     if (k < 0) throw new Error(`android: unknown call ${c.method}`);
     if (k < last) throw new Error(`android: ${c.method} out of order`);
     last = Math.max(last, k);
     if (c.method === 'addRoute') {
-      routes.add(`${c.address}/${c.prefixLength}`, 'tunnel');
+      routes.add(`${c.address}/${c.length}`, 'tunnel');
       addRoutes++;
       anyRoute = true;
     } else if (c.method === 'excludeRoute') {
       if (variant !== 'calls') throw new Error('android: excludeRoute before API 33');
-      routes.add(`${c.address}/${c.prefixLength}`, 'direct');
+      routes.add(`${c.address}/${c.length}`, 'direct');
     } else if (c.method === 'addDnsServer') servers.push(c.address);
     else if (c.method === 'addSearchDomain') search.push(c.domain);
   }

@@ -15,7 +15,7 @@ export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\
 
 /** `cidrs` itself once every entry is checked as the `cidr` helper checks it: a prefix list for a structured (JSON) artifact. */
 export function checkedPrefixes<T extends readonly string[]>(cidrs: T): T {
-  const check = VALUE_HELPERS.cidr!;
+  const check = VALUE_HELPERS.cidr;
   for (const c of cidrs) check(c);
   return cidrs;
 }

@@ -42,7 +42,7 @@ export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
   for (const x of sorted) {
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
-      if (top.prefix.family === x.prefix.family && prefixLast(top.prefix) >= x.prefix.network) break;
+      if (top.prefix.family === x.prefix.family && contains(top.prefix, x.prefix)) break;
       stack.pop();
     }
     const top = stack[stack.length - 1];
@@ -57,6 +57,12 @@ export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
     stack.push(x);
   }
   return out;
+}
+
+/** Does `outer` reach `inner`'s network (sorted, same family: then it contains it)? IPv4 on numbers. */
+function contains(outer: Prefix, inner: Prefix): boolean {
+  if (outer.family === 4) return Number(outer.network) + 2 ** (32 - outer.length) > Number(inner.network);
+  return prefixLast(outer) >= inner.network;
 }
 
 export function hostRedundancy(items: readonly Listed<HostPattern>[]): Diagnostic[] {
@@ -81,6 +87,8 @@ export function hostRedundancy(items: readonly Listed<HostPattern>[]): Diagnosti
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * The items ordered by family, network, length, then profile order. IPv4 items sort as
  * one 64-bit key each (network, length, index) in a typed array, with no comparator
@@ -91,15 +99,21 @@ function sortedPrefixes<T extends ListedPrefix>(items: readonly T[]): T[] {
   let n4 = 0;
   for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 4) n4++;
   const out: T[] = [];
-  if (n4 > 0 && n < 2 ** 26) {
+  if (n4 > 0 && n < 2 ** 26 && LITTLE_ENDIAN) {
+    // Each key is (network << 32) | (length << 26) | index, written as two 32-bit halves
+    // (no bigint per item): the native sort of the 64-bit array orders them.
     const keys = new BigUint64Array(n4);
+    const halves = new Uint32Array(keys.buffer);
     let k = 0;
     for (let i = 0; i < n; i++) {
       const p = items[i]!.prefix;
-      if (p.family === 4) keys[k++] = (((p.network << 6n) | BigInt(p.length)) << 26n) | BigInt(i);
+      if (p.family !== 4) continue;
+      halves[2 * k] = ((p.length << 26) | i) >>> 0;
+      halves[2 * k + 1] = Number(p.network);
+      k++;
     }
     keys.sort();
-    for (const key of keys) out.push(items[Number(key & 0x3ffffffn)]!);
+    for (let j = 0; j < n4; j++) out.push(items[halves[2 * j]! & 0x3ffffff]!);
   } else if (n4 > 0) {
     out.push(...items.filter((it) => it.prefix.family === 4).sort((a, b) => (a.prefix.network < b.prefix.network ? -1 : a.prefix.network > b.prefix.network ? 1 : a.prefix.length - b.prefix.length)));
   }

@@ -14,20 +14,31 @@ import type { RawProfile } from './schema.js';
 import type { Pos, Profile, ServiceMode, SplitEntry } from './types.js';
 
 /**
- * Where an entry's field was written. Its path is built only when something asks for it
- * (a diagnostic, JSON output): a profile may list 100,000s of entries, and each would
- * otherwise carry its own path array.
+ * Where an entry's field was written. Its line and column are looked up when something
+ * asks (a diagnostic, explain, a diff), and its path built then too: a profile may list
+ * 100,000s of entries, and a check or compile reads the position of almost none.
  */
 class EntryPos implements Pos {
+  #at: { line: number; col: number; length: number } | undefined;
   constructor(
     readonly index: number,
     private readonly field: 'address' | 'host',
-    readonly line: number,
-    readonly col: number,
-    readonly length: number,
+    private readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
   ) {}
   get path(): readonly (string | number)[] {
     return ['split_tunnel', 'entries', this.index, this.field];
+  }
+  private at(): { line: number; col: number; length: number } {
+    return (this.#at ??= this.locate(this.path));
+  }
+  get line(): number {
+    return this.at().line;
+  }
+  get col(): number {
+    return this.at().col;
+  }
+  get length(): number {
+    return this.at().length;
   }
   toJSON(): Pos & { length: number } {
     return { path: this.path, line: this.line, col: this.col, length: this.length };
@@ -65,8 +76,7 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
       if (e.address !== undefined) {
         const p = prefix(e.address, [...path, 'address']);
         if (!p) continue;
-        const loc = c.locate([...path, 'address']);
-        const here = new EntryPos(i, 'address', loc.line, loc.col, loc.length);
+        const here = new EntryPos(i, 'address', c.locate);
         // Text already canonical (nearly every entry of a large list) is kept, not formatted again.
         const canonical = (p.family === 4 ? canonicalV4Cidr(e.address) : canonicalV6Cidr(e.address)) ? e.address : formatPrefix(p);
         const entry: SplitEntry = canonical === e.address

@@ -10,7 +10,7 @@ import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.
 import type { FirewallTableLimit, RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
 import { prefixListText } from '../../src/emit/prefix-list.js';
-import { dnsServerList, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
+import { dnsServerList, entryCommentLines, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
@@ -85,7 +85,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const bypass6 = plan.split.bypass.filter((b) => b.address.includes(':'));
   const serviceId = macosServiceId(plan);
 
-  const entries = splitEntryRows(plan);
+  const entries = entryCommentLines(plan);
   const hosts = resolvable(plan);
   if (f.routes || f.firewall) {
     file(TUNNEL_FILES.v4, prefixListText(macosRoutes(plan.split.tunnel.v4.toCidrs())));
@@ -118,7 +118,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
         ...base,
         // The entries are listed once (100,000 lines for a profile of 100,000): in routes.sh when there is one.
         entriesIn: f.routes ? 'routes.sh' : null,
-        entries: f.routes ? [] : entries,
+        entries,
         bypass: plan.split.bypass.map((b) => b.address),
         tunnel4: TUNNEL_FILES.v4,
         tunnel6: TUNNEL_FILES.v6,

@@ -10,7 +10,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
 import type { RouteLimit } from '../../src/emit/limits.js';
-import { render } from '../../src/emit/render.js';
+import { render, renderLines } from '../../src/emit/render.js';
 import { dnsServerList, dnsServers, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
 import { parsePrefix } from '../../src/net/ip.js';
@@ -192,7 +192,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     ipv4: plan.interface.ipv4,
     ipv6: plan.interface.ipv6,
     mtu: plan.interface.mtu,
-    entries: splitEntryRows(plan).map((e) => ({ ...e, description: psSafe(e.description) })),
+    entries: renderLines(splitEntryRows(plan), (e, h) => `    ,@(${h.ps(e.action)}, ${h.ps(e.cidr)}, ${h.ps(psSafe(e.description))})`),
     tunnelFiles: lists,
     routeFiles: WINDOWS_ROUTE_FILES,
     chunk: FIREWALL_CHUNK,

@@ -25,6 +25,8 @@ import { renderMdm } from './mdm/render.js';
 export interface OutputFile {
   readonly text: string;
   readonly mode: number;
+  /** `text` as UTF-8, encoded once: the manifest hashes these bytes and the writer writes them. */
+  readonly bytes?: Uint8Array;
 }
 
 export interface AnalyzeResult {
@@ -136,7 +138,7 @@ export function compile(source: string, targets: readonly TargetModule[], regist
       }
       throw err;
     }
-    for (const a of artifacts) files.set(`${target.name}/${a.path}`, { text: a.text, mode: a.mode });
+    for (const a of artifacts) files.set(`${target.name}/${a.path}`, { text: a.text, mode: a.mode, bytes: Buffer.from(a.text, 'utf8') });
   }
   const manifest = buildManifest({ version: VERSION, profileName: profile.name, profileSource: source, targets: targets.map((t) => t.name), files });
   files.set(MANIFEST_FILE, { text: serializeManifest(manifest), mode: 0o644 });

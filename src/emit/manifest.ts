@@ -11,11 +11,15 @@ export function buildManifest(args: {
   profileName: string;
   profileSource: string;
   targets: readonly string[];
-  files: ReadonlyMap<string, { text: string; mode: number }>;
+  /** The files; `bytes`, when given, is `text` already encoded (hashed as it is, not encoded again). */
+  files: ReadonlyMap<string, { text: string; mode: number; bytes?: Uint8Array }>;
 }): Manifest {
   const files = [...args.files.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([path, f]) => ({ path, sha256: sha256(f.text), size: Buffer.byteLength(f.text), mode: f.mode === 0o755 ? ('0755' as const) : ('0644' as const) }));
+    .map(([path, f]) => {
+      const bytes = f.bytes ?? Buffer.from(f.text, 'utf8');
+      return { path, sha256: sha256(bytes), size: bytes.length, mode: f.mode === 0o755 ? ('0755' as const) : ('0644' as const) };
+    });
   return {
     schema_version: 1,
     compiler: { name: 'warpc', version: args.version },

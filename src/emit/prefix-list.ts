@@ -4,12 +4,23 @@
  * command per route (issue #9 point 5). Every line is checked as the `cidr` template
  * helper checks it, so nothing but a canonical prefix reaches the file.
  */
+import type { PrefixSet } from '../net/prefix-set.js';
 import { VALUE_HELPERS } from './render.js';
 
 /** `cidrs`, one per line, each line ended by `eol` (`\r\n` for Windows files); empty text for an empty list. */
 export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\n'): string {
   const check = VALUE_HELPERS.cidr;
   for (const c of cidrs) check(c);
+  return cidrs.length === 0 ? '' : `${cidrs.join(eol)}${eol}`;
+}
+
+/**
+ * A set's minimal cover as a prefix list, one per line. No line is checked again: the
+ * cover's text is formatPrefix's, written from the set's numbers (src/net/prefix-set.ts),
+ * never text from a profile, and checking 678,000 lines would double the cost of the file.
+ */
+export function prefixSetText(set: PrefixSet, eol: '\n' | '\r\n' = '\n'): string {
+  const cidrs = set.toCidrs();
   return cidrs.length === 0 ? '' : `${cidrs.join(eol)}${eol}`;
 }
 

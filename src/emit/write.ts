@@ -182,7 +182,7 @@ function removePrevious(old: string, prev: Previous): string | null {
  * behind from the previous output (only when an entry appeared in it between
  * the check and the swap), else null.
  */
-export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: string; mode: number }>): { leftover: string | null } {
+export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: string; mode: number; bytes?: Uint8Array }>): { leftover: string | null } {
   const target = resolve(outDir);
   const prev = checkReplaceable(target);
   const parent = dirname(target);
@@ -194,7 +194,7 @@ export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: s
     for (const [path, f] of files) {
       const full = join(staging, path);
       mkdirSync(dirname(full), { recursive: true });
-      writeFileSync(full, f.text, { mode: f.mode });
+      writeFileSync(full, f.bytes ?? f.text, { mode: f.mode });
       chmodSync(full, f.mode); // the umask must not change what the manifest says
     }
     if (prev !== null) {

@@ -9,7 +9,8 @@
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import type { FirewallTableLimit, RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
-import { prefixListText } from '../../src/emit/prefix-list.js';
+import { prefixListText, prefixSetText } from '../../src/emit/prefix-list.js';
+import type { PrefixSet } from '../../src/net/prefix-set.js';
 import { dnsServerList, entryCommentLines, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
@@ -44,6 +45,11 @@ export function macosRoutes(cidrs: readonly string[]): readonly string[] {
  * which covers the same addresses, so one file per family serves both.
  */
 export const TUNNEL_FILES = { v4: 'tunnel4.txt', v6: 'tunnel6.txt' } as const;
+
+/** A tunnel file's text: the set's cover, or (a whole family) its two /1 halves. */
+function tunnelFileText(set: PrefixSet): string {
+  return set.prefixCount() === 1 ? prefixListText(macosRoutes(set.toCidrs())) : prefixSetText(set);
+}
 
 /** Host entries up.sh can resolve: exact names (a wildcard names no address). */
 export function resolvable(plan: Plan): string[] {
@@ -88,8 +94,8 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const entries = entryCommentLines(plan);
   const hosts = resolvable(plan);
   if (f.routes || f.firewall) {
-    file(TUNNEL_FILES.v4, prefixListText(macosRoutes(plan.split.tunnel.v4.toCidrs())));
-    file(TUNNEL_FILES.v6, prefixListText(macosRoutes(plan.split.tunnel.v6.toCidrs())));
+    file(TUNNEL_FILES.v4, tunnelFileText(plan.split.tunnel.v4));
+    file(TUNNEL_FILES.v6, tunnelFileText(plan.split.tunnel.v6));
   }
   if (f.routes) {
     file(

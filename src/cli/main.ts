@@ -10,30 +10,32 @@ import { VERSION } from '../version.js';
 import { CliExit, EXIT } from './exit.js';
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS = [
-  () => import('./compile.js'),
-  () => import('./check.js'),
-  () => import('./explain.js'),
-  () => import('./diff.js'),
-  () => import('./preview.js'),
-  () => import('./import.js'),
-  () => import('./match.js'),
-  () => import('./export.js'),
-  () => import('./dns-proxy.js'),
-  () => import('./up.js'),
-  () => import('./down.js'),
-  () => import('./status.js'),
-  () => import('./try.js'),
-  () => import('./confirm.js'),
-  () => import('./apply.js'),
-  () => import('./recover.js'),
-  () => import('./gateway.js'),
-  () => import('./orchestrator.js'),
-  () => import('./enroll.js'),
-  () => import('./unenroll.js'),
-] as const;
+/** Each command's module by the command's name: a run loads only the one it names (all of them for help). */
+const COMMANDS: Readonly<Record<string, () => Promise<{ register(program: Command): void }>>> = {
+  'compile': () => import('./compile.js'),
+  'check': () => import('./check.js'),
+  'explain': () => import('./explain.js'),
+  'diff': () => import('./diff.js'),
+  'preview': () => import('./preview.js'),
+  'import': () => import('./import.js'),
+  'match': () => import('./match.js'),
+  'export': () => import('./export.js'),
+  'dns-proxy': () => import('./dns-proxy.js'),
+  'up': () => import('./up.js'),
+  'down': () => import('./down.js'),
+  'status': () => import('./status.js'),
+  'try': () => import('./try.js'),
+  'confirm': () => import('./confirm.js'),
+  'apply': () => import('./apply.js'),
+  'recover': () => import('./recover.js'),
+  'gateway': () => import('./gateway.js'),
+  'orchestrator': () => import('./orchestrator.js'),
+  'enroll': () => import('./enroll.js'),
+  'unenroll': () => import('./unenroll.js'),
+};
 
-export async function buildProgram(): Promise<Command> {
+/** The program with every command, or with `only` (a command's name) alone. */
+export async function buildProgram(only?: string): Promise<Command> {
   const { Command } = await import('commander');
   const program = new Command('warpc')
     .description('Compile WARP profiles into per-OS network configuration, and apply it on Linux.')
@@ -52,7 +54,8 @@ Examples:
 Exit codes: 0 success (warnings allowed), 1 profile errors or failure, 2 usage errors
 (and 3 from diff --exit-code when the profiles differ).`,
   );
-  for (const { register } of await Promise.all(COMMANDS.map((load) => load()))) register(program);
+  const loaders = only !== undefined && Object.hasOwn(COMMANDS, only) ? [COMMANDS[only]!] : Object.values(COMMANDS);
+  for (const { register } of await Promise.all(loaders.map((load) => load()))) register(program);
   return program;
 }
 
@@ -61,7 +64,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`); // what commander prints for .version(), without loading it
     return EXIT.ok;
   }
-  const program = await buildProgram();
+  // `warpc check ...` loads the check command alone; anything else (help, a typo) loads them all.
+  const program = await buildProgram(argv[0]);
   const { CommanderError } = await import('commander');
   program.configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   for (const cmd of program.commands) cmd.exitOverride();

@@ -9,8 +9,10 @@ import type { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { CliExit, EXIT } from './exit.js';
 
-/** Every command, in the order `--help` lists them. */
-/** Each command's module by the command's name: a run loads only the one it names (all of them for help). */
+/**
+ * Every command's module by the command's name, in the order `--help` lists them: a run
+ * loads only the one it names (all of them for help or an unknown name).
+ */
 const COMMANDS: Readonly<Record<string, () => Promise<{ register(program: Command): void }>>> = {
   'compile': () => import('./compile.js'),
   'check': () => import('./check.js'),

@@ -1,17 +1,16 @@
 /**
  * A prefix list as the text of a data file that a target's script reads in a loop (one
  * canonical prefix per line): the compact form for route sets too large to write one
- * command per route (issue #9 point 5). Every line is checked as the `cidr` template
- * helper checks it, so nothing but a canonical prefix reaches the file.
+ * command per route (issue #9 point 5). Nothing but a canonical prefix reaches the file:
+ * a list of strings is checked line by line as the `cidr` template helper checks it, a
+ * PrefixSet's cover is canonical by construction.
  */
 import type { PrefixSet } from '../net/prefix-set.js';
 import { VALUE_HELPERS } from './render.js';
 
 /** `cidrs`, one per line, each line ended by `eol` (`\r\n` for Windows files); empty text for an empty list. */
 export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\n'): string {
-  const check = VALUE_HELPERS.cidr;
-  for (const c of cidrs) check(c);
-  return cidrs.length === 0 ? '' : `${cidrs.join(eol)}${eol}`;
+  return linesOf(checkedPrefixes(cidrs), eol);
 }
 
 /**
@@ -20,7 +19,10 @@ export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\
  * never text from a profile, and checking 678,000 lines would double the cost of the file.
  */
 export function prefixSetText(set: PrefixSet, eol: '\n' | '\r\n' = '\n'): string {
-  const cidrs = set.toCidrs();
+  return linesOf(set.toCidrs(), eol);
+}
+
+function linesOf(cidrs: readonly string[], eol: string): string {
   return cidrs.length === 0 ? '' : `${cidrs.join(eol)}${eol}`;
 }
 

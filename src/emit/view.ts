@@ -29,10 +29,10 @@ export function entryCommentLines(plan: Plan, family?: 4 | 6): Lines {
     const mode = plan.split.mode;
     const rules = plan.split.rules;
     const line = (r: AddressRule, h: LineHelpers): string => `#   ${h.ident(r.source === 'always_tunnel' ? 'always' : mode)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}`;
+    const v4 = rules.filter((r) => !r.cidr.includes(':'));
     const v6 = rules.filter((r) => r.cidr.includes(':'));
-    const v4 = v6.length === 0 ? rules : rules.filter((r) => !r.cidr.includes(':'));
     const all = renderLines(rules, line);
-    // A one-family list is the whole list: the same lines.
+    // When the list holds one family only, that family's lines are all of them: rendered once.
     c = { all, v4: v6.length === 0 ? all : renderLines(v4, line), v6: v4.length === 0 ? all : renderLines(v6, line) };
     ENTRY_COMMENTS.set(plan, c);
   }

@@ -5,6 +5,7 @@
  * canonically). A false answer only means "not settled here": callers fall back to
  * parsePrefix + formatPrefix.
  */
+import { zeroRunToCompress } from './ip.js';
 
 /**
  * Is `s` canonical IPv4 prefix text? The fast path of the emit `cidr` helper and of
@@ -92,22 +93,8 @@ export function canonicalV6Cidr(s: string): boolean {
   // IPv4-mapped addresses are written with a dotted tail: the general check decides.
   if (groups[5] === 0xffff && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) return false;
   // The gap must be the first longest run of zero groups of two or more, and the only one compressed.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let g = 0; g < 8; ) {
-    if (groups[g] !== 0) {
-      g++;
-      continue;
-    }
-    let h = g;
-    while (h < 8 && groups[h] === 0) h++;
-    if (h - g > bestLen) {
-      bestStart = g;
-      bestLen = h - g;
-    }
-    g = h;
-  }
-  if (gap < 0 ? bestStart >= 0 : bestStart !== gap || bestLen !== gapLen) return false;
+  const best = zeroRunToCompress(groups);
+  if (gap < 0 ? best.start >= 0 : best.start !== gap || best.length !== gapLen) return false;
   // No host bits: every bit past `length` is zero.
   for (let g = 0; g < 8; g++) {
     const keep = Math.min(16, Math.max(0, length - g * 16));

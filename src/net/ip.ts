@@ -134,23 +134,12 @@ export type PrefixError = 'syntax' | 'length' | 'host-bits';
 export function parsePrefix(text: string): { ok: true; prefix: Prefix } | { ok: false; error: PrefixError } {
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
-  if (!addrText.includes(':')) {
-    // IPv4 on numbers, one bigint at the end (a profile lists 100,000s of these).
-    const v = parseV4Number(addrText);
-    if (v < 0) return { ok: false, error: 'syntax' };
-    let length = 32;
-    if (slash >= 0) {
-      const lenText = text.slice(slash + 1);
-      if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText)) return { ok: false, error: 'length' };
-      length = Number(lenText);
-      if (length > 32) return { ok: false, error: 'length' };
-    }
-    if (v % 2 ** (32 - length) !== 0) return { ok: false, error: 'host-bits' };
-    return { ok: true, prefix: { family: 4, network: BigInt(v), length } };
-  }
-  const addr = parseAddress(addrText);
-  if (addr === null) return { ok: false, error: 'syntax' };
-  const bits = BITS[addr.family];
+  // IPv4 stays a number until the end (a profile lists 100,000s of these); IPv6 is a bigint.
+  const family: Family = addrText.includes(':') ? 6 : 4;
+  const v4 = family === 4 ? parseV4Number(addrText) : -1;
+  const v6 = family === 6 ? parseV6(addrText) : null;
+  if (family === 4 ? v4 < 0 : v6 === null) return { ok: false, error: 'syntax' };
+  const bits = BITS[family];
   let length = bits;
   if (slash >= 0) {
     const lenText = text.slice(slash + 1);
@@ -158,9 +147,8 @@ export function parsePrefix(text: string): { ok: true; prefix: Prefix } | { ok: 
     length = Number(lenText);
     if (length > bits) return { ok: false, error: 'length' };
   }
-  const hostMask = hostMaskOf(addr.family, length);
-  if ((addr.value & hostMask) !== 0n) return { ok: false, error: 'host-bits' };
-  return { ok: true, prefix: { family: addr.family, network: addr.value, length } };
+  if (family === 4 ? v4 % 2 ** (32 - length) !== 0 : (v6! & hostMaskOf(6, length)) !== 0n) return { ok: false, error: 'host-bits' };
+  return { ok: true, prefix: { family, network: family === 4 ? BigInt(v4) : v6!, length } };
 }
 
 export function hostMaskOf(family: Family, length: number): bigint {
@@ -195,9 +183,19 @@ export function formatAddress(family: Family, value: bigint): string {
     const w = Number((value >> BigInt(i * 32)) & 0xffffffffn);
     groups.push(w >>> 16, w & 0xffff);
   }
-  // RFC 5952: compress the longest run of two or more zero groups, the first on a tie.
-  let bestStart = -1;
-  let bestLen = 1;
+  const { start: bestStart, length: bestLen } = zeroRunToCompress(groups);
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/**
+ * RFC 5952: the run of zero groups that `::` stands for in the canonical text of eight
+ * groups, the longest of two or more, the first on a tie; start -1 when there is none.
+ */
+export function zeroRunToCompress(groups: readonly number[]): { start: number; length: number } {
+  let start = -1;
+  let length = 1;
   for (let i = 0; i < 8; ) {
     if (groups[i] !== 0) {
       i++;
@@ -205,15 +203,13 @@ export function formatAddress(family: Family, value: bigint): string {
     }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
+    if (j - i > length) {
+      start = i;
+      length = j - i;
     }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return start < 0 ? { start, length: 0 } : { start, length };
 }
 
 export function formatPrefix(p: Prefix): string {

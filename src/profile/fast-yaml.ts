@@ -83,7 +83,6 @@ class Nodes {
   readonly items = new Map<number, number[]>();
 
   add(kind: number, line: number, col: number, length: number, keyLine: number): number {
-    if (line > 0x7fffffff || col > 0x7fffffff || length > 0x7fffffff) giveUp();
     if ((this.n + 1) * F > this.t.length) {
       const bigger = new Int32Array(this.t.length * 2);
       bigger.set(this.t);

@@ -79,9 +79,7 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
         const here = new EntryPos(i, 'address', c.locate);
         // Text already canonical (nearly every entry of a large list) is kept, not formatted again.
         const canonical = (p.family === 4 ? canonicalV4Cidr(e.address) : canonicalV6Cidr(e.address)) ? e.address : formatPrefix(p);
-        const entry: SplitEntry = canonical === e.address
-          ? { kind: 'address', address: canonical, description, pos: here, isDefault: false, prefix: p }
-          : { kind: 'address', address: canonical, description, pos: here, isDefault: false, prefix: p, written: e.address };
+        const entry: SplitEntry = { kind: 'address', address: canonical, description, pos: here, isDefault: false, prefix: p, written: canonical === e.address ? undefined : e.address };
         listedPrefixes.push(entry as ListedPrefix);
         entries.push(entry);
       } else {

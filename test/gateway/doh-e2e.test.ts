@@ -19,20 +19,13 @@ import { describeE2E } from '../helpers/e2e.js';
 import { NetnsPool, type Netns } from '../helpers/netns.js';
 import { parseDig } from '../dns/peers.js';
 import { CLI, LOADER, rootState } from '../runtime/helpers/topology.js';
+import { pidExists } from '../helpers/proc.js';
 
 const execFileP = promisify(execFile);
 const GW = '10.77.0.1';
 const CLIENT = '10.77.0.2';
 const HOST = 'doh.e2e.example';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describeE2E('warpc gateway --doh-listen: dnsdist supervised in front of dnsmasq, with a block list (namespaces)', ['ip', 'dnsdist', 'dnsmasq', 'dig', 'pgrep'], () => {
   const pool = new NetnsPool();
@@ -151,7 +144,7 @@ describeE2E('warpc gateway --doh-listen: dnsdist supervised in front of dnsmasq,
     await writeFile(list, 'blocked.example.com\napp.example.com\nlater.example.com") os.execute("touch /tmp/pwned") --\n');
     await until('the refusal', () => /WARPC0256: the block list changed but is not used: WARPC0250: .*blocked\.txt:3: .* dnsdist keeps the previous list \(2 names\)/.test(log), 10_000);
     expect(await pidFile()).toBe(pid);
-    expect(alive(pid)).toBe(true);
+    expect(pidExists(pid)).toBe(true);
     expect(await readFile(join(state, 'doh', 'dnsdist.conf'), 'utf8')).toBe(conf);
     expect((await doh('app.example.com')).status).toBe('NOERROR');
     expect((await doh('later.example.com')).status).toBe('NXDOMAIN');
@@ -167,20 +160,20 @@ describeE2E('warpc gateway --doh-listen: dnsdist supervised in front of dnsmasq,
     const next = await pidFile();
     expect(next).not.toBe(pid);
     expect(startedPids().at(-1)).toBe(next);
-    expect(alive(pid)).toBe(false);
+    expect(pidExists(pid)).toBe(false);
     expect((await doh('app.example.com')).status).toBe('NOERROR');
     expect((await doh('later.example.com')).status).toBe('NXDOMAIN');
   }, 60_000);
 
   it('SIGTERM to the gateway: dnsdist is stopped (by PID), the gateway exits 0; then the namespaces are deleted and the host is untouched', async () => {
     const pid = await pidFile();
-    expect(alive(pid)).toBe(true);
+    expect(pidExists(pid)).toBe(true);
     process.kill(gateway.pid as number, 'SIGTERM');
     const exit = await Promise.race([gatewayExit, new Promise((r) => setTimeout(() => r('still running after 20 s'), 20_000))]);
     expect(exit, log).toEqual({ code: 0, signal: null });
     expect(log).toContain('warpc: gateway: SIGTERM: stopping');
     expect(log).toContain(`warpc: gateway: doh: dnsdist (pid ${pid}) stopped`);
-    expect(alive(pid)).toBe(false);
+    expect(pidExists(pid)).toBe(false);
     await expect(stat(join(state, 'doh', 'dnsdist.pid'))).rejects.toThrow(/ENOENT/);
     const left = await execFileP('pgrep', ['-f', join(state, 'doh', 'dnsdist.conf')]).then((r) => r.stdout, () => '');
     expect(left).toBe('');

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { checkDnsdist, generatedTls, parseListen, parseUpstream, startDoh, type DohServer } from '../../src/gateway/doh.js';
+import { pidExists } from '../helpers/proc.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warpc-doh-sup-'));
 afterAll(async () => {
@@ -50,14 +51,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, log: string[], ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -96,7 +89,7 @@ it('start: the config (0600) holds the list, the pid file the child; a child tha
   await writeFile(list, 'blocked.example.com\n');
   const s = await start();
   const pid = s.pid() as number;
-  expect(alive(pid)).toBe(true);
+  expect(pidExists(pid)).toBe(true);
   expect(Number(await readFile(join(state, 'doh', 'dnsdist.pid'), 'utf8'))).toBe(pid);
   expect((await stat(join(state, 'doh', 'dnsdist.conf'))).mode & 0o777).toBe(0o600);
   expect(await readFile(join(state, 'doh', 'dnsdist.conf'), 'utf8')).toContain('blocked:add("blocked.example.com.")');
@@ -110,7 +103,7 @@ it('start: the config (0600) holds the list, the pid file the child; a child tha
   await until('a second restart', () => s.pid() !== null && s.pid() !== second, log);
   const next = s.pid() as number;
   await s.stop();
-  expect(alive(next)).toBe(false);
+  expect(pidExists(next)).toBe(false);
   await expect(stat(join(state, 'doh', 'dnsdist.pid'))).rejects.toThrow(/ENOENT/);
   expect(log.at(-1)).toBe(`doh: dnsdist (pid ${next}) stopped`);
 });
@@ -121,7 +114,7 @@ it('a changed list restarts dnsdist on the new config; an unchanged or bad one d
   const first = s.pid() as number;
   await writeFile(list, 'a.example\nb.example\n');
   await until('the reload', () => s.blocked().length === 2 && s.pid() !== null && s.pid() !== first, log);
-  expect(alive(first)).toBe(false);
+  expect(pidExists(first)).toBe(false);
   expect(log.join('\n')).toContain(`doh: block list ${list} changed: 1 added, 0 removed; restarting dnsdist with the new list`);
   expect(await readFile(join(state, 'doh', 'dnsdist.conf'), 'utf8')).toContain('blocked:add("b.example.")');
   const second = s.pid() as number;
@@ -151,7 +144,7 @@ it('a dnsdist a killed gateway left running (its pid file, our config) is stoppe
   // Simulate a gateway that died without stopping dnsdist: a new dnsdist on the same config keeps running, pid file left.
   const port = Number(/127\.0\.0\.1:(\d+)/.exec(log.join('\n'))?.[1]);
   await s.stop();
-  expect(alive(orphan)).toBe(false);
+  expect(pidExists(orphan)).toBe(false);
   const leftover = spawn(FAKE, ['--supervised', '-C', join(state, 'doh', 'dnsdist.conf')], { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise((r) => leftover.stdout?.once('data', r));
   await until('the leftover to listen', () => new Promise<boolean>((r) => {
@@ -173,7 +166,7 @@ it('a dnsdist a killed gateway left running (its pid file, our config) is stoppe
   const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
   await writeFile(join(state, 'doh', 'dnsdist.pid'), `${stranger.pid}\n`);
   const s2 = await start();
-  expect(alive(stranger.pid as number)).toBe(true);
+  expect(pidExists(stranger.pid as number)).toBe(true);
   await s2.stop();
   server = null;
   stranger.kill();

@@ -71,6 +71,7 @@ export function artifactTooLarge(target: string, plan: Plan, err: RangeError): D
   return diag('ArtifactTooLarge', { target, reason: err.message, count: count(n.total), v4: count(n.v4), v6: count(n.v6) });
 }
 
-function count(n: number): string {
+/** A count as diagnostics write it (1,478,369). */
+export function count(n: number): string {
   return n.toLocaleString('en');
 }

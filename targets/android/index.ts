@@ -16,7 +16,7 @@
  */
 import { stableJson } from '../../src/contract/json-file.js';
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
-import { tunnelRouteCounts } from '../../src/emit/limits.js';
+import { count, tunnelRouteCounts } from '../../src/emit/limits.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
 import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
 import { checkedPrefixes } from '../../src/emit/prefix-list.js';
@@ -143,7 +143,6 @@ function legacyOmitted(plan: Plan): boolean {
 function check(plan: Plan): Diagnostic[] {
   if (!legacyOmitted(plan)) return [];
   const n = tunnelRouteCounts(plan);
-  const count = (x: number): string => x.toLocaleString('en');
   return [
     diag('LegacyRoutesOmitted', {
       target: NAME,

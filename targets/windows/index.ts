@@ -208,7 +208,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     hostRuleDescription: `warpc ${ctx.compilerVersion}, profile ${plan.name}: block the resolved addresses of Split Tunnel host entries off ${win.interface}`,
   };
   if (lists) {
-    // Not templates: built with join, each prefix checked as the cidr helper checks it (so ASCII, no line break).
+    // Not templates: the sets' own canonical text joined with CRLF (ASCII, one prefix a line).
     out.push({ path: WINDOWS_ROUTE_FILES.v4, text: prefixSetText(plan.split.tunnel.v4, '\r\n'), mode: 0o644 });
     out.push({ path: WINDOWS_ROUTE_FILES.v6, text: prefixSetText(plan.split.tunnel.v6, '\r\n'), mode: 0o644 });
   }

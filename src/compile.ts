@@ -10,7 +10,7 @@ import { artifactTooLarge } from './emit/limits.js';
 import { buildManifest } from './emit/manifest.js';
 import { RenderError } from './emit/quote.js';
 import { TARGETS } from './emit/registry.js';
-import type { TargetModule } from './emit/target.js';
+import type { Artifact, TargetModule } from './emit/target.js';
 import { pitfallWarnings } from './pitfalls/index.js';
 import { buildPlan } from './plan/plan.js';
 import type { Plan } from './plan/types.js';
@@ -27,6 +27,18 @@ export interface OutputFile {
   readonly mode: number;
   /** `text` as UTF-8, encoded once: the manifest hashes these bytes and the writer writes them. */
   readonly bytes?: Uint8Array;
+}
+
+/** An artifact as an output file: its bytes as the target wrote them, or its text encoded once; `text` decoded only when read. */
+function outputFile(a: Artifact): OutputFile {
+  if (a.bytes === undefined) return { text: a.text, mode: a.mode, bytes: Buffer.from(a.text, 'utf8') };
+  return {
+    mode: a.mode,
+    bytes: a.bytes,
+    get text(): string {
+      return a.text;
+    },
+  };
 }
 
 export interface AnalyzeResult {
@@ -138,7 +150,7 @@ export function compile(source: string, targets: readonly TargetModule[], regist
       }
       throw err;
     }
-    for (const a of artifacts) files.set(`${target.name}/${a.path}`, { text: a.text, mode: a.mode, bytes: Buffer.from(a.text, 'utf8') });
+    for (const a of artifacts) files.set(`${target.name}/${a.path}`, outputFile(a));
   }
   const manifest = buildManifest({ version: VERSION, profileName: profile.name, profileSource: source, targets: targets.map((t) => t.name), files });
   files.set(MANIFEST_FILE, { text: serializeManifest(manifest), mode: 0o644 });

@@ -3,27 +3,31 @@
  * canonical prefix per line): the compact form for route sets too large to write one
  * command per route (issue #9 point 5). Nothing but a canonical prefix reaches the file:
  * a list of strings is checked line by line as the `cidr` template helper checks it, a
- * PrefixSet's cover is canonical by construction.
+ * PrefixSet's cover is written from the set's numbers (PrefixSet.cidrText, equal to
+ * formatPrefix's text by test/net/prefix-text.property.test.ts), never from a profile's text.
+ *
+ * The same covers go into the mobile targets' JSON (jsonWithPrefixLists): a PrefixList
+ * stands for a JSON array of prefix strings and is written into the document from the
+ * sets' numbers, so 678,000 prefixes are neither 678,000 strings nor a JSON.stringify of them.
  */
 import type { PrefixSet } from '../net/prefix-set.js';
 import { VALUE_HELPERS } from './render.js';
+import type { Artifact } from './target.js';
 
 /** `cidrs`, one per line, each line ended by `eol` (`\r\n` for Windows files); empty text for an empty list. */
 export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\n'): string {
-  return linesOf(checkedPrefixes(cidrs), eol);
-}
-
-/**
- * A set's minimal cover as a prefix list, one per line. No line is checked again: the
- * cover's text is formatPrefix's, written from the set's numbers (src/net/prefix-set.ts),
- * never text from a profile, and checking 678,000 lines would double the cost of the file.
- */
-export function prefixSetText(set: PrefixSet, eol: '\n' | '\r\n' = '\n'): string {
-  return linesOf(set.toCidrs(), eol);
-}
-
-function linesOf(cidrs: readonly string[], eol: string): string {
+  checkedPrefixes(cidrs);
   return cidrs.length === 0 ? '' : `${cidrs.join(eol)}${eol}`;
+}
+
+/** A set's minimal cover as a prefix list, one per line, written from the set's numbers (no string per prefix, no line checked again). */
+export function prefixSetBytes(set: PrefixSet, eol: '\n' | '\r\n' = '\n'): Buffer {
+  return set.cidrText('', eol);
+}
+
+/** The same as a string (tests, small sets). */
+export function prefixSetText(set: PrefixSet, eol: '\n' | '\r\n' = '\n'): string {
+  return prefixSetBytes(set, eol).toString('latin1');
 }
 
 /** `cidrs` itself once every entry is checked as the `cidr` helper checks it: a prefix list for a structured (JSON) artifact. */
@@ -31,4 +35,76 @@ export function checkedPrefixes<T extends readonly string[]>(cidrs: T): T {
   const check = VALUE_HELPERS.cidr;
   for (const c of cidrs) check(c);
   return cidrs;
+}
+
+/** An artifact whose content is already bytes (UTF-8); its `text` is decoded only when someone reads it. */
+export function bytesArtifact(path: string, bytes: Uint8Array, mode = 0o644): Artifact {
+  let text: string | undefined;
+  return {
+    path,
+    mode,
+    bytes,
+    get text(): string {
+      return (text ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    },
+  };
+}
+
+/**
+ * A JSON array of prefix strings: the minimal covers of `sets`, in order (IPv4 then IPv6,
+ * say). Only jsonWithPrefixLists writes it (JSON.stringify alone would write its fields).
+ */
+export class PrefixList {
+  constructor(readonly sets: readonly PrefixSet[]) {}
+
+  get length(): number {
+    return this.sets.reduce((n, s) => n + s.prefixCount(), 0);
+  }
+
+  /** The prefixes as strings (tests and small lists; the writer never calls it). */
+  toArray(): string[] {
+    return this.sets.flatMap((s) => s.toCidrs());
+  }
+}
+
+/**
+ * `value` as stableJson writes it (2-space indent, final newline), UTF-8, where each
+ * PrefixList is the JSON array of its prefixes, byte for byte what stableJson would write for
+ * `list.toArray()`: the document is stringified with a placeholder element per list, and each
+ * placeholder is replaced by the list's elements written from its sets' numbers.
+ */
+export function jsonWithPrefixLists(value: unknown): Buffer {
+  const lists: PrefixList[] = [];
+  // A marker no JSON string of the document can hold: JSON.stringify escapes a NUL as \u0000.
+  const nonce = `\u0000prefix-list-${process.hrtime.bigint()}-`;
+  const text = `${JSON.stringify(
+    value,
+    (_key: string, v: unknown) => {
+      if (!(v instanceof PrefixList)) return v;
+      if (v.length === 0) return [];
+      lists.push(v);
+      return [`${nonce}${lists.length - 1}`];
+    },
+    2,
+  )}\n`;
+  const marker = (i: number): string => JSON.stringify(`${nonce}${i}`);
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let i = 0; i < lists.length; i++) {
+    const m = marker(i);
+    const at = text.indexOf(m, from);
+    if (at < 0 || text.indexOf(m, at + m.length) >= 0) throw new Error('jsonWithPrefixLists: a list marker is missing or repeated');
+    const indent = text.slice(text.lastIndexOf('\n', at) + 1, at);
+    if (!/^ *$/.test(indent)) throw new Error('jsonWithPrefixLists: a list marker is not on a line of its own');
+    parts.push(Buffer.from(text.slice(from, at), 'utf8'));
+    const between = `,\n${indent}`;
+    const sets = lists[i]!.sets.filter((s) => !s.isEmpty);
+    sets.forEach((s, k) => {
+      if (k > 0) parts.push(Buffer.from(between, 'latin1'));
+      parts.push(s.cidrText('"', '"', between));
+    });
+    from = at + m.length;
+  }
+  parts.push(Buffer.from(text.slice(from), 'utf8'));
+  return Buffer.concat(parts);
 }

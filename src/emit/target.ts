@@ -15,6 +15,8 @@ export interface Artifact {
   /** Relative to the target's output folder, `/`-separated. */
   readonly path: string;
   readonly text: string;
+  /** `text` as UTF-8 when the target wrote bytes (a prefix list written from a set's numbers): written and hashed as they are. */
+  readonly bytes?: Uint8Array;
   /** 0o755 for scripts an admin runs; 0o644 otherwise. */
   readonly mode: number;
 }

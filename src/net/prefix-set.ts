@@ -6,7 +6,7 @@
  *
  * Instances are immutable.
  */
-import { BITS, MAX, formatPrefix, formatV4Number, parsePrefix, parseV4Number, type Address, type Family, type Prefix, prefixLast } from './ip.js';
+import { MAX, formatPrefix, formatV4Number, parsePrefix, parseV4Number, zeroRunToCompress, type Address, type Family, type Prefix, prefixLast } from './ip.js';
 
 /**
  * An interval bound: a number for IPv4 (exact, and much faster than bigint),
@@ -327,7 +327,12 @@ export class PrefixSet {
   private computePrefixes(): Prefix[] {
     if (this.family === 4) return this.toPrefixesV4();
     const out: Prefix[] = [];
-    const bits = BITS[this.family];
+    this.blocksV6((network, length) => out.push({ family: 6, network, length }));
+    return out;
+  }
+
+  /** The minimal IPv6 blocks as (network, length) pairs. */
+  private blocksV6(visit: (network: bigint, length: number) => void): void {
     for (let i = 0; i < this.los.length; i++) {
       let lo = this.los[i] as bigint;
       const hi = this.his[i] as bigint;
@@ -335,11 +340,10 @@ export class PrefixSet {
         // The largest block aligned at lo that does not run past hi.
         const fits = bitLength(hi - lo + 1n) - 1;
         const size = lo === 0n ? fits : Math.min(trailingZeros(lo), fits);
-        out.push({ family: this.family, network: lo, length: bits - size });
+        visit(lo, 128 - size);
         lo += 1n << BigInt(size);
       }
     }
-    return out;
   }
 
   /** The minimal IPv4 blocks as (network, length) pairs, on doubles: every value is exact below 2^53. */
@@ -380,6 +384,54 @@ export class PrefixSet {
   }
 
   /**
+   * The minimal cover as ASCII text written straight from the set's numbers into one buffer,
+   * with no string per prefix: each prefix as `head` + its canonical text (formatPrefix's,
+   * byte for byte: test/net/prefix-text.property.test.ts) + `tail`, and `between` between
+   * two. `cidrText('', '\n')` is a prefix list, one a line; `cidrText('"', '"', ',\n  ')`
+   * the elements of an indented JSON array. Empty for an empty set.
+   */
+  cidrText(head = '', tail = '\n', between = ''): Buffer {
+    const n = this.prefixCount();
+    if (n === 0) return Buffer.alloc(0);
+    const h = asciiBytes(head, 'head');
+    const t = asciiBytes(tail, 'tail');
+    const b = asciiBytes(between, 'between');
+    // The longest canonical prefix: 15 + 3 (IPv4), 39 + 4 (IPv6).
+    const item = h.length + t.length + b.length + (this.family === 4 ? 18 : 43);
+    const out = Buffer.allocUnsafe(n * item);
+    let at = 0;
+    let first = true;
+    const open = (): void => {
+      if (first) first = false;
+      else at += b.copy(out, at);
+      at += h.copy(out, at);
+    };
+    const close = (length: number): void => {
+      out[at++] = SLASH;
+      if (length >= 100) out[at++] = DIGIT0 + ((length / 100) | 0);
+      if (length >= 10) out[at++] = DIGIT0 + (((length / 10) | 0) % 10);
+      out[at++] = DIGIT0 + (length % 10);
+      at += t.copy(out, at);
+    };
+    if (this.family === 4) {
+      this.blocksV4((network, length) => {
+        open();
+        at = writeV4(out, at, network);
+        close(length);
+      });
+    } else {
+      const groups = new Array<number>(8);
+      this.blocksV6((network, length) => {
+        open();
+        at = writeV6(out, at, network, groups);
+        close(length);
+      });
+    }
+    // A short tail of the estimate is left; a long one (short IPv6 text) is not kept alive.
+    return at * 2 < out.length ? Buffer.from(out.subarray(0, at)) : out.subarray(0, at);
+  }
+
+  /**
    * Number of prefixes in the minimal cover, counted per interval without building the
    * cover (an IPv6 complement of 100,000 /64s is millions of prefixes).
    */
@@ -403,6 +455,80 @@ export class PrefixSet {
   private sameFamily(other: PrefixSet): void {
     if (other.family !== this.family) throw new Error(`cannot combine IPv${this.family} and IPv${other.family} sets`);
   }
+}
+
+const SLASH = 0x2f;
+const COLON = 0x3a;
+const DOT = 0x2e;
+const DIGIT0 = 0x30;
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+function asciiBytes(text: string, what: string): Buffer {
+  if (!/^[\x00-\x7f]*$/.test(text)) throw new Error(`cidrText: the ${what} must be ASCII`);
+  return Buffer.from(text, 'latin1');
+}
+
+/** Decimal of 0 ≤ v ≤ 255 at `at`; returns the position after it. */
+function writeOctet(out: Buffer, at: number, v: number): number {
+  if (v >= 100) out[at++] = DIGIT0 + ((v / 100) | 0);
+  if (v >= 10) out[at++] = DIGIT0 + (((v / 10) | 0) % 10);
+  out[at++] = DIGIT0 + (v % 10);
+  return at;
+}
+
+/** formatV4Number(n) at `at`. */
+function writeV4(out: Buffer, at: number, n: number): number {
+  at = writeOctet(out, at, n >>> 24);
+  out[at++] = DOT;
+  at = writeOctet(out, at, (n >>> 16) & 0xff);
+  out[at++] = DOT;
+  at = writeOctet(out, at, (n >>> 8) & 0xff);
+  out[at++] = DOT;
+  return writeOctet(out, at, n & 0xff);
+}
+
+/** A 16-bit group in lowercase hex without leading zeros. */
+function writeGroup(out: Buffer, at: number, g: number): number {
+  if (g >= 0x1000) out[at++] = HEX[g >>> 12]!;
+  if (g >= 0x100) out[at++] = HEX[(g >>> 8) & 0xf]!;
+  if (g >= 0x10) out[at++] = HEX[(g >>> 4) & 0xf]!;
+  out[at++] = HEX[g & 0xf]!;
+  return at;
+}
+
+/** formatAddress(6, v) at `at` (RFC 5952, IPv4-mapped addresses dotted); `groups` is scratch of 8. */
+function writeV6(out: Buffer, at: number, v: bigint, groups: number[]): number {
+  const hi = Number(v >> 64n);
+  const lo = v & 0xffffffffffffffffn;
+  const w1 = Number(lo >> 32n);
+  const w0 = Number(lo & 0xffffffffn);
+  if (hi === 0 && w1 === 0xffff) {
+    for (const c of '::ffff:') out[at++] = c.charCodeAt(0);
+    return writeV4(out, at, w0);
+  }
+  // hi < 2^64 is not exact as a double: its groups come from the bigint.
+  const w3 = Number(v >> 96n);
+  const w2 = Number((v >> 64n) & 0xffffffffn);
+  groups[0] = w3 >>> 16;
+  groups[1] = w3 & 0xffff;
+  groups[2] = w2 >>> 16;
+  groups[3] = w2 & 0xffff;
+  groups[4] = w1 >>> 16;
+  groups[5] = w1 & 0xffff;
+  groups[6] = w0 >>> 16;
+  groups[7] = w0 & 0xffff;
+  const { start, length } = zeroRunToCompress(groups);
+  for (let i = 0; i < 8; i++) {
+    if (i === start) {
+      out[at++] = COLON;
+      out[at++] = COLON;
+      i += length - 1;
+      continue;
+    }
+    if (i > 0 && i !== start + length) out[at++] = COLON;
+    at = writeGroup(out, at, groups[i]!);
+  }
+  return at;
 }
 
 /**

@@ -4,10 +4,10 @@
  * there are no errors.
  */
 import { diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
-import { MANIFEST_FILE, serializeManifest, type Manifest } from './contract/manifest.js';
+import { MANIFEST_FILE, serializeManifest, type Manifest, type ManifestFile } from './contract/manifest.js';
 import { targetDiagnostics } from './emit/capabilities.js';
 import { artifactTooLarge } from './emit/limits.js';
-import { buildManifest } from './emit/manifest.js';
+import { buildManifest, manifestEntry } from './emit/manifest.js';
 import { RenderError } from './emit/quote.js';
 import { TARGETS } from './emit/registry.js';
 import type { Artifact, TargetModule } from './emit/target.js';
@@ -123,19 +123,42 @@ function deploymentFor(source: string, profile: Profile, targets: readonly Targe
   return { deployment: r.deployment, diagnostics: [...r.diagnostics, ...renderMdm(profile.name, r.deployment).diagnostics] };
 }
 
-/** `targets` are compiled; the options of `registry`'s targets and of `targets` are validated. */
+/** `targets` are compiled; the options of `registry`'s targets and of `targets` are validated. Every file is held in memory (`files`). */
 export function compile(source: string, targets: readonly TargetModule[], registry: readonly TargetModule[] = TARGETS, secrets: SecretOptions = {}): CompileResult {
+  const files = new Map<string, OutputFile>();
+  const r = compileTo(source, targets, (path, f) => files.set(path, f), registry, secrets);
+  return { ...r, files: r.manifest ? files : new Map() };
+}
+
+/** Where compileTo hands each output file, as soon as its target is emitted; manifest.json comes last. */
+export type FileSink = (path: string, file: OutputFile) => void;
+
+export interface StreamedCompileResult extends AnalyzeResult {
+  /** The paths handed to the sink, in order (manifest.json last). Empty on error. */
+  readonly paths: readonly string[];
+  /** Null on error: then whatever the sink was given is to be discarded (a later target may have failed). */
+  readonly manifest: Manifest | null;
+}
+
+/**
+ * compile, handing each target's files to `sink` as soon as the target is emitted and
+ * keeping only their manifest rows (path, size, sha256, mode), so a caller that writes them
+ * (`compile --out`, src/emit/write.ts's StagedOutput) holds one target's files at a time.
+ */
+export function compileTo(source: string, targets: readonly TargetModule[], sink: FileSink, registry: readonly TargetModule[] = TARGETS, secrets: SecretOptions = {}): StreamedCompileResult {
   const analyzed = analyze(source, [...registry, ...targets.filter((t) => !registry.includes(t))]);
   const { plan, profile } = analyzed;
   const diagnostics = [...analyzed.diagnostics];
-  const files = new Map<string, OutputFile>();
-  if (!plan || !profile || hasErrors(diagnostics)) return { ...analyzed, diagnostics, files: new Map(), manifest: null };
+  const failed = (): StreamedCompileResult => ({ ...analyzed, diagnostics: sortDiagnostics(diagnostics), paths: [], manifest: null });
+  if (!plan || !profile || hasErrors(diagnostics)) return { ...analyzed, diagnostics, paths: [], manifest: null };
 
   for (const target of targets) diagnostics.push(...targetDiagnostics(target, plan));
   const { deployment, diagnostics: deploymentDiagnostics } = deploymentFor(source, profile, targets, secrets);
   diagnostics.push(...deploymentDiagnostics);
-  if (hasErrors(diagnostics)) return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files: new Map(), manifest: null };
+  if (hasErrors(diagnostics)) return failed();
 
+  const entries: ManifestFile[] = [];
+  const paths: string[] = [];
   for (const target of targets) {
     let artifacts;
     try {
@@ -146,13 +169,20 @@ export function compile(source: string, targets: readonly TargetModule[], regist
       // A plan too large for a string or an array of this target's form: said so, with its size, and nothing written.
       if (err instanceof RangeError) {
         diagnostics.push(artifactTooLarge(target.name, plan, err));
-        return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files: new Map(), manifest: null };
+        return failed();
       }
       throw err;
     }
-    for (const a of artifacts) files.set(`${target.name}/${a.path}`, outputFile(a));
+    for (const a of artifacts) {
+      const path = `${target.name}/${a.path}`;
+      const file = outputFile(a);
+      entries.push(manifestEntry(path, file));
+      paths.push(path);
+      sink(path, file);
+    }
   }
-  const manifest = buildManifest({ version: VERSION, profileName: profile.name, profileSource: source, targets: targets.map((t) => t.name), files });
-  files.set(MANIFEST_FILE, { text: serializeManifest(manifest), mode: 0o644 });
-  return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files, manifest };
+  const manifest = buildManifest({ version: VERSION, profileName: profile.name, profileSource: source, targets: targets.map((t) => t.name), entries });
+  sink(MANIFEST_FILE, { text: serializeManifest(manifest), mode: 0o644 });
+  paths.push(MANIFEST_FILE);
+  return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), paths, manifest };
 }

@@ -11,7 +11,7 @@
  * sets' numbers, so 678,000 prefixes are neither 678,000 strings nor a JSON.stringify of them.
  */
 import type { PrefixSet } from '../net/prefix-set.js';
-import { VALUE_HELPERS } from './render.js';
+import { renderLines, VALUE_HELPERS, type Lines } from './render.js';
 import type { Artifact } from './target.js';
 
 /** `cidrs`, one per line, each line ended by `eol` (`\r\n` for Windows files); empty text for an empty list. */
@@ -75,8 +75,7 @@ export class PrefixList {
  */
 export function jsonWithPrefixLists(value: unknown): Buffer {
   const lists: PrefixList[] = [];
-  // A marker no JSON string of the document can hold: JSON.stringify escapes a NUL as \u0000.
-  const nonce = `\u0000prefix-list-${process.hrtime.bigint()}-`;
+  const nonce = markerNonce();
   const text = `${JSON.stringify(
     value,
     (_key: string, v: unknown) => {
@@ -87,24 +86,69 @@ export function jsonWithPrefixLists(value: unknown): Buffer {
     },
     2,
   )}\n`;
-  const marker = (i: number): string => JSON.stringify(`${nonce}${i}`);
+  return splice(
+    text,
+    lists.map((list, i) => ({
+      // JSON.stringify writes the marker's NUL as \u0000, and the element on a line of its own.
+      marker: JSON.stringify(`${nonce}${i}`),
+      bytes: (indent: string) => {
+        const between = `,\n${indent}`;
+        const parts: Buffer[] = [];
+        for (const s of list.sets.filter((x) => !x.isEmpty)) {
+          if (parts.length > 0) parts.push(Buffer.from(between, 'latin1'));
+          parts.push(s.cidrText('"', '"', between));
+        }
+        return parts;
+      },
+    })),
+  );
+}
+
+/** How a template's list line is framed: `head` + prefix + `tail`, `between` two (cidrText's framing; the marker's line end ends the last). */
+export type PrefixLines = (set: PrefixSet, head: string, tail: string, between: string) => Lines;
+
+/**
+ * A template's text with long prefix lists in it, the lists written from the sets' numbers:
+ * `render` gets `lines`, which makes a Lines of one marker line to insert where a list goes
+ * (an empty Lines for an empty set); each marker is then replaced by the set's cover as
+ * cidrText frames it. Only the framing (checked by the caller's helpers) is text; no prefix
+ * is a string. UTF-8 bytes.
+ */
+export function renderWithPrefixLines(render: (lines: PrefixLines) => string): Buffer {
+  const nonce = markerNonce();
+  const lists: { set: PrefixSet; head: string; tail: string; between: string }[] = [];
+  const text = render((set, head, tail, between) => {
+    if (set.isEmpty) return renderLines([], () => '');
+    lists.push({ set, head, tail, between });
+    const marker = `${nonce}${lists.length - 1}`;
+    return renderLines([marker], (m) => m);
+  });
+  return splice(
+    text,
+    lists.map((l, i) => ({ marker: `${nonce}${i}`, bytes: () => [l.set.cidrText(l.head, l.tail, l.between)] })),
+  );
+}
+
+/** A marker no text of a document can hold by accident: a NUL (no validated value has one), then a per-call number. */
+function markerNonce(): string {
+  return `\u0000prefix-list-${process.hrtime.bigint()}-`;
+}
+
+/**
+ * `text` as UTF-8 with each marker (exactly once each, in order, alone after its line's
+ * indent) replaced by the bytes its list writes for that indent.
+ */
+function splice(text: string, lists: readonly { marker: string; bytes: (indent: string) => Buffer[] }[]): Buffer {
   const parts: Buffer[] = [];
   let from = 0;
-  for (let i = 0; i < lists.length; i++) {
-    const m = marker(i);
-    const at = text.indexOf(m, from);
-    if (at < 0 || text.indexOf(m, at + m.length) >= 0) throw new Error('jsonWithPrefixLists: a list marker is missing or repeated');
+  for (const { marker, bytes } of lists) {
+    const at = text.indexOf(marker, from);
+    if (at < 0 || text.indexOf(marker, at + marker.length) >= 0) throw new Error('prefix list: a list marker is missing or repeated');
     const indent = text.slice(text.lastIndexOf('\n', at) + 1, at);
-    if (!/^ *$/.test(indent)) throw new Error('jsonWithPrefixLists: a list marker is not on a line of its own');
-    parts.push(Buffer.from(text.slice(from, at), 'utf8'));
-    const between = `,\n${indent}`;
-    const sets = lists[i]!.sets.filter((s) => !s.isEmpty);
-    sets.forEach((s, k) => {
-      if (k > 0) parts.push(Buffer.from(between, 'latin1'));
-      parts.push(s.cidrText('"', '"', between));
-    });
-    from = at + m.length;
+    if (!/^[ \t]*$/.test(indent)) throw new Error('prefix list: a list marker is not on a line of its own');
+    parts.push(Buffer.from(text.slice(from, at), 'utf8'), ...bytes(indent));
+    from = at + marker.length;
   }
   parts.push(Buffer.from(text.slice(from), 'utf8'));
-  return Buffer.concat(parts);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }

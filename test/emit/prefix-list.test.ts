@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { stableJson } from '../../src/contract/json-file.js';
-import { bytesArtifact, checkedPrefixes, jsonWithPrefixLists, PrefixList, prefixListText, prefixSetText } from '../../src/emit/prefix-list.js';
+import { bytesArtifact, checkedPrefixes, jsonWithPrefixLists, PrefixList, prefixListText, prefixSetText, renderWithPrefixLines } from '../../src/emit/prefix-list.js';
 import { PrefixSet } from '../../src/net/prefix-set.js';
-import { RenderError } from '../../src/emit/render.js';
+import { render, renderLines, RenderError } from '../../src/emit/render.js';
 
 describe('prefixListText', () => {
   it('writes one canonical prefix per line with the line end asked for', () => {
@@ -80,5 +80,29 @@ describe('bytesArtifact', () => {
     const a = bytesArtifact('x.json', Buffer.from('{"name": "Büro"}\n', 'utf8'));
     expect(a.text).toBe('{"name": "Büro"}\n');
     expect(a.mode).toBe(0o644);
+  });
+});
+
+describe('renderWithPrefixLines', () => {
+  const direct = PrefixSet.fromCidrs(4, ['10.0.0.0/8', '192.0.2.0/25', '198.51.100.7/32']);
+  const v6 = PrefixSet.fromCidrs(6, ['2001:db8::/32', 'fe80::/10']);
+  /** What a template's `{{lines}}` of renderLines over the strings gives: the reference. */
+  const reference = (set: PrefixSet, line: (c: string, last: boolean) => string): string => renderLines(set.toCidrs(), (c, h, i) => line(h.cidr(c), i === set.prefixCount() - 1)).text;
+
+  it('writes each list where its marker line is, byte for byte what renderLines over the strings writes', () => {
+    const text = renderWithPrefixLines((lines) => `head\n${lines(direct, 'route add throw ', ' table 100', '\n').text}mid\n${lines(v6, '\t\t\t', '', ',\n').text}${lines(PrefixSet.empty(4), 'x', 'y', '\n').text}tail\n`).toString('utf8');
+    expect(text).toBe(`head\n${reference(direct, (c) => `route add throw ${c} table 100`)}mid\n${reference(v6, (c, last) => `\t\t\t${c}${last ? '' : ','}`)}tail\n`);
+  });
+
+  it('renders a real template the same way (ruleset.nft with the Linux view, through {{lines}})', () => {
+    const view = (d4: unknown, d6: unknown) => ({ version: '0', name: 'n', mode: 'warp', table: 'warpc', ifname: 'wg0', fwmark: 1, entries: renderLines([], () => ''), exclude: true, direct4: d4, direct6: d6, tunnel4: renderLines([], () => ''), tunnel6: renderLines([], () => '') });
+    const viaSets = renderWithPrefixLines((lines) => render('linux', 'ruleset.nft.hbs', view(lines(direct, '\t\t\t', '', ',\n'), lines(v6, '\t\t\t', '', ',\n')))).toString('utf8');
+    const el = (set: PrefixSet) => renderLines(set.toCidrs(), (c, h, i) => `\t\t\t${h.cidr(c)}${i < set.prefixCount() - 1 ? ',' : ''}`);
+    expect(viaSets).toBe(render('linux', 'ruleset.nft.hbs', view(el(direct), el(v6))));
+  });
+
+  it('refuses a marker that is used twice or dropped (a template that repeats or hides a list)', () => {
+    expect(() => renderWithPrefixLines((lines) => { const l = lines(direct, '', '', '\n').text; return l + l; })).toThrow(/missing or repeated/);
+    expect(() => renderWithPrefixLines((lines) => { lines(direct, '', '', '\n'); return 'nothing\n'; })).toThrow(/missing or repeated/);
   });
 });

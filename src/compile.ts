@@ -10,7 +10,7 @@ import { artifactTooLarge } from './emit/limits.js';
 import { buildManifest, manifestEntry } from './emit/manifest.js';
 import { RenderError } from './emit/quote.js';
 import { TARGETS } from './emit/registry.js';
-import type { Artifact, TargetModule } from './emit/target.js';
+import type { Artifact, FileBytes, TargetModule } from './emit/target.js';
 import { pitfallWarnings } from './pitfalls/index.js';
 import { buildPlan } from './plan/plan.js';
 import type { Plan } from './plan/types.js';
@@ -25,8 +25,8 @@ import { renderMdm } from './mdm/render.js';
 export interface OutputFile {
   readonly text: string;
   readonly mode: number;
-  /** `text` as UTF-8, encoded once: the manifest hashes these bytes and the writer writes them. */
-  readonly bytes?: Uint8Array;
+  /** `text` as UTF-8, encoded once (or in pieces): the manifest hashes these bytes and the writer writes them. */
+  readonly bytes?: FileBytes;
 }
 
 /** An artifact as an output file: its bytes as the target wrote them, or its text encoded once; `text` decoded only when read. */

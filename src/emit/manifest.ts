@@ -1,15 +1,21 @@
 /** Building out/manifest.json from the files a compile wrote (the file's type and writer: src/contract/manifest.ts). */
 import { createHash } from 'node:crypto';
 import type { Manifest, ManifestFile } from '../contract/manifest.js';
+import { piecesOf, type FileBytes } from './target.js';
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** A file's manifest row; `bytes`, when given, is `text` already encoded (hashed as it is, not encoded again). */
-export function manifestEntry(path: string, f: { text: string; mode: number; bytes?: Uint8Array }): ManifestFile {
-  const bytes = f.bytes ?? Buffer.from(f.text, 'utf8');
-  return { path, sha256: sha256(bytes), size: bytes.length, mode: f.mode === 0o755 ? '0755' : '0644' };
+/** A file's manifest row; `bytes`, when given, is `text` already encoded (hashed as it is, piece by piece, not encoded again). */
+export function manifestEntry(path: string, f: { text: string; mode: number; bytes?: FileBytes }): ManifestFile {
+  const hash = createHash('sha256');
+  let size = 0;
+  for (const piece of piecesOf(f.bytes ?? Buffer.from(f.text, 'utf8'))) {
+    hash.update(piece);
+    size += piece.length;
+  }
+  return { path, sha256: hash.digest('hex'), size, mode: f.mode === 0o755 ? '0755' : '0644' };
 }
 
 export function buildManifest(args: {

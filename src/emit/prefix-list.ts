@@ -12,7 +12,7 @@
  */
 import type { PrefixSet } from '../net/prefix-set.js';
 import { renderLines, VALUE_HELPERS, type Lines } from './render.js';
-import type { Artifact } from './target.js';
+import { joinedBytes, type Artifact, type FileBytes } from './target.js';
 
 /** `cidrs`, one per line, each line ended by `eol` (`\r\n` for Windows files); empty text for an empty list. */
 export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\n'): string {
@@ -38,14 +38,14 @@ export function checkedPrefixes<T extends readonly string[]>(cidrs: T): T {
 }
 
 /** An artifact whose content is already bytes (UTF-8); its `text` is decoded only when someone reads it. */
-export function bytesArtifact(path: string, bytes: Uint8Array, mode = 0o644): Artifact {
+export function bytesArtifact(path: string, bytes: FileBytes, mode = 0o644): Artifact {
   let text: string | undefined;
   return {
     path,
     mode,
     bytes,
     get text(): string {
-      return (text ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+      return (text ??= joinedBytes(bytes).toString('utf8'));
     },
   };
 }
@@ -73,7 +73,7 @@ export class PrefixList {
  * `list.toArray()`: the document is stringified with a placeholder element per list, and each
  * placeholder is replaced by the list's elements written from its sets' numbers.
  */
-export function jsonWithPrefixLists(value: unknown): Buffer {
+export function jsonWithPrefixLists(value: unknown): Buffer[] {
   const lists: PrefixList[] = [];
   const nonce = markerNonce();
   const text = `${JSON.stringify(
@@ -112,9 +112,9 @@ export type PrefixLines = (set: PrefixSet, head: string, tail: string, between: 
  * `render` gets `lines`, which makes a Lines of one marker line to insert where a list goes
  * (an empty Lines for an empty set); each marker is then replaced by the set's cover as
  * cidrText frames it. Only the framing (checked by the caller's helpers) is text; no prefix
- * is a string. UTF-8 bytes.
+ * is a string. UTF-8 bytes, in pieces.
  */
-export function renderWithPrefixLines(render: (lines: PrefixLines) => string): Buffer {
+export function renderWithPrefixLines(render: (lines: PrefixLines) => string): Buffer[] {
   const nonce = markerNonce();
   const lists: { set: PrefixSet; head: string; tail: string; between: string }[] = [];
   const text = render((set, head, tail, between) => {
@@ -136,9 +136,10 @@ function markerNonce(): string {
 
 /**
  * `text` as UTF-8 with each marker (exactly once each, in order, alone after its line's
- * indent) replaced by the bytes its list writes for that indent.
+ * indent) replaced by the bytes its list writes for that indent: the pieces in order, not
+ * joined (a joined copy of a 20 MB file is 20 MB more to hold and to fault in).
  */
-function splice(text: string, lists: readonly { marker: string; bytes: (indent: string) => Buffer[] }[]): Buffer {
+function splice(text: string, lists: readonly { marker: string; bytes: (indent: string) => Buffer[] }[]): Buffer[] {
   const parts: Buffer[] = [];
   let from = 0;
   for (const { marker, bytes } of lists) {
@@ -150,5 +151,5 @@ function splice(text: string, lists: readonly { marker: string; bytes: (indent: 
     from = at + marker.length;
   }
   parts.push(Buffer.from(text.slice(from), 'utf8'));
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return parts;
 }

@@ -11,12 +11,26 @@ import type { Plan } from '../plan/types.js';
 import type { TargetOptions } from '../profile/target-options.js';
 import type { FirewallTableLimit, RouteLimit } from './limits.js';
 
+/** A file's content as UTF-8: one buffer, or its pieces in order (never joined: they are hashed and written one by one). */
+export type FileBytes = Uint8Array | readonly Uint8Array[];
+
+/** The pieces of `b`, in order. */
+export function piecesOf(b: FileBytes): readonly Uint8Array[] {
+  return b instanceof Uint8Array ? [b] : b;
+}
+
+/** `b` as one buffer (a copy only when it has several pieces): for a reader of the text, not for writing. */
+export function joinedBytes(b: FileBytes): Buffer {
+  if (b instanceof Uint8Array) return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return Buffer.concat(b);
+}
+
 export interface Artifact {
   /** Relative to the target's output folder, `/`-separated. */
   readonly path: string;
   readonly text: string;
   /** `text` as UTF-8 when the target wrote bytes (a prefix list written from a set's numbers): written and hashed as they are. */
-  readonly bytes?: Uint8Array;
+  readonly bytes?: FileBytes;
   /** 0o755 for scripts an admin runs; 0o644 otherwise. */
   readonly mode: number;
 }

@@ -12,11 +12,12 @@
  * nothing touched. The old output is then removed file by file from that list,
  * never recursively.
  */
-import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, constants, type Stats } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync, constants, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ContractError } from '../contract/json-file.js';
 import { readBounded } from '../read-bounded.js';
 import { MANIFEST_FILE, parseManifest } from '../contract/manifest.js';
+import type { FileBytes } from './target.js';
 
 export type OutputErrorKind =
   /** It exists and is not a directory, or is a non-empty directory without manifest.json. */
@@ -177,6 +178,18 @@ function removePrevious(old: string, prev: Previous): string | null {
   return left ? old : null;
 }
 
+/** A file written piece by piece (no joined copy of a large file). */
+function writePieces(path: string, pieces: readonly Uint8Array[], mode: number): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode);
+  try {
+    for (const piece of pieces) {
+      for (let off = 0; off < piece.length; ) off += writeSync(fd, piece, off, piece.length - off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * An output written file by file as the compiler emits it (so only one target's files are
  * held at a time), into a fresh sibling staging folder that replaces `outDir` in one rename
@@ -209,12 +222,13 @@ export class StagedOutput {
   }
 
   /** Write one file (a relative `/`-separated path) into the staging folder; on failure the staging folder is removed and OutputError thrown. */
-  write(path: string, f: { text: string; mode: number; bytes?: Uint8Array }): void {
+  write(path: string, f: { text: string; mode: number; bytes?: FileBytes }): void {
     if (this.done) throw new Error('StagedOutput: written after commit or abort');
     try {
       const full = join(this.staging, path);
       mkdirSync(dirname(full), { recursive: true });
-      writeFileSync(full, f.bytes ?? f.text, { mode: f.mode });
+      if (f.bytes === undefined || f.bytes instanceof Uint8Array) writeFileSync(full, f.bytes ?? f.text, { mode: f.mode });
+      else writePieces(full, f.bytes, f.mode);
       chmodSync(full, f.mode); // the umask must not change what the manifest says
     } catch (err) {
       this.abort();
@@ -262,7 +276,7 @@ export class StagedOutput {
 /** What compileTo's sink writes to: a StagedOutput of `outDir` opened at the first file. */
 export interface OutputSink {
   /** Write one file; after a refusal or a write error, the error is kept and later files are dropped (the compile goes on, so its own diagnostics are complete). */
-  readonly write: (path: string, f: { text: string; mode: number; bytes?: Uint8Array }) => void;
+  readonly write: (path: string, f: { text: string; mode: number; bytes?: FileBytes }) => void;
   /** Replace `outDir` with what was written; throws the kept OutputError, if any. */
   commit(): { leftover: string | null };
   /** Remove what was staged, unless committed. Call it in a `finally`. */
@@ -296,7 +310,7 @@ export function outputSink(outDir: string): OutputSink {
  * behind from the previous output (only when an entry appeared in it between
  * the check and the swap), else null.
  */
-export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: string; mode: number; bytes?: Uint8Array }>): { leftover: string | null } {
+export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: string; mode: number; bytes?: FileBytes }>): { leftover: string | null } {
   const out = StagedOutput.open(outDir);
   for (const [path, f] of files) out.write(path, f);
   return out.commit();

@@ -56,7 +56,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   file(SETTINGS_FILE, serializeLinuxSettings(linuxSettings(plan)));
 
   // The prefix lists are written from the sets' numbers into the rendered text (src/emit/prefix-list.ts).
-  const bytesFile = (path: string, bytes: Buffer): void => {
+  const bytesFile = (path: string, bytes: Buffer[]): void => {
     out.push(bytesArtifact(path, bytes));
   };
   if (f.routes) {

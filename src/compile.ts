@@ -10,7 +10,7 @@ import { artifactTooLarge } from './emit/limits.js';
 import { buildManifest, manifestEntry } from './emit/manifest.js';
 import { RenderError } from './emit/quote.js';
 import { TARGETS } from './emit/registry.js';
-import type { Artifact, FileBytes, TargetModule } from './emit/target.js';
+import { joinedBytes, type Artifact, type FileBytes, type TargetModule } from './emit/target.js';
 import { pitfallWarnings } from './pitfalls/index.js';
 import { buildPlan } from './plan/plan.js';
 import type { Plan } from './plan/types.js';
@@ -37,6 +37,20 @@ function outputFile(a: Artifact): OutputFile {
     bytes: a.bytes,
     get text(): string {
       return a.text;
+    },
+  };
+}
+
+/** A file as compile() holds it: bytes made from chunks are joined once (a ChunkSource is not data to hold or compare), text decoded when read. */
+function heldFile(f: OutputFile): OutputFile {
+  if (f.bytes === undefined || f.bytes instanceof Uint8Array) return f;
+  const bytes = joinedBytes(f.bytes);
+  let text: string | undefined;
+  return {
+    mode: f.mode,
+    bytes,
+    get text(): string {
+      return (text ??= bytes.toString('utf8'));
     },
   };
 }
@@ -126,12 +140,26 @@ function deploymentFor(source: string, profile: Profile, targets: readonly Targe
 /** `targets` are compiled; the options of `registry`'s targets and of `targets` are validated. Every file is held in memory (`files`). */
 export function compile(source: string, targets: readonly TargetModule[], registry: readonly TargetModule[] = TARGETS, secrets: SecretOptions = {}): CompileResult {
   const files = new Map<string, OutputFile>();
-  const r = compileTo(source, targets, (path, f) => files.set(path, f), registry, secrets);
+  const r = compileTo(
+    source,
+    targets,
+    (path, f) => {
+      const held = heldFile(f);
+      files.set(path, held);
+      return manifestEntry(path, held);
+    },
+    registry,
+    secrets,
+  );
   return { ...r, files: r.manifest ? files : new Map() };
 }
 
-/** Where compileTo hands each output file, as soon as its target is emitted; manifest.json comes last. */
-export type FileSink = (path: string, file: OutputFile) => void;
+/**
+ * Where compileTo hands each output file, as soon as its target is emitted; manifest.json
+ * comes last. A sink that writes the file may return its manifest row, hashed as written
+ * (then the file's chunks are made once); otherwise compileTo hashes it.
+ */
+export type FileSink = (path: string, file: OutputFile) => ManifestFile | void;
 
 export interface StreamedCompileResult extends AnalyzeResult {
   /** The paths handed to the sink, in order (manifest.json last). Empty on error. */
@@ -176,9 +204,8 @@ export function compileTo(source: string, targets: readonly TargetModule[], sink
     for (const a of artifacts) {
       const path = `${target.name}/${a.path}`;
       const file = outputFile(a);
-      entries.push(manifestEntry(path, file));
+      entries.push(sink(path, file) ?? manifestEntry(path, file));
       paths.push(path);
-      sink(path, file);
     }
   }
   const manifest = buildManifest({ version: VERSION, profileName: profile.name, profileSource: source, targets: targets.map((t) => t.name), entries });

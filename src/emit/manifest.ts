@@ -1,7 +1,7 @@
 /** Building out/manifest.json from the files a compile wrote (the file's type and writer: src/contract/manifest.ts). */
 import { createHash } from 'node:crypto';
 import type { Manifest, ManifestFile } from '../contract/manifest.js';
-import { piecesOf, type FileBytes } from './target.js';
+import { chunksOf, type FileBytes } from './target.js';
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -11,7 +11,7 @@ export function sha256(data: string | Uint8Array): string {
 export function manifestEntry(path: string, f: { text: string; mode: number; bytes?: FileBytes }): ManifestFile {
   const hash = createHash('sha256');
   let size = 0;
-  for (const piece of piecesOf(f.bytes ?? Buffer.from(f.text, 'utf8'))) {
+  for (const piece of chunksOf(f.bytes ?? Buffer.from(f.text, 'utf8'))) {
     hash.update(piece);
     size += piece.length;
   }

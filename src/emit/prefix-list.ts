@@ -12,7 +12,7 @@
  */
 import type { PrefixSet } from '../net/prefix-set.js';
 import { renderLines, VALUE_HELPERS, type Lines } from './render.js';
-import { joinedBytes, type Artifact, type FileBytes } from './target.js';
+import { joinedBytes, type Artifact, type ChunkSource, type FileBytes } from './target.js';
 
 /** `cidrs`, one per line, each line ended by `eol` (`\r\n` for Windows files); empty text for an empty list. */
 export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\n'): string {
@@ -20,14 +20,14 @@ export function prefixListText(cidrs: readonly string[], eol: '\n' | '\r\n' = '\
   return cidrs.length === 0 ? '' : `${cidrs.join(eol)}${eol}`;
 }
 
-/** A set's minimal cover as a prefix list, one per line, written from the set's numbers (no string per prefix, no line checked again). */
-export function prefixSetBytes(set: PrefixSet, eol: '\n' | '\r\n' = '\n'): Buffer {
-  return set.cidrText('', eol);
+/** A set's minimal cover as a prefix list, one per line, written from the set's numbers in chunks when the file is written (no string per prefix, no line checked again). */
+export function prefixSetBytes(set: PrefixSet, eol: '\n' | '\r\n' = '\n'): FileBytes {
+  return [() => set.cidrChunks('', eol)];
 }
 
 /** The same as a string (tests, small sets). */
 export function prefixSetText(set: PrefixSet, eol: '\n' | '\r\n' = '\n'): string {
-  return prefixSetBytes(set, eol).toString('latin1');
+  return set.cidrText('', eol).toString('latin1');
 }
 
 /** `cidrs` itself once every entry is checked as the `cidr` helper checks it: a prefix list for a structured (JSON) artifact. */
@@ -73,7 +73,7 @@ export class PrefixList {
  * `list.toArray()`: the document is stringified with a placeholder element per list, and each
  * placeholder is replaced by the list's elements written from its sets' numbers.
  */
-export function jsonWithPrefixLists(value: unknown): Buffer[] {
+export function jsonWithPrefixLists(value: unknown): FileBytes {
   const lists: PrefixList[] = [];
   const nonce = markerNonce();
   const text = `${JSON.stringify(
@@ -93,10 +93,10 @@ export function jsonWithPrefixLists(value: unknown): Buffer[] {
       marker: JSON.stringify(`${nonce}${i}`),
       bytes: (indent: string) => {
         const between = `,\n${indent}`;
-        const parts: Buffer[] = [];
+        const parts: (Buffer | ChunkSource)[] = [];
         for (const s of list.sets.filter((x) => !x.isEmpty)) {
           if (parts.length > 0) parts.push(Buffer.from(between, 'latin1'));
-          parts.push(s.cidrText('"', '"', between));
+          parts.push(() => s.cidrChunks('"', '"', between));
         }
         return parts;
       },
@@ -114,7 +114,7 @@ export type PrefixLines = (set: PrefixSet, head: string, tail: string, between: 
  * cidrText frames it. Only the framing (checked by the caller's helpers) is text; no prefix
  * is a string. UTF-8 bytes, in pieces.
  */
-export function renderWithPrefixLines(render: (lines: PrefixLines) => string): Buffer[] {
+export function renderWithPrefixLines(render: (lines: PrefixLines) => string): FileBytes {
   const nonce = markerNonce();
   const lists: { set: PrefixSet; head: string; tail: string; between: string }[] = [];
   const text = render((set, head, tail, between) => {
@@ -125,7 +125,7 @@ export function renderWithPrefixLines(render: (lines: PrefixLines) => string): B
   });
   return splice(
     text,
-    lists.map((l, i) => ({ marker: `${nonce}${i}`, bytes: () => [l.set.cidrText(l.head, l.tail, l.between)] })),
+    lists.map((l, i) => ({ marker: `${nonce}${i}`, bytes: () => [() => l.set.cidrChunks(l.head, l.tail, l.between)] })),
   );
 }
 
@@ -136,11 +136,11 @@ function markerNonce(): string {
 
 /**
  * `text` as UTF-8 with each marker (exactly once each, in order, alone after its line's
- * indent) replaced by the bytes its list writes for that indent: the pieces in order, not
- * joined (a joined copy of a 20 MB file is 20 MB more to hold and to fault in).
+ * indent) replaced by the bytes its list writes for that indent: the pieces in order, the
+ * lists as ChunkSources written when the file is (a 20 MB file is never held whole).
  */
-function splice(text: string, lists: readonly { marker: string; bytes: (indent: string) => Buffer[] }[]): Buffer[] {
-  const parts: Buffer[] = [];
+function splice(text: string, lists: readonly { marker: string; bytes: (indent: string) => (Buffer | ChunkSource)[] }[]): FileBytes {
+  const parts: (Buffer | ChunkSource)[] = [];
   let from = 0;
   for (const { marker, bytes } of lists) {
     const at = text.indexOf(marker, from);

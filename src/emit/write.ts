@@ -12,12 +12,15 @@
  * nothing touched. The old output is then removed file by file from that list,
  * never recursively.
  */
-import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync, constants, type Stats } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync, constants, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ContractError } from '../contract/json-file.js';
 import { readBounded } from '../read-bounded.js';
 import { MANIFEST_FILE, parseManifest } from '../contract/manifest.js';
-import type { FileBytes } from './target.js';
+import { createHash } from 'node:crypto';
+import type { ManifestFile } from '../contract/manifest.js';
+import { manifestEntry } from './manifest.js';
+import { chunksOf, type FileBytes } from './target.js';
 
 export type OutputErrorKind =
   /** It exists and is not a directory, or is a non-empty directory without manifest.json. */
@@ -178,16 +181,21 @@ function removePrevious(old: string, prev: Previous): string | null {
   return left ? old : null;
 }
 
-/** A file written piece by piece (no joined copy of a large file). */
-function writePieces(path: string, pieces: readonly Uint8Array[], mode: number): void {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode);
+/** A file written chunk by chunk (no joined copy of a large file); returns its manifest row, hashed as written. */
+function writeChunks(full: string, path: string, f: { text: string; mode: number; bytes?: FileBytes }): ManifestFile {
+  const fd = openSync(full, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, f.mode);
+  const hash = createHash('sha256');
+  let size = 0;
   try {
-    for (const piece of pieces) {
-      for (let off = 0; off < piece.length; ) off += writeSync(fd, piece, off, piece.length - off);
+    for (const chunk of chunksOf(f.bytes ?? Buffer.from(f.text, 'utf8'))) {
+      hash.update(chunk);
+      size += chunk.length;
+      for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
     }
   } finally {
     closeSync(fd);
   }
+  return { path, sha256: hash.digest('hex'), size, mode: f.mode === 0o755 ? '0755' : '0644' };
 }
 
 /**
@@ -221,15 +229,19 @@ export class StagedOutput {
     return new StagedOutput(target, prev, staging);
   }
 
-  /** Write one file (a relative `/`-separated path) into the staging folder; on failure the staging folder is removed and OutputError thrown. */
-  write(path: string, f: { text: string; mode: number; bytes?: FileBytes }): void {
+  /**
+   * Write one file (a relative `/`-separated path) into the staging folder and return its
+   * manifest row (hashed as it is written: a file written from chunks is made once); on
+   * failure the staging folder is removed and OutputError thrown.
+   */
+  write(path: string, f: { text: string; mode: number; bytes?: FileBytes }): ManifestFile {
     if (this.done) throw new Error('StagedOutput: written after commit or abort');
     try {
       const full = join(this.staging, path);
       mkdirSync(dirname(full), { recursive: true });
-      if (f.bytes === undefined || f.bytes instanceof Uint8Array) writeFileSync(full, f.bytes ?? f.text, { mode: f.mode });
-      else writePieces(full, f.bytes, f.mode);
+      const row = writeChunks(full, path, f);
       chmodSync(full, f.mode); // the umask must not change what the manifest says
+      return row;
     } catch (err) {
       this.abort();
       throw new OutputError('io', this.target, err instanceof Error ? err.message : String(err));
@@ -275,8 +287,12 @@ export class StagedOutput {
 
 /** What compileTo's sink writes to: a StagedOutput of `outDir` opened at the first file. */
 export interface OutputSink {
-  /** Write one file; after a refusal or a write error, the error is kept and later files are dropped (the compile goes on, so its own diagnostics are complete). */
-  readonly write: (path: string, f: { text: string; mode: number; bytes?: FileBytes }) => void;
+  /**
+   * Write one file and return its manifest row; after a refusal or a write error, the error is
+   * kept and later files are dropped (the compile goes on, so its own diagnostics are complete;
+   * the rows are then computed without writing).
+   */
+  readonly write: (path: string, f: { text: string; mode: number; bytes?: FileBytes }) => ManifestFile;
   /** Replace `outDir` with what was written; throws the kept OutputError, if any. */
   commit(): { leftover: string | null };
   /** Remove what was staged, unless committed. Call it in a `finally`. */
@@ -288,14 +304,16 @@ export function outputSink(outDir: string): OutputSink {
   let failure: OutputError | null = null;
   return {
     write: (path, f) => {
-      if (failure !== null) return;
-      try {
-        (staged ??= StagedOutput.open(outDir)).write(path, f);
-      } catch (err) {
-        if (!(err instanceof OutputError)) throw err;
-        failure = err;
-        staged?.abort();
+      if (failure === null) {
+        try {
+          return (staged ??= StagedOutput.open(outDir)).write(path, f);
+        } catch (err) {
+          if (!(err instanceof OutputError)) throw err;
+          failure = err;
+          staged?.abort();
+        }
       }
+      return manifestEntry(path, f);
     },
     commit: () => {
       if (failure !== null) throw failure;

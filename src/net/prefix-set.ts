@@ -384,38 +384,84 @@ export class PrefixSet {
   }
 
   /**
-   * The minimal cover as ASCII text written straight from the set's numbers into one buffer,
-   * with no string per prefix: each prefix as `head` + its canonical text (formatPrefix's,
-   * byte for byte: test/net/prefix-text.property.test.ts) + `tail`, and `between` between
-   * two. `cidrText('', '\n')` is a prefix list, one a line; `cidrText('"', '"', ',\n  ')`
-   * the elements of an indented JSON array. Empty for an empty set.
+   * The minimal cover as ASCII text written straight from the set's numbers, with no string
+   * per prefix: each prefix as `head` + its canonical text (formatPrefix's, byte for byte:
+   * test/net/prefix-text.property.test.ts) + `tail`, and `between` between two.
+   * `cidrText('', '\n')` is a prefix list, one a line; `cidrText('"', '"', ',\n  ')` the
+   * elements of an indented JSON array. Empty for an empty set. One buffer: see cidrChunks
+   * for the form that never holds the whole text.
    */
-  cidrText(head = '', tail = '\n', between = ''): Buffer {
-    const n = this.prefixCount();
-    if (n === 0) return Buffer.alloc(0);
+  cidrText(head = '', tail = '\n', between = '', chunkBytes = CHUNK_BYTES): Buffer {
+    const parts: Buffer[] = [];
+    for (const c of this.cidrChunks(head, tail, between, chunkBytes)) parts.push(Buffer.from(c));
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * cidrText's bytes in chunks of about `chunkBytes`, written into one buffer that is reused:
+   * a chunk is valid only until the next one is asked for (hash it, write it, or copy it).
+   * The whole list is never held, so a list of 678,000 prefixes costs one small buffer.
+   */
+  *cidrChunks(head = '', tail = '\n', between = '', chunkBytes = CHUNK_BYTES): Generator<Uint8Array, void, undefined> {
+    if (this.isEmpty) return;
     const h = asciiBytes(head, 'head');
     const t = asciiBytes(tail, 'tail');
     const b = asciiBytes(between, 'between');
-    // The longest canonical prefix: 15 + 3 (IPv4), 39 + 4 (IPv6).
+    // The longest canonical prefix: 15 + 3 (IPv4), 39 + 4 (IPv6); a chunk ends before an item could overrun it.
     const item = h.length + t.length + b.length + (this.family === 4 ? 18 : 43);
-    const out = Buffer.allocUnsafe(n * item);
+    const out = Buffer.allocUnsafe(Math.max(chunkBytes, 2 * item));
+    const full = out.length - item;
     let at = 0;
+    let first = true;
     if (this.family === 4) {
-      at = writeCoverV4(this.los as readonly number[], this.his as readonly number[], out, h, t, b);
+      const los = this.los as readonly number[];
+      const his = this.his as readonly number[];
+      for (let i = 0; i < los.length; i++) {
+        let lo = los[i]!;
+        const end = his[i]! + 1;
+        while (lo < end) {
+          // The blocks as blocksV4 finds them, inline (no call per block).
+          const left = end - lo;
+          const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
+          const low = lo === 0 ? 32 : 31 - Math.clz32((lo | 0) & -(lo | 0));
+          const size = low < fits ? low : fits;
+          if (at > full) {
+            yield out.subarray(0, at);
+            at = 0;
+          }
+          if (first) first = false;
+          else at = put(out, at, b);
+          at = put(out, at, h);
+          at = writeV4(out, at, lo);
+          at = writeLength(out, at, 32 - size);
+          at = put(out, at, t);
+          lo += 2 ** size;
+        }
+      }
     } else {
       const groups = new Array<number>(8);
-      let first = true;
-      this.blocksV6((network, length) => {
-        if (first) first = false;
-        else at = put(out, at, b);
-        at = put(out, at, h);
-        at = writeV6(out, at, network, groups);
-        at = writeLength(out, at, length);
-        at = put(out, at, t);
-      });
+      for (let i = 0; i < this.los.length; i++) {
+        let lo = this.los[i] as bigint;
+        const hi = this.his[i] as bigint;
+        while (lo <= hi) {
+          // The largest block aligned at lo that does not run past hi (as blocksV6).
+          const fits = bitLength(hi - lo + 1n) - 1;
+          const size = lo === 0n ? fits : Math.min(trailingZeros(lo), fits);
+          if (at > full) {
+            yield out.subarray(0, at);
+            at = 0;
+          }
+          if (first) first = false;
+          else at = put(out, at, b);
+          at = put(out, at, h);
+          at = writeV6(out, at, lo, groups);
+          at = writeLength(out, at, 128 - size);
+          at = put(out, at, t);
+          lo += 1n << BigInt(size);
+        }
+      }
     }
-    // A short tail of the estimate is left; a long one (short IPv6 text) is not kept alive.
-    return at * 2 < out.length ? Buffer.from(out.subarray(0, at)) : out.subarray(0, at);
+    if (at > 0) yield out.subarray(0, at);
   }
 
   /**
@@ -444,6 +490,8 @@ export class PrefixSet {
   }
 }
 
+/** cidrChunks' chunk: large enough that a chunk's call costs nothing, small enough to stay in cache. */
+const CHUNK_BYTES = 256 * 1024;
 const SLASH = 0x2f;
 const COLON = 0x3a;
 const DOT = 0x2e;
@@ -465,31 +513,6 @@ function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
 function writeLength(out: Uint8Array, at: number, length: number): number {
   out[at++] = SLASH;
   return writeOctet(out, at, length);
-}
-
-/**
- * The IPv4 cover of the intervals [los[i], his[i]] written at 0 as cidrText frames it: the
- * blocks as blocksV4 finds them, inline (no call per block), octets from a table.
- */
-function writeCoverV4(los: readonly number[], his: readonly number[], out: Uint8Array, h: Uint8Array, t: Uint8Array, b: Uint8Array): number {
-  let at = 0;
-  for (let i = 0; i < los.length; i++) {
-    let lo = los[i]!;
-    const end = his[i]! + 1;
-    while (lo < end) {
-      const left = end - lo;
-      const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
-      const low = lo === 0 ? 32 : 31 - Math.clz32((lo | 0) & -(lo | 0));
-      const size = low < fits ? low : fits;
-      if (at > 0) at = put(out, at, b); // not the first: every prefix writes something
-      at = put(out, at, h);
-      at = writeV4(out, at, lo);
-      at = writeLength(out, at, 32 - size);
-      at = put(out, at, t);
-      lo += 2 ** size;
-    }
-  }
-  return at;
 }
 
 /** Decimal of 0 ≤ v ≤ 255 at `at`; returns the position after it. */

@@ -5,7 +5,7 @@
  * admins who apply by hand. It translates the Plan; it decides nothing.
  */
 import { MASQUE_FILE, serializeMasque } from '../../src/contract/masque.js';
-import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
+import type { Artifact, EmitContext, FileBytes, TargetModule } from '../../src/emit/target.js';
 import { render, VALUE_HELPERS, type Lines } from '../../src/emit/render.js';
 import { bytesArtifact, renderWithPrefixLines, type PrefixLines } from '../../src/emit/prefix-list.js';
 import { PrefixSet } from '../../src/net/prefix-set.js';
@@ -56,7 +56,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   file(SETTINGS_FILE, serializeLinuxSettings(linuxSettings(plan)));
 
   // The prefix lists are written from the sets' numbers into the rendered text (src/emit/prefix-list.ts).
-  const bytesFile = (path: string, bytes: Buffer[]): void => {
+  const bytesFile = (path: string, bytes: FileBytes): void => {
     out.push(bytesArtifact(path, bytes));
   };
   if (f.routes) {

@@ -4,6 +4,7 @@ import { stableJson } from '../../src/contract/json-file.js';
 import { bytesArtifact, checkedPrefixes, jsonWithPrefixLists, PrefixList, prefixListText, prefixSetText, renderWithPrefixLines } from '../../src/emit/prefix-list.js';
 import { PrefixSet } from '../../src/net/prefix-set.js';
 import { render, renderLines, RenderError } from '../../src/emit/render.js';
+import { joinedBytes } from '../../src/emit/target.js';
 
 describe('prefixListText', () => {
   it('writes one canonical prefix per line with the line end asked for', () => {
@@ -62,7 +63,7 @@ describe('jsonWithPrefixLists', () => {
   it('writes what stableJson writes for the lists as arrays of strings, byte for byte', () => {
     fc.assert(
       fc.property(valueArb, (value) => {
-        expect(Buffer.concat(jsonWithPrefixLists(value)).toString('utf8')).toBe(stableJson(plain(value)));
+        expect(joinedBytes(jsonWithPrefixLists(value)).toString('utf8')).toBe(stableJson(plain(value)));
       }),
       { numRuns: 300 },
     );
@@ -70,8 +71,8 @@ describe('jsonWithPrefixLists', () => {
 
   it('writes a call list as the Android file has it (lists of two sets, an empty one left out)', () => {
     const value = { profile: 'Büro', calls: [{ method: 'addRoutes', prefixes: new PrefixList([sets[1]!, sets[5]!, sets[4]!]) }, { method: 'excludeRoutes', prefixes: new PrefixList([sets[0]!]) }] };
-    expect(Buffer.concat(jsonWithPrefixLists(value)).toString('utf8')).toBe(stableJson(plain(value)));
-    expect(Buffer.concat(jsonWithPrefixLists(value)).toString('utf8')).toContain('"prefixes": [\n        "0.0.0.0/0",\n        "::ffff:192.0.2.0/120",\n');
+    expect(joinedBytes(jsonWithPrefixLists(value)).toString('utf8')).toBe(stableJson(plain(value)));
+    expect(joinedBytes(jsonWithPrefixLists(value)).toString('utf8')).toContain('"prefixes": [\n        "0.0.0.0/0",\n        "::ffff:192.0.2.0/120",\n');
   });
 });
 
@@ -93,13 +94,13 @@ describe('renderWithPrefixLines', () => {
   const reference = (set: PrefixSet, line: (c: string, last: boolean) => string): string => renderLines(set.toCidrs(), (c, h, i) => line(h.cidr(c), i === set.prefixCount() - 1)).text;
 
   it('writes each list where its marker line is, byte for byte what renderLines over the strings writes', () => {
-    const text = Buffer.concat(renderWithPrefixLines((lines) => `head\n${lines(direct, 'route add throw ', ' table 100', '\n').text}mid\n${lines(v6, '\t\t\t', '', ',\n').text}${lines(PrefixSet.empty(4), 'x', 'y', '\n').text}tail\n`)).toString('utf8');
+    const text = joinedBytes(renderWithPrefixLines((lines) => `head\n${lines(direct, 'route add throw ', ' table 100', '\n').text}mid\n${lines(v6, '\t\t\t', '', ',\n').text}${lines(PrefixSet.empty(4), 'x', 'y', '\n').text}tail\n`)).toString('utf8');
     expect(text).toBe(`head\n${reference(direct, (c) => `route add throw ${c} table 100`)}mid\n${reference(v6, (c, last) => `\t\t\t${c}${last ? '' : ','}`)}tail\n`);
   });
 
   it('renders a real template the same way (ruleset.nft with the Linux view, through {{lines}})', () => {
     const view = (d4: unknown, d6: unknown) => ({ version: '0', name: 'n', mode: 'warp', table: 'warpc', ifname: 'wg0', fwmark: 1, entries: renderLines([], () => ''), exclude: true, direct4: d4, direct6: d6, tunnel4: renderLines([], () => ''), tunnel6: renderLines([], () => '') });
-    const viaSets = Buffer.concat(renderWithPrefixLines((lines) => render('linux', 'ruleset.nft.hbs', view(lines(direct, '\t\t\t', '', ',\n'), lines(v6, '\t\t\t', '', ',\n'))))).toString('utf8');
+    const viaSets = joinedBytes(renderWithPrefixLines((lines) => render('linux', 'ruleset.nft.hbs', view(lines(direct, '\t\t\t', '', ',\n'), lines(v6, '\t\t\t', '', ',\n'))))).toString('utf8');
     const el = (set: PrefixSet) => renderLines(set.toCidrs(), (c, h, i) => `\t\t\t${h.cidr(c)}${i < set.prefixCount() - 1 ? ',' : ''}`);
     expect(viaSets).toBe(render('linux', 'ruleset.nft.hbs', view(el(direct), el(v6))));
   });

@@ -1,5 +1,5 @@
 /**
- * PrefixSet.cidrText writes the minimal cover's text straight from the set's numbers; the
+ * PrefixSet.cidrText (and cidrChunks, which it joins) writes the minimal cover's text straight from the set's numbers; the
  * prefix lists of every target come from it without a per-line check, so it must equal
  * formatPrefix of each prefix of toPrefixes(), byte for byte, for every set: /0, /32 and
  * /128, IPv6 zero runs of every length and place (RFC 5952's longest-first-on-a-tie),
@@ -51,8 +51,9 @@ describe('PrefixSet.cidrText', () => {
   for (const family of [4, 6] as const) {
     it(`equals formatPrefix of every prefix of the cover, framed as asked (IPv${family})`, () => {
       fc.assert(
-        fc.property(setArb(family), framing, (set, [head, tail, between]) => {
-          const text = set.cidrText(head, tail, between);
+        fc.property(setArb(family), framing, fc.constantFrom(1, 50, 300, undefined), (set, [head, tail, between], chunk) => {
+          // Chunks of every size: a chunk ends between two items, wherever that falls.
+          const text = set.cidrText(head, tail, between, chunk);
           expect(text.toString('latin1')).toBe(reference(set, head, tail, between));
           expect(text.length).toBe(Buffer.byteLength(reference(set, head, tail, between)));
         }),
@@ -80,6 +81,10 @@ describe('PrefixSet.cidrText', () => {
     }
     const set = PrefixSet.fromCidrs(4, cut).complement();
     expect(set.cidrText('', '\r\n').toString('latin1')).toBe(reference(set, '', '\r\n', ''));
+    // In chunks of one reused buffer, none larger than asked for (plus one item).
+    const chunks = [...set.cidrChunks('', '\n', '', 4096)].map((c) => c.length);
+    expect(chunks.length).toBeGreaterThan(10);
+    expect(Math.max(...chunks)).toBeLessThanOrEqual(4096);
   });
 
   it('refuses framing that is not ASCII (the buffer is written byte for byte)', () => {

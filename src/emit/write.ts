@@ -12,13 +12,12 @@
  * nothing touched. The old output is then removed file by file from that list,
  * never recursively.
  */
+import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync, constants, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ContractError } from '../contract/json-file.js';
 import { readBounded } from '../read-bounded.js';
-import { MANIFEST_FILE, parseManifest } from '../contract/manifest.js';
-import { createHash } from 'node:crypto';
-import type { ManifestFile } from '../contract/manifest.js';
+import { MANIFEST_FILE, parseManifest, type ManifestFile } from '../contract/manifest.js';
 import { manifestEntry } from './manifest.js';
 import { chunksOf, type FileBytes } from './target.js';
 
@@ -244,6 +243,8 @@ export class StagedOutput {
       return row;
     } catch (err) {
       this.abort();
+      // The file's chunks are made as it is written: an error that is not the system's is a bug, not an unwritable folder.
+      if (typeof (err as NodeJS.ErrnoException | null)?.code !== 'string') throw err;
       throw new OutputError('io', this.target, err instanceof Error ? err.message : String(err));
     }
   }

@@ -250,4 +250,15 @@ describe('writing as the compiler emits (compile --out)', () => {
     expect(existsSync(out)).toBe(false);
     expect(() => staged.commit()).toThrow(/after commit or abort/);
   });
+
+  it('a file whose chunks fail to be made (a bug, not the disk) removes the staging folder and is not reported as unwritable', () => {
+    const out = fresh();
+    const staged = StagedOutput.open(out);
+    const broken = (): Iterable<Uint8Array> => {
+      throw new TypeError('a bug in a writer');
+    };
+    expect(() => staged.write('linux/a', { text: '', mode: 0o644, bytes: [Buffer.from('x'), broken] })).toThrow(TypeError);
+    expect(stagingLeft()).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+  });
 });

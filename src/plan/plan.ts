@@ -133,10 +133,9 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   const listed: Prefix[] = [];
   for (const e of profile.splitTunnel.entries) {
     if (e.kind !== 'address') continue;
-    // Validation parsed and formatted the entry already: its text is canonical.
-    const p = e.prefix ?? mustPrefix(e.address);
-    listed.push(p);
-    rules.push({ cidr: e.prefix ? e.address : formatPrefix(p), source: 'entry', description: e.description, pos: e.pos, isDefault: e.isDefault });
+    // Validation parsed and formatted the entry already (its text is canonical), and the entry is its own rule.
+    listed.push(e.prefix ?? mustPrefix(e.address));
+    rules.push(e);
   }
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {

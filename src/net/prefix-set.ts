@@ -6,7 +6,7 @@
  *
  * Instances are immutable.
  */
-import { BITS, MAX, formatPrefix, formatV4Number, parsePrefix, parseV4Number, type Address, type Family, type Prefix, prefixLast } from './ip.js';
+import { BITS, MAX, formatPrefix, formatV4Number, orderV6, parsePrefix, parseV4Number, type Address, type Family, type Prefix, prefixLast } from './ip.js';
 
 /**
  * An interval bound: a number for IPv4 (exact, and much faster than bigint),
@@ -73,12 +73,14 @@ export class PrefixSet {
       }
       return PrefixSet.fromHalfOpenV4(starts, ends);
     }
-    const ranges: [bigint, bigint][] = [];
+    const los: bigint[] = [];
+    const his: bigint[] = [];
     for (const p of prefixes) {
       if (p.family !== family) throw new Error(`PrefixSet(${family}) given an IPv${p.family} prefix`);
-      ranges.push([p.network, prefixLast(p)]);
+      los.push(p.network);
+      his.push(prefixLast(p));
     }
-    return PrefixSet.fromRanges(family, ranges);
+    return PrefixSet.mergeV6(los, his);
   }
 
   /**
@@ -164,10 +166,20 @@ export class PrefixSet {
       }
       return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
     }
-    const sorted = [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return PrefixSet.mergeV6(
+      ranges.map((r) => r[0]),
+      ranges.map((r) => r[1]),
+    );
+  }
+
+  /** IPv6 inclusive ranges [starts[k], ends[k]] (empty ones skipped) sorted by start and merged where they overlap or touch. */
+  private static mergeV6(starts: readonly bigint[], ends: readonly bigint[]): PrefixSet {
+    const order = orderV6(starts);
     const los: bigint[] = [];
     const his: bigint[] = [];
-    for (const [lo, hi] of sorted) {
+    for (let k = 0; k < order.length; k++) {
+      const lo = starts[order[k]!]!;
+      const hi = ends[order[k]!]!;
       if (lo > hi) continue;
       const last = his.length - 1;
       if (last >= 0 && lo <= his[last]! + 1n) {
@@ -177,7 +189,7 @@ export class PrefixSet {
         his.push(hi);
       }
     }
-    return new PrefixSet(family, los, his);
+    return new PrefixSet(6, los, his);
   }
 
   get isEmpty(): boolean {

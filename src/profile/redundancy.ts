@@ -6,7 +6,7 @@
  * broader one, whichever comes first in the profile.
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { prefixLast, type Prefix } from '../net/ip.js';
+import { orderV6, prefixLast, type Prefix } from '../net/ip.js';
 import type { HostPattern } from '../net/names.js';
 import type { Pos } from './types.js';
 
@@ -92,7 +92,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
  * The items ordered by family, network, length, then profile order. IPv4 items sort as
  * one 64-bit key each (network, length, index) in a typed array, with no comparator
- * call; IPv6 networks are bigints and keep a comparator over indexes.
+ * call; IPv6 items sort by orderV6 (their networks as 32-bit words).
  */
 function sortedPrefixes<T extends ListedPrefix>(items: readonly T[]): T[] {
   const n = items.length;
@@ -117,14 +117,12 @@ function sortedPrefixes<T extends ListedPrefix>(items: readonly T[]): T[] {
   } else if (n4 > 0) {
     out.push(...items.filter((it) => it.prefix.family === 4).sort((a, b) => (a.prefix.network < b.prefix.network ? -1 : a.prefix.network > b.prefix.network ? 1 : a.prefix.length - b.prefix.length)));
   }
-  const v6: number[] = [];
-  for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 6) v6.push(i);
-  v6.sort((i, j) => {
-    const a = items[i]!.prefix;
-    const b = items[j]!.prefix;
-    if (a.network !== b.network) return a.network < b.network ? -1 : 1;
-    return a.length - b.length || i - j;
-  });
-  for (const i of v6) out.push(items[i]!);
+  const v6: T[] = [];
+  for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 6) v6.push(items[i]!);
+  const order = orderV6(
+    v6.map((it) => it.prefix.network),
+    v6.map((it) => it.prefix.length),
+  );
+  for (let i = 0; i < order.length; i++) out.push(v6[order[i]!]!);
   return out;
 }

@@ -60,21 +60,29 @@ export const v4Length = (packed: number): number => packed % 64;
  * address) is false and takes the general parse-and-format check.
  */
 export function canonicalV6Cidr(s: string): boolean {
+  return canonicalV6CidrGroups(s, []) >= 0;
+}
+
+/**
+ * canonicalV6Cidr's scan, keeping what it read: for canonical text, the prefix length, with
+ * the address's eight 16-bit groups in `groups`; -1 for anything else.
+ */
+export function canonicalV6CidrGroups(s: string, groups: number[]): number {
+  groups.length = 0;
   const slash = s.indexOf('/');
   const n = s.length;
-  if (slash < 2 || slash === n - 1 || n - slash > 4) return false;
+  if (slash < 2 || slash === n - 1 || n - slash > 4) return -1;
   let length = 0;
   for (let i = slash + 1; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39 || (i === slash + 1 && c === 0x30 && n - slash > 2)) return false;
+    if (c < 0x30 || c > 0x39 || (i === slash + 1 && c === 0x30 && n - slash > 2)) return -1;
     length = length * 10 + (c - 0x30);
   }
-  if (length > 128) return false;
-  const groups: number[] = [];
+  if (length > 128) return -1;
   let gap = -1;
   let i = 0;
   if (s.charCodeAt(0) === 0x3a) {
-    if (s.charCodeAt(1) !== 0x3a) return false;
+    if (s.charCodeAt(1) !== 0x3a) return -1;
     gap = 0;
     i = 2;
   }
@@ -88,29 +96,29 @@ export function canonicalV6Cidr(s: string): boolean {
       else break;
     }
     const digits = i - start;
-    if (digits === 0 || digits > 4 || (digits > 1 && s.charCodeAt(start) === 0x30) || groups.length === 8) return false;
+    if (digits === 0 || digits > 4 || (digits > 1 && s.charCodeAt(start) === 0x30) || groups.length === 8) return -1;
     groups.push(v);
     if (i === slash) break;
-    if (s.charCodeAt(i) !== 0x3a) return false; // a dot, an upper-case digit, anything else
+    if (s.charCodeAt(i) !== 0x3a) return -1; // a dot, an upper-case digit, anything else
     if (s.charCodeAt(i + 1) === 0x3a) {
-      if (gap >= 0) return false;
+      if (gap >= 0) return -1;
       gap = groups.length;
       i += 2;
-    } else if (++i === slash) return false;
+    } else if (++i === slash) return -1;
   }
   // The gap stands for at least two zero groups (one is written as 0).
-  if (gap < 0 ? groups.length !== 8 : groups.length > 6) return false;
+  if (gap < 0 ? groups.length !== 8 : groups.length > 6) return -1;
   const gapLen = gap < 0 ? 0 : 8 - groups.length;
   if (gap >= 0) groups.splice(gap, 0, ...Array<number>(gapLen).fill(0));
   // IPv4-mapped addresses are written with a dotted tail: the general check decides.
-  if (groups[5] === 0xffff && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) return false;
+  if (groups[5] === 0xffff && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) return -1;
   // The gap must be the first longest run of zero groups of two or more, and the only one compressed.
   const best = zeroRunToCompress(groups);
-  if (gap < 0 ? best.start >= 0 : best.start !== gap || best.length !== gapLen) return false;
+  if (gap < 0 ? best.start >= 0 : best.start !== gap || best.length !== gapLen) return -1;
   // No host bits: every bit past `length` is zero.
   for (let g = 0; g < 8; g++) {
     const keep = Math.min(16, Math.max(0, length - g * 16));
-    if ((groups[g]! & (0xffff >> keep)) !== 0) return false;
+    if ((groups[g]! & (0xffff >> keep)) !== 0) return -1;
   }
-  return true;
+  return length;
 }

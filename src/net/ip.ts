@@ -107,6 +107,11 @@ function parseV6(text: string): bigint | null {
   }
   if (gap < 0 ? groups.length !== 8 : groups.length > 7) return null;
   if (gap >= 0) groups.splice(gap, 0, ...Array<number>(8 - groups.length).fill(0));
+  return v6Value(groups);
+}
+
+/** The IPv6 address of eight 16-bit groups, as a bigint (four 32-bit words, then one bigint). */
+export function v6Value(groups: readonly number[]): bigint {
   return (
     (BigInt(groups[0]! * 0x10000 + groups[1]!) << 96n) |
     (BigInt(groups[2]! * 0x10000 + groups[3]!) << 64n) |

@@ -4,8 +4,8 @@
  * (src/profile/redundancy.ts). Decides nothing about routes: that is the plan's job.
  */
 import { diag } from '../diagnostics/diagnostic.js';
-import { canonicalV4CidrValue, canonicalV6Cidr, v4Length, v4Network } from '../net/canonical.js';
-import { formatPrefix, type Prefix } from '../net/ip.js';
+import { canonicalV4CidrValue, canonicalV6CidrGroups, v4Length, v4Network } from '../net/canonical.js';
+import { formatPrefix, v6Value, type Prefix } from '../net/ip.js';
 import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseHostPattern, type HostPattern } from '../net/names.js';
 import { NAME_REASON, type Checker } from './checker.js';
 import * as D from './defaults.js';
@@ -61,6 +61,7 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
     const listedPrefixes: ListedPrefix[] = [];
     const listedHosts: Listed<HostPattern>[] = [];
     const written = raw.split_tunnel!.entries!;
+    const groups: number[] = [];
     for (let i = 0; i < written.length; i++) {
       const e = written[i]!;
       const description = e.description ?? '';
@@ -73,16 +74,18 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
         continue;
       }
       if (e.address !== undefined) {
-        // Canonical IPv4 text (nearly every entry of a large list) is read in one scan and kept as written;
+        // Canonical text (nearly every entry of a large list) is read in one scan and kept as written;
         // anything else goes through the checker, which reports what is wrong, and is formatted.
         const packed = canonicalV4CidrValue(e.address);
+        const v6Length = packed < 0 ? canonicalV6CidrGroups(e.address, groups) : -1;
         let p: Prefix | null;
         let canonical = e.address;
         if (packed >= 0) p = { family: 4, network: BigInt(v4Network(packed)), length: v4Length(packed) };
+        else if (v6Length >= 0) p = { family: 6, network: v6Value(groups), length: v6Length };
         else {
           p = prefix(e.address, ['split_tunnel', 'entries', i, 'address']);
           if (!p) continue;
-          if (p.family === 4 || !canonicalV6Cidr(e.address)) canonical = formatPrefix(p);
+          canonical = formatPrefix(p);
         }
         const entry: SplitEntry = { kind: 'address', address: canonical, cidr: canonical, source: 'entry', description, pos: new EntryPos(i, 'address', c.locate), isDefault: false, prefix: p, written: canonical === e.address ? undefined : e.address };
         listedPrefixes.push(entry as ListedPrefix);

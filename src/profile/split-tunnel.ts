@@ -45,6 +45,39 @@ class EntryPos implements Pos {
   }
 }
 
+/**
+ * An address entry the profile wrote. It is also the plan's rule for it (`cidr`, `source`) and
+ * the redundancy check's item, so a list of 100,000 entries makes one record each; the fields
+ * every entry of its kind shares are answered by the class, and its position is made when asked.
+ */
+class WrittenAddress {
+  #pos: EntryPos | undefined;
+  constructor(
+    readonly address: string,
+    readonly description: string,
+    readonly prefix: Prefix,
+    /** The address as the profile wrote it, when that is not the canonical `address`. */
+    readonly written: string | undefined,
+    private readonly index: number,
+    private readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
+  ) {}
+  get kind(): 'address' {
+    return 'address';
+  }
+  get cidr(): string {
+    return this.address;
+  }
+  get source(): 'entry' {
+    return 'entry';
+  }
+  get isDefault(): false {
+    return false;
+  }
+  get pos(): EntryPos {
+    return (this.#pos ??= new EntryPos(this.index, 'address', this.locate));
+  }
+}
+
 export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c: Checker): Profile['splitTunnel'] {
   const { ds, at, defaultPos, prefix } = c;
   /* -------- split tunnel -------- */
@@ -87,8 +120,8 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
           if (!p) continue;
           canonical = formatPrefix(p);
         }
-        const entry: SplitEntry = { kind: 'address', address: canonical, cidr: canonical, source: 'entry', description, pos: new EntryPos(i, 'address', c.locate), isDefault: false, prefix: p, written: canonical === e.address ? undefined : e.address };
-        listedPrefixes.push(entry as ListedPrefix);
+        const entry = new WrittenAddress(canonical, description, p, canonical === e.address ? undefined : e.address, i, c.locate);
+        listedPrefixes.push(entry);
         entries.push(entry);
       } else {
         const here = at(['split_tunnel', 'entries', i, 'host']);

@@ -2,7 +2,7 @@
  * Bench: the orchestrator at fleet scale.
  *
  *   npm run build && node dist/bench/orchestrator/run.js [--devices 10000] [--concurrency 64]
- *       [--database postgres://… --processes 2] [--accept-encoding gzip]
+ *       [--database postgres://… --processes 2] [--accept-encoding gzip] [--cli OTHER/dist/src/cli/main.js]
  *
  * Starts `warpc orchestrator serve` (the built CLI; SQLite in a temp folder, or --processes
  * processes on one PostgreSQL), then: --devices simulated devices register (POST /v0/reg over
@@ -28,7 +28,6 @@ import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 const REPO = resolve(import.meta.dirname, '../../..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(name);
@@ -39,6 +38,8 @@ const CONCURRENCY = Number(arg('--concurrency', '64'));
 const DATABASE = arg('--database', '');
 const PROCESSES = DATABASE === '' ? 1 : Number(arg('--processes', '2'));
 const ACCEPT_ENCODING = arg('--accept-encoding', '');
+/** The warpc CLI to bench: this build, or another build's dist/src/cli/main.js (an earlier commit, beside this one). */
+const CLI = resolve(arg('--cli', join(REPO, 'dist/src/cli/main.js')));
 
 interface Server {
   readonly proc: ChildProcess;
@@ -60,6 +61,25 @@ async function startServer(data: string, database: string): Promise<Server> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`serve did not start: ${err}`);
+}
+
+/** User + system CPU seconds a process has used (/proc/PID/stat, clock ticks of 1/100 s). */
+function cpuS(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+const clientCpuS = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** When half, 90% and all of the devices had their answer, seconds after t0; and the CPU the servers and this client used meanwhile. */
+function spread(times: number[], t0: number, cpu: { server: number; client: number }): string {
+  const s = [...times].sort((a, b) => a - b).map((t) => (t - t0) / 1000);
+  const at = (q: number): string => (s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN).toFixed(2);
+  return `half ${at(0.5)} s, 90% ${at(0.9)} s, all ${at(1)} s; CPU meanwhile: server ${cpu.server.toFixed(1)} s, client ${cpu.client.toFixed(1)} s`;
 }
 
 function rssKb(pid: number): number {
@@ -120,6 +140,8 @@ interface Fanout {
   readonly done: Promise<void>;
   updated: number;
   tLast: number;
+  /** When each updated device had its answer (performance.now()). */
+  readonly times: number[];
   readonly failures: string[];
   /** One answer as it came (the floor replays it). */
   sample: Reply | null;
@@ -131,7 +153,7 @@ interface Fanout {
  * with a higher version than it had. The same code for the orchestrator and the floor.
  */
 async function park(n: number, poll: (i: number) => Promise<Reply>, had: (i: number) => number): Promise<Fanout> {
-  const f: { updated: number; tLast: number; failures: string[]; sample: Reply | null } = { updated: 0, tLast: 0, failures: [], sample: null };
+  const f: { updated: number; tLast: number; times: number[]; failures: string[]; sample: Reply | null } = { updated: 0, tLast: 0, times: [], failures: [], sample: null };
   const polls: Promise<void>[] = [];
   for (let i = 0; i < n; i += 200) {
     for (let j = i; j < Math.min(n, i + 200); j++) {
@@ -141,6 +163,7 @@ async function park(n: number, poll: (i: number) => Promise<Reply>, had: (i: num
             if (r.status === 200 && versionOf(r.body) > had(j)) {
               f.updated++;
               f.tLast = performance.now();
+              f.times.push(f.tLast);
               f.sample ??= r;
             } else f.failures.push(`${r.status}`);
           },
@@ -167,14 +190,22 @@ async function pool<T>(n: number, width: number, job: (i: number) => Promise<T>)
   return out;
 }
 
-const versionOf = (body: string): number => JSON.parse(Buffer.from((JSON.parse(body) as { statement: string }).statement, 'base64').toString()).version as number;
+/**
+ * The version in a bundle answer's signed statement. The answer starts with its statement, so only
+ * that is parsed: the simulated devices share the cores with the server, and JSON-parsing 10,000
+ * copies of the files would be the bench's cost, not the fleet's (a device parses on its own CPU).
+ */
+const versionOf = (body: string): number => {
+  const statement = /^\{"statement":"([A-Za-z0-9+/=]*)"/.exec(body)?.[1] ?? (JSON.parse(body) as { statement: string }).statement;
+  return JSON.parse(Buffer.from(statement, 'base64').toString()).version as number;
+};
 
 /**
  * The floors, from the bare TLS server (floor-server.ts): RSS growth per held request, parked like
  * the devices; then the fan-out floor: one trigger answers them all with `answer` (the same bytes
  * and encoding as the orchestrator's), timed from the trigger to the last device's 200.
  */
-async function floor(n: number, answer: Reply): Promise<{ before: number; waiting: number; perKb: number; fanoutS: number; updated: number; failures: string[] }> {
+async function floor(n: number, answer: Reply): Promise<{ before: number; waiting: number; perKb: number; fanoutS: number; spread: string; updated: number; failures: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'warpc-bench-floor-'));
   const proc = spawn(process.execPath, [join(import.meta.dirname, 'floor-server.js'), join(dir, 'ca.pem')], { stdio: ['ignore', 'ignore', 'pipe'] });
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
@@ -197,11 +228,13 @@ async function floor(n: number, answer: Reply): Promise<{ before: number; waitin
     );
     await new Promise((r) => setTimeout(r, 5000));
     const waiting = rssKb(proc.pid!);
+    const cpu0 = { server: cpuS(proc.pid!), client: clientCpuS() };
     const t0 = performance.now();
     const trig = await call(new Agent(), port, ca, 'POST', '/trigger', 'x', answer.wire, answer.encoding ? { 'x-content-encoding': answer.encoding } : {});
     if (trig.status !== 204) throw new Error(`floor trigger: ${trig.status}`);
     await f.done;
-    return { before, waiting, perKb: (waiting - before) / n, fanoutS: (f.tLast - t0) / 1000, updated: f.updated, failures: f.failures };
+    const cpu = { server: cpuS(proc.pid!) - cpu0.server, client: clientCpuS() - cpu0.client };
+    return { before, waiting, perKb: (waiting - before) / n, fanoutS: (f.tLast - t0) / 1000, spread: spread(f.times, t0, cpu), updated: f.updated, failures: f.failures };
   } finally {
     agent.destroy();
     proc.kill('SIGTERM');
@@ -269,10 +302,12 @@ async function main(): Promise<void> {
     const rssWaiting = servers.map((s) => rssKb(s.proc.pid!));
 
     // 4. one profile change, through the first process
+    const cpu0 = { server: servers.reduce((a, s) => a + cpuS(s.proc.pid!), 0), client: clientCpuS() };
     const tChange = performance.now();
     const put = await call(new Agent(), servers[0]!.port, ca, 'PUT', '/client/v4/accounts/bench/devices/policy/exclude', admin, [{ address: '10.0.0.0/8', description: 'bench change' }]);
     if (put.status !== 200) throw new Error(`profile change: ${put.status} ${put.body}`);
     await f.done;
+    const cpu = { server: servers.reduce((a, s) => a + cpuS(s.proc.pid!), 0) - cpu0.server, client: clientCpuS() - cpu0.client };
     const allS = (f.tLast - tChange) / 1000;
     const perWaiterKb = rssWaiting.reduce((a, b, i) => a + b - rssBefore[i]!, 0) / DEVICES;
     const { updated, failures } = f;
@@ -291,7 +326,7 @@ async function main(): Promise<void> {
     console.log(`registrations: ${DEVICES} in ${regS.toFixed(1)} s = ${(DEVICES / regS).toFixed(0)}/s`);
     console.log(`first bundle fetch: ${(DEVICES / firstS).toFixed(0)}/s`);
     console.log(
-      `profile change → every device has the new bundle: ${allS.toFixed(2)} s (${updated} of ${DEVICES} updated${failures.length ? `; ${failures.length} failed: ${[...new Set(failures)].join(', ')}` : ''})`,
+      `profile change → every device has the new bundle: ${allS.toFixed(2)} s (${updated} of ${DEVICES} updated${failures.length ? `; ${failures.length} failed: ${[...new Set(failures)].join(', ')}` : ''}; ${spread(f.times, tChange, cpu)})`,
     );
     console.log(
       `server RSS before long-poll ${rssBefore.map((k) => (k / 1024).toFixed(0)).join('+')} MB, all waiting ${rssWaiting.map((k) => (k / 1024).toFixed(0)).join('+')} MB: ${perWaiterKb.toFixed(1)} KB per waiting device (TLS connection included)`,
@@ -300,7 +335,7 @@ async function main(): Promise<void> {
       `floor, a bare node:https server (same TLS settings) holding ${DEVICES} pending requests: RSS ${(bare.before / 1024).toFixed(0)} → ${(bare.waiting / 1024).toFixed(0)} MB: ${bare.perKb.toFixed(1)} KB per connection; the orchestrator adds ${(perWaiterKb - bare.perKb).toFixed(1)} KB`,
     );
     console.log(
-      `fan-out floor, the same server answering all ${DEVICES} at once with one bundle answer's bytes (${f.sample.wire.length} B${f.sample.encoding ? ` ${f.sample.encoding}` : ''}, ${Buffer.byteLength(f.sample.body)} B decoded): ${bare.fanoutS.toFixed(2)} s (${bare.updated} of ${DEVICES}${bare.failures.length ? `; ${bare.failures.length} failed: ${[...new Set(bare.failures)].join(', ')}` : ''}); orchestrator/floor ${(allS / bare.fanoutS).toFixed(2)}`,
+      `fan-out floor, the same server answering all ${DEVICES} at once with one bundle answer's bytes (${f.sample.wire.length} B${f.sample.encoding ? ` ${f.sample.encoding}` : ''}, ${Buffer.byteLength(f.sample.body)} B decoded): ${bare.fanoutS.toFixed(2)} s (${bare.updated} of ${DEVICES}${bare.failures.length ? `; ${bare.failures.length} failed: ${[...new Set(bare.failures)].join(', ')}` : ''}; ${bare.spread}); orchestrator/floor ${(allS / bare.fanoutS).toFixed(2)}`,
     );
   } finally {
     for (const s of servers) s.proc.kill('SIGTERM');

@@ -10,7 +10,7 @@
  * from the orchestrator in the same run, so the bytes on the wire are the orchestrator's), with
  * the headers the orchestrator sends (content-type, content-length, etag, cache-control, and
  * content-encoding when the trigger names one in `x-content-encoding`). The trigger's own answer
- * (204) comes after every held request has been written to.
+ * (204, `x-answered: N`) comes after every held request has been written to.
  *
  *   node dist/bench/orchestrator/floor-server.js CA_PEM_OUT
  *
@@ -75,7 +75,7 @@ const server = createServer(
         const all = held;
         held = [];
         for (const r of all) r.writeHead(200, headers).end(body);
-        res.writeHead(204).end();
+        res.writeHead(204, { 'x-answered': String(all.length) }).end();
       });
       return;
     }

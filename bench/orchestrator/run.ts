@@ -22,6 +22,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -90,6 +91,7 @@ function rssKb(pid: number): number {
 interface Reply {
   status: number;
   etag: string | undefined;
+  headers: IncomingHttpHeaders;
   /** The body as text, decompressed when the answer was compressed. */
   body: string;
   /** The body's bytes as they came on the wire, and their content-encoding. */
@@ -118,7 +120,7 @@ function call(agent: Agent, port: number, ca: string, method: string, path: stri
           const wire = Buffer.concat(chunks);
           const encoding = r.headers['content-encoding'];
           try {
-            res({ status: r.statusCode ?? 0, etag: r.headers['etag'] as string | undefined, body: (encoding === 'gzip' ? gunzipSync(wire) : wire).toString(), wire, encoding });
+            res({ status: r.statusCode ?? 0, etag: r.headers['etag'] as string | undefined, headers: r.headers, body: (encoding === 'gzip' ? gunzipSync(wire) : wire).toString(), wire, encoding });
           } catch (err) {
             rej(err as Error);
           }
@@ -205,7 +207,7 @@ const versionOf = (body: string): number => {
  * the devices; then the fan-out floor: one trigger answers them all with `answer` (the same bytes
  * and encoding as the orchestrator's), timed from the trigger to the last device's 200.
  */
-async function floor(n: number, answer: Reply): Promise<{ before: number; waiting: number; perKb: number; fanoutS: number; spread: string; updated: number; failures: string[] }> {
+async function floor(n: number, answer: Reply): Promise<{ before: number; waiting: number; perKb: number; fanoutS: number; spread: string; updated: number; answered: number; failures: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'warpc-bench-floor-'));
   const proc = spawn(process.execPath, [join(import.meta.dirname, 'floor-server.js'), join(dir, 'ca.pem')], { stdio: ['ignore', 'ignore', 'pipe'] });
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
@@ -232,9 +234,10 @@ async function floor(n: number, answer: Reply): Promise<{ before: number; waitin
     const t0 = performance.now();
     const trig = await call(new Agent(), port, ca, 'POST', '/trigger', 'x', answer.wire, answer.encoding ? { 'x-content-encoding': answer.encoding } : {});
     if (trig.status !== 204) throw new Error(`floor trigger: ${trig.status}`);
+    const answered = Number(trig.headers['x-answered']);
     await f.done;
     const cpu = { server: cpuS(proc.pid!) - cpu0.server, client: clientCpuS() - cpu0.client };
-    return { before, waiting, perKb: (waiting - before) / n, fanoutS: (f.tLast - t0) / 1000, spread: spread(f.times, t0, cpu), updated: f.updated, failures: f.failures };
+    return { before, waiting, perKb: (waiting - before) / n, fanoutS: (f.tLast - t0) / 1000, spread: spread(f.times, t0, cpu), updated: f.updated, answered, failures: f.failures };
   } finally {
     agent.destroy();
     proc.kill('SIGTERM');
@@ -335,7 +338,7 @@ async function main(): Promise<void> {
       `floor, a bare node:https server (same TLS settings) holding ${DEVICES} pending requests: RSS ${(bare.before / 1024).toFixed(0)} → ${(bare.waiting / 1024).toFixed(0)} MB: ${bare.perKb.toFixed(1)} KB per connection; the orchestrator adds ${(perWaiterKb - bare.perKb).toFixed(1)} KB`,
     );
     console.log(
-      `fan-out floor, the same server answering all ${DEVICES} at once with one bundle answer's bytes (${f.sample.wire.length} B${f.sample.encoding ? ` ${f.sample.encoding}` : ''}, ${Buffer.byteLength(f.sample.body)} B decoded): ${bare.fanoutS.toFixed(2)} s (${bare.updated} of ${DEVICES}${bare.failures.length ? `; ${bare.failures.length} failed: ${[...new Set(bare.failures)].join(', ')}` : ''}; ${bare.spread}); orchestrator/floor ${(allS / bare.fanoutS).toFixed(2)}`,
+      `fan-out floor, the same server answering all ${DEVICES} at once with one bundle answer's bytes (${f.sample.wire.length} B${f.sample.encoding ? ` ${f.sample.encoding}` : ''}, ${Buffer.byteLength(f.sample.body)} B decoded): ${bare.fanoutS.toFixed(2)} s (${bare.updated} of ${DEVICES}, ${bare.answered} held at the trigger${bare.failures.length ? `; ${bare.failures.length} failed: ${[...new Set(bare.failures)].join(', ')}` : ''}; ${bare.spread}); orchestrator/floor ${(allS / bare.fanoutS).toFixed(2)}`,
     );
   } finally {
     for (const s of servers) s.proc.kill('SIGTERM');

@@ -14,7 +14,7 @@
  */
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { precompileTemplates } from '../src/emit/render.js';
@@ -26,13 +26,14 @@ const BUNDLE_DIR = join(DIST, 'bin');
 /**
  * Packages the modules load lazily with `createRequire(import.meta.url)('<name>')`, so that a
  * command that never needs them does not pay for them: the YAML parser (only for a profile the
- * fast reader does not read) and Handlebars' runtime (only when a target renders). Each is
+ * fast reader does not read), Handlebars' runtime (only when a target renders) and tldts (the
+ * Public Suffix List, only for a profile's own fallback suffixes). Each is
  * bundled on its own into one CommonJS file, dist/bin/vendor/<file>, and the bundle's call
  * is rewritten to require that file: one file to load, when needed, instead of the package's
  * tens. Full Handlebars (only for a template the build did not precompile) and ajv (only for a
  * schema without a current precompiled validator) stay outside, loaded from node_modules.
  */
-const VENDORED: Readonly<Record<string, string>> = { yaml: 'yaml.cjs', 'handlebars/runtime': 'handlebars-runtime.cjs' };
+const VENDORED: Readonly<Record<string, string>> = { yaml: 'yaml.cjs', 'handlebars/runtime': 'handlebars-runtime.cjs', tldts: 'tldts.cjs' };
 
 function vendoredRequires(found: Set<string>): Plugin {
   return {
@@ -54,19 +55,36 @@ function vendoredRequires(found: Set<string>): Plugin {
 }
 
 /**
- * commander requires node:child_process when it loads, for git-style executable subcommands
- * that warpc does not have; loading it (with net, dgram and stream behind it) costs start-up
- * for every command. In the bundle commander gets a stand-in that requires it on first use.
+ * Node's built-in modules in the bundle. An ES import of a built-in makes Node build its ES
+ * facade, which reads every export: for node:fs that loads the streams and fs/promises, about
+ * as long as Node's own start-up here. So every built-in is reached through `require` (what
+ * CommonJS packages do) and its exports read only when used. The built-ins Node has not loaded
+ * at start-up and that most commands never use (LAZY_BUILTINS: commander requires
+ * node:child_process for executable subcommands warpc does not have; the runtime's sockets;
+ * crypto, for hashing what compile writes) load on first use of one of their exports.
  */
-function lazyChildProcess(): Plugin {
+const LAZY_BUILTINS = new Set(['child_process', 'crypto', 'dgram', 'dns', 'http', 'http2', 'https', 'net', 'tls', 'zlib']);
+
+function builtins(): Plugin {
+  const names = builtinModules.filter((n) => !n.startsWith('_'));
+  const escaped = names.map((n) => n.replace(/[/]/g, '\\/')).join('|');
   return {
-    name: 'warpc-lazy-child-process',
+    name: 'warpc-builtins',
     setup(b) {
-      b.onResolve({ filter: /^node:child_process$/ }, (args) => (/[/\\]node_modules[/\\]commander[/\\]/.test(args.importer) ? { path: 'child_process', namespace: 'warpc-lazy' } : undefined));
-      b.onLoad({ filter: /.*/, namespace: 'warpc-lazy' }, () => ({
-        contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
-        loader: 'js',
-      }));
+      b.onResolve({ filter: new RegExp(`^(node:)?(${escaped})$`) }, (args) => {
+        const name = args.path.replace(/^node:/, '');
+        // The stand-in's own require reaches the real module; so does `await import('node:…')`,
+        // whose namespace must carry the named exports (rare, and never on the start-up path).
+        if (args.namespace === 'warpc-builtin' || args.kind === 'dynamic-import') return { path: `node:${name}`, external: true };
+        return { path: name, namespace: 'warpc-builtin' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'warpc-builtin' }, (args) => {
+        const spec = JSON.stringify(`node:${args.path}`);
+        if (!LAZY_BUILTINS.has(args.path)) return { contents: `module.exports = require(${spec});`, loader: 'js' };
+        const exported = Object.getOwnPropertyNames(createRequire(import.meta.url)(`node:${args.path}`) as object);
+        const getters = exported.map((k) => `${JSON.stringify(k)}: { enumerable: true, get: () => load()[${JSON.stringify(k)}] }`).join(',\n');
+        return { contents: `let m;\nconst load = () => (m ??= require(${spec}));\nObject.defineProperties(module.exports, {\n${getters}\n});\n`, loader: 'js' };
+      });
     },
   };
 }
@@ -85,9 +103,9 @@ async function bundleCli(): Promise<void> {
     target: 'node20',
     // Native addons and the database drivers (native parts, optional native bindings) load from node_modules.
     external: ['*.node', 'better-sqlite3', 'pg', '@warpc/tun', '@warpc/udp-batch'],
-    // Bundled CommonJS (commander, tldts, yaml for src/interop) requires Node's modules: give every chunk a `require`.
+    // Built-ins are required (builtins()), and so is anything bundled CommonJS requires: give every chunk a `require`.
     banner: { js: "import { createRequire as __warpcCreateRequire } from 'node:module';\nconst require = __warpcCreateRequire(import.meta.url);" },
-    plugins: [vendoredRequires(found), lazyChildProcess()],
+    plugins: [vendoredRequires(found), builtins()],
     legalComments: 'none',
     logLevel: 'warning',
   });

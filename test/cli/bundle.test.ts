@@ -40,17 +40,21 @@ function run(bin: string, args: string[]): { code: number; stdout: string; stder
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** What a run of the bundle loaded. Its stdout goes to a file: a pipe there would load node:net. */
+/** What a run of the bundle loaded. Its output goes to files: a pipe there would load node:net. */
 function loaded(args: string[]): { files: string[]; builtins: string[] } {
+  const errFile = join(tmp, 'probe-stderr');
   const out = openSync(join(tmp, 'probe-stdout'), 'w');
+  const err = openSync(errFile, 'w');
   try {
-    const r = spawnSync(process.execPath, ['--require', probe, BUNDLE, ...args], { cwd: ROOT, stdio: ['ignore', out, 'pipe'], encoding: 'utf8' });
-    const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED '));
-    expect(line, r.stderr).toBeDefined();
-    return JSON.parse(line!.slice('LOADED '.length)) as { files: string[]; builtins: string[] };
+    spawnSync(process.execPath, ['--require', probe, BUNDLE, ...args], { cwd: ROOT, stdio: ['ignore', out, err] });
   } finally {
     closeSync(out);
+    closeSync(err);
   }
+  const stderr = readFileSync(errFile, 'utf8');
+  const line = stderr.split('\n').find((l) => l.startsWith('LOADED '));
+  expect(line, stderr).toBeDefined();
+  return JSON.parse(line!.slice('LOADED '.length)) as { files: string[]; builtins: string[] };
 }
 
 /** A 20-entry profile in block style, the form the fast YAML reader reads. */
@@ -122,13 +126,21 @@ describe('what the bundled CLI loads', () => {
     const l = loaded(['check', blockProfile()]);
     expect(fromNodeModules(l.files).filter((f) => !f.startsWith('ajv/dist/runtime/'))).toEqual([]);
     expect(l.files.filter((f) => f.includes('/vendor/'))).toEqual([]);
-    expect(l.builtins).not.toContain('child_process');
+    // No ES import of a built-in either: node:fs's ES facade would load the streams and fs/promises.
+    for (const m of ['child_process', 'net', 'crypto', 'fs/promises']) expect(l.builtins, m).not.toContain(m);
   });
 
-  it('check of a flow-style profile loads the YAML parser as one vendored file', () => {
+  it('check of a flow-style profile with fallback suffixes of its own loads the YAML parser and tldts, one vendored file each', () => {
     const l = loaded(['check', corp]);
-    expect(l.files.filter((f) => f.includes('/dist/bin/vendor/'))).toEqual([join(ROOT, 'dist', 'bin', 'vendor', 'yaml.cjs')]);
+    const vendor = join(ROOT, 'dist', 'bin', 'vendor');
+    expect(l.files.filter((f) => f.startsWith(vendor)).sort()).toEqual([join(vendor, 'tldts.cjs'), join(vendor, 'yaml.cjs')]);
     expect(fromNodeModules(l.files).filter((f) => !f.startsWith('ajv/dist/runtime/'))).toEqual([]);
+  });
+
+  it('status loads none of the sockets, processes or crypto the runtime uses when it acts', () => {
+    const l = loaded(['status', '--state-dir', join(tmp, 'no-state')]);
+    for (const m of ['child_process', 'net', 'dgram', 'crypto', 'tls', 'http']) expect(l.builtins, m).not.toContain(m);
+    expect(fromNodeModules(l.files)).toEqual([]);
   });
 
   it("compile renders with the precompiled templates and Handlebars' runtime alone", () => {

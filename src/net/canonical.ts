@@ -14,6 +14,15 @@ import { zeroRunToCompress } from './ip.js';
  * host bits set. Anything else takes the general parse-and-format check.
  */
 export function canonicalV4Cidr(s: string): boolean {
+  return canonicalV4CidrValue(s) >= 0;
+}
+
+/**
+ * canonicalV4Cidr's scan, keeping what it read: `network * 64 + length` for canonical
+ * text (exact in a double: below 2^38), -1 for anything else. `v4Network` and `v4Length`
+ * take it apart.
+ */
+export function canonicalV4CidrValue(s: string): number {
   const n = s.length;
   let i = 0;
   let value = 0;
@@ -27,18 +36,21 @@ export function canonicalV4Cidr(s: string): boolean {
       i++;
     }
     const digits = i - start;
-    if (digits === 0 || digits > 3 || (digits > 1 && s.charCodeAt(start) === 0x30)) return false;
+    if (digits === 0 || digits > 3 || (digits > 1 && s.charCodeAt(start) === 0x30)) return -1;
     if (part < 4) {
-      if (x > 255 || i >= n || s.charCodeAt(i) !== (part < 3 ? 0x2e : 0x2f)) return false;
+      if (x > 255 || i >= n || s.charCodeAt(i) !== (part < 3 ? 0x2e : 0x2f)) return -1;
       value = value * 256 + x;
       i++;
     } else {
-      if (x > 32 || i !== n) return false;
-      return x === 32 || value % 2 ** (32 - x) === 0;
+      if (x > 32 || i !== n) return -1;
+      return x === 32 || value % 2 ** (32 - x) === 0 ? value * 64 + x : -1;
     }
   }
-  return false;
+  return -1;
 }
+
+export const v4Network = (packed: number): number => Math.floor(packed / 64);
+export const v4Length = (packed: number): number => packed % 64;
 
 /**
  * The IPv6 fast path: RFC 5952 text as formatAddress writes it (lowercase

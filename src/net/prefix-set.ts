@@ -20,6 +20,21 @@ const prev = (b: Bound): Bound => (typeof b === 'number' ? b - 1 : b - 1n);
 const ZERO: Record<Family, Bound> = { 4: 0, 6: 0n };
 const TOP: Record<Family, Bound> = { 4: Number(MAX[4]), 6: MAX[6] };
 
+/**
+ * Room for up to `n` bounds of a family, written by index and cut to length by `fit`:
+ * IPv4 bounds live in a presized Float64Array (no growth by push, no boxing), IPv6
+ * bounds in an array of bigints.
+ */
+function room(family: Family, n: number): Bound[] {
+  return (family === 4 ? new Float64Array(n) : new Array<bigint>(n)) as unknown as Bound[];
+}
+
+function fit(bounds: Bound[], n: number): Bound[] {
+  if (bounds instanceof Float64Array) return (n === bounds.length ? bounds : bounds.slice(0, n)) as unknown as Bound[];
+  bounds.length = n;
+  return bounds;
+}
+
 export class PrefixSet {
   private constructor(
     readonly family: Family,
@@ -46,15 +61,17 @@ export class PrefixSet {
   static fromPrefixes(family: Family, prefixes: Iterable<Prefix>): PrefixSet {
     if (family === 4) {
       // IPv4 fits in doubles: no bigint arithmetic and native typed-array sorts.
-      const starts: number[] = [];
-      const ends: number[] = [];
-      for (const p of prefixes) {
+      const list = Array.isArray(prefixes) ? (prefixes as readonly Prefix[]) : [...prefixes];
+      const starts = new Float64Array(list.length);
+      const ends = new Float64Array(list.length);
+      for (let i = 0; i < list.length; i++) {
+        const p = list[i]!;
         if (p.family !== family) throw new Error(`PrefixSet(${family}) given an IPv${p.family} prefix`);
         const lo = Number(p.network);
-        starts.push(lo);
-        ends.push(lo + 2 ** (32 - p.length));
+        starts[i] = lo;
+        ends[i] = lo + 2 ** (32 - p.length);
       }
-      return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
+      return PrefixSet.fromHalfOpenV4(starts, ends);
     }
     const ranges: [bigint, bigint][] = [];
     for (const p of prefixes) {
@@ -72,9 +89,10 @@ export class PrefixSet {
   private static fromHalfOpenV4(starts: Float64Array, ends: Float64Array): PrefixSet {
     starts.sort();
     ends.sort();
-    const los: number[] = [];
-    const his: number[] = [];
     const n = starts.length;
+    const los = new Float64Array(n);
+    const his = new Float64Array(n);
+    let k = 0;
     let depth = 0;
     let open = 0;
     let j = 0;
@@ -84,17 +102,17 @@ export class PrefixSet {
         i++;
       } else {
         if (--depth === 0) {
-          los.push(open);
-          his.push(ends[j]! - 1);
+          los[k] = open;
+          his[k++] = ends[j]! - 1;
         }
         j++;
       }
     }
     if (n > 0) {
-      los.push(open);
-      his.push(ends[n - 1]! - 1);
+      los[k] = open;
+      his[k++] = ends[n - 1]! - 1;
     }
-    return new PrefixSet(4, los, his);
+    return new PrefixSet(4, fit(los as unknown as Bound[], k), fit(his as unknown as Bound[], k));
   }
 
   /** Build from CIDR text; throws on text that does not parse (validate first). */
@@ -168,7 +186,7 @@ export class PrefixSet {
 
   /** The maximal intervals, ascending. */
   ranges(): [bigint, bigint][] {
-    return this.los.map((lo, i) => [BigInt(lo), BigInt(this.his[i]!)]);
+    return Array.from(this.los, (lo, i) => [BigInt(lo), BigInt(this.his[i]!)]);
   }
 
   /** Number of addresses in the set. */
@@ -209,8 +227,9 @@ export class PrefixSet {
     if (other.isEmpty) return this;
     if (this.isEmpty) return other;
     // Both lists are sorted: merge them in one pass, no re-sorting.
-    const los: Bound[] = [];
-    const his: Bound[] = [];
+    const los = room(this.family, this.los.length + other.los.length);
+    const his = room(this.family, this.los.length + other.los.length);
+    let k = 0;
     let i = 0;
     let j = 0;
     while (i < this.los.length || j < other.los.length) {
@@ -223,61 +242,64 @@ export class PrefixSet {
         lo = other.los[j]!;
         hi = other.his[j++]!;
       }
-      const last = his.length - 1;
-      if (last >= 0 && lo <= next(his[last]!)) {
-        if (hi > his[last]!) his[last] = hi;
+      if (k > 0 && lo <= next(his[k - 1]!)) {
+        if (hi > his[k - 1]!) his[k - 1] = hi;
       } else {
-        los.push(lo);
-        his.push(hi);
+        los[k] = lo;
+        his[k++] = hi;
       }
     }
-    return new PrefixSet(this.family, los, his);
+    return new PrefixSet(this.family, fit(los, k), fit(his, k));
   }
 
   complement(): PrefixSet {
-    const los: Bound[] = [];
-    const his: Bound[] = [];
+    const los = room(this.family, this.los.length + 1);
+    const his = room(this.family, this.los.length + 1);
+    let k = 0;
     const top = TOP[this.family];
     let from = ZERO[this.family];
     for (let i = 0; i < this.los.length; i++) {
       if (this.los[i]! > from) {
-        los.push(from);
-        his.push(prev(this.los[i]!));
+        los[k] = from;
+        his[k++] = prev(this.los[i]!);
       }
-      if (this.his[i]! === top) return new PrefixSet(this.family, los, his);
+      if (this.his[i]! === top) return new PrefixSet(this.family, fit(los, k), fit(his, k));
       from = next(this.his[i]!);
     }
-    los.push(from);
-    his.push(top);
-    return new PrefixSet(this.family, los, his);
+    los[k] = from;
+    his[k++] = top;
+    return new PrefixSet(this.family, fit(los, k), fit(his, k));
   }
 
   intersect(other: PrefixSet): PrefixSet {
     this.sameFamily(other);
-    const los: Bound[] = [];
-    const his: Bound[] = [];
+    const los = room(this.family, this.los.length + other.los.length);
+    const his = room(this.family, this.los.length + other.los.length);
+    let k = 0;
     let i = 0;
     let j = 0;
     while (i < this.los.length && j < other.los.length) {
       const lo = this.los[i]! > other.los[j]! ? this.los[i]! : other.los[j]!;
       const hi = this.his[i]! < other.his[j]! ? this.his[i]! : other.his[j]!;
       if (lo <= hi) {
-        los.push(lo);
-        his.push(hi);
+        los[k] = lo;
+        his[k++] = hi;
       }
       if (this.his[i]! < other.his[j]!) i++;
       else j++;
     }
     // Pieces of disjoint non-adjacent intervals stay disjoint and non-adjacent.
-    return new PrefixSet(this.family, los, his);
+    return new PrefixSet(this.family, fit(los, k), fit(his, k));
   }
 
   subtract(other: PrefixSet): PrefixSet {
     this.sameFamily(other);
     if (this.isEmpty || other.isEmpty) return this;
     // One pass: cut each interval of this set by the intervals of other that overlap it.
-    const los: Bound[] = [];
-    const his: Bound[] = [];
+    // Each interval of other cuts at most one more piece.
+    const los = room(this.family, this.los.length + other.los.length);
+    const his = room(this.family, this.los.length + other.los.length);
+    let n = 0;
     const ol = other.los;
     const oh = other.his;
     let j = 0;
@@ -288,8 +310,8 @@ export class PrefixSet {
       let k = j;
       while (k < ol.length && ol[k]! <= hi) {
         if (ol[k]! > lo) {
-          los.push(lo);
-          his.push(prev(ol[k]!));
+          los[n] = lo;
+          his[n++] = prev(ol[k]!);
         }
         if (oh[k]! >= hi) {
           lo = next(hi); // nothing left of this interval
@@ -299,11 +321,11 @@ export class PrefixSet {
         k++;
       }
       if (lo <= hi) {
-        los.push(lo);
-        his.push(hi);
+        los[n] = lo;
+        his[n++] = hi;
       }
     }
-    return new PrefixSet(this.family, los, his);
+    return new PrefixSet(this.family, fit(los, n), fit(his, n));
   }
 
   equals(other: PrefixSet): boolean {

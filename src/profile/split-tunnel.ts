@@ -4,8 +4,8 @@
  * (src/profile/redundancy.ts). Decides nothing about routes: that is the plan's job.
  */
 import { diag } from '../diagnostics/diagnostic.js';
-import { canonicalV4Cidr, canonicalV6Cidr } from '../net/canonical.js';
-import { formatPrefix } from '../net/ip.js';
+import { canonicalV4CidrValue, canonicalV6Cidr, v4Length, v4Network } from '../net/canonical.js';
+import { formatPrefix, type Prefix } from '../net/ip.js';
 import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseHostPattern, type HostPattern } from '../net/names.js';
 import { NAME_REASON, type Checker } from './checker.js';
 import * as D from './defaults.js';
@@ -54,7 +54,7 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
   if (entriesAreDefault) {
     if (splitMode === 'exclude') {
       D.DEFAULT_EXCLUDE_ENTRIES.forEach((e, i) =>
-        entries.push({ kind: 'address', address: e.address, description: e.description, pos: defaultPos(['split_tunnel', 'entries', i]), isDefault: true }),
+        entries.push({ kind: 'address', address: e.address, cidr: e.address, source: 'entry', description: e.description, pos: defaultPos(['split_tunnel', 'entries', i]), isDefault: true }),
       );
     }
   } else {
@@ -63,27 +63,32 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
     const written = raw.split_tunnel!.entries!;
     for (let i = 0; i < written.length; i++) {
       const e = written[i]!;
-      const path = ['split_tunnel', 'entries', i];
       const description = e.description ?? '';
       if (e.address !== undefined && e.host !== undefined) {
-        ds.push(diag('EntryBothAddressAndHost', {}, at(path)));
+        ds.push(diag('EntryBothAddressAndHost', {}, at(['split_tunnel', 'entries', i])));
         continue;
       }
       if (e.address === undefined && e.host === undefined) {
-        ds.push(diag('EntryNeitherAddressNorHost', {}, at(path)));
+        ds.push(diag('EntryNeitherAddressNorHost', {}, at(['split_tunnel', 'entries', i])));
         continue;
       }
       if (e.address !== undefined) {
-        const p = prefix(e.address, [...path, 'address']);
-        if (!p) continue;
-        const here = new EntryPos(i, 'address', c.locate);
-        // Text already canonical (nearly every entry of a large list) is kept, not formatted again.
-        const canonical = (p.family === 4 ? canonicalV4Cidr(e.address) : canonicalV6Cidr(e.address)) ? e.address : formatPrefix(p);
-        const entry: SplitEntry = { kind: 'address', address: canonical, description, pos: here, isDefault: false, prefix: p, written: canonical === e.address ? undefined : e.address };
+        // Canonical IPv4 text (nearly every entry of a large list) is read in one scan and kept as written;
+        // anything else goes through the checker, which reports what is wrong, and is formatted.
+        const packed = canonicalV4CidrValue(e.address);
+        let p: Prefix | null;
+        let canonical = e.address;
+        if (packed >= 0) p = { family: 4, network: BigInt(v4Network(packed)), length: v4Length(packed) };
+        else {
+          p = prefix(e.address, ['split_tunnel', 'entries', i, 'address']);
+          if (!p) continue;
+          if (p.family === 4 || !canonicalV6Cidr(e.address)) canonical = formatPrefix(p);
+        }
+        const entry: SplitEntry = { kind: 'address', address: canonical, cidr: canonical, source: 'entry', description, pos: new EntryPos(i, 'address', c.locate), isDefault: false, prefix: p, written: canonical === e.address ? undefined : e.address };
         listedPrefixes.push(entry as ListedPrefix);
         entries.push(entry);
       } else {
-        const here = at([...path, 'host']);
+        const here = at(['split_tunnel', 'entries', i, 'host']);
         const asAddress = addressLike(dropTrailingDot(e.host!));
         if (asAddress) {
           ds.push(diag('HostEntryIsAddress', { value: e.host!, suggestion: asAddress }, here));

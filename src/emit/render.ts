@@ -185,7 +185,7 @@ export function templateKey(text: string, version: string): string {
     .digest('hex');
 }
 
-/** Where the build writes a template's precompiled module: dist/targets/<target>/<name>.cjs. */
+/** Where the build writes a template's precompiled module: dist/targets/<target>/<name>.cjs (up.sh.hbs: up.sh.hbs.cjs). */
 export function precompiledPath(target: string, name: string): string {
   return join(PACKAGE_ROOT, 'dist', 'targets', target, `${name}.cjs`);
 }

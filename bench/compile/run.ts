@@ -118,11 +118,16 @@ function median(xs: number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 }
 
-/** Milliseconds from spawning `node args` to its exit. */
-function spawnMs(args: readonly string[]): number {
+/**
+ * Wall milliseconds from spawning `node args` to its exit, and its CPU milliseconds (user +
+ * system, from GNU time): on a loaded machine the CPU time moves much less than the wall time.
+ */
+function spawnMs(args: readonly string[]): { wall: number; cpu: number } {
   const t0 = process.hrtime.bigint();
-  spawnSync(process.execPath, args, { stdio: 'ignore' });
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const m = /(\d+(?:\.\d+)?) (\d+(?:\.\d+)?)\s*$/.exec(r.stderr);
+  return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN };
 }
 
 /**
@@ -130,9 +135,9 @@ function spawnMs(args: readonly string[]): number {
  * warpc and with the baseline, back to back, so a loaded machine slows every column alike.
  */
 function startupTable(commands: readonly { readonly label: string; readonly args: readonly string[] }[]): void {
-  const floor: number[] = [];
-  const ours = commands.map((): number[] => []);
-  const theirs = commands.map((): number[] => []);
+  const floor: { wall: number; cpu: number }[] = [];
+  const ours = commands.map((): { wall: number; cpu: number }[] => []);
+  const theirs = commands.map((): { wall: number; cpu: number }[] => []);
   for (let i = 0; i < RUNS; i++) {
     floor.push(spawnMs(['-e', '0']));
     commands.forEach(({ args }, c) => {
@@ -140,10 +145,15 @@ function startupTable(commands: readonly { readonly label: string; readonly args
       if (BASELINE) theirs[c]!.push(spawnMs([BASELINE, ...args]));
     });
   }
-  const f = median(floor);
-  const cell = (xs: number[]): string => `${median(xs).toFixed(0)} (${(median(xs) / f).toFixed(2)}×)`;
-  console.log(`\nStart-up, median of ${RUNS} interleaved rounds (ms, and × node -e 0):\n\n| command | warpc |${BASELINE ? ' baseline |' : ''}\n|---|---:|${BASELINE ? '---:|' : ''}`);
-  console.log(`| node -e 0 | ${f.toFixed(0)} |${BASELINE ? ' |' : ''}`);
+  const wall = (xs: { wall: number }[]): number => median(xs.map((x) => x.wall));
+  const cpu = (xs: { cpu: number }[]): number => median(xs.map((x) => x.cpu));
+  const f = wall(floor);
+  const fc = cpu(floor);
+  const cell = (xs: { wall: number; cpu: number }[]): string => `${wall(xs).toFixed(0)} (${(wall(xs) / f).toFixed(2)}×), cpu ${cpu(xs).toFixed(0)} (${(cpu(xs) / fc).toFixed(2)}×)`;
+  console.log(
+    `\nStart-up, median of ${RUNS} interleaved rounds (wall ms and × node -e 0, then CPU ms and ×):\n\n| command | warpc |${BASELINE ? ' baseline |' : ''}\n|---|---:|${BASELINE ? '---:|' : ''}`,
+  );
+  console.log(`| node -e 0 | ${f.toFixed(0)}, cpu ${fc.toFixed(0)} |${BASELINE ? ' |' : ''}`);
   commands.forEach(({ label }, c) => console.log(`| ${label} | ${cell(ours[c]!)} |${BASELINE ? ` ${cell(theirs[c]!)} |` : ''}`));
 }
 

@@ -1,16 +1,16 @@
 /**
  * JSON-schema validators without paying for ajv at start-up. Importing ajv and
  * compiling a schema costs more than Node's own start-up, so `npm run build`
- * writes each validator as standalone code (ajv's `standalone` output) next to
- * this module, into dist/src/schemas/<schema>.cjs. A precompiled validator is
- * used only while it matches: it carries the schema text and ajv options it was
- * made from, and anything else (no file, as under vitest on src/; a schema
- * edited since the build) falls back to compiling with ajv on first use.
+ * writes each validator as standalone code (ajv's `standalone` output) into
+ * dist/src/schemas/<schema>.cjs. A precompiled validator is used only while it
+ * matches: it carries the schema text and ajv options it was made from, and
+ * anything else (no build yet; a schema edited since the build) falls back to
+ * compiling with ajv on first use. The built CLI, its bundle and vitest on src/
+ * all find them under the package root.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Options, ValidateFunction } from 'ajv';
 import { PACKAGE_ROOT } from './version.js';
 
@@ -39,8 +39,11 @@ export const SCHEMA_OPTIONS: Readonly<Record<string, Options>> = {
   'orchestrator-gateway-peers.schema.json': BASE,
 };
 
-/** Where the build puts precompiled validators: dist/src/schemas/ when this module runs from dist. */
-export const PRECOMPILED_DIR = fileURLToPath(new URL('./schemas/', import.meta.url));
+/**
+ * Where the build puts precompiled validators: dist/src/schemas/ under the package root (found
+ * from the package, not from this module, which the bundled CLI carries elsewhere: dist/bin/).
+ */
+export const PRECOMPILED_DIR = join(PACKAGE_ROOT, 'dist', 'src', 'schemas');
 
 interface Precompiled extends ValidateFunction {
   schemaSource?: string;

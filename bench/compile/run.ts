@@ -11,16 +11,22 @@
  * build of warpc (a checkout of an older commit, built) in the same run, row by row, so the two
  * columns share the machine's mood. A run past --timeout seconds is stopped and reported as such.
  *
+ * "warpc" is the bin the package installs (package.json's `bin`: dist/bin/warpc.js, the CLI
+ * bundled by `npm run build`); --baseline names any other entry point (another build's
+ * dist/src/cli/main.js or dist/bin/warpc.js).
+ *
  * Start-up: the median of --runs interleaved runs of `node -e 0` (the floor), `warpc --version`,
- * `warpc status` and `warpc check` on a bundled profile, and each one's ratio to the floor.
+ * `warpc status`, `warpc check` on a 20-entry block-style profile and on
+ * fixtures/corporate-exclude (flow style: the full YAML parser), and each one's ratio to the floor.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const REPO = resolve(import.meta.dirname, '../../..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
+/** The bin the package installs (package.json's `bin`: the esbuild bundle, dist/bin/warpc.js), not tsc's modules. */
+const CLI = join(REPO, (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { bin: { warpc: string } }).bin.warpc);
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(name);
@@ -112,41 +118,57 @@ function median(xs: number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 }
 
-/** Milliseconds from spawning `node args` to its exit. */
-function spawnMs(args: readonly string[]): number {
+/**
+ * Wall milliseconds from spawning `node args` to its exit, and its CPU milliseconds (user +
+ * system, from GNU time): on a loaded machine the CPU time moves much less than the wall time.
+ */
+function spawnMs(args: readonly string[]): { wall: number; cpu: number } {
   const t0 = process.hrtime.bigint();
-  spawnSync(process.execPath, args, { stdio: 'ignore' });
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const m = /(\d+(?:\.\d+)?) (\d+(?:\.\d+)?)\s*$/.exec(r.stderr);
+  return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN };
 }
 
 /**
  * Start-up medians of --runs rounds. Each round runs `node -e 0`, then every command with
  * warpc and with the baseline, back to back, so a loaded machine slows every column alike.
  */
-function startupTable(commands: readonly (readonly string[])[]): void {
-  const floor: number[] = [];
-  const ours = commands.map((): number[] => []);
-  const theirs = commands.map((): number[] => []);
+function startupTable(commands: readonly { readonly label: string; readonly args: readonly string[] }[]): void {
+  const floor: { wall: number; cpu: number }[] = [];
+  const ours = commands.map((): { wall: number; cpu: number }[] => []);
+  const theirs = commands.map((): { wall: number; cpu: number }[] => []);
   for (let i = 0; i < RUNS; i++) {
     floor.push(spawnMs(['-e', '0']));
-    commands.forEach((args, c) => {
+    commands.forEach(({ args }, c) => {
       ours[c]!.push(spawnMs([CLI, ...args]));
       if (BASELINE) theirs[c]!.push(spawnMs([BASELINE, ...args]));
     });
   }
-  const f = median(floor);
-  const cell = (xs: number[]): string => `${median(xs).toFixed(0)} (${(median(xs) / f).toFixed(2)}×)`;
-  console.log(`\nStart-up, median of ${RUNS} interleaved rounds (ms, and × node -e 0):\n\n| command | warpc |${BASELINE ? ' baseline |' : ''}\n|---|---:|${BASELINE ? '---:|' : ''}`);
-  console.log(`| node -e 0 | ${f.toFixed(0)} |${BASELINE ? ' |' : ''}`);
-  commands.forEach((args, c) => console.log(`| warpc ${args[0]} | ${cell(ours[c]!)} |${BASELINE ? ` ${cell(theirs[c]!)} |` : ''}`));
+  const wall = (xs: { wall: number }[]): number => median(xs.map((x) => x.wall));
+  const cpu = (xs: { cpu: number }[]): number => median(xs.map((x) => x.cpu));
+  const f = wall(floor);
+  const fc = cpu(floor);
+  const cell = (xs: { wall: number; cpu: number }[]): string => `${wall(xs).toFixed(0)} (${(wall(xs) / f).toFixed(2)}×), cpu ${cpu(xs).toFixed(0)} (${(cpu(xs) / fc).toFixed(2)}×)`;
+  console.log(
+    `\nStart-up, median of ${RUNS} interleaved rounds (wall ms and × node -e 0, then CPU ms and ×):\n\n| command | warpc |${BASELINE ? ' baseline |' : ''}\n|---|---:|${BASELINE ? '---:|' : ''}`,
+  );
+  console.log(`| node -e 0 | ${f.toFixed(0)}, cpu ${fc.toFixed(0)} |${BASELINE ? ' |' : ''}`);
+  commands.forEach(({ label }, c) => console.log(`| ${label} | ${cell(ours[c]!)} |${BASELINE ? ` ${cell(theirs[c]!)} |` : ''}`));
 }
 
 function main(): void {
   const tmp = mkdtempSync(join(tmpdir(), 'warpc-bench-compile-'));
   try {
-    console.log(`load average at the start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    console.log(`warpc compile bench: node ${process.version}, sizes ${SIZES.join('/')}, timeout ${TIMEOUT_S} s${BASELINE ? `, baseline ${BASELINE}` : ''}`);
-    const head = BASELINE ? '| entries | family | command | warpc: wall (cpu) / peak RSS | baseline: wall (cpu) / peak RSS | written |' : '| entries | family | command | wall (cpu) / peak RSS | written |';
+    console.log(
+      `load average at the start: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
+    console.log(`warpc compile bench: node ${process.version}, warpc ${CLI}, sizes ${SIZES.join('/')}, timeout ${TIMEOUT_S} s${BASELINE ? `, baseline ${BASELINE}` : ''}`);
+    const head = BASELINE
+      ? '| entries | family | command | warpc: wall (cpu) / peak RSS | baseline: wall (cpu) / peak RSS | written |'
+      : '| entries | family | command | wall (cpu) / peak RSS | written |';
     console.log(`\n${head}\n${head.replace(/[^|]+/g, '---')}`);
     for (const n of SIZES) {
       for (const family of FAMILIES) {
@@ -177,10 +199,21 @@ function main(): void {
       }
     }
 
-    console.log(`\nload average at the end of the table: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    const small = join(REPO, 'fixtures/corporate-exclude/profile.yaml');
+    console.log(
+      `\nload average at the end of the table: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
+    const flow = join(REPO, 'fixtures/corporate-exclude/profile.yaml');
+    const block = join(tmp, 'block-20.yaml');
+    writeFileSync(block, scaleProfile(20, 4));
     const state = join(tmp, 'state');
-    startupTable([['--version'], ['status', '--state-dir', state], ['check', small]]);
+    startupTable([
+      { label: 'warpc --version', args: ['--version'] },
+      { label: 'warpc status', args: ['status', '--state-dir', state] },
+      { label: 'warpc check (20 entries, block style)', args: ['check', block] },
+      { label: 'warpc check (corporate-exclude, flow style)', args: ['check', flow] },
+    ]);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

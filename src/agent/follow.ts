@@ -159,7 +159,8 @@ export class Follower {
       method: 'GET',
       path: `/v0/reg/${encodeURIComponent(this.reg.id)}/bundle?os=${encodeURIComponent(this.reg.os)}${waitSeconds > 0 ? `&wait=${waitSeconds}` : ''}`,
       token: this.reg.token,
-      headers: etag !== null ? { 'if-none-match': `"${etag}"` } : {},
+      // gzip: the files are base64 text; orchestratorRequest decompresses (size-limited).
+      headers: { 'accept-encoding': 'gzip', ...(etag !== null ? { 'if-none-match': `"${etag}"` } : {}) },
       timeoutMs: (waitSeconds + 15) * 1000,
       signal,
     });

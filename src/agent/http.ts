@@ -11,6 +11,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { createHash, X509Certificate } from 'node:crypto';
 import { connect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import { gunzip } from 'node:zlib';
 import { spkiSha256 } from '../runtime/masque/cert.js';
 import { agentError, AgentError } from './errors.js';
 
@@ -35,7 +36,7 @@ export interface RequestOptions {
   readonly headers?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
-  /** Largest response body read (a bundle is a compiled folder: a few hundred KB). */
+  /** Largest response body read, compressed and decompressed (a bundle is a compiled folder: a few hundred KB). */
   readonly maxBytes?: number;
 }
 
@@ -175,7 +176,14 @@ export async function orchestratorRequest(u: URL, trust: Trust, o: RequestOption
         }
         chunks.push(c);
       });
-      res.on('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const enc = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+        if (enc === 'identity') return finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: raw });
+        if (enc !== 'gzip') return finish(new Error(`the answer's content-encoding ${JSON.stringify(enc)} is not one this agent reads`));
+        // A gzip answer (asked for with Accept-Encoding): its checksum is checked, and it may not inflate past the limit.
+        gunzip(raw, { maxOutputLength: max }, (err, out) => (err ? finish(new Error(`the gzip answer does not decompress (${err.message})`)) : finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: out })));
+      });
       res.on('error', (err) => finish(err));
     });
     req.end(body ?? undefined);

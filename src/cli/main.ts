@@ -5,6 +5,7 @@
  * loads only commander at registration; its action imports the rest when it
  * runs. `warpc --version` alone is answered before commander loads.
  */
+import { realpathSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { CliExit, EXIT } from './exit.js';
@@ -14,26 +15,26 @@ import { CliExit, EXIT } from './exit.js';
  * loads only the one it names (all of them for help or an unknown name).
  */
 const COMMANDS: Readonly<Record<string, () => Promise<{ register(program: Command): void }>>> = {
-  'compile': () => import('./compile.js'),
-  'check': () => import('./check.js'),
-  'explain': () => import('./explain.js'),
-  'diff': () => import('./diff.js'),
-  'preview': () => import('./preview.js'),
-  'import': () => import('./import.js'),
-  'match': () => import('./match.js'),
-  'export': () => import('./export.js'),
+  compile: () => import('./compile.js'),
+  check: () => import('./check.js'),
+  explain: () => import('./explain.js'),
+  diff: () => import('./diff.js'),
+  preview: () => import('./preview.js'),
+  import: () => import('./import.js'),
+  match: () => import('./match.js'),
+  export: () => import('./export.js'),
   'dns-proxy': () => import('./dns-proxy.js'),
-  'up': () => import('./up.js'),
-  'down': () => import('./down.js'),
-  'status': () => import('./status.js'),
-  'try': () => import('./try.js'),
-  'confirm': () => import('./confirm.js'),
-  'apply': () => import('./apply.js'),
-  'recover': () => import('./recover.js'),
-  'gateway': () => import('./gateway.js'),
-  'orchestrator': () => import('./orchestrator.js'),
-  'enroll': () => import('./enroll.js'),
-  'unenroll': () => import('./unenroll.js'),
+  up: () => import('./up.js'),
+  down: () => import('./down.js'),
+  status: () => import('./status.js'),
+  try: () => import('./try.js'),
+  confirm: () => import('./confirm.js'),
+  apply: () => import('./apply.js'),
+  recover: () => import('./recover.js'),
+  gateway: () => import('./gateway.js'),
+  orchestrator: () => import('./orchestrator.js'),
+  enroll: () => import('./enroll.js'),
+  unenroll: () => import('./unenroll.js'),
 };
 
 /** The program with every command, or with `only` (a command's name) alone. */
@@ -88,7 +89,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${(await import('node:fs')).realpathSync(process.argv[1])}`).href;
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${realpathSync(process.argv[1])}`).href;
 if (invokedDirectly) {
   process.exitCode = await main(process.argv.slice(2));
 }

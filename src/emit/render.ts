@@ -8,9 +8,10 @@
  * text goes through a quoting helper. test/emit/templates.test.ts walks every
  * template and fails on a bare `{{value}}`.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type HandlebarsNs from 'handlebars';
 import { canonicalV4Cidr, canonicalV6Cidr } from '../net/canonical.js';
 import { formatAddress, formatPrefix, parseAddress, parsePrefix } from '../net/ip.js';
@@ -128,26 +129,87 @@ const BLOCK_HELPERS: Record<string, (v: unknown) => string> = {
 export const ALLOWED_HELPERS = new Set([...Object.keys(VALUE_HELPERS), ...Object.keys(QUOTE_HELPERS), ...Object.keys(BLOCK_HELPERS)]);
 export const ALLOWED_BLOCKS = new Set(['each', 'if', 'unless']);
 
-/** Handlebars loads on first render, not at import: `warpc check` and `warpc status` never render. */
+/**
+ * Handlebars loads on first render, not at import: `warpc check` and `warpc status` never render.
+ * A template precompiled by the build (precompileTemplates) needs only Handlebars' small runtime;
+ * the full compiler loads only for a template the build did not precompile (vitest on a fresh
+ * checkout, a template edited since the build).
+ */
 let handlebars: typeof HandlebarsNs | undefined;
-let hb: typeof HandlebarsNs | undefined;
+let runtimeEnv: typeof HandlebarsNs | undefined;
+let compilerEnv: typeof HandlebarsNs | undefined;
 
 function loadHandlebars(): typeof HandlebarsNs {
   return (handlebars ??= createRequire(import.meta.url)('handlebars') as typeof HandlebarsNs);
 }
 
-function environment(): typeof HandlebarsNs {
-  if (!hb) {
-    hb = loadHandlebars().create();
-    for (const [name, fn] of Object.entries({ ...VALUE_HELPERS, ...QUOTE_HELPERS, ...BLOCK_HELPERS })) {
-      // The last argument Handlebars passes is its options object: ignore it.
-      hb.registerHelper(name, (value: unknown) => fn(value));
-    }
+/** An isolated environment of `base` (the runtime or the full package) with only warpc's helpers. */
+function withHelpers(base: typeof HandlebarsNs): typeof HandlebarsNs {
+  const env = base.create();
+  for (const [name, fn] of Object.entries({ ...VALUE_HELPERS, ...QUOTE_HELPERS, ...BLOCK_HELPERS })) {
+    // The last argument Handlebars passes is its options object: ignore it.
+    env.registerHelper(name, (value: unknown) => fn(value));
   }
-  return hb;
+  return env;
 }
 
-/** Each template is compiled once per process, when a target first renders it. */
+function runtime(): typeof HandlebarsNs {
+  return (runtimeEnv ??= withHelpers(createRequire(import.meta.url)('handlebars/runtime') as typeof HandlebarsNs));
+}
+
+/**
+ * The options every template is compiled with, on first render or by the build: no HTML
+ * escaping, strict lookups, only warpc's helpers, no re-indenting of partials.
+ */
+export const COMPILE_OPTIONS: Readonly<CompileOptions> = Object.freeze({
+  noEscape: true,
+  strict: true,
+  knownHelpers: Object.freeze(Object.fromEntries([...ALLOWED_HELPERS].map((h) => [h, true]))),
+  knownHelpersOnly: true,
+  preventIndent: true,
+});
+
+/** A copy for Handlebars, which adds its own defaults to the options object it is given. */
+const compileOptions = (): CompileOptions => ({ ...COMPILE_OPTIONS });
+
+/**
+ * What a precompiled template is keyed by: the sha256 of the Handlebars version, the compile
+ * options and the template's text. A precompiled template is used only under the key of the
+ * text render() reads now, so a template (or an option, or Handlebars) changed since the
+ * build is compiled afresh, never served stale.
+ */
+export function templateKey(text: string, version: string): string {
+  return createHash('sha256')
+    .update(`${version}\0${JSON.stringify(COMPILE_OPTIONS)}\0`)
+    .update(text)
+    .digest('hex');
+}
+
+/** Where the build writes a template's precompiled module: dist/targets/<target>/<name>.cjs (up.sh.hbs: up.sh.hbs.cjs). */
+export function precompiledPath(target: string, name: string): string {
+  return join(PACKAGE_ROOT, 'dist', 'targets', target, `${name}.cjs`);
+}
+
+interface PrecompiledTemplate {
+  readonly key: string;
+  readonly spec: TemplateSpecification;
+}
+
+/**
+ * The template function of `text`: the precompiled one at `file` when its key is the text's,
+ * else compiled from the text (with the full compiler). Exported for the tests.
+ */
+export function templateFunction(text: string, file: string): HandlebarsNs.TemplateDelegate {
+  const rt = runtime();
+  if (existsSync(file)) {
+    const pre = createRequire(import.meta.url)(file) as PrecompiledTemplate;
+    if (pre.key === templateKey(text, rt.VERSION)) return rt.template(pre.spec);
+  }
+  compilerEnv ??= withHelpers(loadHandlebars());
+  return compilerEnv.compile(text, compileOptions());
+}
+
+/** Each template is made once per process, when a target first renders it. */
 const compiled = new Map<string, HandlebarsNs.TemplateDelegate>();
 
 /** The absolute path of a template shipped with warpc. */
@@ -161,16 +223,38 @@ export function render(target: string, name: string, view: object): string {
   const key = `${target}/${name}`;
   let tpl = compiled.get(key);
   if (!tpl) {
-    tpl = environment().compile(readFileSync(templatePath(target, name), 'utf8'), {
-      noEscape: true,
-      strict: true,
-      knownHelpers: Object.fromEntries([...ALLOWED_HELPERS].map((h) => [h, true])),
-      knownHelpersOnly: true,
-      preventIndent: true,
-    });
+    tpl = templateFunction(readFileSync(templatePath(target, name), 'utf8'), precompiledPath(target, name));
     compiled.set(key, tpl);
   }
   return tpl(view, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
+}
+
+/**
+ * The build step (`npm run build`): every shipped template (targets/<target>/*.hbs) as a
+ * CommonJS module at precompiledPath(), holding its key and Handlebars' precompiled spec.
+ * Returns the paths written.
+ */
+export function precompileTemplates(): string[] {
+  const hbs = loadHandlebars();
+  const written: string[] = [];
+  const root = join(PACKAGE_ROOT, 'targets');
+  for (const target of readdirSync(root, { withFileTypes: true })) {
+    if (!target.isDirectory()) continue;
+    for (const name of readdirSync(join(root, target.name))
+      .filter((f) => f.endsWith('.hbs'))
+      .sort()) {
+      const text = readFileSync(templatePath(target.name, name), 'utf8');
+      const file = precompiledPath(target.name, name);
+      mkdirSync(dirname(file), { recursive: true });
+      const spec = hbs.precompile(text, compileOptions()) as unknown as string;
+      writeFileSync(
+        file,
+        `// Generated by npm run build from targets/${target.name}/${name}: do not edit.\nmodule.exports = { key: ${JSON.stringify(templateKey(text, hbs.VERSION))}, spec: ${spec} };\n`,
+      );
+      written.push(file);
+    }
+  }
+  return written;
 }
 
 /** Parse a template to its AST (for the template-safety test). */

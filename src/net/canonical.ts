@@ -14,6 +14,15 @@ import { zeroRunToCompress } from './ip.js';
  * host bits set. Anything else takes the general parse-and-format check.
  */
 export function canonicalV4Cidr(s: string): boolean {
+  return canonicalV4CidrValue(s) >= 0;
+}
+
+/**
+ * canonicalV4Cidr's scan, keeping what it read: `network * 64 + length` for canonical
+ * text (exact in a double: below 2^38), -1 for anything else. `v4Network` and `v4Length`
+ * take it apart.
+ */
+export function canonicalV4CidrValue(s: string): number {
   const n = s.length;
   let i = 0;
   let value = 0;
@@ -27,18 +36,21 @@ export function canonicalV4Cidr(s: string): boolean {
       i++;
     }
     const digits = i - start;
-    if (digits === 0 || digits > 3 || (digits > 1 && s.charCodeAt(start) === 0x30)) return false;
+    if (digits === 0 || digits > 3 || (digits > 1 && s.charCodeAt(start) === 0x30)) return -1;
     if (part < 4) {
-      if (x > 255 || i >= n || s.charCodeAt(i) !== (part < 3 ? 0x2e : 0x2f)) return false;
+      if (x > 255 || i >= n || s.charCodeAt(i) !== (part < 3 ? 0x2e : 0x2f)) return -1;
       value = value * 256 + x;
       i++;
     } else {
-      if (x > 32 || i !== n) return false;
-      return x === 32 || value % 2 ** (32 - x) === 0;
+      if (x > 32 || i !== n) return -1;
+      return x === 32 || value % 2 ** (32 - x) === 0 ? value * 64 + x : -1;
     }
   }
-  return false;
+  return -1;
 }
+
+export const v4Network = (packed: number): number => Math.floor(packed / 64);
+export const v4Length = (packed: number): number => packed % 64;
 
 /**
  * The IPv6 fast path: RFC 5952 text as formatAddress writes it (lowercase
@@ -48,21 +60,29 @@ export function canonicalV4Cidr(s: string): boolean {
  * address) is false and takes the general parse-and-format check.
  */
 export function canonicalV6Cidr(s: string): boolean {
+  return canonicalV6CidrGroups(s, []) >= 0;
+}
+
+/**
+ * canonicalV6Cidr's scan, keeping what it read: for canonical text, the prefix length, with
+ * the address's eight 16-bit groups in `groups`; -1 for anything else.
+ */
+export function canonicalV6CidrGroups(s: string, groups: number[]): number {
+  groups.length = 0;
   const slash = s.indexOf('/');
   const n = s.length;
-  if (slash < 2 || slash === n - 1 || n - slash > 4) return false;
+  if (slash < 2 || slash === n - 1 || n - slash > 4) return -1;
   let length = 0;
   for (let i = slash + 1; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39 || (i === slash + 1 && c === 0x30 && n - slash > 2)) return false;
+    if (c < 0x30 || c > 0x39 || (i === slash + 1 && c === 0x30 && n - slash > 2)) return -1;
     length = length * 10 + (c - 0x30);
   }
-  if (length > 128) return false;
-  const groups: number[] = [];
+  if (length > 128) return -1;
   let gap = -1;
   let i = 0;
   if (s.charCodeAt(0) === 0x3a) {
-    if (s.charCodeAt(1) !== 0x3a) return false;
+    if (s.charCodeAt(1) !== 0x3a) return -1;
     gap = 0;
     i = 2;
   }
@@ -76,29 +96,29 @@ export function canonicalV6Cidr(s: string): boolean {
       else break;
     }
     const digits = i - start;
-    if (digits === 0 || digits > 4 || (digits > 1 && s.charCodeAt(start) === 0x30) || groups.length === 8) return false;
+    if (digits === 0 || digits > 4 || (digits > 1 && s.charCodeAt(start) === 0x30) || groups.length === 8) return -1;
     groups.push(v);
     if (i === slash) break;
-    if (s.charCodeAt(i) !== 0x3a) return false; // a dot, an upper-case digit, anything else
+    if (s.charCodeAt(i) !== 0x3a) return -1; // a dot, an upper-case digit, anything else
     if (s.charCodeAt(i + 1) === 0x3a) {
-      if (gap >= 0) return false;
+      if (gap >= 0) return -1;
       gap = groups.length;
       i += 2;
-    } else if (++i === slash) return false;
+    } else if (++i === slash) return -1;
   }
   // The gap stands for at least two zero groups (one is written as 0).
-  if (gap < 0 ? groups.length !== 8 : groups.length > 6) return false;
+  if (gap < 0 ? groups.length !== 8 : groups.length > 6) return -1;
   const gapLen = gap < 0 ? 0 : 8 - groups.length;
   if (gap >= 0) groups.splice(gap, 0, ...Array<number>(gapLen).fill(0));
   // IPv4-mapped addresses are written with a dotted tail: the general check decides.
-  if (groups[5] === 0xffff && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) return false;
+  if (groups[5] === 0xffff && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) return -1;
   // The gap must be the first longest run of zero groups of two or more, and the only one compressed.
   const best = zeroRunToCompress(groups);
-  if (gap < 0 ? best.start >= 0 : best.start !== gap || best.length !== gapLen) return false;
+  if (gap < 0 ? best.start >= 0 : best.start !== gap || best.length !== gapLen) return -1;
   // No host bits: every bit past `length` is zero.
   for (let g = 0; g < 8; g++) {
     const keep = Math.min(16, Math.max(0, length - g * 16));
-    if ((groups[g]! & (0xffff >> keep)) !== 0) return false;
+    if ((groups[g]! & (0xffff >> keep)) !== 0) return -1;
   }
-  return true;
+  return length;
 }

@@ -107,6 +107,11 @@ function parseV6(text: string): bigint | null {
   }
   if (gap < 0 ? groups.length !== 8 : groups.length > 7) return null;
   if (gap >= 0) groups.splice(gap, 0, ...Array<number>(8 - groups.length).fill(0));
+  return v6Value(groups);
+}
+
+/** The IPv6 address of eight 16-bit groups, as a bigint (four 32-bit words, then one bigint). */
+export function v6Value(groups: readonly number[]): bigint {
   return (
     (BigInt(groups[0]! * 0x10000 + groups[1]!) << 96n) |
     (BigInt(groups[2]! * 0x10000 + groups[3]!) << 64n) |
@@ -166,6 +171,32 @@ export function prefixContains(p: Prefix, a: Address): boolean {
 /** Does `outer` contain all of `inner`? */
 export function prefixCovers(outer: Prefix, inner: Prefix): boolean {
   return outer.family === inner.family && outer.length <= inner.length && inner.network >= outer.network && prefixLast(inner) <= prefixLast(outer);
+}
+
+/**
+ * The indexes of `values` (IPv6 addresses) in ascending order, ties broken by `lengths` (when
+ * given) and then by index. It sorts on four 32-bit words per value: comparing bigints in a
+ * sort of 100,000 takes most of a second, comparing numbers a small part of it.
+ */
+export function orderV6(values: readonly bigint[], lengths?: ArrayLike<number>): Uint32Array {
+  const n = values.length;
+  const w = new Uint32Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    const hi = v >> 64n;
+    const lo = BigInt.asUintN(64, v);
+    w[4 * i] = Number(hi >> 32n);
+    w[4 * i + 1] = Number(BigInt.asUintN(32, hi));
+    w[4 * i + 2] = Number(lo >> 32n);
+    w[4 * i + 3] = Number(BigInt.asUintN(32, lo));
+  }
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => {
+    const x = 4 * a;
+    const y = 4 * b;
+    return w[x]! - w[y]! || w[x + 1]! - w[y + 1]! || w[x + 2]! - w[y + 2]! || w[x + 3]! - w[y + 3]! || (lengths ? lengths[a]! - lengths[b]! : 0) || a - b;
+  });
 }
 
 /** Dotted-quad text of an IPv4 address given as a number. */

@@ -6,7 +6,8 @@
  *
  * Instances are immutable.
  */
-import { MAX, formatPrefix, formatV4Number, parsePrefix, parseV4Number, zeroRunToCompress, type Address, type Family, type Prefix, prefixLast } from './ip.js';
+import { canonicalV4CidrValue, v4Length, v4Network } from './canonical.js';
+import { MAX, formatPrefix, formatV4Number, orderV6, parsePrefix, zeroRunToCompress, type Address, type Family, type Prefix, prefixLast } from './ip.js';
 
 /**
  * An interval bound: a number for IPv4 (exact, and much faster than bigint),
@@ -19,6 +20,21 @@ const next = (b: Bound): Bound => (typeof b === 'number' ? b + 1 : b + 1n);
 const prev = (b: Bound): Bound => (typeof b === 'number' ? b - 1 : b - 1n);
 const ZERO: Record<Family, Bound> = { 4: 0, 6: 0n };
 const TOP: Record<Family, Bound> = { 4: Number(MAX[4]), 6: MAX[6] };
+
+/**
+ * Room for up to `n` bounds of a family, written by index and cut to length by `fit`:
+ * IPv4 bounds live in a presized Float64Array (no growth by push, no boxing), IPv6
+ * bounds in an array of bigints.
+ */
+function room(family: Family, n: number): Bound[] {
+  return (family === 4 ? new Float64Array(n) : new Array<bigint>(n)) as unknown as Bound[];
+}
+
+function fit(bounds: Bound[], n: number): Bound[] {
+  if (bounds instanceof Float64Array) return (n === bounds.length ? bounds : bounds.slice(0, n)) as unknown as Bound[];
+  bounds.length = n;
+  return bounds;
+}
 
 export class PrefixSet {
   private constructor(
@@ -46,22 +62,26 @@ export class PrefixSet {
   static fromPrefixes(family: Family, prefixes: Iterable<Prefix>): PrefixSet {
     if (family === 4) {
       // IPv4 fits in doubles: no bigint arithmetic and native typed-array sorts.
-      const starts: number[] = [];
-      const ends: number[] = [];
-      for (const p of prefixes) {
+      const list = Array.isArray(prefixes) ? (prefixes as readonly Prefix[]) : [...prefixes];
+      const starts = new Float64Array(list.length);
+      const ends = new Float64Array(list.length);
+      for (let i = 0; i < list.length; i++) {
+        const p = list[i]!;
         if (p.family !== family) throw new Error(`PrefixSet(${family}) given an IPv${p.family} prefix`);
         const lo = Number(p.network);
-        starts.push(lo);
-        ends.push(lo + 2 ** (32 - p.length));
+        starts[i] = lo;
+        ends[i] = lo + 2 ** (32 - p.length);
       }
-      return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
+      return PrefixSet.fromHalfOpenV4(starts, ends);
     }
-    const ranges: [bigint, bigint][] = [];
+    const los: bigint[] = [];
+    const his: bigint[] = [];
     for (const p of prefixes) {
       if (p.family !== family) throw new Error(`PrefixSet(${family}) given an IPv${p.family} prefix`);
-      ranges.push([p.network, prefixLast(p)]);
+      los.push(p.network);
+      his.push(prefixLast(p));
     }
-    return PrefixSet.fromRanges(family, ranges);
+    return PrefixSet.mergeV6(los, his);
   }
 
   /**
@@ -72,9 +92,10 @@ export class PrefixSet {
   private static fromHalfOpenV4(starts: Float64Array, ends: Float64Array): PrefixSet {
     starts.sort();
     ends.sort();
-    const los: number[] = [];
-    const his: number[] = [];
     const n = starts.length;
+    const los = new Float64Array(n);
+    const his = new Float64Array(n);
+    let k = 0;
     let depth = 0;
     let open = 0;
     let j = 0;
@@ -84,17 +105,17 @@ export class PrefixSet {
         i++;
       } else {
         if (--depth === 0) {
-          los.push(open);
-          his.push(ends[j]! - 1);
+          los[k] = open;
+          his[k++] = ends[j]! - 1;
         }
         j++;
       }
     }
     if (n > 0) {
-      los.push(open);
-      his.push(ends[n - 1]! - 1);
+      los[k] = open;
+      his[k++] = ends[n - 1]! - 1;
     }
-    return new PrefixSet(4, los, his);
+    return new PrefixSet(4, fit(los as unknown as Bound[], k), fit(his as unknown as Bound[], k));
   }
 
   /** Build from CIDR text; throws on text that does not parse (validate first). */
@@ -109,27 +130,26 @@ export class PrefixSet {
     return PrefixSet.fromPrefixes(family, prefixes);
   }
 
-  /** IPv4 CIDR text straight to numbers: the same grammar as parsePrefix, without a bigint per prefix. */
+  /** IPv4 CIDR text straight to numbers: canonical text in one scan, anything else through parsePrefix; no bigint per prefix on the fast path. */
   private static fromCidrsV4(cidrs: Iterable<string>): PrefixSet {
     const starts: number[] = [];
     const ends: number[] = [];
     for (const c of cidrs) {
-      const slash = c.indexOf('/');
-      const network = parseV4Number(slash < 0 ? c : c.slice(0, slash));
-      let length = 32;
-      if (slash >= 0) {
-        const lenText = c.slice(slash + 1);
-        length = /^(0|[1-9][0-9]?)$/.test(lenText) ? Number(lenText) : -1;
-      }
-      const size = 2 ** (32 - length);
-      if (network < 0 || length < 0 || length > 32 || network % size !== 0) {
-        // Off the fast path: the general parser says what is wrong (or that it is IPv6).
+      const packed = canonicalV4CidrValue(c);
+      let network: number;
+      let length: number;
+      if (packed >= 0) {
+        network = v4Network(packed);
+        length = v4Length(packed);
+      } else {
         const r = parsePrefix(c);
         if (!r.ok) throw new Error(`not a prefix: ${c}`);
-        throw new Error(`PrefixSet(4) given an IPv${r.prefix.family} prefix`);
+        if (r.prefix.family !== 4) throw new Error(`PrefixSet(4) given an IPv${r.prefix.family} prefix`);
+        network = Number(r.prefix.network);
+        length = r.prefix.length;
       }
       starts.push(network);
-      ends.push(network + size);
+      ends.push(network + 2 ** (32 - length));
     }
     return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
   }
@@ -146,10 +166,20 @@ export class PrefixSet {
       }
       return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
     }
-    const sorted = [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return PrefixSet.mergeV6(
+      ranges.map((r) => r[0]),
+      ranges.map((r) => r[1]),
+    );
+  }
+
+  /** IPv6 inclusive ranges [starts[k], ends[k]] (empty ones skipped) sorted by start and merged where they overlap or touch. */
+  private static mergeV6(starts: readonly bigint[], ends: readonly bigint[]): PrefixSet {
+    const order = orderV6(starts);
     const los: bigint[] = [];
     const his: bigint[] = [];
-    for (const [lo, hi] of sorted) {
+    for (let k = 0; k < order.length; k++) {
+      const lo = starts[order[k]!]!;
+      const hi = ends[order[k]!]!;
       if (lo > hi) continue;
       const last = his.length - 1;
       if (last >= 0 && lo <= his[last]! + 1n) {
@@ -159,7 +189,7 @@ export class PrefixSet {
         his.push(hi);
       }
     }
-    return new PrefixSet(family, los, his);
+    return new PrefixSet(6, los, his);
   }
 
   get isEmpty(): boolean {
@@ -168,7 +198,7 @@ export class PrefixSet {
 
   /** The maximal intervals, ascending. */
   ranges(): [bigint, bigint][] {
-    return this.los.map((lo, i) => [BigInt(lo), BigInt(this.his[i]!)]);
+    return Array.from(this.los, (lo, i) => [BigInt(lo), BigInt(this.his[i]!)]);
   }
 
   /** Number of addresses in the set. */
@@ -209,8 +239,9 @@ export class PrefixSet {
     if (other.isEmpty) return this;
     if (this.isEmpty) return other;
     // Both lists are sorted: merge them in one pass, no re-sorting.
-    const los: Bound[] = [];
-    const his: Bound[] = [];
+    const los = room(this.family, this.los.length + other.los.length);
+    const his = room(this.family, this.los.length + other.los.length);
+    let k = 0;
     let i = 0;
     let j = 0;
     while (i < this.los.length || j < other.los.length) {
@@ -223,61 +254,64 @@ export class PrefixSet {
         lo = other.los[j]!;
         hi = other.his[j++]!;
       }
-      const last = his.length - 1;
-      if (last >= 0 && lo <= next(his[last]!)) {
-        if (hi > his[last]!) his[last] = hi;
+      if (k > 0 && lo <= next(his[k - 1]!)) {
+        if (hi > his[k - 1]!) his[k - 1] = hi;
       } else {
-        los.push(lo);
-        his.push(hi);
+        los[k] = lo;
+        his[k++] = hi;
       }
     }
-    return new PrefixSet(this.family, los, his);
+    return new PrefixSet(this.family, fit(los, k), fit(his, k));
   }
 
   complement(): PrefixSet {
-    const los: Bound[] = [];
-    const his: Bound[] = [];
+    const los = room(this.family, this.los.length + 1);
+    const his = room(this.family, this.los.length + 1);
+    let k = 0;
     const top = TOP[this.family];
     let from = ZERO[this.family];
     for (let i = 0; i < this.los.length; i++) {
       if (this.los[i]! > from) {
-        los.push(from);
-        his.push(prev(this.los[i]!));
+        los[k] = from;
+        his[k++] = prev(this.los[i]!);
       }
-      if (this.his[i]! === top) return new PrefixSet(this.family, los, his);
+      if (this.his[i]! === top) return new PrefixSet(this.family, fit(los, k), fit(his, k));
       from = next(this.his[i]!);
     }
-    los.push(from);
-    his.push(top);
-    return new PrefixSet(this.family, los, his);
+    los[k] = from;
+    his[k++] = top;
+    return new PrefixSet(this.family, fit(los, k), fit(his, k));
   }
 
   intersect(other: PrefixSet): PrefixSet {
     this.sameFamily(other);
-    const los: Bound[] = [];
-    const his: Bound[] = [];
+    const los = room(this.family, this.los.length + other.los.length);
+    const his = room(this.family, this.los.length + other.los.length);
+    let k = 0;
     let i = 0;
     let j = 0;
     while (i < this.los.length && j < other.los.length) {
       const lo = this.los[i]! > other.los[j]! ? this.los[i]! : other.los[j]!;
       const hi = this.his[i]! < other.his[j]! ? this.his[i]! : other.his[j]!;
       if (lo <= hi) {
-        los.push(lo);
-        his.push(hi);
+        los[k] = lo;
+        his[k++] = hi;
       }
       if (this.his[i]! < other.his[j]!) i++;
       else j++;
     }
     // Pieces of disjoint non-adjacent intervals stay disjoint and non-adjacent.
-    return new PrefixSet(this.family, los, his);
+    return new PrefixSet(this.family, fit(los, k), fit(his, k));
   }
 
   subtract(other: PrefixSet): PrefixSet {
     this.sameFamily(other);
     if (this.isEmpty || other.isEmpty) return this;
     // One pass: cut each interval of this set by the intervals of other that overlap it.
-    const los: Bound[] = [];
-    const his: Bound[] = [];
+    // Each interval of other cuts at most one more piece.
+    const los = room(this.family, this.los.length + other.los.length);
+    const his = room(this.family, this.los.length + other.los.length);
+    let n = 0;
     const ol = other.los;
     const oh = other.his;
     let j = 0;
@@ -288,8 +322,8 @@ export class PrefixSet {
       let k = j;
       while (k < ol.length && ol[k]! <= hi) {
         if (ol[k]! > lo) {
-          los.push(lo);
-          his.push(prev(ol[k]!));
+          los[n] = lo;
+          his[n++] = prev(ol[k]!);
         }
         if (oh[k]! >= hi) {
           lo = next(hi); // nothing left of this interval
@@ -299,11 +333,11 @@ export class PrefixSet {
         k++;
       }
       if (lo <= hi) {
-        los.push(lo);
-        his.push(hi);
+        los[n] = lo;
+        his[n++] = hi;
       }
     }
-    return new PrefixSet(this.family, los, his);
+    return new PrefixSet(this.family, fit(los, n), fit(his, n));
   }
 
   equals(other: PrefixSet): boolean {

@@ -2,9 +2,10 @@
  * Compiled bundles: a profile's warpc YAML compiled for one OS target, exactly as
  * `warpc compile --target <os>` writes it (manifest.json plus `<os>/…`), once per
  * (profile id, revision, os) and kept in memory (least recently used first out,
- * at most `max` entries). The files are kept as the JSON text of the response's
- * `files` member, so serving a bundle to many devices costs a signature and a
- * string concatenation.
+ * at most `max` entries). The files are kept as the bytes that end every answer of
+ * the bundle (`,"files":{…}}`, a SharedTail of gzip.ts, compressed once when a
+ * device asks for gzip), so serving a bundle to many devices costs a signature and
+ * a small head per device.
  *
  * Decides: what a bundle holds. Must not touch: the store, HTTP, signing.
  */
@@ -13,13 +14,14 @@ import { compile } from '../compile.js';
 import { hasErrors, toJSON } from '../diagnostics/diagnostic.js';
 import { findTarget } from '../emit/registry.js';
 import { MANIFEST_FILE } from '../contract/manifest.js';
+import { SharedTail } from './gzip.js';
 
 /** The OS targets a device can ask for (the mdm target is for administrators, not devices). */
 export const BUNDLE_OS = ['linux', 'macos', 'windows', 'ios', 'android'] as const;
 export type BundleOs = (typeof BUNDLE_OS)[number];
 
 export type Compiled =
-  | { readonly ok: true; readonly manifestSha256: string; readonly filesJson: string; readonly bytes: number }
+  | { readonly ok: true; readonly manifestSha256: string; readonly tail: SharedTail; readonly bytes: number }
   | { readonly ok: false; readonly diagnostics: Record<string, unknown>[] };
 
 export class BundleCache {
@@ -57,5 +59,5 @@ function compileBundle(source: string, os: BundleOs, name: string): Compiled {
     files[path] = buf.toString('base64');
   }
   const manifest = Buffer.from(r.files.get(MANIFEST_FILE)!.text, 'utf8');
-  return { ok: true, manifestSha256: createHash('sha256').update(manifest).digest('hex'), filesJson: JSON.stringify(files), bytes };
+  return { ok: true, manifestSha256: createHash('sha256').update(manifest).digest('hex'), tail: new SharedTail(Buffer.from(`,"files":${JSON.stringify(files)}}`, 'utf8')), bytes };
 }

@@ -22,6 +22,7 @@ import { BUNDLE_FORMAT } from '../contract/orchestrator.js';
 import { selectProfile, type Device, type OsName } from '../match/eval.js';
 import { BUNDLE_OS, type BundleCache, type BundleOs, type Compiled } from './bundles.js';
 import { ApiFailure, readJson, sendJson, validate } from './http.js';
+import { acceptsGzip, type SharedTail } from './gzip.js';
 import { candidatesOf, DEFAULT_ID, profileSources, type MasqueGateway } from './profiles.js';
 import type { Signer } from './signing.js';
 import { StoreConflict, type AddressPools, type Change, type DeviceRow, type ProfileRow, type Store } from './store/types.js';
@@ -74,7 +75,8 @@ interface ProfilesView {
   readonly candidates: ReturnType<typeof candidatesOf>;
 }
 
-type Served = { status: 200; etag: string; body: string; version: number } | { status: 304; etag: string; version: number };
+/** A 200's body is `head` (the signed statement: per device) then the bundle's shared tail (the files). */
+type Served = { status: 200; etag: string; head: Buffer; tail: SharedTail; version: number } | { status: 304; etag: string; version: number };
 type Refused = { status: 422; body: unknown };
 /** A selection: the store key (`<profile id>@<revision>/<os>`) and its compiled bundle. */
 interface Chosen {
@@ -90,6 +92,8 @@ interface BundleWaiter {
   readonly os: BundleOs;
   readonly version: number;
   readonly deadline: number;
+  /** The request accepts a gzip answer. */
+  readonly gzip: boolean;
 }
 interface GatewayWaiter {
   readonly version: number;
@@ -305,7 +309,7 @@ export class DeviceApi {
       const heard = this.changes;
       const served = await this.serve(d, os, have);
       if (served.status === 304 && wait > 0) {
-        this.bundleWaiters.set(res, { deviceId: d.id, os, version: served.version, deadline: now + wait * 1000 });
+        this.bundleWaiters.set(res, { deviceId: d.id, os, version: served.version, deadline: now + wait * 1000, gzip: acceptsGzip(req.headers['accept-encoding']) });
         res.once('close', this.onClose);
         // A change that arrived while this request was being answered found no waiter yet.
         if (this.changes !== heard) {
@@ -314,7 +318,7 @@ export class DeviceApi {
         }
         return;
       }
-      return reply(res, served);
+      return reply(res, served, acceptsGzip(req.headers['accept-encoding']));
     }
     throw new ApiFailure(404, 'not_found', `no such route: ${method} ${req.url ?? ''}`);
   }
@@ -375,7 +379,7 @@ export class DeviceApi {
       issued_at: new Date().toISOString(),
     };
     const signed = this.ctx.signer.sign(statement);
-    return { status: 200, etag, version, body: `{"statement":"${signed.statement}","signature":"${signed.signature}","files":${c.compiled.filesJson}}` };
+    return { status: 200, etag, version, head: Buffer.from(`{"statement":"${signed.statement}","signature":"${signed.signature}"`, 'latin1'), tail: c.compiled.tail };
   }
 
   private async peers(): Promise<GatewayPeers> {
@@ -396,7 +400,7 @@ export class DeviceApi {
     for (const [res, w] of this.bundleWaiters) {
       if (w.deadline > now) continue;
       this.bundleWaiters.delete(res);
-      reply(res, { status: 304, etag: `"${w.version}"`, version: w.version });
+      reply(res, { status: 304, etag: `"${w.version}"`, version: w.version }, false);
     }
     for (const [res, w] of this.gatewayWaiters) {
       if (w.deadline > now) continue;
@@ -473,7 +477,7 @@ export class DeviceApi {
       }
       const c = this.choose(view, d, w.os);
       if (c.status === 422) {
-        if (this.bundleWaiters.delete(res)) reply(res, c);
+        if (this.bundleWaiters.delete(res)) reply(res, c, false);
         continue;
       }
       inBatch.add(d.id);
@@ -490,14 +494,14 @@ export class DeviceApi {
       if (v === null || v === undefined) return this.gone(b.res, b.w);
       if (v === b.w.version || this.bundleWaiters.get(b.res) !== b.w) return;
       this.bundleWaiters.delete(b.res);
-      reply(b.res, this.answer(b.d, b.w.os, b.w.version, v, b.c));
+      reply(b.res, this.answer(b.d, b.w.os, b.w.version, v, b.c), b.w.gzip);
     });
     for (const [res, w, d] of single) {
       try {
         const served = await this.serve(d, w.os, w.version);
         if (served.status !== 304 && this.bundleWaiters.get(res) === w) {
           this.bundleWaiters.delete(res);
-          reply(res, served);
+          reply(res, served, w.gzip);
         }
       } catch {
         // Stays waiting: its 304 comes at the deadline.
@@ -511,14 +515,20 @@ export class DeviceApi {
   }
 }
 
-function reply(res: ServerResponse, s: Served | Refused): void {
+/** Writes an answer; a 200 as its head and the shared tail's Buffers (gzip when the request accepts it), never one string per device. */
+function reply(res: ServerResponse, s: Served | Refused, gzip: boolean): void {
   if (res.writableEnded || res.destroyed) return;
   if (s.status === 422) return sendJson(res, 422, s.body);
   if (s.status === 304) {
     res.writeHead(304, { etag: s.etag, 'cache-control': 'no-store' }).end();
     return;
   }
-  sendJson(res, 200, s.body, { etag: s.etag });
+  const parts = gzip ? s.tail.gzip(s.head) : s.tail.identity(s.head);
+  let length = 0;
+  for (const p of parts) length += p.length;
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': length, 'cache-control': 'no-store', vary: 'accept-encoding', ...(gzip ? { 'content-encoding': 'gzip' } : {}), etag: s.etag });
+  for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
+  res.end(parts[parts.length - 1]);
 }
 
 function replyPeers(res: ServerResponse, cur: GatewayPeers, have: number | null): void {

@@ -4,7 +4,14 @@
  * shared platform domain whose names belong to many unrelated customers.
  * Reverse zones (`*.arpa`) are meant for Local Domain Fallback and never count.
  */
-import { parse } from 'tldts';
+import { createRequire } from 'node:module';
+import type * as TldtsNs from 'tldts';
+
+/** tldts (the list itself, most of its size) loads on the first suffix to look up: most profiles name none. */
+let tldts: typeof TldtsNs | undefined;
+function parse(hostname: string, options: Parameters<typeof TldtsNs.parse>[1]): ReturnType<typeof TldtsNs.parse> {
+  return (tldts ??= createRequire(import.meta.url)('tldts') as typeof TldtsNs).parse(hostname, options);
+}
 
 /** Cloud and CDN domains that hold public suffixes of their own (s3.amazonaws.com, …) or serve every customer. */
 const SHARED_PLATFORMS: readonly string[] = [

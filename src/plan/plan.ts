@@ -69,40 +69,55 @@ export function decideAddress(plan: Pick<Plan, 'serviceMode' | 'features' | 'spl
   const same = (s: string): boolean => sameAddress(parseAddress(s)!, address);
   const bypass = plan.split.bypass.find((b) => same(b.address));
   if (bypass) return { address: text, path, reason: { kind: 'bypass', bypass } };
-  const parsed = parsedRules(plan.split.rules);
-  const containing = (source: AddressRule['source']): AddressRule | undefined => {
-    let best: AddressRule | undefined;
-    let bestLen = -1;
-    plan.split.rules.forEach((r, i) => {
-      if (r.source !== source) return;
-      const p = parsed[i];
-      if (p !== null && p !== undefined && prefixContains(p, address) && p.length > bestLen) {
-        best = r;
-        bestLen = p.length;
-      }
-    });
-    return best;
-  };
-  const always = containing('always_tunnel');
-  if (always) return { address: text, path, reason: { kind: 'always_tunnel', rule: always } };
-  const entry = containing('entry');
-  if (entry) return { address: text, path, reason: { kind: 'entry', rule: entry } };
+  // The most specific rule of each source that contains the address, in one pass.
+  const { prefixes, v4 } = ruleIndex(plan.split.rules);
+  const rules = plan.split.rules;
+  let always = -1;
+  let entry = -1;
+  const a4 = address.family === 4 ? Number(address.value) : -1;
+  for (let i = 0; i < rules.length; i++) {
+    const p = prefixes[i];
+    if (p === null || p === undefined || p.family !== address.family) continue;
+    if (a4 >= 0 ? a4 < v4[2 * i]! || a4 >= v4[2 * i + 1]! : !prefixContains(p, address)) continue;
+    if (rules[i]!.source === 'always_tunnel') {
+      if (always < 0 || p.length > prefixes[always]!.length) always = i;
+    } else if (entry < 0 || p.length > prefixes[entry]!.length) entry = i;
+  }
+  if (always >= 0) return { address: text, path, reason: { kind: 'always_tunnel', rule: rules[always]! } };
+  if (entry >= 0) return { address: text, path, reason: { kind: 'entry', rule: rules[entry]! } };
   if (plan.split.dohTunnel.some(same)) return { address: text, path, reason: { kind: 'doh_tunnel' } };
   return { address: text, path, reason: { kind: 'mode_default', mode: plan.split.mode } };
 }
 
-/** Each rule's prefix, parsed once per rule list (a plan decides several addresses against 100,000 rules). */
-const PARSED_RULES = new WeakMap<readonly AddressRule[], (Prefix | null)[]>();
-function parsedRules(rules: readonly AddressRule[]): (Prefix | null)[] {
-  let parsed = PARSED_RULES.get(rules);
-  if (parsed === undefined || parsed.length !== rules.length) {
-    parsed = rules.map((r) => {
-      const p = parsePrefix(r.cidr);
-      return p.ok ? p.prefix : null;
+/**
+ * Each rule's prefix, and for IPv4 its half-open range [network, end) as numbers (a pair per
+ * rule in `v4`), made once per rule list: a plan decides several addresses against 100,000
+ * rules, and comparing numbers makes no bigint per rule and address.
+ */
+interface RuleIndex {
+  readonly prefixes: readonly (Prefix | null)[];
+  readonly v4: Float64Array;
+}
+const RULE_INDEX = new WeakMap<readonly AddressRule[], RuleIndex>();
+function ruleIndex(rules: readonly AddressRule[], parsed?: readonly (Prefix | null)[]): RuleIndex {
+  let index = RULE_INDEX.get(rules);
+  if (index === undefined || index.prefixes.length !== rules.length) {
+    const prefixes =
+      parsed ??
+      rules.map((r) => {
+        const p = parsePrefix(r.cidr);
+        return p.ok ? p.prefix : null;
+      });
+    const v4 = new Float64Array(2 * prefixes.length);
+    prefixes.forEach((p, i) => {
+      if (p?.family !== 4) return;
+      v4[2 * i] = Number(p.network);
+      v4[2 * i + 1] = Number(p.network) + 2 ** (32 - p.length);
     });
-    PARSED_RULES.set(rules, parsed);
+    index = { prefixes, v4 };
+    RULE_INDEX.set(rules, index);
   }
-  return parsed;
+  return index;
 }
 
 function sameAddress(a: Address, b: Address): boolean {
@@ -133,10 +148,9 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   const listed: Prefix[] = [];
   for (const e of profile.splitTunnel.entries) {
     if (e.kind !== 'address') continue;
-    // Validation parsed and formatted the entry already: its text is canonical.
-    const p = e.prefix ?? mustPrefix(e.address);
-    listed.push(p);
-    rules.push({ cidr: e.prefix ? e.address : formatPrefix(p), source: 'entry', description: e.description, pos: e.pos, isDefault: e.isDefault });
+    // Validation parsed and formatted the entry already (its text is canonical), and the entry is its own rule.
+    listed.push(e.prefix ?? mustPrefix(e.address));
+    rules.push(e);
   }
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {
@@ -154,7 +168,7 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   }
 
   // decideAddress looks every rule's prefix up: these are they, parsed once.
-  PARSED_RULES.set(rules, [...listed, ...always]);
+  ruleIndex(rules, [...listed, ...always]);
 
   let tunnel: DualSet;
   let dohTunnel: string[] = [];

@@ -40,8 +40,9 @@ function giveUp(): never {
   throw new GiveUp();
 }
 
-/** A key at the reader's offset (sticky): an identifier, a colon, then a space or the end of the line. */
-const KEY = /([A-Za-z_][A-Za-z0-9_]{0,63}):(?= |\n|$)/y;
+/** May `c` start a key (a letter or `_`), and continue one (also a digit)? Keys are 1–64 such characters. */
+const keyStart = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+const keyPart = (c: number): boolean => keyStart(c) || (c >= 0x30 && c <= 0x39);
 /** Core-schema forms the reader does not resolve itself (yaml's core tags other than str, plain decimal int, bool, null). */
 const OTHER_CORE = /^(?:[-+][0-9]+|[0-9]{16,}|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/;
 const NULL = /^(?:~|[Nn]ull|NULL)$/;
@@ -77,9 +78,8 @@ export function readFastYaml(source: string): FastDocument | null {
 class Nodes {
   t = new Int32Array(F * 1024);
   n = 0;
-  /** Each distinct key once. */
+  /** Each distinct key once; a node names its key by its index here. */
   readonly keys: string[] = [];
-  readonly keyIds = new Map<string, number>();
   readonly items = new Map<number, number[]>();
 
   add(kind: number, line: number, col: number, length: number, keyLine: number): number {
@@ -102,15 +102,12 @@ class Nodes {
     return id;
   }
 
-  /** Name node `id` by `key`, as a child of a map. */
-  name(id: number, key: string): void {
-    let k = this.keyIds.get(key);
-    if (k === undefined) {
-      k = this.keys.length;
-      this.keys.push(key);
-      this.keyIds.set(key, k);
-    }
-    this.t[id * F + 7] = k;
+  /** The index in `keys` of the key written at s[from, to), added when new (no string made for a key seen before). */
+  keyId(s: string, from: number, to: number): number {
+    const keys = this.keys;
+    for (let k = 0; k < keys.length; k++) if (keys[k]!.length === to - from && s.startsWith(keys[k]!, from)) return k;
+    keys.push(s.slice(from, to));
+    return keys.length - 1;
   }
 }
 
@@ -121,6 +118,10 @@ class Reader {
   private end = 0;
   private line = 1;
   private readonly nodes = new Nodes();
+  /** The value of the node the last block, nested or scalar call read (they return its node). */
+  private value: unknown = null;
+  /** The key keyAt last found, as an index into nodes.keys. */
+  private key = -1;
 
   constructor(source: string) {
     this.s = source;
@@ -133,7 +134,7 @@ class Reader {
     const ind = this.indent();
     if (this.isDash(ind)) giveUp();
     const value: Record<string, unknown> = {};
-    this.map(ind, 0, value);
+    this.map(ind, 0, value, this.keyAt(this.start + ind));
     this.skipBlank();
     if (!this.atEnd()) giveUp();
     const { t, keys, items } = this.nodes;
@@ -168,6 +169,21 @@ class Reader {
     return at < this.end && this.s.charCodeAt(at) === 0x2d && (at + 1 === this.end || this.s.charCodeAt(at + 1) === 0x20);
   }
 
+  /**
+   * A key at offset `p` of the current line: an identifier of 1–64 characters, a colon, then
+   * a space or the end of the line. Its end (after the colon), with `key` set; -1 when there is none.
+   */
+  private keyAt(p: number): number {
+    const s = this.s;
+    const end = this.end;
+    if (p >= end || !keyStart(s.charCodeAt(p))) return -1;
+    let i = p + 1;
+    while (i < end && keyPart(s.charCodeAt(i))) i++;
+    if (i - p > 64 || i >= end || s.charCodeAt(i) !== 0x3a || (i + 1 < end && s.charCodeAt(i + 1) !== 0x20)) return -1;
+    this.key = this.nodes.keyId(s, p, i);
+    return i + 1;
+  }
+
   /** Skip empty lines, lines of spaces and comment lines. */
   private skipBlank(): void {
     while (!this.atEnd()) {
@@ -178,13 +194,17 @@ class Reader {
   }
 
   /** The block node starting on the current line at indentation `ind`, the value of the key or dash on line `keyLine`. */
-  private block(ind: number, keyLine: number): { value: unknown; node: number } {
+  private block(ind: number, keyLine: number): number {
     if (this.isDash(ind)) {
       const value: unknown[] = [];
-      return { value, node: this.seq(ind, keyLine, value) };
+      const node = this.seq(ind, keyLine, value);
+      this.value = value;
+      return node;
     }
     const value: Record<string, unknown> = {};
-    return { value, node: this.map(ind, keyLine, value) };
+    const node = this.map(ind, keyLine, value, this.keyAt(this.start + ind));
+    this.value = value;
+    return node;
   }
 
   /**
@@ -192,7 +212,7 @@ class Reader {
    * a deeper block, a same-indent sequence (keys only), or an empty value (null) that
    * stands at column k.
    */
-  private nested(ind: number, k: number, sameIndentSeq: boolean): { value: unknown; node: number } {
+  private nested(ind: number, k: number, sameIndentSeq: boolean): number {
     const keyLine = this.line;
     this.nextLine();
     this.skipBlank();
@@ -201,51 +221,57 @@ class Reader {
       if (next > ind) return this.block(next, keyLine);
       if (next === ind && sameIndentSeq && this.isDash(ind)) {
         const value: unknown[] = [];
-        return { value, node: this.seq(ind, keyLine, value) };
+        const node = this.seq(ind, keyLine, value);
+        this.value = value;
+        return node;
       }
     }
-    return { value: null, node: this.nodes.add(SCALAR, keyLine, k + 1, 0, keyLine) };
+    this.value = null;
+    return this.nodes.add(SCALAR, keyLine, k + 1, 0, keyLine);
   }
 
-  /** A block mapping whose keys stand at column `ind` (0-based), the first on the current line. */
-  private map(ind: number, keyLine: number, out: Record<string, unknown>): number {
+  /**
+   * A block mapping whose keys stand at column `ind` (0-based), the first on the current line;
+   * `after` is keyAt's answer for that first key (the caller has looked already).
+   */
+  private map(ind: number, keyLine: number, out: Record<string, unknown>, after: number): number {
     const nodes = this.nodes;
     const self = nodes.add(MAP, this.line, ind + 1, this.end - this.start - ind, keyLine);
     // The keys so far, for duplicates; made at the second key (most maps of a large profile have one).
-    let first: string | undefined;
-    let seen: Set<string> | undefined;
+    let first = -1;
+    let seen: Set<number> | undefined;
     let last = -1;
     for (;;) {
       const s = this.s;
-      KEY.lastIndex = this.start + ind;
-      const m = KEY.exec(s);
-      if (!m || m.index + m[0].length > this.end) giveUp();
-      const key = m![1]!;
+      if (after < 0) giveUp();
+      const keyId = this.key;
+      const key = nodes.keys[keyId]!;
       if (key === '__proto__') giveUp();
-      if (first === undefined) first = key;
+      if (first < 0) first = keyId;
       else {
         seen ??= new Set([first]);
-        if (seen.has(key)) giveUp();
-        seen.add(key);
+        if (seen.has(keyId)) giveUp();
+        seen.add(keyId);
       }
-      let k = this.start + ind + m![0].length;
+      let k = after;
       while (k < this.end && s.charCodeAt(k) === 0x20) k++;
-      let entry: { value: unknown; node: number };
-      if (k >= this.end || s.charCodeAt(k) === 0x23) entry = this.nested(ind, k - this.start, true);
+      let node: number;
+      if (k >= this.end || s.charCodeAt(k) === 0x23) node = this.nested(ind, k - this.start, true);
       else {
-        entry = this.scalar(k);
+        node = this.scalar(k);
         this.nextLine();
       }
-      nodes.name(entry.node, key);
-      if (last < 0) nodes.t[self * F + 5] = entry.node;
-      else nodes.t[last * F + 6] = entry.node;
-      last = entry.node;
-      out[key] = entry.value;
+      nodes.t[node * F + 7] = keyId;
+      if (last < 0) nodes.t[self * F + 5] = node;
+      else nodes.t[last * F + 6] = node;
+      last = node;
+      out[key] = this.value;
       this.skipBlank();
       if (this.atEnd()) break;
       const next = this.indent();
       if (next < ind || (next === ind && this.isDash(ind))) break;
       if (next > ind) giveUp();
+      after = this.keyAt(this.start + ind);
     }
     return self;
   }
@@ -261,24 +287,24 @@ class Reader {
       const dash = this.start + ind;
       let k = dash + 1;
       while (k < this.end && s.charCodeAt(k) === 0x20) k++;
-      let item: { value: unknown; node: number };
+      let node: number;
       if (k >= this.end || s.charCodeAt(k) === 0x23) {
         if (k === dash + 1 && k < this.end) giveUp();
-        item = this.nested(ind, k - this.start, false);
+        node = this.nested(ind, k - this.start, false);
       } else if (s.charCodeAt(k) === 0x2d && (k + 1 === this.end || s.charCodeAt(k + 1) === 0x20)) giveUp();
       else {
-        KEY.lastIndex = k;
-        const m = KEY.exec(s);
-        if (m && m.index + m[0].length <= this.end) {
+        const after = this.keyAt(k);
+        if (after >= 0) {
           const value: Record<string, unknown> = {};
-          item = { value, node: this.map(k - this.start, this.line, value) };
+          node = this.map(k - this.start, this.line, value, after);
+          this.value = value;
         } else {
-          item = this.scalar(k);
+          node = this.scalar(k);
           this.nextLine();
         }
       }
-      items.push(item.node);
-      out.push(item.value);
+      items.push(node);
+      out.push(this.value);
       this.skipBlank();
       if (this.atEnd()) break;
       const next = this.indent();
@@ -292,18 +318,21 @@ class Reader {
   }
 
   /** A single-line scalar starting at offset k of the current line, the rest of the line being spaces or a comment. */
-  private scalar(k: number): { value: unknown; node: number } {
+  private scalar(k: number): number {
     const s = this.s;
     const end = this.end;
     const col = k - this.start + 1;
-    const at = (length: number): number => this.nodes.add(SCALAR, this.line, col, length, this.line);
+    const at = (value: unknown, length: number): number => {
+      this.value = value;
+      return this.nodes.add(SCALAR, this.line, col, length, this.line);
+    };
     const c = s.charCodeAt(k);
     if (c === 0x22 /* " */) {
       const close = s.indexOf('"', k + 1);
       if (close < 0 || close >= end) giveUp();
       const inner = s.slice(k + 1, close);
       if (inner.includes('\\') || !TAIL.test(s.slice(close + 1, end))) giveUp();
-      return { value: inner, node: at(close + 1 - k) };
+      return at(inner, close + 1 - k);
     }
     if (c === 0x27 /* ' */) {
       let j = k + 1;
@@ -314,7 +343,7 @@ class Reader {
         else break;
       }
       if (!TAIL.test(s.slice(j + 1, end))) giveUp();
-      return { value: s.slice(k + 1, j).replace(/''/g, "'"), node: at(j + 1 - k) };
+      return at(s.slice(k + 1, j).replace(/''/g, "'"), j + 1 - k);
     }
     if (INDICATOR.test(s[k]!)) giveUp();
     // A comment starts at a space and a hash, on this line only (indexOf would search the rest of the text).
@@ -332,7 +361,7 @@ class Reader {
     } else if (NULL.test(text)) value = null;
     else if (BOOL.test(text)) value = first === 0x74 || first === 0x54;
     else if (OTHER_CORE.test(text)) giveUp();
-    return { value, node: at(text.length) };
+    return at(value, text.length);
   }
 }
 

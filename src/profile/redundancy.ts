@@ -6,7 +6,7 @@
  * broader one, whichever comes first in the profile.
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { prefixLast, type Prefix } from '../net/ip.js';
+import { orderV6, prefixLast, type Prefix } from '../net/ip.js';
 import type { HostPattern } from '../net/names.js';
 import type { Pos } from './types.js';
 
@@ -36,33 +36,38 @@ export interface ListedPrefix {
 
 export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const sorted = sortedPrefixes(items);
-  // Prefixes either nest or are disjoint: the stack holds the chain of prefixes containing the current one.
-  const stack: ListedPrefix[] = [];
-  for (const x of sorted) {
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      if (top.prefix.family === x.prefix.family && contains(top.prefix, x.prefix)) break;
-      stack.pop();
-    }
-    const top = stack[stack.length - 1];
-    const raw = x.written ?? x.address;
-    if (top && top.prefix.length === x.prefix.length) {
-      out.push(diag('DuplicateEntry', { what: 'address', value: raw, otherLine: top.pos.line }, x.pos, [{ message: 'first listed here', line: top.pos.line, col: top.pos.col }]));
-      continue;
-    }
-    if (top) {
-      out.push(diag('ShadowedEntry', { what: 'address', value: raw, other: top.address, otherLine: top.pos.line }, x.pos, [{ message: `"${top.address}" is listed here`, line: top.pos.line, col: top.pos.col }]));
-    }
-    stack.push(x);
+  // Each family in order of network, then length, then profile order; prefixes either nest or are
+  // disjoint, so a stack holds the chain of prefixes containing the current one. The sweep reads
+  // numbers (a prefix's end, by item index) and touches an item only to report it.
+  const { v4, v6 } = sortedPrefixes(items);
+  const ends4 = new Float64Array(items.length);
+  for (let k = 0; k < v4.length; k++) {
+    const p = items[v4[k]!]!.prefix;
+    ends4[v4[k]!] = Number(p.network) + 2 ** (32 - p.length);
   }
+  sweep(items, v4, (outer, inner) => ends4[outer]! > Number(items[inner]!.prefix.network), out);
+  sweep(items, v6, (outer, inner) => prefixLast(items[outer]!.prefix) >= items[inner]!.prefix.network, out);
   return out;
 }
 
-/** Does `outer` reach `inner`'s network (sorted, same family: then it contains it)? IPv4 on numbers. */
-function contains(outer: Prefix, inner: Prefix): boolean {
-  if (outer.family === 4) return Number(outer.network) + 2 ** (32 - outer.length) > Number(inner.network);
-  return prefixLast(outer) >= inner.network;
+/** The stack sweep over items of one family in sorted order; `reaches(a, b)`: does item a reach item b's network? */
+function sweep(items: readonly ListedPrefix[], order: ArrayLike<number>, reaches: (outer: number, inner: number) => boolean, out: Diagnostic[]): void {
+  const stack: number[] = [];
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    while (stack.length > 0 && !reaches(stack[stack.length - 1]!, i)) stack.pop();
+    if (stack.length > 0) {
+      const x = items[i]!;
+      const top = items[stack[stack.length - 1]!]!;
+      const raw = x.written ?? x.address;
+      if (top.prefix.length === x.prefix.length) {
+        out.push(diag('DuplicateEntry', { what: 'address', value: raw, otherLine: top.pos.line }, x.pos, [{ message: 'first listed here', line: top.pos.line, col: top.pos.col }]));
+        continue;
+      }
+      out.push(diag('ShadowedEntry', { what: 'address', value: raw, other: top.address, otherLine: top.pos.line }, x.pos, [{ message: `"${top.address}" is listed here`, line: top.pos.line, col: top.pos.col }]));
+    }
+    stack.push(i);
+  }
 }
 
 export function hostRedundancy(items: readonly Listed<HostPattern>[]): Diagnostic[] {
@@ -90,15 +95,15 @@ export function hostRedundancy(items: readonly Listed<HostPattern>[]): Diagnosti
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * The items ordered by family, network, length, then profile order. IPv4 items sort as
- * one 64-bit key each (network, length, index) in a typed array, with no comparator
- * call; IPv6 networks are bigints and keep a comparator over indexes.
+ * The indexes of the IPv4 items and of the IPv6 items, each ordered by network, length, then
+ * profile order. IPv4 items sort as one 64-bit key each (network, length, index) in a typed
+ * array, with no comparator call; IPv6 items by orderV6 (their networks as 32-bit words).
  */
-function sortedPrefixes<T extends ListedPrefix>(items: readonly T[]): T[] {
+function sortedPrefixes(items: readonly ListedPrefix[]): { v4: Uint32Array; v6: Uint32Array } {
   const n = items.length;
   let n4 = 0;
   for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 4) n4++;
-  const out: T[] = [];
+  const v4 = new Uint32Array(n4);
   if (n4 > 0 && n < 2 ** 26 && LITTLE_ENDIAN) {
     // Each key is (network << 32) | (length << 26) | index, written as two 32-bit halves
     // (no bigint per item): the native sort of the 64-bit array orders them.
@@ -113,18 +118,24 @@ function sortedPrefixes<T extends ListedPrefix>(items: readonly T[]): T[] {
       k++;
     }
     keys.sort();
-    for (let j = 0; j < n4; j++) out.push(items[halves[2 * j]! & 0x3ffffff]!);
+    for (let j = 0; j < n4; j++) v4[j] = halves[2 * j]! & 0x3ffffff;
   } else if (n4 > 0) {
-    out.push(...items.filter((it) => it.prefix.family === 4).sort((a, b) => (a.prefix.network < b.prefix.network ? -1 : a.prefix.network > b.prefix.network ? 1 : a.prefix.length - b.prefix.length)));
+    const idx: number[] = [];
+    for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 4) idx.push(i);
+    idx.sort((i, j) => {
+      const a = items[i]!.prefix;
+      const b = items[j]!.prefix;
+      return Number(a.network) - Number(b.network) || a.length - b.length || i - j;
+    });
+    v4.set(idx);
   }
-  const v6: number[] = [];
-  for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 6) v6.push(i);
-  v6.sort((i, j) => {
-    const a = items[i]!.prefix;
-    const b = items[j]!.prefix;
-    if (a.network !== b.network) return a.network < b.network ? -1 : 1;
-    return a.length - b.length || i - j;
-  });
-  for (const i of v6) out.push(items[i]!);
-  return out;
+  const idx6: number[] = [];
+  for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 6) idx6.push(i);
+  const order = orderV6(
+    idx6.map((i) => items[i]!.prefix.network),
+    idx6.map((i) => items[i]!.prefix.length),
+  );
+  const v6 = new Uint32Array(order.length);
+  for (let k = 0; k < order.length; k++) v6[k] = idx6[order[k]!]!;
+  return { v4, v6 };
 }

@@ -4,8 +4,8 @@
  * (src/profile/redundancy.ts). Decides nothing about routes: that is the plan's job.
  */
 import { diag } from '../diagnostics/diagnostic.js';
-import { canonicalV4Cidr, canonicalV6Cidr } from '../net/canonical.js';
-import { formatPrefix } from '../net/ip.js';
+import { canonicalV4CidrValue, canonicalV6CidrGroups, v4Length, v4Network } from '../net/canonical.js';
+import { formatPrefix, v6Value, type Prefix } from '../net/ip.js';
 import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseHostPattern, type HostPattern } from '../net/names.js';
 import { NAME_REASON, type Checker } from './checker.js';
 import * as D from './defaults.js';
@@ -45,6 +45,39 @@ class EntryPos implements Pos {
   }
 }
 
+/**
+ * An address entry the profile wrote. It is also the plan's rule for it (`cidr`, `source`) and
+ * the redundancy check's item, so a list of 100,000 entries makes one record each; the fields
+ * every entry of its kind shares are answered by the class, and its position is made when asked.
+ */
+class WrittenAddress {
+  #pos: EntryPos | undefined;
+  constructor(
+    readonly address: string,
+    readonly description: string,
+    readonly prefix: Prefix,
+    /** The address as the profile wrote it, when that is not the canonical `address`. */
+    readonly written: string | undefined,
+    private readonly index: number,
+    private readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
+  ) {}
+  get kind(): 'address' {
+    return 'address';
+  }
+  get cidr(): string {
+    return this.address;
+  }
+  get source(): 'entry' {
+    return 'entry';
+  }
+  get isDefault(): false {
+    return false;
+  }
+  get pos(): EntryPos {
+    return (this.#pos ??= new EntryPos(this.index, 'address', this.locate));
+  }
+}
+
 export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c: Checker): Profile['splitTunnel'] {
   const { ds, at, defaultPos, prefix } = c;
   /* -------- split tunnel -------- */
@@ -54,36 +87,44 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
   if (entriesAreDefault) {
     if (splitMode === 'exclude') {
       D.DEFAULT_EXCLUDE_ENTRIES.forEach((e, i) =>
-        entries.push({ kind: 'address', address: e.address, description: e.description, pos: defaultPos(['split_tunnel', 'entries', i]), isDefault: true }),
+        entries.push({ kind: 'address', address: e.address, cidr: e.address, source: 'entry', description: e.description, pos: defaultPos(['split_tunnel', 'entries', i]), isDefault: true }),
       );
     }
   } else {
     const listedPrefixes: ListedPrefix[] = [];
     const listedHosts: Listed<HostPattern>[] = [];
     const written = raw.split_tunnel!.entries!;
+    const groups: number[] = [];
     for (let i = 0; i < written.length; i++) {
       const e = written[i]!;
-      const path = ['split_tunnel', 'entries', i];
       const description = e.description ?? '';
       if (e.address !== undefined && e.host !== undefined) {
-        ds.push(diag('EntryBothAddressAndHost', {}, at(path)));
+        ds.push(diag('EntryBothAddressAndHost', {}, at(['split_tunnel', 'entries', i])));
         continue;
       }
       if (e.address === undefined && e.host === undefined) {
-        ds.push(diag('EntryNeitherAddressNorHost', {}, at(path)));
+        ds.push(diag('EntryNeitherAddressNorHost', {}, at(['split_tunnel', 'entries', i])));
         continue;
       }
       if (e.address !== undefined) {
-        const p = prefix(e.address, [...path, 'address']);
-        if (!p) continue;
-        const here = new EntryPos(i, 'address', c.locate);
-        // Text already canonical (nearly every entry of a large list) is kept, not formatted again.
-        const canonical = (p.family === 4 ? canonicalV4Cidr(e.address) : canonicalV6Cidr(e.address)) ? e.address : formatPrefix(p);
-        const entry: SplitEntry = { kind: 'address', address: canonical, description, pos: here, isDefault: false, prefix: p, written: canonical === e.address ? undefined : e.address };
-        listedPrefixes.push(entry as ListedPrefix);
+        // Canonical text (nearly every entry of a large list) is read in one scan and kept as written;
+        // anything else goes through the checker, which reports what is wrong, and is formatted.
+        const packed = canonicalV4CidrValue(e.address);
+        const v6Length = packed < 0 ? canonicalV6CidrGroups(e.address, groups) : -1;
+        let p: Prefix | null;
+        let canonical = e.address;
+        if (packed >= 0) p = { family: 4, network: BigInt(v4Network(packed)), length: v4Length(packed) };
+        else if (v6Length >= 0) p = { family: 6, network: v6Value(groups), length: v6Length };
+        else {
+          p = prefix(e.address, ['split_tunnel', 'entries', i, 'address']);
+          if (!p) continue;
+          canonical = formatPrefix(p);
+        }
+        const entry = new WrittenAddress(canonical, description, p, canonical === e.address ? undefined : e.address, i, c.locate);
+        listedPrefixes.push(entry);
         entries.push(entry);
       } else {
-        const here = at([...path, 'host']);
+        const here = at(['split_tunnel', 'entries', i, 'host']);
         const asAddress = addressLike(dropTrailingDot(e.host!));
         if (asAddress) {
           ds.push(diag('HostEntryIsAddress', { value: e.host!, suggestion: asAddress }, here));

@@ -27,6 +27,12 @@ export type SplitEntry =
       readonly kind: 'address';
       /** Canonical CIDR. */
       readonly address: string;
+      /**
+       * `address` again, and where it came from: with these an entry is also the plan's rule for it
+       * (src/plan/types.ts AddressRule), so a profile of 100,000 entries makes no second record each.
+       */
+      readonly cidr: string;
+      readonly source: 'entry';
       readonly description: string;
       readonly pos: Pos;
       readonly isDefault: boolean;

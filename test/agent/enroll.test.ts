@@ -2,6 +2,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enroll, unenroll } from '../../src/agent/enroll.js';
 import { AgentError } from '../../src/agent/errors.js';
@@ -131,6 +132,46 @@ describe('the follower', () => {
     orch.revoke(reg.id);
     expect(await f.poll(0, sig)).toEqual({ revoked: 401 });
     expect((await f.markRevoked(401)).message).toMatch(/^WARPC0243: .*no longer accepts registration .* \(HTTP 401\): revoked/);
+  });
+
+  it('asks for gzip and verifies the decompressed bundle; a gzip answer that is corrupt, inflates past the size limit or has an unknown encoding is refused and current stays', async () => {
+    const d = tmp();
+    const reg = await enroll({ url: orch.url, token: orch.enrollToken, stateDir: d, log });
+    const f = new Follower(reg, { stateDir: d, root: '/', log }, null);
+    const sig = new AbortController().signal;
+    const n = orch.bundleEncodings.length;
+    expect(await f.poll(0, sig)).toMatch(/bundles\/\d+\/linux$/);
+    expect(orch.bundleEncodings.slice(n)).toEqual(['gzip']);
+    await f.committed();
+    const running = f.running as number;
+    orch.publish(profile('include-only'));
+    const fails = async (encode: (json: Buffer) => { encoding: string; bytes: Buffer }, what: RegExp): Promise<void> => {
+      orch.encode = encode;
+      try {
+        const e = await f.poll(0, sig).catch((err: unknown) => err);
+        expect(e).toBeInstanceOf(AgentError);
+        expect((e as Error).message).toMatch(what);
+      } finally {
+        orch.encode = null;
+      }
+    };
+    const corrupt = (j: Buffer): { encoding: string; bytes: Buffer } => {
+      const z = gzipSync(j);
+      z.writeUInt8(z.readUInt8(z.length - 8) ^ 1, z.length - 8);
+      return { encoding: 'gzip', bytes: z };
+    };
+    await fails(corrupt, /gzip answer does not decompress/);
+    // 17 MB of JSON whitespace: a few KB on the wire, over the 16 MB a body may have.
+    await fails((j) => ({ encoding: 'gzip', bytes: gzipSync(Buffer.concat([j.subarray(0, -1), Buffer.alloc(17 * 1024 * 1024, ' '), j.subarray(-1)])) }), /gzip answer does not decompress/);
+    await fails((j) => ({ encoding: 'br', bytes: j }), /content-encoding "br" is not one this agent reads/);
+    expect(await readCurrentVersion(d)).toBe(running);
+    // The same answer uncompressed (an orchestrator that ignores Accept-Encoding) is fine.
+    orch.encode = (j) => ({ encoding: 'identity', bytes: j });
+    try {
+      expect(await f.poll(0, sig)).toMatch(/bundles\/\d+\/linux$/);
+    } finally {
+      orch.encode = null;
+    }
   });
 
   it('a changed orchestrator certificate after enrollment is refused on every request, naming both keys', async () => {

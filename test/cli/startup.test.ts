@@ -61,8 +61,18 @@ describe('start-up loads only what the command uses', () => {
     const files = loaded(['check', join(FIXTURES_DIR, 'corporate-exclude', 'profile.yaml')]);
     expect(packages(files).has('yaml')).toBe(true);
     expect(packages(files).has('handlebars')).toBe(false);
+    // The Public Suffix List loads for a profile's own fallback suffixes (corporate-exclude has some), not before.
+    expect(packages(files).has('tldts')).toBe(true);
+    expect(packages(loaded(['check', join(FIXTURES_DIR, 'defaults', 'profile.yaml')])).has('tldts')).toBe(false);
     // The precompiled validator needs only ajv's small runtime helpers, never ajv itself.
     expect(files.filter((f) => f.startsWith('ajv/') && !f.startsWith('ajv/dist/runtime/'))).toEqual([]);
+  });
+
+  it("compile renders with the build's precompiled templates: Handlebars' runtime, never its compiler", () => {
+    const files = loaded(['compile', join(FIXTURES_DIR, 'corporate-exclude', 'profile.yaml'), '--target', 'all', '--out', join(tmp, 'compiled')]);
+    const hbs = files.filter((f) => f.startsWith('handlebars/'));
+    expect(hbs).toContain('handlebars/dist/cjs/handlebars.runtime.js');
+    expect(hbs.filter((f) => f.startsWith('handlebars/lib/') || f.includes('/compiler/') || f === 'handlebars/dist/cjs/handlebars.js')).toEqual([]);
   });
 });
 

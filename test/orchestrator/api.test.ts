@@ -5,6 +5,7 @@
  * gateway's peer list.
  */
 import { createHash, createPublicKey, randomUUID, verify } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { hashToken, newToken } from '../../src/orchestrator/tokens.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStores } from '../helpers/stores.js';
@@ -195,6 +196,51 @@ describeStores('orchestrator API', (f) => {
       expect(Object.keys(win.json.files).some((p) => p.startsWith('windows/'))).toBe(true);
       // applied version, as the If-None-Match said
       expect((await h.call('GET', `${ADMIN}/devices/${d.id}`, { token: h.admin })).json.result.bundle.applied_version).toBe(st.version);
+    });
+
+    it('GET bundle with Accept-Encoding: gzip: the same answer compressed, also from a long-poll; without it, the uncompressed bytes as before', async () => {
+      const d = await h.register();
+      const url = `/v0/reg/${d.id}/bundle?os=linux`;
+      const pub = createPublicKey(h.orch.signer.publicKey.pem);
+      // The answer's layout: its three members in this order, no whitespace (what one JSON string made before the shared tail).
+      const layout = (j: { statement: string; signature: string; files: unknown }): string => `{"statement":${JSON.stringify(j.statement)},"signature":${JSON.stringify(j.signature)},"files":${JSON.stringify(j.files)}}`;
+      const filesPart = (t: string): string => t.slice(t.indexOf(',"files":'));
+      const plain = await h.call('GET', url, { token: d.token });
+      expect(plain.status).toBe(200);
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.text).toBe(layout(plain.json));
+      expect(Number(plain.headers['content-length'])).toBe(plain.bytes.length);
+      const gz = await h.call('GET', url, { token: d.token, headers: { 'accept-encoding': 'gzip, deflate' } });
+      expect(gz.status).toBe(200);
+      expect(gz.headers['content-encoding']).toBe('gzip');
+      expect(gz.headers['etag']).toBe(plain.headers['etag']);
+      expect(Number(gz.headers['content-length'])).toBe(gz.bytes.length);
+      expect(gz.bytes.length).toBeLessThan(plain.bytes.length);
+      const text = gunzipSync(gz.bytes).toString('utf8');
+      const j = JSON.parse(text);
+      expect(text).toBe(layout(j));
+      expect(filesPart(text)).toBe(filesPart(plain.text));
+      expect(verify(null, Buffer.from(j.statement, 'base64'), pub, Buffer.from(j.signature, 'base64'))).toBe(true);
+      expect(statementOf(j)).toMatchObject({ device_id: d.id, version: statementOf(plain.json).version });
+      expect((await h.call('GET', url, { token: d.token, headers: { 'accept-encoding': 'gzip;q=0, br' } })).headers['content-encoding']).toBeUndefined();
+      // Long-polls: the one that asked for gzip is woken with gzip, the other with the plain bytes.
+      const etag = plain.headers['etag'] as string;
+      const before = h.orch.device.waiting;
+      const zipped = h.call('GET', `${url}&wait=30`, { token: d.token, headers: { 'if-none-match': etag, 'accept-encoding': 'gzip' } });
+      const bare = h.call('GET', `${url}&wait=30`, { token: d.token, headers: { 'if-none-match': etag } });
+      await until(() => h.orch.device.waiting >= before + 2);
+      const eng = (await h.call('GET', `${ADMIN}/devices/policies`, { token: h.admin })).json.result.find((p: { name: string }) => p.name === 'Engineering');
+      await h.call('PUT', `${ADMIN}/devices/policy/${eng.policy_id}/exclude`, { token: h.admin, body: [{ address: '172.16.0.0/12' }] });
+      const [wz, wb] = await Promise.all([zipped, bare]);
+      expect([wz.status, wb.status]).toEqual([200, 200]);
+      expect(wz.headers['content-encoding']).toBe('gzip');
+      expect(wb.headers['content-encoding']).toBeUndefined();
+      const woke = JSON.parse(gunzipSync(wz.bytes).toString('utf8'));
+      expect(verify(null, Buffer.from(woke.statement, 'base64'), pub, Buffer.from(woke.signature, 'base64'))).toBe(true);
+      expect(statementOf(woke).version).toBeGreaterThan(statementOf(plain.json).version);
+      expect(wb.text).toBe(layout(wb.json));
+      expect(filesPart(gunzipSync(wz.bytes).toString('utf8'))).toBe(filesPart(wb.text));
+      expect(filesPart(wb.text)).not.toBe(filesPart(plain.text));
     });
 
     it('a bundle is compiled once per profile revision and OS', async () => {

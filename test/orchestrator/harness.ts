@@ -14,6 +14,8 @@ export interface Reply {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly text: string;
+  /** The body's bytes as they came (compressed when the answer was). */
+  readonly bytes: Buffer;
   readonly json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -66,14 +68,15 @@ export async function startHarness(
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
+            const bytes = Buffer.concat(chunks);
+            const text = bytes.toString('utf8');
             let json: unknown = null;
             try {
               json = text === '' ? null : JSON.parse(text);
             } catch {
               /* not JSON */
             }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, bytes, json });
           });
           res.on('error', reject);
         },

@@ -10,6 +10,7 @@ import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } fr
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { compile, resolveTargets } from '../../../src/compile.js';
 import { serializeStatement, type BundleResponse, type BundleStatement, type PostureReport, type Registration, type RegistrationRequest } from '../../../src/contract/orchestrator.js';
 import { certificate } from '../../../src/net/x509.js';
@@ -43,6 +44,10 @@ export interface FakeOrchestrator {
   mangle: ((r: BundleResponse, device: FakeDevice) => BundleResponse) | null;
   /** Answer every device request with this status (5xx: the orchestrator is sick). */
   failWith: number | null;
+  /** How a 200 bundle answer's JSON goes on the wire; null: gzip when the request accepts it (as the orchestrator does), else as is. */
+  encode: ((json: Buffer) => { encoding: string; bytes: Buffer }) | null;
+  /** The content-encoding of each 200 bundle answer sent ('identity' when none). */
+  bundleEncodings: string[];
   gatewayPeer: { public_key: string; endpoint: string };
   requests: string[];
   /** Revoke a device (its long-poll wakes and gets 401). */
@@ -97,6 +102,8 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
     devices,
     mangle: null,
     failWith: null,
+    encode: null,
+    bundleEncodings: [],
     gatewayPeer: o.gatewayPeer ?? { public_key: Buffer.alloc(32, 7).toString('base64'), endpoint: '192.0.2.1:51820' },
     requests: [],
     revoke: () => undefined,
@@ -186,7 +193,11 @@ export async function startFakeOrchestrator(o: { host?: string; path?: string; e
           if (version === 0) return apiError(res, 503, 'no_profile', 'nothing published');
           if (inm === `"${version}"`) return json(res, 304);
           const r = fake.bundleFor(d.id);
-          json(res, 200, fake.mangle ? fake.mangle(r, d) : r);
+          const body = Buffer.from(JSON.stringify(fake.mangle ? fake.mangle(r, d) : r));
+          const e = fake.encode ? fake.encode(body) : /gzip/.test(String(req.headers['accept-encoding'] ?? '')) ? { encoding: 'gzip', bytes: gzipSync(body) } : { encoding: 'identity', bytes: body };
+          fake.bundleEncodings.push(e.encoding);
+          res.writeHead(200, { 'content-type': 'application/json', ...(e.encoding !== 'identity' ? { 'content-encoding': e.encoding } : {}) });
+          res.end(e.bytes);
         };
         if (inm === `"${version}"` && wait > 0 && !d.revoked) return park(res, wait, answer);
         return answer();

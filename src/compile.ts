@@ -4,13 +4,13 @@
  * there are no errors.
  */
 import { diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
-import { MANIFEST_FILE, serializeManifest, type Manifest } from './contract/manifest.js';
+import { MANIFEST_FILE, serializeManifest, type Manifest, type ManifestFile } from './contract/manifest.js';
 import { targetDiagnostics } from './emit/capabilities.js';
 import { artifactTooLarge } from './emit/limits.js';
-import { buildManifest } from './emit/manifest.js';
+import { buildManifest, manifestEntry } from './emit/manifest.js';
 import { RenderError } from './emit/quote.js';
 import { TARGETS } from './emit/registry.js';
-import type { TargetModule } from './emit/target.js';
+import { joinedBytes, type Artifact, type FileBytes, type TargetModule } from './emit/target.js';
 import { pitfallWarnings } from './pitfalls/index.js';
 import { buildPlan } from './plan/plan.js';
 import type { Plan } from './plan/types.js';
@@ -25,8 +25,34 @@ import { renderMdm } from './mdm/render.js';
 export interface OutputFile {
   readonly text: string;
   readonly mode: number;
-  /** `text` as UTF-8, encoded once: the manifest hashes these bytes and the writer writes them. */
-  readonly bytes?: Uint8Array;
+  /** `text` as UTF-8, encoded once (or in pieces): the manifest hashes these bytes and the writer writes them. */
+  readonly bytes?: FileBytes;
+}
+
+/** An artifact as an output file: its bytes as the target wrote them, or its text encoded once; `text` decoded only when read. */
+function outputFile(a: Artifact): OutputFile {
+  if (a.bytes === undefined) return { text: a.text, mode: a.mode, bytes: Buffer.from(a.text, 'utf8') };
+  return {
+    mode: a.mode,
+    bytes: a.bytes,
+    get text(): string {
+      return a.text;
+    },
+  };
+}
+
+/** A file as compile() holds it: bytes made from chunks are joined once (a ChunkSource is not data to hold or compare), text decoded when read. */
+function heldFile(f: OutputFile): OutputFile {
+  if (f.bytes === undefined || f.bytes instanceof Uint8Array) return f;
+  const bytes = joinedBytes(f.bytes);
+  let text: string | undefined;
+  return {
+    mode: f.mode,
+    bytes,
+    get text(): string {
+      return (text ??= bytes.toString('utf8'));
+    },
+  };
 }
 
 export interface AnalyzeResult {
@@ -111,19 +137,56 @@ function deploymentFor(source: string, profile: Profile, targets: readonly Targe
   return { deployment: r.deployment, diagnostics: [...r.diagnostics, ...renderMdm(profile.name, r.deployment).diagnostics] };
 }
 
-/** `targets` are compiled; the options of `registry`'s targets and of `targets` are validated. */
+/** `targets` are compiled; the options of `registry`'s targets and of `targets` are validated. Every file is held in memory (`files`). */
 export function compile(source: string, targets: readonly TargetModule[], registry: readonly TargetModule[] = TARGETS, secrets: SecretOptions = {}): CompileResult {
+  const files = new Map<string, OutputFile>();
+  const r = compileTo(
+    source,
+    targets,
+    (path, f) => {
+      const held = heldFile(f);
+      files.set(path, held);
+      return manifestEntry(path, held);
+    },
+    registry,
+    secrets,
+  );
+  return { ...r, files: r.manifest ? files : new Map() };
+}
+
+/**
+ * Where compileTo hands each output file, as soon as its target is emitted; manifest.json
+ * comes last. A sink that writes the file may return its manifest row, hashed as written
+ * (then the file's chunks are made once); otherwise compileTo hashes it.
+ */
+export type FileSink = (path: string, file: OutputFile) => ManifestFile | void;
+
+export interface StreamedCompileResult extends AnalyzeResult {
+  /** The paths handed to the sink, in order (manifest.json last). Empty on error. */
+  readonly paths: readonly string[];
+  /** Null on error: then whatever the sink was given is to be discarded (a later target may have failed). */
+  readonly manifest: Manifest | null;
+}
+
+/**
+ * compile, handing each target's files to `sink` as soon as the target is emitted and
+ * keeping only their manifest rows (path, size, sha256, mode), so a caller that writes them
+ * (`compile --out`, src/emit/write.ts's StagedOutput) holds one target's files at a time.
+ */
+export function compileTo(source: string, targets: readonly TargetModule[], sink: FileSink, registry: readonly TargetModule[] = TARGETS, secrets: SecretOptions = {}): StreamedCompileResult {
   const analyzed = analyze(source, [...registry, ...targets.filter((t) => !registry.includes(t))]);
   const { plan, profile } = analyzed;
   const diagnostics = [...analyzed.diagnostics];
-  const files = new Map<string, OutputFile>();
-  if (!plan || !profile || hasErrors(diagnostics)) return { ...analyzed, diagnostics, files: new Map(), manifest: null };
+  const failed = (): StreamedCompileResult => ({ ...analyzed, diagnostics: sortDiagnostics(diagnostics), paths: [], manifest: null });
+  if (!plan || !profile || hasErrors(diagnostics)) return { ...analyzed, diagnostics, paths: [], manifest: null };
 
   for (const target of targets) diagnostics.push(...targetDiagnostics(target, plan));
   const { deployment, diagnostics: deploymentDiagnostics } = deploymentFor(source, profile, targets, secrets);
   diagnostics.push(...deploymentDiagnostics);
-  if (hasErrors(diagnostics)) return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files: new Map(), manifest: null };
+  if (hasErrors(diagnostics)) return failed();
 
+  const entries: ManifestFile[] = [];
+  const paths: string[] = [];
   for (const target of targets) {
     let artifacts;
     try {
@@ -134,13 +197,19 @@ export function compile(source: string, targets: readonly TargetModule[], regist
       // A plan too large for a string or an array of this target's form: said so, with its size, and nothing written.
       if (err instanceof RangeError) {
         diagnostics.push(artifactTooLarge(target.name, plan, err));
-        return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files: new Map(), manifest: null };
+        return failed();
       }
       throw err;
     }
-    for (const a of artifacts) files.set(`${target.name}/${a.path}`, { text: a.text, mode: a.mode, bytes: Buffer.from(a.text, 'utf8') });
+    for (const a of artifacts) {
+      const path = `${target.name}/${a.path}`;
+      const file = outputFile(a);
+      entries.push(sink(path, file) ?? manifestEntry(path, file));
+      paths.push(path);
+    }
   }
-  const manifest = buildManifest({ version: VERSION, profileName: profile.name, profileSource: source, targets: targets.map((t) => t.name), files });
-  files.set(MANIFEST_FILE, { text: serializeManifest(manifest), mode: 0o644 });
-  return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), files, manifest };
+  const manifest = buildManifest({ version: VERSION, profileName: profile.name, profileSource: source, targets: targets.map((t) => t.name), entries });
+  sink(MANIFEST_FILE, { text: serializeManifest(manifest), mode: 0o644 });
+  paths.push(MANIFEST_FILE);
+  return { ...analyzed, diagnostics: sortDiagnostics(diagnostics), paths, manifest };
 }

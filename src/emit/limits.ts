@@ -71,7 +71,15 @@ export function artifactTooLarge(target: string, plan: Plan, err: RangeError): D
   return diag('ArtifactTooLarge', { target, reason: err.message, count: count(n.total), v4: count(n.v4), v6: count(n.v6) });
 }
 
-/** A count as diagnostics write it (1,478,369). */
+/**
+ * A count as diagnostics write it (1,478,369): what toLocaleString('en') writes for an
+ * integer, without loading the ICU locale data that costs a large `check` tens of milliseconds.
+ */
 export function count(n: number): string {
-  return n.toLocaleString('en');
+  // Counts are whole and not negative; anything else is written by ICU as before.
+  if (!Number.isSafeInteger(n) || n < 0 || Object.is(n, -0)) return n.toLocaleString('en');
+  const digits = String(n);
+  let out = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = out.length; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
+  return out;
 }

@@ -1,9 +1,21 @@
 /** Building out/manifest.json from the files a compile wrote (the file's type and writer: src/contract/manifest.ts). */
 import { createHash } from 'node:crypto';
-import type { Manifest } from '../contract/manifest.js';
+import type { Manifest, ManifestFile } from '../contract/manifest.js';
+import { chunksOf, type FileBytes } from './target.js';
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** A file's manifest row; `bytes`, when given, is `text` already encoded (hashed as it is, piece by piece, not encoded again). */
+export function manifestEntry(path: string, f: { text: string; mode: number; bytes?: FileBytes }): ManifestFile {
+  const hash = createHash('sha256');
+  let size = 0;
+  for (const piece of chunksOf(f.bytes ?? Buffer.from(f.text, 'utf8'))) {
+    hash.update(piece);
+    size += piece.length;
+  }
+  return { path, sha256: hash.digest('hex'), size, mode: f.mode === 0o755 ? '0755' : '0644' };
 }
 
 export function buildManifest(args: {
@@ -11,20 +23,14 @@ export function buildManifest(args: {
   profileName: string;
   profileSource: string;
   targets: readonly string[];
-  /** The files; `bytes`, when given, is `text` already encoded (hashed as it is, not encoded again). */
-  files: ReadonlyMap<string, { text: string; mode: number; bytes?: Uint8Array }>;
+  /** The files' rows (manifestEntry), in any order: the manifest lists them by path. */
+  entries: readonly ManifestFile[];
 }): Manifest {
-  const files = [...args.files.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([path, f]) => {
-      const bytes = f.bytes ?? Buffer.from(f.text, 'utf8');
-      return { path, sha256: sha256(bytes), size: bytes.length, mode: f.mode === 0o755 ? ('0755' as const) : ('0644' as const) };
-    });
   return {
     schema_version: 1,
     compiler: { name: 'warpc', version: args.version },
     profile: { name: args.profileName, sha256: sha256(args.profileSource) },
     targets: [...args.targets],
-    files,
+    files: [...args.entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };
 }

@@ -11,10 +11,45 @@ import type { Plan } from '../plan/types.js';
 import type { TargetOptions } from '../profile/target-options.js';
 import type { FirewallTableLimit, RouteLimit } from './limits.js';
 
+/**
+ * Bytes written on demand (PrefixSet.cidrChunks): each call gives the chunks afresh, and a
+ * chunk is valid only until the next one is asked for (one buffer is reused).
+ */
+export type ChunkSource = () => Iterable<Uint8Array>;
+
+/**
+ * A file's content as UTF-8: one buffer, or its pieces in order, each a buffer or a
+ * ChunkSource. Never joined on the way out: hashed and written chunk by chunk, so a list of
+ * 678,000 prefixes is never held whole.
+ */
+export type FileBytes = Uint8Array | readonly (Uint8Array | ChunkSource)[];
+
+/** Every chunk of `b`, in order; one from a ChunkSource is valid only until the next. */
+export function* chunksOf(b: FileBytes): Generator<Uint8Array, void, undefined> {
+  if (b instanceof Uint8Array) {
+    yield b;
+    return;
+  }
+  for (const piece of b) {
+    if (piece instanceof Uint8Array) yield piece;
+    else yield* piece();
+  }
+}
+
+/** `b` as one buffer (chunks copied): for a reader of the text, not for writing. */
+export function joinedBytes(b: FileBytes): Buffer {
+  if (b instanceof Uint8Array) return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const parts: Buffer[] = [];
+  for (const c of chunksOf(b)) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
 export interface Artifact {
   /** Relative to the target's output folder, `/`-separated. */
   readonly path: string;
   readonly text: string;
+  /** `text` as UTF-8 when the target wrote bytes (a prefix list written from a set's numbers): written and hashed as they are. */
+  readonly bytes?: FileBytes;
   /** 0o755 for scripts an admin runs; 0o644 otherwise. */
   readonly mode: number;
 }

@@ -1,6 +1,6 @@
 /** View-model pieces several targets render the same way. */
 import { canonicalAddress } from '../net/ip.js';
-import type { PrefixSet } from '../net/prefix-set.js';
+import { PrefixSet } from '../net/prefix-set.js';
 import type { AddressRule, Path, Plan, TunnelPlan } from '../plan/types.js';
 import { DNS_PROXY_V6_WINDOWS } from '../profile/defaults.js';
 import { renderLines, type LineHelpers, type Lines } from './render.js';
@@ -82,9 +82,17 @@ export interface FamilyRoutes {
  * with nothing in the tunnel has no routes.
  */
 export function familyRoutes(mode: Plan['split']['mode'], tunnel: PrefixSet, direct: PrefixSet, canExclude: boolean): FamilyRoutes {
-  if (tunnel.isEmpty) return { included: [], excluded: [] };
-  if (mode === 'exclude' && canExclude) return { included: [tunnel.family === 4 ? '0.0.0.0/0' : '::/0'], excluded: direct.toCidrs() };
-  return { included: tunnel.toCidrs(), excluded: [] };
+  const r = familyRouteSets(mode, tunnel, direct, canExclude);
+  return { included: r.included.toCidrs(), excluded: r.excluded.toCidrs() };
+}
+
+/** The same routes as sets (their minimal covers are the lists): for writers that write a cover from the set's numbers (src/emit/prefix-list.ts). */
+export function familyRouteSets(mode: Plan['split']['mode'], tunnel: PrefixSet, direct: PrefixSet, canExclude: boolean): { readonly included: PrefixSet; readonly excluded: PrefixSet } {
+  const none = PrefixSet.empty(tunnel.family);
+  if (tunnel.isEmpty) return { included: none, excluded: none };
+  // The default route (0.0.0.0/0, ::/0) is the cover of the whole family.
+  if (mode === 'exclude' && canExclude) return { included: PrefixSet.all(tunnel.family), excluded: direct };
+  return { included: tunnel, excluded: none };
 }
 
 /** A Local Domain Fallback rule as the mobile targets' JSON settings carry it. */

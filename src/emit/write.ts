@@ -12,11 +12,14 @@
  * nothing touched. The old output is then removed file by file from that list,
  * never recursively.
  */
-import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, constants, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync, constants, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ContractError } from '../contract/json-file.js';
 import { readBounded } from '../read-bounded.js';
-import { MANIFEST_FILE, parseManifest } from '../contract/manifest.js';
+import { MANIFEST_FILE, parseManifest, type ManifestFile } from '../contract/manifest.js';
+import { manifestEntry } from './manifest.js';
+import { chunksOf, type FileBytes } from './target.js';
 
 export type OutputErrorKind =
   /** It exists and is not a directory, or is a non-empty directory without manifest.json. */
@@ -177,43 +180,157 @@ function removePrevious(old: string, prev: Previous): string | null {
   return left ? old : null;
 }
 
+/** A file written chunk by chunk (no joined copy of a large file); returns its manifest row, hashed as written. */
+function writeChunks(full: string, path: string, f: { text: string; mode: number; bytes?: FileBytes }): ManifestFile {
+  const fd = openSync(full, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, f.mode);
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    for (const chunk of chunksOf(f.bytes ?? Buffer.from(f.text, 'utf8'))) {
+      hash.update(chunk);
+      size += chunk.length;
+      for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { path, sha256: hash.digest('hex'), size, mode: f.mode === 0o755 ? '0755' : '0644' };
+}
+
+/**
+ * An output written file by file as the compiler emits it (so only one target's files are
+ * held at a time), into a fresh sibling staging folder that replaces `outDir` in one rename
+ * on commit(); abort() removes it. So a failure at any point, before or after the first
+ * file, leaves either the old output or nothing — never a mix, and no partial folder.
+ * open() checks that `outDir` may be replaced before anything is written.
+ */
+export class StagedOutput {
+  private done = false;
+
+  private constructor(
+    private readonly target: string,
+    private readonly prev: Previous | null,
+    private readonly staging: string,
+  ) {}
+
+  /** Check `outDir` and make the staging folder next to it; throws OutputError. */
+  static open(outDir: string): StagedOutput {
+    const target = resolve(outDir);
+    const prev = checkReplaceable(target);
+    const parent = dirname(target);
+    const staging = join(parent, `.${basename(target)}.warpc-${process.pid}-${Date.now()}`);
+    try {
+      mkdirSync(parent, { recursive: true });
+      mkdirSync(staging);
+    } catch (err) {
+      throw new OutputError('io', target, err instanceof Error ? err.message : String(err));
+    }
+    return new StagedOutput(target, prev, staging);
+  }
+
+  /**
+   * Write one file (a relative `/`-separated path) into the staging folder and return its
+   * manifest row (hashed as it is written: a file written from chunks is made once); on
+   * failure the staging folder is removed and OutputError thrown.
+   */
+  write(path: string, f: { text: string; mode: number; bytes?: FileBytes }): ManifestFile {
+    if (this.done) throw new Error('StagedOutput: written after commit or abort');
+    try {
+      const full = join(this.staging, path);
+      mkdirSync(dirname(full), { recursive: true });
+      const row = writeChunks(full, path, f);
+      chmodSync(full, f.mode); // the umask must not change what the manifest says
+      return row;
+    } catch (err) {
+      this.abort();
+      // The file's chunks are made as it is written: an error that is not the system's is a bug, not an unwritable folder.
+      if (typeof (err as NodeJS.ErrnoException | null)?.code !== 'string') throw err;
+      throw new OutputError('io', this.target, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /**
+   * Replace the output folder with the staging folder. Returns the path of anything left
+   * behind from the previous output (only when an entry appeared in it between the check
+   * and the swap), else null.
+   */
+  commit(): { leftover: string | null } {
+    if (this.done) throw new Error('StagedOutput: committed after commit or abort');
+    try {
+      if (this.prev !== null) {
+        const old = `${this.staging}.old`;
+        renameSync(this.target, old);
+        try {
+          renameSync(this.staging, this.target);
+        } catch (err) {
+          renameSync(old, this.target); // put the previous output back
+          throw err;
+        }
+        this.done = true;
+        return { leftover: removePrevious(old, this.prev) };
+      }
+      renameSync(this.staging, this.target);
+      this.done = true;
+      return { leftover: null };
+    } catch (err) {
+      this.abort();
+      throw new OutputError('io', this.target, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Remove the staging folder (nothing of the output folder is touched); a no-op after commit or a first abort. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    rmSync(this.staging, { recursive: true, force: true });
+  }
+}
+
+/** What compileTo's sink writes to: a StagedOutput of `outDir` opened at the first file. */
+export interface OutputSink {
+  /**
+   * Write one file and return its manifest row; after a refusal or a write error, the error is
+   * kept and later files are dropped (the compile goes on, so its own diagnostics are complete;
+   * the rows are then computed without writing).
+   */
+  readonly write: (path: string, f: { text: string; mode: number; bytes?: FileBytes }) => ManifestFile;
+  /** Replace `outDir` with what was written; throws the kept OutputError, if any. */
+  commit(): { leftover: string | null };
+  /** Remove what was staged, unless committed. Call it in a `finally`. */
+  abort(): void;
+}
+
+export function outputSink(outDir: string): OutputSink {
+  let staged: StagedOutput | null = null;
+  let failure: OutputError | null = null;
+  return {
+    write: (path, f) => {
+      if (failure === null) {
+        try {
+          return (staged ??= StagedOutput.open(outDir)).write(path, f);
+        } catch (err) {
+          if (!(err instanceof OutputError)) throw err;
+          failure = err;
+          staged?.abort();
+        }
+      }
+      return manifestEntry(path, f);
+    },
+    commit: () => {
+      if (failure !== null) throw failure;
+      return (staged ??= StagedOutput.open(outDir)).commit();
+    },
+    abort: () => staged?.abort(),
+  };
+}
+
 /**
  * Write `files` as the whole of `outDir`. Returns the path of anything left
  * behind from the previous output (only when an entry appeared in it between
  * the check and the swap), else null.
  */
-export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: string; mode: number; bytes?: Uint8Array }>): { leftover: string | null } {
-  const target = resolve(outDir);
-  const prev = checkReplaceable(target);
-  const parent = dirname(target);
-  const staging = join(parent, `.${basename(target)}.warpc-${process.pid}-${Date.now()}`);
-  let swapped = false;
-  try {
-    mkdirSync(parent, { recursive: true });
-    mkdirSync(staging);
-    for (const [path, f] of files) {
-      const full = join(staging, path);
-      mkdirSync(dirname(full), { recursive: true });
-      writeFileSync(full, f.bytes ?? f.text, { mode: f.mode });
-      chmodSync(full, f.mode); // the umask must not change what the manifest says
-    }
-    if (prev !== null) {
-      const old = `${staging}.old`;
-      renameSync(target, old);
-      try {
-        renameSync(staging, target);
-      } catch (err) {
-        renameSync(old, target); // put the previous output back
-        throw err;
-      }
-      swapped = true;
-      return { leftover: removePrevious(old, prev) };
-    }
-    renameSync(staging, target);
-    swapped = true;
-    return { leftover: null };
-  } catch (err) {
-    if (!swapped) rmSync(staging, { recursive: true, force: true });
-    throw new OutputError('io', target, err instanceof Error ? err.message : String(err));
-  }
+export function writeOutput(outDir: string, files: ReadonlyMap<string, { text: string; mode: number; bytes?: FileBytes }>): { leftover: string | null } {
+  const out = StagedOutput.open(outDir);
+  for (const [path, f] of files) out.write(path, f);
+  return out.commit();
 }

@@ -7,7 +7,7 @@
  * Instances are immutable.
  */
 import { canonicalV4CidrValue, v4Length, v4Network } from './canonical.js';
-import { BITS, MAX, formatPrefix, formatV4Number, orderV6, parsePrefix, type Address, type Family, type Prefix, prefixLast } from './ip.js';
+import { MAX, formatPrefix, formatV4Number, orderV6, parsePrefix, zeroRunToCompress, type Address, type Family, type Prefix, prefixLast } from './ip.js';
 
 /**
  * An interval bound: a number for IPv4 (exact, and much faster than bigint),
@@ -361,7 +361,12 @@ export class PrefixSet {
   private computePrefixes(): Prefix[] {
     if (this.family === 4) return this.toPrefixesV4();
     const out: Prefix[] = [];
-    const bits = BITS[this.family];
+    this.blocksV6((network, length) => out.push({ family: 6, network, length }));
+    return out;
+  }
+
+  /** The minimal IPv6 blocks as (network, length) pairs. */
+  private blocksV6(visit: (network: bigint, length: number) => void): void {
     for (let i = 0; i < this.los.length; i++) {
       let lo = this.los[i] as bigint;
       const hi = this.his[i] as bigint;
@@ -369,11 +374,10 @@ export class PrefixSet {
         // The largest block aligned at lo that does not run past hi.
         const fits = bitLength(hi - lo + 1n) - 1;
         const size = lo === 0n ? fits : Math.min(trailingZeros(lo), fits);
-        out.push({ family: this.family, network: lo, length: bits - size });
+        visit(lo, 128 - size);
         lo += 1n << BigInt(size);
       }
     }
-    return out;
   }
 
   /** The minimal IPv4 blocks as (network, length) pairs, on doubles: every value is exact below 2^53. */
@@ -414,6 +418,87 @@ export class PrefixSet {
   }
 
   /**
+   * The minimal cover as ASCII text written straight from the set's numbers, with no string
+   * per prefix: each prefix as `head` + its canonical text (formatPrefix's, byte for byte:
+   * test/net/prefix-text.property.test.ts) + `tail`, and `between` between two.
+   * `cidrText('', '\n')` is a prefix list, one a line; `cidrText('"', '"', ',\n  ')` the
+   * elements of an indented JSON array. Empty for an empty set. One buffer: see cidrChunks
+   * for the form that never holds the whole text.
+   */
+  cidrText(head = '', tail = '\n', between = '', chunkBytes = CHUNK_BYTES): Buffer {
+    const parts: Buffer[] = [];
+    for (const c of this.cidrChunks(head, tail, between, chunkBytes)) parts.push(Buffer.from(c));
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * cidrText's bytes in chunks of about `chunkBytes`, written into one buffer that is reused:
+   * a chunk is valid only until the next one is asked for (hash it, write it, or copy it).
+   * The whole list is never held, so a list of 678,000 prefixes costs one small buffer.
+   */
+  *cidrChunks(head = '', tail = '\n', between = '', chunkBytes = CHUNK_BYTES): Generator<Uint8Array, void, undefined> {
+    if (this.isEmpty) return;
+    const h = asciiBytes(head, 'head');
+    const t = asciiBytes(tail, 'tail');
+    const b = asciiBytes(between, 'between');
+    // The longest canonical prefix: 15 + 3 (IPv4), 39 + 4 (IPv6); a chunk ends before an item could overrun it.
+    const item = h.length + t.length + b.length + (this.family === 4 ? 18 : 43);
+    const out = Buffer.allocUnsafe(Math.max(chunkBytes, 2 * item));
+    const full = out.length - item;
+    let at = 0;
+    let first = true;
+    if (this.family === 4) {
+      const los = this.los as readonly number[];
+      const his = this.his as readonly number[];
+      for (let i = 0; i < los.length; i++) {
+        let lo = los[i]!;
+        const end = his[i]! + 1;
+        while (lo < end) {
+          // The blocks as blocksV4 finds them, inline (no call per block).
+          const left = end - lo;
+          const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
+          const low = lo === 0 ? 32 : 31 - Math.clz32((lo | 0) & -(lo | 0));
+          const size = low < fits ? low : fits;
+          if (at > full) {
+            yield out.subarray(0, at);
+            at = 0;
+          }
+          if (first) first = false;
+          else at = put(out, at, b);
+          at = put(out, at, h);
+          at = writeV4(out, at, lo);
+          at = writeLength(out, at, 32 - size);
+          at = put(out, at, t);
+          lo += 2 ** size;
+        }
+      }
+    } else {
+      const groups = new Array<number>(8);
+      for (let i = 0; i < this.los.length; i++) {
+        let lo = this.los[i] as bigint;
+        const hi = this.his[i] as bigint;
+        while (lo <= hi) {
+          // The largest block aligned at lo that does not run past hi (as blocksV6).
+          const fits = bitLength(hi - lo + 1n) - 1;
+          const size = lo === 0n ? fits : Math.min(trailingZeros(lo), fits);
+          if (at > full) {
+            yield out.subarray(0, at);
+            at = 0;
+          }
+          if (first) first = false;
+          else at = put(out, at, b);
+          at = put(out, at, h);
+          at = writeV6(out, at, lo, groups);
+          at = writeLength(out, at, 128 - size);
+          at = put(out, at, t);
+          lo += 1n << BigInt(size);
+        }
+      }
+    }
+    if (at > 0) yield out.subarray(0, at);
+  }
+
+  /**
    * Number of prefixes in the minimal cover, counted per interval without building the
    * cover (an IPv6 complement of 100,000 /64s is millions of prefixes).
    */
@@ -437,6 +522,94 @@ export class PrefixSet {
   private sameFamily(other: PrefixSet): void {
     if (other.family !== this.family) throw new Error(`cannot combine IPv${this.family} and IPv${other.family} sets`);
   }
+}
+
+/** cidrChunks' chunk: large enough that a chunk's call costs nothing, small enough to stay in cache. */
+const CHUNK_BYTES = 256 * 1024;
+const SLASH = 0x2f;
+const COLON = 0x3a;
+const DOT = 0x2e;
+const DIGIT0 = 0x30;
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+function asciiBytes(text: string, what: string): Uint8Array {
+  if (!/^[\x00-\x7f]*$/.test(text)) throw new Error(`cidrText: the ${what} must be ASCII`);
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+/** `bytes` (a few) at `at`: a loop, cheaper than Buffer#copy's call for so few. */
+function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) out[at++] = bytes[i]!;
+  return at;
+}
+
+/** `/length` at `at`. */
+function writeLength(out: Uint8Array, at: number, length: number): number {
+  out[at++] = SLASH;
+  return writeOctet(out, at, length);
+}
+
+/** Decimal of 0 ≤ v ≤ 255 at `at`; returns the position after it. */
+function writeOctet(out: Uint8Array, at: number, v: number): number {
+  if (v >= 100) out[at++] = DIGIT0 + ((v / 100) | 0);
+  if (v >= 10) out[at++] = DIGIT0 + (((v / 10) | 0) % 10);
+  out[at++] = DIGIT0 + (v % 10);
+  return at;
+}
+
+/** formatV4Number(n) at `at`. */
+function writeV4(out: Uint8Array, at: number, n: number): number {
+  at = writeOctet(out, at, n >>> 24);
+  out[at++] = DOT;
+  at = writeOctet(out, at, (n >>> 16) & 0xff);
+  out[at++] = DOT;
+  at = writeOctet(out, at, (n >>> 8) & 0xff);
+  out[at++] = DOT;
+  return writeOctet(out, at, n & 0xff);
+}
+
+/** A 16-bit group in lowercase hex without leading zeros. */
+function writeGroup(out: Uint8Array, at: number, g: number): number {
+  if (g >= 0x1000) out[at++] = HEX[g >>> 12]!;
+  if (g >= 0x100) out[at++] = HEX[(g >>> 8) & 0xf]!;
+  if (g >= 0x10) out[at++] = HEX[(g >>> 4) & 0xf]!;
+  out[at++] = HEX[g & 0xf]!;
+  return at;
+}
+
+/** formatAddress(6, v) at `at` (RFC 5952, IPv4-mapped addresses dotted); `groups` is scratch of 8. */
+function writeV6(out: Uint8Array, at: number, v: bigint, groups: number[]): number {
+  const hi = Number(v >> 64n);
+  const lo = v & 0xffffffffffffffffn;
+  const w1 = Number(lo >> 32n);
+  const w0 = Number(lo & 0xffffffffn);
+  if (hi === 0 && w1 === 0xffff) {
+    for (const c of '::ffff:') out[at++] = c.charCodeAt(0);
+    return writeV4(out, at, w0);
+  }
+  // hi < 2^64 is not exact as a double: its groups come from the bigint.
+  const w3 = Number(v >> 96n);
+  const w2 = Number((v >> 64n) & 0xffffffffn);
+  groups[0] = w3 >>> 16;
+  groups[1] = w3 & 0xffff;
+  groups[2] = w2 >>> 16;
+  groups[3] = w2 & 0xffff;
+  groups[4] = w1 >>> 16;
+  groups[5] = w1 & 0xffff;
+  groups[6] = w0 >>> 16;
+  groups[7] = w0 & 0xffff;
+  const { start, length } = zeroRunToCompress(groups);
+  for (let i = 0; i < 8; i++) {
+    if (i === start) {
+      out[at++] = COLON;
+      out[at++] = COLON;
+      i += length - 1;
+      continue;
+    }
+    if (i > 0 && i !== start + length) out[at++] = COLON;
+    at = writeGroup(out, at, groups[i]!);
+  }
+  return at;
 }
 
 /**

@@ -9,17 +9,16 @@
  * Routes travel as batches (file version 2): `{"method": "addRoutes", "prefixes":
  * ["10.0.0.0/8", …]}` stands for one addRoute(address, prefixLength) per prefix,
  * in list order, at that place in the call order (likewise `excludeRoutes`). A
- * prefix is canonical CIDR text, checked as the `cidr` template helper checks it;
- * the app splits it at the `/`. One short string per route keeps the pre-API-33
+ * prefix is canonical CIDR text, written from the plan's sets' numbers
+ * (src/emit/prefix-list.ts); the app splits it at the `/`. One short string per route keeps the pre-API-33
  * list (the complement of 100,000 excluded /24s is 678,326 prefixes) a sixth of
  * the size of one call object per route, while the file stays a readable call list.
  */
-import { stableJson } from '../../src/contract/json-file.js';
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { count, tunnelRouteCounts } from '../../src/emit/limits.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
-import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
-import { checkedPrefixes } from '../../src/emit/prefix-list.js';
+import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRouteSets, type FallbackDomainView } from '../../src/emit/view.js';
+import { bytesArtifact, jsonWithPrefixLists, PrefixList } from '../../src/emit/prefix-list.js';
 import { BITS } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
 
@@ -54,10 +53,10 @@ const ANDROID_CAPABILITIES: TargetCapabilities = {
 
 export type BuilderCall =
   | { method: 'addAddress'; address: string; prefixLength: number }
-  /** addRoute(address, prefixLength) for each prefix, in order. */
-  | { method: 'addRoutes'; prefixes: string[] }
+  /** addRoute(address, prefixLength) for each prefix, in order (a JSON array of prefix strings). */
+  | { method: 'addRoutes'; prefixes: PrefixList }
   /** excludeRoute(IpPrefix) for each prefix, in order (API 33+). */
-  | { method: 'excludeRoutes'; prefixes: string[] }
+  | { method: 'excludeRoutes'; prefixes: PrefixList }
   | { method: 'addDnsServer'; address: string }
   | { method: 'addSearchDomain'; domain: string }
   | { method: 'setMtu'; mtu: number };
@@ -92,11 +91,11 @@ export interface AndroidVpnService {
  * IPv6) before one excludeRoutes batch; an empty batch is left out.
  */
 function routeCalls(plan: Plan, canExclude: boolean): BuilderCall[] {
-  const v4 = familyRoutes(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4, canExclude);
-  const v6 = familyRoutes(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6, canExclude);
+  const v4 = familyRouteSets(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4, canExclude);
+  const v6 = familyRouteSets(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6, canExclude);
   const calls: BuilderCall[] = [];
-  const included = checkedPrefixes(v4.included.concat(v6.included));
-  const excluded = checkedPrefixes(v4.excluded.concat(v6.excluded));
+  const included = new PrefixList([v4.included, v6.included]);
+  const excluded = new PrefixList([v4.excluded, v6.excluded]);
   if (included.length > 0) calls.push({ method: 'addRoutes', prefixes: included });
   if (excluded.length > 0) calls.push({ method: 'excludeRoutes', prefixes: excluded });
   return calls;
@@ -159,7 +158,7 @@ function check(plan: Plan): Diagnostic[] {
 }
 
 function emit(plan: Plan, _ctx: EmitContext): Artifact[] {
-  return [{ path: FILE, text: stableJson(androidSettings(plan)), mode: 0o644 }];
+  return [bytesArtifact(FILE, jsonWithPrefixLists(androidSettings(plan)))];
 }
 
 export const android: TargetModule = {

@@ -6,18 +6,17 @@
  * tunnel starts. It translates the Plan; it decides nothing.
  *
  * Routes are prefix strings (file version 2): `includedRoutes`/`excludedRoutes`
- * list canonical CIDR text ("10.0.0.0/8", "2001:db8::/32"), each checked as the
- * `cidr` template helper checks it, and the app makes one NEIPv4Route
+ * list canonical CIDR text ("10.0.0.0/8", "2001:db8::/32"), written from the plan's
+ * sets' numbers (src/emit/prefix-list.ts), and the app makes one NEIPv4Route
  * (destinationAddress, subnetMask from the length) or NEIPv6Route
  * (destinationAddress, networkPrefixLength) of each, in order. Version 1 wrote
  * one {destinationAddress, subnetMask} object per route: four times the bytes
  * (10 MB for 100,000 excluded /24s), and a parse and format per route to build.
  * The same form as Android's route batches, so both apps parse one thing.
  */
-import { stableJson } from '../../src/contract/json-file.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
-import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRoutes, type FallbackDomainView } from '../../src/emit/view.js';
-import { checkedPrefixes } from '../../src/emit/prefix-list.js';
+import { canExcludeRoutes, dnsServerList, fallbackDomainViews, familyRouteSets, type FallbackDomainView } from '../../src/emit/view.js';
+import { bytesArtifact, jsonWithPrefixLists, PrefixList } from '../../src/emit/prefix-list.js';
 import { BITS, formatAddress, hostMaskOf, MAX } from '../../src/net/ip.js';
 import type { Plan } from '../../src/plan/types.js';
 
@@ -44,8 +43,8 @@ export interface IosNetworkSettings {
   serviceMode: Plan['serviceMode'];
   /** Null when the service mode has no tunnel (nothing to start). */
   tunnelRemoteAddress: string | null;
-  ipv4Settings: { addresses: string[]; subnetMasks: string[]; includedRoutes: string[]; excludedRoutes: string[] } | null;
-  ipv6Settings: { addresses: string[]; networkPrefixLengths: number[]; includedRoutes: string[]; excludedRoutes: string[] } | null;
+  ipv4Settings: { addresses: string[]; subnetMasks: string[]; includedRoutes: PrefixList; excludedRoutes: PrefixList } | null;
+  ipv6Settings: { addresses: string[]; networkPrefixLengths: number[]; includedRoutes: PrefixList; excludedRoutes: PrefixList } | null;
   dnsSettings: { servers: string[]; matchDomains: string[]; searchDomains: string[] } | null;
   mtu: number | null;
   /** NEVPNProtocol.enforceRoutes: tunnel-bound destinations stay in the tunnel even when a local network has a more specific route (the plan's firewall intent). */
@@ -63,8 +62,10 @@ export function maskOf(length: number): string {
 export function iosSettings(plan: Plan): IosNetworkSettings {
   const f = plan.features;
   const canExclude = canExcludeRoutes(IOS_CAPABILITIES);
-  const r4 = familyRoutes(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4, canExclude);
-  const r6 = familyRoutes(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6, canExclude);
+  const s4 = familyRouteSets(plan.split.mode, plan.split.tunnel.v4, plan.split.direct.v4, canExclude);
+  const s6 = familyRouteSets(plan.split.mode, plan.split.tunnel.v6, plan.split.direct.v6, canExclude);
+  const r4 = { included: new PrefixList([s4.included]), excluded: new PrefixList([s4.excluded]) };
+  const r6 = { included: new PrefixList([s6.included]), excluded: new PrefixList([s6.excluded]) };
   const tunnel = plan.tunnel !== null;
   const vpn = tunnel || plan.dns !== null;
   return {
@@ -73,14 +74,14 @@ export function iosSettings(plan: Plan): IosNetworkSettings {
     serviceMode: plan.serviceMode,
     tunnelRemoteAddress: plan.tunnel ? plan.tunnel.endpoint.host : null,
     ipv4Settings:
-      tunnel && f.routes ? { addresses: [plan.interface.ipv4], subnetMasks: [maskOf(BITS[4])], includedRoutes: checkedPrefixes(r4.included), excludedRoutes: checkedPrefixes(r4.excluded) } : null,
+      tunnel && f.routes ? { addresses: [plan.interface.ipv4], subnetMasks: [maskOf(BITS[4])], includedRoutes: r4.included, excludedRoutes: r4.excluded } : null,
     ipv6Settings:
       tunnel && f.routes && (plan.interface.ipv6 !== null || r6.included.length > 0)
         ? {
             addresses: plan.interface.ipv6 ? [plan.interface.ipv6] : [],
             networkPrefixLengths: plan.interface.ipv6 ? [BITS[6]] : [],
-            includedRoutes: checkedPrefixes(r6.included),
-            excludedRoutes: checkedPrefixes(r6.excluded),
+            includedRoutes: r6.included,
+            excludedRoutes: r6.excluded,
           }
         : null,
     dnsSettings: plan.dns ? { servers: dnsServerList(plan, IOS_CAPABILITIES), matchDomains: [''], searchDomains: [...plan.dns.search] } : null,
@@ -92,7 +93,7 @@ export function iosSettings(plan: Plan): IosNetworkSettings {
 }
 
 function emit(plan: Plan, _ctx: EmitContext): Artifact[] {
-  return [{ path: 'network-settings.json', text: stableJson(iosSettings(plan)), mode: 0o644 }];
+  return [bytesArtifact('network-settings.json', jsonWithPrefixLists(iosSettings(plan)))];
 }
 
 export const ios: TargetModule = {

@@ -5,8 +5,10 @@
  * admins who apply by hand. It translates the Plan; it decides nothing.
  */
 import { MASQUE_FILE, serializeMasque } from '../../src/contract/masque.js';
-import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
-import { render, renderLines, type Lines } from '../../src/emit/render.js';
+import type { Artifact, EmitContext, FileBytes, TargetModule } from '../../src/emit/target.js';
+import { render, VALUE_HELPERS, type Lines } from '../../src/emit/render.js';
+import { bytesArtifact, renderWithPrefixLines, type PrefixLines } from '../../src/emit/prefix-list.js';
+import { PrefixSet } from '../../src/net/prefix-set.js';
 import { SETTINGS_FILE, serializeLinuxSettings, type LinuxSettings } from '../../src/contract/settings.js';
 import { dnsServerList, entryCommentLines, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -37,9 +39,9 @@ export function linuxSettings(plan: Plan): LinuxSettings {
   };
 }
 
-/** The elements of an nft interval set, one per line, comma-separated. */
-function setElements(cidrs: readonly string[]): Lines {
-  return renderLines(cidrs, (c, h, i) => `\t\t\t${h.cidr(c)}${i < cidrs.length - 1 ? ',' : ''}`);
+/** The elements of an nft interval set, one per line, comma-separated (written from the set's numbers). */
+function setElements(lines: PrefixLines, set: PrefixSet): Lines {
+  return lines(set, '\t\t\t', '', ',\n');
 }
 
 function emit(plan: Plan, ctx: EmitContext): Artifact[] {
@@ -53,52 +55,61 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
 
   file(SETTINGS_FILE, serializeLinuxSettings(linuxSettings(plan)));
 
+  // The prefix lists are written from the sets' numbers into the rendered text (src/emit/prefix-list.ts).
+  const bytesFile = (path: string, bytes: FileBytes): void => {
+    out.push(bytesArtifact(path, bytes));
+  };
   if (f.routes) {
     for (const family of [4, 6] as const) {
       const key = family === 4 ? 'v4' : 'v6';
       // Exclude mode routes by default and throws the direct set; include mode routes the tunnel set.
-      // Only the list a mode renders is built (the other one is its complement, in exclude mode millions of IPv6 prefixes).
+      // Only the list a mode renders is written (the other one is its complement, in exclude mode millions of IPv6 prefixes).
       const exclude = plan.split.mode === 'exclude';
-      const tunnel = exclude ? [] : plan.split.tunnel[key].toCidrs();
-      const direct = exclude ? plan.split.direct[key].toCidrs() : [];
-      file(
+      const none = PrefixSet.empty(family);
+      const table = ` table ${VALUE_HELPERS.int(lx.table)}`;
+      bytesFile(
         `routes${family}.batch`,
-        render('linux', 'routes.batch.hbs', {
-          ...base,
-          family,
-          fwmark: lx.fwmark,
-          table: lx.table,
-          priority: lx.rulePriority,
-          ifname: lx.interface,
-          exclude,
-          entries: entryCommentLines(plan, family),
-          direct: renderLines(direct, (c, h) => `route add throw ${h.cidr(c)} table ${h.int(lx.table)}`),
-          tunnel: renderLines(tunnel, (c, h) => `route add ${h.cidr(c)} dev ${h.ident(lx.interface)} table ${h.int(lx.table)}`),
-          directCount: plan.split.direct[key].prefixCount(),
-          tunnelCount: plan.split.tunnel[key].prefixCount(),
-        }),
+        renderWithPrefixLines((lines) =>
+          render('linux', 'routes.batch.hbs', {
+            ...base,
+            family,
+            fwmark: lx.fwmark,
+            table: lx.table,
+            priority: lx.rulePriority,
+            ifname: lx.interface,
+            exclude,
+            entries: entryCommentLines(plan, family),
+            direct: lines(exclude ? plan.split.direct[key] : none, 'route add throw ', table, '\n'),
+            tunnel: lines(exclude ? none : plan.split.tunnel[key], 'route add ', ` dev ${VALUE_HELPERS.ident(lx.interface)}${table}`, '\n'),
+            directCount: plan.split.direct[key].prefixCount(),
+            tunnelCount: plan.split.tunnel[key].prefixCount(),
+          }),
+        ),
       );
     }
   }
 
   if (f.firewall) {
     const exclude = plan.split.mode === 'exclude';
-    file(
+    const { direct, tunnel } = plan.split;
+    bytesFile(
       'ruleset.nft',
-      render('linux', 'ruleset.nft.hbs', {
-        ...base,
-        table: lx.nftTable,
-        ifname: lx.interface,
-        fwmark: lx.fwmark,
-        entries: entryCommentLines(plan),
-        // Exclude mode lists the direct set, the smaller side (what the profile excluded), and
-        // rejects every address outside it; include mode lists the tunnel set.
-        exclude,
-        direct4: setElements(exclude ? plan.split.direct.v4.toCidrs() : []),
-        direct6: setElements(exclude ? plan.split.direct.v6.toCidrs() : []),
-        tunnel4: setElements(exclude ? [] : plan.split.tunnel.v4.toCidrs()),
-        tunnel6: setElements(exclude ? [] : plan.split.tunnel.v6.toCidrs()),
-      }),
+      renderWithPrefixLines((lines) =>
+        render('linux', 'ruleset.nft.hbs', {
+          ...base,
+          table: lx.nftTable,
+          ifname: lx.interface,
+          fwmark: lx.fwmark,
+          entries: entryCommentLines(plan),
+          // Exclude mode lists the direct set, the smaller side (what the profile excluded), and
+          // rejects every address outside it; include mode lists the tunnel set.
+          exclude,
+          direct4: setElements(lines, exclude ? direct.v4 : PrefixSet.empty(4)),
+          direct6: setElements(lines, exclude ? direct.v6 : PrefixSet.empty(6)),
+          tunnel4: setElements(lines, exclude ? PrefixSet.empty(4) : tunnel.v4),
+          tunnel6: setElements(lines, exclude ? PrefixSet.empty(6) : tunnel.v6),
+        }),
+      ),
     );
   }
 

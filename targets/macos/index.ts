@@ -9,7 +9,7 @@
 import type { Artifact, EmitContext, TargetModule } from '../../src/emit/target.js';
 import type { FirewallTableLimit, RouteLimit } from '../../src/emit/limits.js';
 import { render } from '../../src/emit/render.js';
-import { prefixListText, prefixSetText } from '../../src/emit/prefix-list.js';
+import { bytesArtifact, prefixListText, prefixSetBytes } from '../../src/emit/prefix-list.js';
 import type { PrefixSet } from '../../src/net/prefix-set.js';
 import { dnsServerList, entryCommentLines, wireguardPeerView } from '../../src/emit/view.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -46,9 +46,9 @@ export function macosRoutes(cidrs: readonly string[]): readonly string[] {
  */
 export const TUNNEL_FILES = { v4: 'tunnel4.txt', v6: 'tunnel6.txt' } as const;
 
-/** A tunnel file's text: the set's cover, or (a whole family) its two /1 halves. */
-function tunnelFileText(set: PrefixSet): string {
-  return set.prefixCount() === 1 ? prefixListText(macosRoutes(set.toCidrs())) : prefixSetText(set);
+/** A tunnel file: the set's cover written from its numbers, or (a whole family) its two /1 halves. */
+function tunnelFile(path: string, set: PrefixSet): Artifact {
+  return set.prefixCount() === 1 ? { path, text: prefixListText(macosRoutes(set.toCidrs())), mode: 0o644 } : bytesArtifact(path, prefixSetBytes(set));
 }
 
 /** Host entries up.sh can resolve: exact names (a wildcard names no address). */
@@ -94,8 +94,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const entries = entryCommentLines(plan);
   const hosts = resolvable(plan);
   if (f.routes || f.firewall) {
-    file(TUNNEL_FILES.v4, tunnelFileText(plan.split.tunnel.v4));
-    file(TUNNEL_FILES.v6, tunnelFileText(plan.split.tunnel.v6));
+    out.push(tunnelFile(TUNNEL_FILES.v4, plan.split.tunnel.v4), tunnelFile(TUNNEL_FILES.v6, plan.split.tunnel.v6));
   }
   if (f.routes) {
     file(

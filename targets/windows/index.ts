@@ -18,7 +18,7 @@ import { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
-import { prefixSetText } from '../../src/emit/prefix-list.js';
+import { bytesArtifact, prefixSetBytes } from '../../src/emit/prefix-list.js';
 import { windowsOptions } from './options.js';
 
 const NAME = 'windows';
@@ -99,7 +99,7 @@ function windowsPlanForProxy(plan: Plan): Plan {
  * [char] codes. Scripts (.ps1, .cmd) get CRLF line endings: cmd.exe finds
  * `goto` labels reliably only in CRLF files. What is returned is what is
  * written and hashed in the manifest. (The route lists do not come through here:
- * prefixSetText writes the sets' own canonical text with CRLF.)
+ * prefixSetBytes writes the sets' canonical text from their numbers with CRLF.)
  */
 export function windowsText(path: string, text: string): string {
   const bad = /[^\x00-\x7f]/.exec(text);
@@ -208,9 +208,9 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     hostRuleDescription: `warpc ${ctx.compilerVersion}, profile ${plan.name}: block the resolved addresses of Split Tunnel host entries off ${win.interface}`,
   };
   if (lists) {
-    // Not templates: the sets' own canonical text joined with CRLF (ASCII, one prefix a line).
-    out.push({ path: WINDOWS_ROUTE_FILES.v4, text: prefixSetText(plan.split.tunnel.v4, '\r\n'), mode: 0o644 });
-    out.push({ path: WINDOWS_ROUTE_FILES.v6, text: prefixSetText(plan.split.tunnel.v6, '\r\n'), mode: 0o644 });
+    // Not templates: the sets' canonical text written from their numbers with CRLF (ASCII, one prefix a line).
+    out.push(bytesArtifact(WINDOWS_ROUTE_FILES.v4, prefixSetBytes(plan.split.tunnel.v4, '\r\n')));
+    out.push(bytesArtifact(WINDOWS_ROUTE_FILES.v6, prefixSetBytes(plan.split.tunnel.v6, '\r\n')));
   }
   file('apply.ps1', render(NAME, 'apply.ps1.hbs', view));
   file('revert.ps1', render(NAME, 'revert.ps1.hbs', view));

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyze, compile } from '../../src/compile.js';
 import { targetDiagnostics } from '../../src/emit/capabilities.js';
+import { count } from '../../src/emit/limits.js';
 import { findTarget } from '../../src/emit/registry.js';
 import type { TargetModule } from '../../src/emit/target.js';
 import { MACOS_ROUTE_LIMIT } from '../../targets/macos/index.js';
@@ -74,5 +75,13 @@ describe('route limits', () => {
     const r = compile(small, [huge]);
     expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code)).toEqual(['WARPC0076']);
     expect(r.files.size).toBe(0);
+  });
+});
+
+describe('count', () => {
+  it("writes what toLocaleString('en') writes for every integer", () => {
+    const xs = [0, 1, 12, 999, 1000, 1001, 99_999, 100_000, 678_326, 1_000_000, 1_478_369, -1, -1234, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    for (let i = 0; i < 2000; i++) xs.push(Math.floor(Math.random() * 10 ** (i % 16)) * (i % 7 === 0 ? -1 : 1));
+    for (const n of xs) expect(count(n)).toBe(n.toLocaleString('en'));
   });
 });

@@ -7,8 +7,9 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, resolveTargets } from '../../src/compile.js';
-import { OutputError, writeOutput } from '../../src/emit/write.js';
+import { compile, compileTo, resolveTargets } from '../../src/compile.js';
+import type { TargetModule } from '../../src/emit/target.js';
+import { OutputError, outputSink, StagedOutput, writeOutput } from '../../src/emit/write.js';
 import { FIXTURES_DIR } from '../helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'warpc-write-'));
@@ -164,5 +165,100 @@ describe('writeOutput', () => {
     writeFileSync(f, 'a file');
     expect(refusal(() => writeOutput(f, output('linux'))).kind).toBe('not-warpc');
     expect(readFileSync(f, 'utf8')).toBe('a file');
+  });
+});
+
+/** Staging entries left next to the outputs (none may be, whatever happened). */
+const stagingLeft = (): string[] => readdirSync(tmp).filter((x) => x.includes('.warpc-'));
+
+describe('writing as the compiler emits (compile --out)', () => {
+  const [linux] = resolveTargets('linux').targets;
+  /** A target after linux whose files cannot be built: linux's files are already staged when it fails. */
+  const tooLarge: TargetModule = {
+    ...linux!,
+    name: 'macos',
+    emit() {
+      throw new RangeError('Invalid string length');
+    },
+  };
+
+  it('writes every file of compileTo, each target as it is emitted, and commits the same output as compile', () => {
+    const a = fresh();
+    const b = fresh();
+    const out = outputSink(a);
+    const seen: string[] = [];
+    const r = compileTo(SOURCE, resolveTargets('all').targets, (path, f) => {
+      seen.push(path);
+      out.write(path, f);
+    });
+    expect(r.manifest).not.toBeNull();
+    expect(out.commit()).toEqual({ leftover: null });
+    out.abort(); // a no-op after commit
+    writeOutput(b, output('all'));
+    expect(snapshot(a)).toEqual(snapshot(b));
+    expect(seen).toEqual(r.paths);
+    expect(seen.at(-1)).toBe('manifest.json');
+    expect(stagingLeft()).toEqual([]);
+  });
+
+  it('a target failing after others were staged leaves the previous output as it was, and no staging folder', () => {
+    const out = fresh();
+    writeOutput(out, output('linux'));
+    const before = snapshot(out);
+    const sink = outputSink(out);
+    let staged = 0;
+    const r = compileTo(SOURCE, [linux!, tooLarge], (path, f) => {
+      staged++;
+      sink.write(path, f);
+    }, [linux!]);
+    expect(staged).toBeGreaterThan(0);
+    expect(r.manifest).toBeNull();
+    expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code)).toEqual(['WARPC0076']);
+    expect(stagingLeft()).toHaveLength(1); // linux's files, staged
+    sink.abort();
+    expect(stagingLeft()).toEqual([]);
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it('the same with no previous output: no output folder at all', () => {
+    const out = fresh();
+    const sink = outputSink(out);
+    compileTo(SOURCE, [linux!, tooLarge], sink.write, [linux!]);
+    sink.abort();
+    expect(existsSync(out)).toBe(false);
+    expect(stagingLeft()).toEqual([]);
+  });
+
+  it('a refused output folder is kept as an error until commit; the compile goes on and nothing is touched', () => {
+    const f = fresh();
+    writeFileSync(f, 'a file');
+    const sink = outputSink(f);
+    const r = compileTo(SOURCE, [linux!], sink.write);
+    expect(r.manifest).not.toBeNull();
+    expect(refusal(() => sink.commit()).kind).toBe('not-warpc');
+    sink.abort();
+    expect(readFileSync(f, 'utf8')).toBe('a file');
+    expect(stagingLeft()).toEqual([]);
+  });
+
+  it('a write that fails removes the staging folder at once', () => {
+    const out = fresh();
+    const staged = StagedOutput.open(out);
+    staged.write('linux/a', { text: 'x', mode: 0o644 });
+    expect(refusal(() => staged.write('linux/a/b', { text: 'y', mode: 0o644 })).kind).toBe('io');
+    expect(stagingLeft()).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+    expect(() => staged.commit()).toThrow(/after commit or abort/);
+  });
+
+  it('a file whose chunks fail to be made (a bug, not the disk) removes the staging folder and is not reported as unwritable', () => {
+    const out = fresh();
+    const staged = StagedOutput.open(out);
+    const broken = (): Iterable<Uint8Array> => {
+      throw new TypeError('a bug in a writer');
+    };
+    expect(() => staged.write('linux/a', { text: '', mode: 0o644, bytes: [Buffer.from('x'), broken] })).toThrow(TypeError);
+    expect(stagingLeft()).toEqual([]);
+    expect(existsSync(out)).toBe(false);
   });
 });

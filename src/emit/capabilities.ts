@@ -23,7 +23,7 @@ export function capabilityDiagnostics(target: TargetModule, plan: Plan): Diagnos
   if (plan.tunnel?.protocol === 'masque' && c.masque !== true) out.push(diag('TargetNoMasque', { target: name, reason: c.masque.no }));
   if (f.firewall && !c.firewall) out.push(diag('TargetNoFirewall', { target: name, mode: plan.serviceMode }));
   if (f.routes && c.ipv6 === false && !(plan.split.tunnel.v6.isEmpty && plan.split.direct.v6.isEmpty)) {
-    const example = (plan.split.tunnel.v6.isEmpty ? plan.split.direct.v6 : plan.split.tunnel.v6).toCidrs()[0]!;
+    const example = (plan.split.tunnel.v6.isEmpty ? plan.split.direct.v6 : plan.split.tunnel.v6).firstCidr()!;
     out.push(diag('TargetNoIpv6Routes', { target: name, example }));
   }
 

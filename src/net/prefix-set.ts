@@ -404,6 +404,12 @@ export class PrefixSet {
     return out;
   }
 
+  /** The first prefix of the minimal cover (the lowest addresses), without building the rest of it; null for the empty set. */
+  firstCidr(): string | null {
+    if (this.isEmpty) return null;
+    return formatPrefix(PrefixSet.fromRanges(this.family, [[BigInt(this.los[0]!), BigInt(this.his[0]!)]]).toPrefixes()[0]!);
+  }
+
   toCidrs(): string[] {
     if (this.coverText === undefined) {
       if (this.family === 4 && this.cover === undefined) {

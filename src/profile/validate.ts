@@ -290,10 +290,10 @@ export function checkPlanned(doc: LoadedDocument, profile: Profile, plan: Plan):
   const out: Diagnostic[] = [];
   const v6 = plan.split.tunnel.v6;
   if (profile.interface.mtu < IPV6_MIN_MTU && profile.interface.ipv6 === null && plan.features.routes && !v6.isEmpty) {
-    const cidrs = v6.toCidrs();
-    const more = cidrs.length > 1 ? ` and ${cidrs.length - 1} more IPv6 prefix${cidrs.length > 2 ? 'es' : ''}` : '';
+    const count = v6.prefixCount();
+    const more = count > 1 ? ` and ${count - 1} more IPv6 prefix${count > 2 ? 'es' : ''}` : '';
     const path = ['interface', 'mtu'];
-    out.push(diag('MtuTooSmallForIpv6', { value: profile.interface.mtu, why: `the tunnel carries IPv6 (${cidrs[0]}${more})` }, { ...doc.locate(path), path }));
+    out.push(diag('MtuTooSmallForIpv6', { value: profile.interface.mtu, why: `the tunnel carries IPv6 (${v6.firstCidr()!}${more})` }, { ...doc.locate(path), path }));
   }
   return out;
 }

@@ -285,6 +285,17 @@ describe.each([4, 6] as const)('full range, IPv%i', (family) => {
     );
   });
 
+  it('firstCidr is the first prefix of the cover (null for the empty set)', () => {
+    fc.assert(
+      fc.property(arb, (pa) => {
+        for (const set of [PrefixSet.fromPrefixes(family, pa), PrefixSet.fromPrefixes(family, pa).complement()]) {
+          expect(set.firstCidr()).toBe(set.toCidrs()[0] ?? null);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('algebraic laws', () => {
     fc.assert(
       fc.property(arb, arb, arb, (pa, pb, pc) => {

@@ -10,6 +10,8 @@
  *            to that device (an older version, correctly signed)
  *   pass     passes bundles unchanged again
  *
+ * A gzip answer (the agent asks for one) is tampered with uncompressed and sent on gzipped.
+ *
  * It prints `mode M` after each command and `listening` once. With the
  * orchestrator down it drops the device's connection, as a dead host would.
  *
@@ -17,6 +19,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, request } from 'node:https';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 const [host, port, upstreamPort, certFile, keyFile] = process.argv.slice(2) as [string, string, string, string, string];
 let mode: 'pass' | 'flip' | 'replay' = 'pass';
@@ -57,7 +60,10 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
     const parts: Buffer[] = [];
     ur.on('data', (c: Buffer) => parts.push(c));
     ur.on('end', () => {
-      const body = tampered(bundle[1] as string, Buffer.concat(parts));
+      // The agent asks for gzip: tamper with (and remember) the plain answer, and send it on as it came.
+      const gzip = ur.headers['content-encoding'] === 'gzip';
+      const plain = tampered(bundle[1] as string, gzip ? gunzipSync(Buffer.concat(parts)) : Buffer.concat(parts));
+      const body = gzip ? gzipSync(plain) : plain;
       const headers = { ...ur.headers, 'content-length': String(body.length) };
       delete headers['transfer-encoding'];
       res.writeHead(200, headers);

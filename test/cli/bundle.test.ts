@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES_DIR, listFiles, validFixtures } from '../helpers/fixtures.js';
+import { readLoaded, writeLoadProbe } from '../helpers/load-probe.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BUNDLE = join(ROOT, 'dist', 'bin', 'warpc.js');
@@ -21,17 +22,7 @@ let probe: string;
 beforeAll(() => {
   if (!existsSync(BUNDLE)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   tmp = mkdtempSync(join(tmpdir(), 'warpc-bundle-'));
-  // Preloaded into the CLI: at exit, every CommonJS file and every Node.js built-in module the run loaded.
-  probe = join(tmp, 'probe.cjs');
-  writeFileSync(
-    probe,
-    `const Module = require('node:module');
-const before = new Set(process.moduleLoadList);
-process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify({
-  files: Object.keys(Module._cache).filter((f) => f !== __filename),
-  builtins: process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice('NativeModule '.length)),
-}) + '\\n'));`,
-  );
+  probe = writeLoadProbe(tmp);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -51,10 +42,7 @@ function loaded(args: string[]): { files: string[]; builtins: string[] } {
     closeSync(out);
     closeSync(err);
   }
-  const stderr = readFileSync(errFile, 'utf8');
-  const line = stderr.split('\n').find((l) => l.startsWith('LOADED '));
-  expect(line, stderr).toBeDefined();
-  return JSON.parse(line!.slice('LOADED '.length)) as { files: string[]; builtins: string[] };
+  return readLoaded(readFileSync(errFile, 'utf8'));
 }
 
 /** A 20-entry profile in block style, the form the fast YAML reader reads. */

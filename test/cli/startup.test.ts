@@ -12,6 +12,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_OPTIONS } from '../../src/schemas.js';
+import { readLoaded, writeLoadProbe } from '../helpers/load-probe.js';
 import { FIXTURES_DIR } from '../helpers/fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -23,22 +24,14 @@ let probe: string;
 beforeAll(() => {
   if (!existsSync(BIN)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   tmp = mkdtempSync(join(tmpdir(), 'warpc-startup-'));
-  // Preloaded into the CLI: at exit, print every package file CommonJS loaded (ajv, yaml, handlebars and commander are all CommonJS).
-  probe = join(tmp, 'probe.cjs');
-  writeFileSync(
-    probe,
-    `const Module = require('node:module');
-process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(Object.keys(Module._cache).map((f) => (f.match(/node_modules\\/(.*)$/) ?? [])[1]).filter(Boolean)) + '\\n'));`,
-  );
+  probe = writeLoadProbe(tmp);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The package files (under node_modules/) a CLI run loaded. */
 function loaded(args: string[]): string[] {
   const r = spawnSync(process.execPath, ['--require', probe, BIN, ...args], { encoding: 'utf8', cwd: ROOT });
-  const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED '));
-  expect(line, r.stderr).toBeDefined();
-  return JSON.parse(line!.slice('LOADED '.length)) as string[];
+  return readLoaded(r.stderr).files.flatMap((f) => /node_modules\/(.*)$/.exec(f)?.[1] ?? []);
 }
 
 const packages = (files: string[]): Set<string> => new Set(files.map((f) => f.split('/')[0]!));

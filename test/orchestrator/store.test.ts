@@ -589,6 +589,16 @@ describeStores('orchestrator store', (f) => {
       expect(heard.length).toBe(3);
     });
 
+    it('a write has been heard by this process when it returns (a read after it sees it), and only once', async () => {
+      const s = await f.open();
+      const heard: Change[] = [];
+      s.subscribe((c) => heard.push(c));
+      const p = await s.putProfile({ body: {}, match: 'true', precedence: 1, enabled: true }, 'a');
+      expect(heard.map((c) => [c.kind, c.id])).toEqual([['profile', p.id]]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(heard.length).toBe(1);
+    });
+
     if (f.name === 'postgres') {
       it('hears changes made through another process, and catches up after its LISTEN connection drops', async () => {
         const a = await f.open();

@@ -93,15 +93,22 @@ class PostgresDriver implements Driver {
     try {
       const first = takeSeq ? `UPDATE fleet SET seq = seq + 1 WHERE id = 1 RETURNING seq` : `UPDATE fleet SET seq = seq WHERE id = 1`;
       const notes: string[] = [];
+      const announced: Change[] = [];
       try {
         const begun = (await client.query(`BEGIN; ${first}`)) as unknown as pg.QueryResult[];
         const tx: WriteTx = {
           ...sqlOn(client),
-          announce: (c) => void notes.push(`SELECT pg_notify('${CHANNEL}', ${client.escapeLiteral(JSON.stringify(c))})`),
+          announce: (c) => {
+            announced.push(c);
+            notes.push(`SELECT pg_notify('${CHANNEL}', ${client.escapeLiteral(JSON.stringify(c))})`);
+          },
         };
         if (takeSeq) tx.presetSeq = Number((begun[1]!.rows[0] as Row)['seq']);
         const result = await fn(tx);
         await client.query([...notes, 'COMMIT'].join('; '));
+        // This process hears its own commit now, not when the NOTIFY comes back over LISTEN (a read
+        // after this write must see it); deliver() drops the NOTIFY then, as a change it has seen.
+        for (const c of announced) this.deliver(c);
         return result;
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {

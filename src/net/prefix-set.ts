@@ -84,6 +84,20 @@ export class PrefixSet {
     return PrefixSet.mergeV6(los, his);
   }
 
+  /** Build from IPv4 prefixes written as numbers (`network * 64 + length`, src/net/canonical.ts): no Prefix or bigint each. */
+  static fromV4Values(values: ArrayLike<number>): PrefixSet {
+    const n = values.length;
+    const starts = new Float64Array(n);
+    const ends = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      const lo = v4Network(v);
+      starts[i] = lo;
+      ends[i] = lo + 2 ** (32 - v4Length(v));
+    }
+    return PrefixSet.fromHalfOpenV4(starts, ends);
+  }
+
   /**
    * Union of IPv4 half-open intervals [starts[k], ends[k]) by a sweep over the sorted
    * starts and the sorted ends: an interval closes when the count of open ones drops to

@@ -16,10 +16,11 @@
 import { MASQUE_AUTHORITY } from '../contract/masque.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains, type Address, type Prefix } from '../net/ip.js';
-import { DualSet } from '../net/prefix-set.js';
+import { v4Length, v4Network } from '../net/canonical.js';
+import { DualSet, PrefixSet } from '../net/prefix-set.js';
 import { parseHostPattern } from '../net/names.js';
 import { DNS_PROXY_SELF_NAMES, DNS_PROXY_V4, DNS_PROXY_V6, LOCAL_PROXY } from '../profile/defaults.js';
-import type { Profile, ServiceMode } from '../profile/types.js';
+import type { Profile, ServiceMode, SplitEntry } from '../profile/types.js';
 import type { AddressDecision, AddressRule, BypassAddress, DnsPlan, Features, FallbackRule, HostRule, Path, Plan, TunnelPlan } from './types.js';
 
 const FEATURES: Record<ServiceMode, Features> = {
@@ -70,18 +71,22 @@ export function decideAddress(plan: Pick<Plan, 'serviceMode' | 'features' | 'spl
   const bypass = plan.split.bypass.find((b) => same(b.address));
   if (bypass) return { address: text, path, reason: { kind: 'bypass', bypass } };
   // The most specific rule of each source that contains the address, in one pass.
-  const { prefixes, v4 } = ruleIndex(plan.split.rules);
+  const { lengths, v4, v6 } = ruleIndex(plan.split.rules);
   const rules = plan.split.rules;
   let always = -1;
   let entry = -1;
   const a4 = address.family === 4 ? Number(address.value) : -1;
   for (let i = 0; i < rules.length; i++) {
-    const p = prefixes[i];
-    if (p === null || p === undefined || p.family !== address.family) continue;
-    if (a4 >= 0 ? a4 < v4[2 * i]! || a4 >= v4[2 * i + 1]! : !prefixContains(p, address)) continue;
+    const length = lengths[i]!;
+    if (a4 >= 0) {
+      if (v4[2 * i + 1]! === 0 || a4 < v4[2 * i]! || a4 >= v4[2 * i + 1]!) continue;
+    } else {
+      const p = v6[i];
+      if (p === undefined || !prefixContains(p, address)) continue;
+    }
     if (rules[i]!.source === 'always_tunnel') {
-      if (always < 0 || p.length > prefixes[always]!.length) always = i;
-    } else if (entry < 0 || p.length > prefixes[entry]!.length) entry = i;
+      if (always < 0 || length > lengths[always]!) always = i;
+    } else if (entry < 0 || length > lengths[entry]!) entry = i;
   }
   if (always >= 0) return { address: text, path, reason: { kind: 'always_tunnel', rule: rules[always]! } };
   if (entry >= 0) return { address: text, path, reason: { kind: 'entry', rule: rules[entry]! } };
@@ -90,34 +95,53 @@ export function decideAddress(plan: Pick<Plan, 'serviceMode' | 'features' | 'spl
 }
 
 /**
- * Each rule's prefix, and for IPv4 its half-open range [network, end) as numbers (a pair per
- * rule in `v4`), made once per rule list: a plan decides several addresses against 100,000
- * rules, and comparing numbers makes no bigint per rule and address.
+ * Each rule's prefix as numbers, made once per rule list: a plan decides several addresses against
+ * 100,000 rules, and comparing numbers makes no bigint per rule and address. For rule i: its
+ * length, and for IPv4 its half-open range [network, end) in `v4` (a pair per rule; an end of 0
+ * marks a rule that is not IPv4), for IPv6 its prefix in `v6`. An entry validation parsed (`v4`)
+ * is not parsed again.
  */
 interface RuleIndex {
-  readonly prefixes: readonly (Prefix | null)[];
+  readonly lengths: Uint8Array;
   readonly v4: Float64Array;
+  readonly v6: readonly (Prefix | undefined)[];
 }
 const RULE_INDEX = new WeakMap<readonly AddressRule[], RuleIndex>();
-function ruleIndex(rules: readonly AddressRule[], parsed?: readonly (Prefix | null)[]): RuleIndex {
+function ruleIndex(rules: readonly AddressRule[]): RuleIndex {
   let index = RULE_INDEX.get(rules);
-  if (index === undefined || index.prefixes.length !== rules.length) {
-    const prefixes =
-      parsed ??
-      rules.map((r) => {
+  if (index === undefined || index.lengths.length !== rules.length) {
+    const n = rules.length;
+    const lengths = new Uint8Array(n);
+    const v4 = new Float64Array(2 * n);
+    const v6: (Prefix | undefined)[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = rules[i]! as AddressRule & { readonly v4?: number };
+      let packed = r.v4 ?? -1;
+      if (packed < 0) {
         const p = parsePrefix(r.cidr);
-        return p.ok ? p.prefix : null;
-      });
-    const v4 = new Float64Array(2 * prefixes.length);
-    prefixes.forEach((p, i) => {
-      if (p?.family !== 4) return;
-      v4[2 * i] = Number(p.network);
-      v4[2 * i + 1] = Number(p.network) + 2 ** (32 - p.length);
-    });
-    index = { prefixes, v4 };
+        if (!p.ok) continue;
+        if (p.prefix.family === 6) {
+          v6[i] = p.prefix;
+          lengths[i] = p.prefix.length;
+          continue;
+        }
+        packed = Number(p.prefix.network) * 64 + p.prefix.length;
+      }
+      lengths[i] = v4Length(packed);
+      v4[2 * i] = v4Network(packed);
+      v4[2 * i + 1] = v4Network(packed) + 2 ** (32 - lengths[i]!);
+    }
+    index = { lengths, v4, v6 };
     RULE_INDEX.set(rules, index);
   }
   return index;
+}
+
+/** An address entry's IPv4 prefix as a number (`network * 64 + length`), -1 for IPv6: what validation made, or parsed now. */
+function entryV4(e: Extract<SplitEntry, { kind: 'address' }>): number {
+  if (e.v4 !== undefined) return e.v4;
+  const p = e.prefix ?? mustPrefix(e.address);
+  return p.family === 4 ? Number(p.network) * 64 + p.length : -1;
 }
 
 function sameAddress(a: Address, b: Address): boolean {
@@ -145,13 +169,18 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
 
   /* The address inputs, for the algebra and for explain. */
   const rules: AddressRule[] = [];
-  const listed: Prefix[] = [];
+  // The listed prefixes: IPv4 as numbers (network * 64 + length: validation made them, no bigint per entry), IPv6 parsed.
+  const listed4: number[] = [];
+  const listed6: Prefix[] = [];
   for (const e of profile.splitTunnel.entries) {
     if (e.kind !== 'address') continue;
     // Validation parsed and formatted the entry already (its text is canonical), and the entry is its own rule.
-    listed.push(e.prefix ?? mustPrefix(e.address));
+    const packed = entryV4(e);
+    if (packed >= 0) listed4.push(packed);
+    else listed6.push(e.prefix ?? mustPrefix(e.address));
     rules.push(e);
   }
+  const listedSet: DualSet = { v4: PrefixSet.fromV4Values(listed4), v6: PrefixSet.fromPrefixes(6, listed6) };
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {
     const p = mustPrefix(a.address);
@@ -167,23 +196,25 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     }
   }
 
-  // decideAddress looks every rule's prefix up: these are they, parsed once.
-  ruleIndex(rules, [...listed, ...always]);
-
   let tunnel: DualSet;
   let dohTunnel: string[] = [];
   if (!routed) {
     tunnel = DualSet.empty();
   } else if (profile.splitTunnel.mode === 'exclude') {
-    tunnel = DualSet.subtract(DualSet.union(DualSet.complement(DualSet.of(listed)), DualSet.of(always)), bypassSet);
+    tunnel = DualSet.subtract(DualSet.union(DualSet.complement(listedSet), DualSet.of(always)), bypassSet);
   } else {
     dohTunnel = profile.dns.dohVia === 'tunnel' && features.dns ? [...profile.dns.dohAddresses] : [];
-    tunnel = DualSet.subtract(DualSet.of([...listed, ...always, ...dohTunnel.map((a) => hostPrefix(parseAddress(a)!))]), bypassSet);
+    tunnel = DualSet.subtract(DualSet.union(listedSet, DualSet.of([...always, ...dohTunnel.map((a) => hostPrefix(parseAddress(a)!))])), bypassSet);
     const endpoint = parseAddress(profile.tunnel.endpoint.host)!;
+    const endpoint4 = endpoint.family === 4 ? Number(endpoint.value) : -1;
     for (const e of profile.splitTunnel.entries) {
-      if (e.kind === 'address' && prefixContains(e.prefix ?? mustPrefix(e.address), endpoint)) {
-        ds.push(diag('EndpointInsideTunnelOnly', { value: e.address, endpoint: profile.tunnel.endpoint.host }, e.pos));
-      }
+      if (e.kind !== 'address') continue;
+      const packed = entryV4(e);
+      const inside =
+        packed >= 0
+          ? endpoint4 >= v4Network(packed) && endpoint4 < v4Network(packed) + 2 ** (32 - v4Length(packed))
+          : prefixContains(e.prefix ?? mustPrefix(e.address), endpoint);
+      if (inside) ds.push(diag('EndpointInsideTunnelOnly', { value: e.address, endpoint: profile.tunnel.endpoint.host }, e.pos));
     }
   }
   const direct = DualSet.complement(tunnel);

@@ -6,6 +6,7 @@
  * broader one, whichever comes first in the profile.
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { v4Length, v4Network } from '../net/canonical.js';
 import { orderV6, prefixLast, type Prefix } from '../net/ip.js';
 import type { HostPattern } from '../net/names.js';
 import type { Pos } from './types.js';
@@ -29,6 +30,8 @@ export interface Listed<T> {
  */
 export interface ListedPrefix {
   readonly prefix: Prefix;
+  /** An IPv4 prefix as one number (`network * 64 + length`, src/net/canonical.ts), when the item has it; -1 for IPv6. */
+  readonly v4?: number;
   readonly address: string;
   readonly written?: string;
   readonly pos: Pos & { readonly length?: number };
@@ -38,29 +41,61 @@ export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   // Each family in order of network, then length, then profile order; prefixes either nest or are
   // disjoint, so a stack holds the chain of prefixes containing the current one. The sweep reads
-  // numbers (a prefix's end, by item index) and touches an item only to report it.
-  const { v4, v6 } = sortedPrefixes(items);
-  const ends4 = new Float64Array(items.length);
-  for (let k = 0; k < v4.length; k++) {
-    const p = items[v4[k]!]!.prefix;
-    ends4[v4[k]!] = Number(p.network) + 2 ** (32 - p.length);
+  // numbers (an IPv4 item's bounds and every item's length, by index) and touches an item only to
+  // report it; an IPv4 item with `v4` makes no Prefix at all.
+  const n = items.length;
+  const packed = new Float64Array(n);
+  const lengths = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = items[i]!;
+    let v = x.v4;
+    if (v === undefined) {
+      const p = x.prefix;
+      v = p.family === 4 ? Number(p.network) * 64 + p.length : -1;
+    }
+    packed[i] = v;
+    lengths[i] = v >= 0 ? v4Length(v) : x.prefix.length;
   }
-  sweep(items, v4, (outer, inner) => ends4[outer]! > Number(items[inner]!.prefix.network), out);
-  sweep(items, v6, (outer, inner) => prefixLast(items[outer]!.prefix) >= items[inner]!.prefix.network, out);
+  const { v4, v6 } = sortedPrefixes(items, packed);
+  // Where each item starts, and where it ends (exclusive), by item index: IPv4 as numbers, IPv6 as bigints.
+  const starts4 = new Float64Array(n);
+  const ends4 = new Float64Array(n);
+  for (let k = 0; k < v4.length; k++) {
+    const i = v4[k]!;
+    starts4[i] = v4Network(packed[i]!);
+    ends4[i] = starts4[i]! + 2 ** (32 - lengths[i]!);
+  }
+  const starts6: bigint[] = [];
+  const ends6: bigint[] = [];
+  for (let k = 0; k < v6.length; k++) {
+    const p = items[v6[k]!]!.prefix;
+    starts6[v6[k]!] = p.network;
+    ends6[v6[k]!] = prefixLast(p) + 1n;
+  }
+  sweep(items, v4, starts4, ends4, lengths, out);
+  sweep(items, v6, starts6, ends6, lengths, out);
   return out;
 }
 
-/** The stack sweep over items of one family in sorted order; `reaches(a, b)`: does item a reach item b's network? */
-function sweep(items: readonly ListedPrefix[], order: ArrayLike<number>, reaches: (outer: number, inner: number) => boolean, out: Diagnostic[]): void {
+/** The stack sweep over items of one family in sorted order: an item on the stack contains the next one while it ends after that one's start. */
+function sweep(
+  items: readonly ListedPrefix[],
+  order: ArrayLike<number>,
+  starts: ArrayLike<number> | ArrayLike<bigint>,
+  ends: ArrayLike<number> | ArrayLike<bigint>,
+  lengths: Uint8Array,
+  out: Diagnostic[],
+): void {
   const stack: number[] = [];
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    while (stack.length > 0 && !reaches(stack[stack.length - 1]!, i)) stack.pop();
+    while (stack.length > 0 && !(ends[stack[stack.length - 1]!]! > starts[i]!)) stack.pop();
     if (stack.length > 0) {
       const x = items[i]!;
-      const top = items[stack[stack.length - 1]!]!;
+      const t = stack[stack.length - 1]!;
+      const top = items[t]!;
       const raw = x.written ?? x.address;
-      if (top.prefix.length === x.prefix.length) {
+      if (lengths[t] === lengths[i]) {
         out.push(diag('DuplicateEntry', { what: 'address', value: raw, otherLine: top.pos.line }, x.pos, [{ message: 'first listed here', line: top.pos.line, col: top.pos.col }]));
         continue;
       }
@@ -95,14 +130,15 @@ export function hostRedundancy(items: readonly Listed<HostPattern>[]): Diagnosti
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * The indexes of the IPv4 items and of the IPv6 items, each ordered by network, length, then
- * profile order. IPv4 items sort as one 64-bit key each (network, length, index) in a typed
- * array, with no comparator call; IPv6 items by orderV6 (their networks as 32-bit words).
+ * The indexes of the IPv4 items and of the IPv6 items (by `packed`: an IPv4 item's number, -1
+ * for IPv6), each ordered by network, length, then profile order. IPv4 items sort as one 64-bit
+ * key each (network, length, index) in a typed array, with no comparator call; IPv6 items by
+ * orderV6 (their networks as 32-bit words).
  */
-function sortedPrefixes(items: readonly ListedPrefix[]): { v4: Uint32Array; v6: Uint32Array } {
-  const n = items.length;
+function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array): { v4: Uint32Array; v6: Uint32Array } {
+  const n = packed.length;
   let n4 = 0;
-  for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 4) n4++;
+  for (let i = 0; i < n; i++) if (packed[i]! >= 0) n4++;
   const v4 = new Uint32Array(n4);
   if (n4 > 0 && n < 2 ** 26 && LITTLE_ENDIAN) {
     // Each key is (network << 32) | (length << 26) | index, written as two 32-bit halves
@@ -111,26 +147,23 @@ function sortedPrefixes(items: readonly ListedPrefix[]): { v4: Uint32Array; v6: 
     const halves = new Uint32Array(keys.buffer);
     let k = 0;
     for (let i = 0; i < n; i++) {
-      const p = items[i]!.prefix;
-      if (p.family !== 4) continue;
-      halves[2 * k] = ((p.length << 26) | i) >>> 0;
-      halves[2 * k + 1] = Number(p.network);
+      const v = packed[i]!;
+      if (v < 0) continue;
+      halves[2 * k] = ((v4Length(v) << 26) | i) >>> 0;
+      halves[2 * k + 1] = v4Network(v);
       k++;
     }
     keys.sort();
     for (let j = 0; j < n4; j++) v4[j] = halves[2 * j]! & 0x3ffffff;
   } else if (n4 > 0) {
+    // `packed` orders by network, then length.
     const idx: number[] = [];
-    for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 4) idx.push(i);
-    idx.sort((i, j) => {
-      const a = items[i]!.prefix;
-      const b = items[j]!.prefix;
-      return Number(a.network) - Number(b.network) || a.length - b.length || i - j;
-    });
+    for (let i = 0; i < n; i++) if (packed[i]! >= 0) idx.push(i);
+    idx.sort((i, j) => packed[i]! - packed[j]! || i - j);
     v4.set(idx);
   }
   const idx6: number[] = [];
-  for (let i = 0; i < n; i++) if (items[i]!.prefix.family === 6) idx6.push(i);
+  for (let i = 0; i < n; i++) if (packed[i]! < 0) idx6.push(i);
   const order = orderV6(
     idx6.map((i) => items[i]!.prefix.network),
     idx6.map((i) => items[i]!.prefix.length),

@@ -55,12 +55,19 @@ class WrittenAddress {
   constructor(
     readonly address: string,
     readonly description: string,
-    readonly prefix: Prefix,
+    /** An IPv4 prefix as a number (`network * 64 + length`, src/net/canonical.ts), -1 for IPv6: no bigint per entry. */
+    readonly v4: number,
+    /** An IPv6 prefix, parsed; undefined for IPv4. */
+    private readonly v6: Prefix | undefined,
     /** The address as the profile wrote it, when that is not the canonical `address`. */
     readonly written: string | undefined,
     private readonly index: number,
     private readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
   ) {}
+  /** The prefix as a Prefix; an IPv4 one is made when asked (the plan and the redundancy check read `v4`). */
+  get prefix(): Prefix {
+    return this.v6 ?? { family: 4, network: BigInt(v4Network(this.v4)), length: v4Length(this.v4) };
+  }
   get kind(): 'address' {
     return 'address';
   }
@@ -109,18 +116,19 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
       if (e.address !== undefined) {
         // Canonical text (nearly every entry of a large list) is read in one scan and kept as written;
         // anything else goes through the checker, which reports what is wrong, and is formatted.
-        const packed = canonicalV4CidrValue(e.address);
+        let packed = canonicalV4CidrValue(e.address);
         const v6Length = packed < 0 ? canonicalV6CidrGroups(e.address, groups) : -1;
-        let p: Prefix | null;
+        let v6: Prefix | undefined;
         let canonical = e.address;
-        if (packed >= 0) p = { family: 4, network: BigInt(v4Network(packed)), length: v4Length(packed) };
-        else if (v6Length >= 0) p = { family: 6, network: v6Value(groups), length: v6Length };
-        else {
-          p = prefix(e.address, ['split_tunnel', 'entries', i, 'address']);
+        if (packed < 0 && v6Length >= 0) v6 = { family: 6, network: v6Value(groups), length: v6Length };
+        else if (packed < 0) {
+          const p = prefix(e.address, ['split_tunnel', 'entries', i, 'address']);
           if (!p) continue;
           canonical = formatPrefix(p);
+          if (p.family === 4) packed = Number(p.network) * 64 + p.length;
+          else v6 = p;
         }
-        const entry = new WrittenAddress(canonical, description, p, canonical === e.address ? undefined : e.address, i, c.locate);
+        const entry = new WrittenAddress(canonical, description, packed, v6, canonical === e.address ? undefined : e.address, i, c.locate);
         listedPrefixes.push(entry);
         entries.push(entry);
       } else {

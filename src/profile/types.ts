@@ -38,6 +38,11 @@ export type SplitEntry =
       readonly isDefault: boolean;
       /** `address` parsed, when validation parsed it already (the plan reuses it instead of parsing again). */
       readonly prefix?: Prefix;
+      /**
+       * The same, for an IPv4 prefix, as one number (`network * 64 + length`, src/net/canonical.ts; -1 for
+       * IPv6), when validation parsed it: what the plan and the redundancy check read at scale.
+       */
+      readonly v4?: number;
       /** The address as the profile wrote it, when that is not the canonical `address` (diagnostics quote it). */
       readonly written?: string;
     }

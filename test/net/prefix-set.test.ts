@@ -259,6 +259,18 @@ function probes(family: Family, ...lists: (readonly Prefix[])[]): bigint[] {
   return [...out];
 }
 
+describe('fromV4Values', () => {
+  it('builds from IPv4 prefixes written as network * 64 + length the set fromPrefixes builds', () => {
+    fc.assert(
+      fc.property(prefixesArb(4), (pa) => {
+        const values = pa.map((p) => Number(p.network) * 64 + p.length);
+        expect(PrefixSet.fromV4Values(values).equals(PrefixSet.fromPrefixes(4, pa))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe.each([4, 6] as const)('full range, IPv%i', (family) => {
   const arb = prefixesArb(family);
 

@@ -23,8 +23,14 @@ const prefix: fc.Arbitrary<Prefix> = fc.oneof(
   }),
 );
 
-function listed(prefixes: readonly Prefix[]): ListedPrefix[] {
-  return prefixes.map((p, i) => ({ prefix: p, address: formatPrefix(p), pos: { line: i + 1, col: 5, path: ['split_tunnel', 'entries', i, 'address'] } }));
+/** The items, some carrying an IPv4 prefix as the number split tunnel entries hold (`network * 64 + length`). */
+function listed(prefixes: readonly Prefix[], numbered: readonly boolean[] = []): ListedPrefix[] {
+  return prefixes.map((p, i) => ({
+    prefix: p,
+    ...(numbered[i] ? { v4: p.family === 4 ? Number(p.network) * 64 + p.length : -1 } : {}),
+    address: formatPrefix(p),
+    pos: { line: i + 1, col: 5, path: ['split_tunnel', 'entries', i, 'address'] },
+  }));
 }
 
 function reference(items: readonly ListedPrefix[]): { code: string; line: number; other: number }[] {
@@ -50,8 +56,8 @@ function reference(items: readonly ListedPrefix[]): { code: string; line: number
 describe('prefixRedundancy', () => {
   it('reports what the quadratic reading reports, in its order', () => {
     fc.assert(
-      fc.property(fc.array(prefix, { maxLength: 40 }), (prefixes) => {
-        const items = listed(prefixes);
+      fc.property(fc.array(prefix, { maxLength: 40 }), fc.array(fc.boolean(), { maxLength: 40 }), (prefixes, numbered) => {
+        const items = listed(prefixes, numbered);
         const got = prefixRedundancy(items).map((d) => ({ code: d.code, line: d.line, other: d.related[0]!.line }));
         expect(got).toEqual(reference(items));
       }),

@@ -98,11 +98,12 @@ export const QUOTE_HELPERS = {
  * A run of lines rendered in code rather than by a template loop, for the lists a large
  * plan makes long (100,000s of prefixes: Handlebars' `{{#each}}` costs seconds there).
  * Only `renderLines` (Lines.render) makes one, and its line function gets the same typed and quoting
- * helpers a template has. A template inserts the run with `{{lines name~}}` (each line
+ * helpers a template has (or Lines.written, for bytes written the same way). A template inserts the run with `{{lines name~}}` (each line
  * ends with a newline; `~` drops the template's own), or `{{lines name}}` at the start of
  * the line that follows it; the `lines` helper takes nothing else.
  */
 export class Lines {
+  /** An own field (not a getter): templates test it (`{{#if list.text}}`), and Handlebars reads no prototype property. */
   private constructor(readonly text: string) {}
 
   /** `items`, one line each as `line` writes it through `h`, every line ended by `eol`. */
@@ -111,6 +112,17 @@ export class Lines {
     const out = new Array<string>(items.length);
     for (let i = 0; i < items.length; i++) out[i] = line(items[i]!, h, i);
     return new Lines(items.length === 0 ? '' : `${out.join(eol)}${eol}`);
+  }
+
+  /**
+   * Lines written as UTF-8 bytes, every line ended: for a list a large plan makes long, where a
+   * string per line is most of the cost. The writer puts in only what a line function could:
+   * text from the helpers, or a value written from numbers (src/net/prefix-bytes.ts). `ascii`: the
+   * writer knows every byte is below 0x80.
+   */
+  static written(bytes: Uint8Array, ascii = false): Lines {
+    // ASCII (the writer knows) reads as latin1: one copy, no UTF-8 decoding.
+    return new Lines(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(ascii ? 'latin1' : 'utf8'));
   }
 }
 

@@ -1,9 +1,11 @@
 /** View-model pieces several targets render the same way. */
+import { v4Length, v4Network } from '../net/canonical.js';
 import { canonicalAddress } from '../net/ip.js';
+import { asciiBytes, put, writeLength, writeV4 } from '../net/prefix-bytes.js';
 import { PrefixSet } from '../net/prefix-set.js';
 import type { AddressRule, Path, Plan, TunnelPlan } from '../plan/types.js';
 import { DNS_PROXY_V6_WINDOWS } from '../profile/defaults.js';
-import { renderLines, type LineHelpers, type Lines } from './render.js';
+import { Lines, QUOTE_HELPERS, VALUE_HELPERS, type LineHelpers } from './render.js';
 import type { TargetCapabilities } from './target.js';
 
 export interface EntryRow {
@@ -26,17 +28,89 @@ export function splitEntryRows(plan: Plan): EntryRow[] {
 export function entryCommentLines(plan: Plan, family?: 4 | 6): Lines {
   let c = ENTRY_COMMENTS.get(plan);
   if (c === undefined) {
-    const mode = plan.split.mode;
     const rules = plan.split.rules;
-    const line = (r: AddressRule, h: LineHelpers): string => `#   ${h.ident(r.source === 'always_tunnel' ? 'always' : mode)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}`;
-    const v4 = rules.filter((r) => !r.cidr.includes(':'));
-    const v6 = rules.filter((r) => r.cidr.includes(':'));
-    const all = renderLines(rules, line);
-    // When the list holds one family only, that family's lines are all of them: rendered once.
-    c = { all, v4: v6.length === 0 ? all : renderLines(v4, line), v6: v4.length === 0 ? all : renderLines(v6, line) };
+    const isV6 = new Uint8Array(rules.length);
+    let n6 = 0;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      if (r.v4 !== undefined ? r.v4 < 0 : r.cidr.includes(':')) {
+        isV6[i] = 1;
+        n6++;
+      }
+    }
+    const { bytes, starts, ascii } = commentBytes(rules, plan.split.mode);
+    const all = Lines.written(bytes, ascii);
+    // A family's lines are the lines of its rules, copied a run at a time; when the list holds one family only, that family's lines are all of them.
+    const only = (v6: number): Lines => Lines.written(selectLines(bytes, starts, isV6, v6), ascii);
+    c = { all, v4: n6 === 0 ? all : only(0), v6: n6 === rules.length ? all : only(1) };
     ENTRY_COMMENTS.set(plan, c);
   }
   return family === undefined ? c.all : family === 4 ? c.v4 : c.v6;
+}
+
+/**
+ * The comment lines of `rules` as bytes, with where each line starts (and, last, where the
+ * bytes end). An IPv4 entry without a description (nearly every line of a large list) is
+ * written from its number after the action word the helpers checked once; any other rule is a
+ * line of text from the helpers. `ascii`: no byte is above 0x7f.
+ */
+function commentBytes(rules: readonly AddressRule[], mode: Plan['split']['mode']): { bytes: Buffer; starts: Uint32Array; ascii: boolean } {
+  const h: LineHelpers = { ...VALUE_HELPERS, ...QUOTE_HELPERS };
+  const line = (r: AddressRule): string => `#   ${h.ident(r.source === 'always_tunnel' ? 'always' : mode)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}\n`;
+  const head = asciiBytes(`#   ${h.ident(mode)} `, 'action');
+  const fast = (r: AddressRule): boolean => r.v4 !== undefined && r.v4 >= 0 && r.source === 'entry' && r.description === '';
+  // The text lines first (in order, with where they go), to size the buffer.
+  const textAt: number[] = [];
+  const texts: string[] = [];
+  let size = 0;
+  let ascii = true;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (fast(r)) size += head.length + 19; // the longest IPv4 prefix and the newline
+    else {
+      const t = line(r);
+      textAt.push(i);
+      texts.push(t);
+      const bytes = Buffer.byteLength(t);
+      if (bytes !== t.length) ascii = false;
+      size += bytes;
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  const starts = new Uint32Array(rules.length + 1);
+  let at = 0;
+  let next = 0;
+  for (let i = 0; i < rules.length; i++) {
+    starts[i] = at;
+    if (next < textAt.length && textAt[next] === i) {
+      at += out.write(texts[next++]!, at, 'utf8');
+      continue;
+    }
+    const v = rules[i]!.v4!;
+    at = put(out, at, head);
+    at = writeV4(out, at, v4Network(v));
+    at = writeLength(out, at, v4Length(v));
+    out[at++] = 0x0a;
+  }
+  starts[rules.length] = at;
+  return { bytes: out.subarray(0, at), starts, ascii };
+}
+
+/** The lines `i` of `bytes` (starting at `starts[i]`) whose `flags[i]` is `flag`, in order, copied a run of consecutive lines at a time. */
+function selectLines(bytes: Buffer, starts: Uint32Array, flags: Uint8Array, flag: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length);
+  let at = 0;
+  for (let i = 0; i < flags.length; ) {
+    if (flags[i] !== flag) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < flags.length && flags[j] === flag) j++;
+    at += bytes.copy(out, at, starts[i]!, starts[j]!);
+    i = j;
+  }
+  return out.subarray(0, at);
 }
 const ENTRY_COMMENTS = new WeakMap<Plan, { all: Lines; v4: Lines; v6: Lines }>();
 

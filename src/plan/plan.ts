@@ -115,17 +115,22 @@ function ruleIndex(rules: readonly AddressRule[]): RuleIndex {
     const v4 = new Float64Array(2 * n);
     const v6: (Prefix | undefined)[] = [];
     for (let i = 0; i < n; i++) {
-      const r = rules[i]! as AddressRule & { readonly v4?: number };
+      // An entry carries what validation parsed (`v4`, or `prefix` for IPv6); an always_tunnel rule is parsed here.
+      const r = rules[i]! as AddressRule & { readonly prefix?: Prefix };
       let packed = r.v4 ?? -1;
       if (packed < 0) {
-        const p = parsePrefix(r.cidr);
-        if (!p.ok) continue;
-        if (p.prefix.family === 6) {
-          v6[i] = p.prefix;
-          lengths[i] = p.prefix.length;
+        let p = r.prefix;
+        if (p === undefined) {
+          const parsed = parsePrefix(r.cidr);
+          if (!parsed.ok) continue;
+          p = parsed.prefix;
+        }
+        if (p.family === 6) {
+          v6[i] = p;
+          lengths[i] = p.length;
           continue;
         }
-        packed = Number(p.prefix.network) * 64 + p.prefix.length;
+        packed = Number(p.network) * 64 + p.length;
       }
       lengths[i] = v4Length(packed);
       v4[2 * i] = v4Network(packed);

@@ -57,27 +57,31 @@ export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
     lengths[i] = v >= 0 ? v4Length(v) : x.prefix.length;
   }
   const { v4, v6 } = sortedPrefixes(items, packed);
-  // Where each item starts, and where it ends (exclusive), by item index: IPv4 as numbers, IPv6 as bigints.
-  const starts4 = new Float64Array(n);
-  const ends4 = new Float64Array(n);
+  // Where each item starts, and where it ends (exclusive), by its place in the family's order: IPv4 as numbers, IPv6 as bigints.
+  const starts4 = new Float64Array(v4.length);
+  const ends4 = new Float64Array(v4.length);
   for (let k = 0; k < v4.length; k++) {
     const i = v4[k]!;
-    starts4[i] = v4Network(packed[i]!);
-    ends4[i] = starts4[i]! + 2 ** (32 - lengths[i]!);
+    starts4[k] = v4Network(packed[i]!);
+    ends4[k] = starts4[k]! + 2 ** (32 - lengths[i]!);
   }
   const starts6: bigint[] = [];
   const ends6: bigint[] = [];
   for (let k = 0; k < v6.length; k++) {
     const p = items[v6[k]!]!.prefix;
-    starts6[v6[k]!] = p.network;
-    ends6[v6[k]!] = prefixLast(p) + 1n;
+    starts6.push(p.network);
+    ends6.push(prefixLast(p) + 1n);
   }
   sweep(items, v4, starts4, ends4, lengths, out);
   sweep(items, v6, starts6, ends6, lengths, out);
   return out;
 }
 
-/** The stack sweep over items of one family in sorted order: an item on the stack contains the next one while it ends after that one's start. */
+/**
+ * The stack sweep over the items of one family in sorted order (`order`: item indexes; `starts`
+ * and `ends` by place in it): an item on the stack contains the next one while it ends after
+ * that one's start.
+ */
 function sweep(
   items: readonly ListedPrefix[],
   order: ArrayLike<number>,
@@ -86,13 +90,14 @@ function sweep(
   lengths: Uint8Array,
   out: Diagnostic[],
 ): void {
+  // Places in `order`.
   const stack: number[] = [];
   for (let k = 0; k < order.length; k++) {
-    const i = order[k]!;
-    while (stack.length > 0 && !(ends[stack[stack.length - 1]!]! > starts[i]!)) stack.pop();
+    while (stack.length > 0 && !(ends[stack[stack.length - 1]!]! > starts[k]!)) stack.pop();
     if (stack.length > 0) {
+      const i = order[k]!;
+      const t = order[stack[stack.length - 1]!]!;
       const x = items[i]!;
-      const t = stack[stack.length - 1]!;
       const top = items[t]!;
       const raw = x.written ?? x.address;
       if (lengths[t] === lengths[i]) {
@@ -101,7 +106,7 @@ function sweep(
       }
       out.push(diag('ShadowedEntry', { what: 'address', value: raw, other: top.address, otherLine: top.pos.line }, x.pos, [{ message: `"${top.address}" is listed here`, line: top.pos.line, col: top.pos.col }]));
     }
-    stack.push(i);
+    stack.push(k);
   }
 }
 

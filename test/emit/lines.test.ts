@@ -1,6 +1,12 @@
 /** Lines rendered in code for long lists (src/emit/render.ts renderLines), and the template helper that inserts them. */
+import fc from 'fast-check';
+import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { analyze } from '../../src/compile.js';
 import { Lines, render, RenderError, renderLines } from '../../src/emit/render.js';
+import { entryCommentLines } from '../../src/emit/view.js';
+import type { AddressRule } from '../../src/plan/types.js';
+import { validProfile } from '../helpers/arbitraries.js';
 
 describe('renderLines', () => {
   it('writes one line per item through the helpers, each ended by the line end', () => {
@@ -19,5 +25,41 @@ describe('renderLines', () => {
     expect(render('linux', 'routes.batch.hbs', view(renderLines(['x'], (v, h) => `# ${h.ident(v)}`)))).toContain('\n# x\nrule add');
     // Text that did not go through renderLines (say, a profile's description) is refused.
     expect(() => render('linux', 'routes.batch.hbs', view('# x\nroute flush table main'))).toThrow(RenderError);
+  });
+});
+
+describe('entryCommentLines', () => {
+  // What the lines are, as one line function through the helpers: the bytes written from entries' numbers must equal it.
+  const reference = (rules: readonly AddressRule[], mode: string): string =>
+    renderLines(rules, (r, h) => `#   ${h.ident(r.source === 'always_tunnel' ? 'always' : mode)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}`).text;
+
+  it('are the rules as the helpers write them, all of them and each family', () => {
+    fc.assert(
+      fc.property(validProfile, (p) => {
+        const plan = analyze(stringify(p)).plan!;
+        const rules = plan.split.rules;
+        const mode = plan.split.mode;
+        expect(entryCommentLines(plan).text).toBe(reference(rules, mode));
+        expect(entryCommentLines(plan, 4).text).toBe(reference(rules.filter((r) => !r.cidr.includes(':')), mode));
+        expect(entryCommentLines(plan, 6).text).toBe(reference(rules.filter((r) => r.cidr.includes(':')), mode));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('write an entry as its canonical text, with its description quoted (non-ASCII kept)', () => {
+    const plan = analyze(
+      stringify({
+        version: 1,
+        name: 'p',
+        split_tunnel: { mode: 'include', entries: [{ address: '10.0.0.0/8' }, { address: '2001:DB8::/32' }, { address: '192.0.2.0/24', description: 'Büro # 1' }, { address: '198.51.100.0/24' }] },
+        always_tunnel: ['172.64.128.0/20'],
+      }),
+    ).plan!;
+    expect(entryCommentLines(plan).text).toBe(
+      ['#   include 10.0.0.0/8', '#   include 2001:db8::/32', '#   include 192.0.2.0/24  Büro # 1', '#   include 198.51.100.0/24', '#   always 172.64.128.0/20  always in the tunnel', ''].join('\n'),
+    );
+    expect(entryCommentLines(plan, 4).text).toBe(['#   include 10.0.0.0/8', '#   include 192.0.2.0/24  Büro # 1', '#   include 198.51.100.0/24', '#   always 172.64.128.0/20  always in the tunnel', ''].join('\n'));
+    expect(entryCommentLines(plan, 6).text).toBe('#   include 2001:db8::/32\n');
   });
 });

@@ -1,0 +1,95 @@
+/**
+ * Canonical address and prefix text written as ASCII bytes from numbers, for the lists a large
+ * plan makes long (prefix lists, one line per Split Tunnel entry): no string per prefix. Each
+ * writer puts its text at `at` in `out` and returns the position after it; the caller makes
+ * room (the longest prefix is 18 bytes for IPv4, 43 for IPv6). What they write equals
+ * formatPrefix's text (test/net/prefix-text.property.test.ts).
+ */
+import { zeroRunToCompress } from './ip.js';
+
+const SLASH = 0x2f;
+const COLON = 0x3a;
+const DOT = 0x2e;
+const DIGIT0 = 0x30;
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/** `text`'s bytes; it must be ASCII (`what` names it in the error). */
+export function asciiBytes(text: string, what: string): Uint8Array {
+  if (!/^[\x00-\x7f]*$/.test(text)) throw new Error(`cidrText: the ${what} must be ASCII`);
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+/** `bytes` (a few) at `at`: a loop, cheaper than Buffer#copy's call for so few. */
+export function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) out[at++] = bytes[i]!;
+  return at;
+}
+
+/** `/length` at `at`. */
+export function writeLength(out: Uint8Array, at: number, length: number): number {
+  out[at++] = SLASH;
+  return writeOctet(out, at, length);
+}
+
+/** Decimal of 0 ≤ v ≤ 255 at `at`; returns the position after it. */
+function writeOctet(out: Uint8Array, at: number, v: number): number {
+  if (v >= 100) out[at++] = DIGIT0 + ((v / 100) | 0);
+  if (v >= 10) out[at++] = DIGIT0 + (((v / 10) | 0) % 10);
+  out[at++] = DIGIT0 + (v % 10);
+  return at;
+}
+
+/** formatV4Number(n) at `at`. */
+export function writeV4(out: Uint8Array, at: number, n: number): number {
+  at = writeOctet(out, at, n >>> 24);
+  out[at++] = DOT;
+  at = writeOctet(out, at, (n >>> 16) & 0xff);
+  out[at++] = DOT;
+  at = writeOctet(out, at, (n >>> 8) & 0xff);
+  out[at++] = DOT;
+  return writeOctet(out, at, n & 0xff);
+}
+
+/** A 16-bit group in lowercase hex without leading zeros. */
+function writeGroup(out: Uint8Array, at: number, g: number): number {
+  if (g >= 0x1000) out[at++] = HEX[g >>> 12]!;
+  if (g >= 0x100) out[at++] = HEX[(g >>> 8) & 0xf]!;
+  if (g >= 0x10) out[at++] = HEX[(g >>> 4) & 0xf]!;
+  out[at++] = HEX[g & 0xf]!;
+  return at;
+}
+
+/** formatAddress(6, v) at `at` (RFC 5952, IPv4-mapped addresses dotted); `groups` is scratch of 8. */
+export function writeV6(out: Uint8Array, at: number, v: bigint, groups: number[]): number {
+  const hi = Number(v >> 64n);
+  const lo = v & 0xffffffffffffffffn;
+  const w1 = Number(lo >> 32n);
+  const w0 = Number(lo & 0xffffffffn);
+  if (hi === 0 && w1 === 0xffff) {
+    for (const c of '::ffff:') out[at++] = c.charCodeAt(0);
+    return writeV4(out, at, w0);
+  }
+  // hi < 2^64 is not exact as a double: its groups come from the bigint.
+  const w3 = Number(v >> 96n);
+  const w2 = Number((v >> 64n) & 0xffffffffn);
+  groups[0] = w3 >>> 16;
+  groups[1] = w3 & 0xffff;
+  groups[2] = w2 >>> 16;
+  groups[3] = w2 & 0xffff;
+  groups[4] = w1 >>> 16;
+  groups[5] = w1 & 0xffff;
+  groups[6] = w0 >>> 16;
+  groups[7] = w0 & 0xffff;
+  const { start, length } = zeroRunToCompress(groups);
+  for (let i = 0; i < 8; i++) {
+    if (i === start) {
+      out[at++] = COLON;
+      out[at++] = COLON;
+      i += length - 1;
+      continue;
+    }
+    if (i > 0 && i !== start + length) out[at++] = COLON;
+    at = writeGroup(out, at, groups[i]!);
+  }
+  return at;
+}

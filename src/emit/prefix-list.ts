@@ -104,28 +104,48 @@ export function jsonWithPrefixLists(value: unknown): FileBytes {
   );
 }
 
-/** How a template's list line is framed: `head` + prefix + `tail`, `between` two (cidrText's framing; the marker's line end ends the last). */
-export type PrefixLines = (set: PrefixSet, head: string, tail: string, between: string) => Lines;
+/**
+ * What renderWithPrefixLines hands its render: called with a set, a Lines of one marker line to
+ * insert where the set's list goes, framed as cidrText frames it (`head` + prefix + `tail`,
+ * `between` two; the marker's line end ends the last); `bytes(lines)` the same for Lines written as
+ * bytes (Lines.written), which then go into the file as those bytes, not through the template's text.
+ */
+export interface PrefixLines {
+  (set: PrefixSet, head: string, tail: string, between: string): Lines;
+  bytes(lines: Lines): Lines;
+}
 
 /**
  * A template's text with long prefix lists in it, the lists written from the sets' numbers:
- * `render` gets `lines`, which makes a Lines of one marker line to insert where a list goes
- * (an empty Lines for an empty set); each marker is then replaced by the set's cover as
- * cidrText frames it. Only the framing (checked by the caller's helpers) is text; no prefix
- * is a string. UTF-8 bytes, in pieces.
+ * `render` gets `lines` (PrefixLines), which makes a Lines of one marker line to insert where a
+ * list goes (an empty Lines for an empty set); each marker is then replaced by the set's cover
+ * as cidrText frames it, or by the bytes of the Lines it stands for. Only the framing (checked
+ * by the caller's helpers) is text; no prefix is a string. UTF-8 bytes, in pieces.
  */
 export function renderWithPrefixLines(render: (lines: PrefixLines) => string): FileBytes {
   const nonce = markerNonce();
-  const lists: { set: PrefixSet; head: string; tail: string; between: string }[] = [];
-  const text = render((set, head, tail, between) => {
-    if (set.isEmpty) return renderLines([], () => '');
-    lists.push({ set, head, tail, between });
-    const marker = `${nonce}${lists.length - 1}`;
-    return renderLines([marker], (m) => m);
-  });
+  const lists: ({ set: PrefixSet; head: string; tail: string; between: string } | { bytes: Uint8Array })[] = [];
+  const marker = (): Lines => renderLines([`${nonce}${lists.length - 1}`], (m) => m);
+  const lines: PrefixLines = Object.assign(
+    (set: PrefixSet, head: string, tail: string, between: string): Lines => {
+      if (set.isEmpty) return renderLines([], () => '');
+      lists.push({ set, head, tail, between });
+      return marker();
+    },
+    {
+      bytes(written: Lines): Lines {
+        const bytes = written.bytes;
+        if (bytes === undefined || bytes.length === 0) return written;
+        // The marker's own line end stands for the last line's.
+        lists.push({ bytes: bytes.subarray(0, bytes.length - 1) });
+        return marker();
+      },
+    },
+  );
+  const text = render(lines);
   return splice(
     text,
-    lists.map((l, i) => ({ marker: `${nonce}${i}`, bytes: () => [() => l.set.cidrChunks(l.head, l.tail, l.between)] })),
+    lists.map((l, i) => ({ marker: `${nonce}${i}`, bytes: () => ('bytes' in l ? [l.bytes] : [() => l.set.cidrChunks(l.head, l.tail, l.between)]) })),
   );
 }
 
@@ -139,8 +159,8 @@ function markerNonce(): string {
  * indent) replaced by the bytes its list writes for that indent: the pieces in order, the
  * lists as ChunkSources written when the file is (a 20 MB file is never held whole).
  */
-function splice(text: string, lists: readonly { marker: string; bytes: (indent: string) => (Buffer | ChunkSource)[] }[]): FileBytes {
-  const parts: (Buffer | ChunkSource)[] = [];
+function splice(text: string, lists: readonly { marker: string; bytes: (indent: string) => (Uint8Array | ChunkSource)[] }[]): FileBytes {
+  const parts: (Uint8Array | ChunkSource)[] = [];
   let from = 0;
   for (const { marker, bytes } of lists) {
     const at = text.indexOf(marker, from);

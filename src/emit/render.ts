@@ -103,8 +103,12 @@ export const QUOTE_HELPERS = {
  * the line that follows it; the `lines` helper takes nothing else.
  */
 export class Lines {
-  /** An own field (not a getter): templates test it (`{{#if list.text}}`), and Handlebars reads no prototype property. */
-  private constructor(readonly text: string) {}
+  private constructor(
+    /** An own field (not a getter): templates test it (`{{#if list.text}}`), and Handlebars reads no prototype property. */
+    readonly text: string,
+    /** The same as UTF-8, when the lines were written as bytes (renderWithPrefixLines can put them in as they are). */
+    readonly bytes?: Uint8Array,
+  ) {}
 
   /** `items`, one line each as `line` writes it through `h`, every line ended by `eol`. */
   static render<T>(items: readonly T[], line: (item: T, h: LineHelpers, index: number) => string, eol = '\n'): Lines {
@@ -122,7 +126,7 @@ export class Lines {
    */
   static written(bytes: Uint8Array, ascii = false): Lines {
     // ASCII (the writer knows) reads as latin1: one copy, no UTF-8 decoding.
-    return new Lines(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(ascii ? 'latin1' : 'utf8'));
+    return new Lines(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(ascii ? 'latin1' : 'utf8'), bytes);
   }
 }
 

@@ -78,7 +78,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
             priority: lx.rulePriority,
             ifname: lx.interface,
             exclude,
-            entries: entryCommentLines(plan, family),
+            entries: lines.bytes(entryCommentLines(plan, family)),
             direct: lines(exclude ? plan.split.direct[key] : none, 'route add throw ', table, '\n'),
             tunnel: lines(exclude ? none : plan.split.tunnel[key], 'route add ', ` dev ${VALUE_HELPERS.ident(lx.interface)}${table}`, '\n'),
             directCount: plan.split.direct[key].prefixCount(),
@@ -100,7 +100,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
           table: lx.nftTable,
           ifname: lx.interface,
           fwmark: lx.fwmark,
-          entries: entryCommentLines(plan),
+          entries: lines.bytes(entryCommentLines(plan)),
           // Exclude mode lists the direct set, the smaller side (what the profile excluded), and
           // rejects every address outside it; include mode lists the tunnel set.
           exclude,
@@ -116,7 +116,10 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   if (plan.tunnel?.masque) {
     // MASQUE: warpc up runs the client (src/runtime/masque); there is no OS tool to hand this to.
     const m = plan.tunnel.masque;
-    file(MASQUE_FILE, serializeMasque({ version: 1, transport: 'h2', endpoint: plan.tunnel.endpoint, sni: m.sni, server_pin: m.serverPin, authority: m.authority, keepalive_seconds: MASQUE_KEEPALIVE_SECONDS }));
+    file(
+      MASQUE_FILE,
+      serializeMasque({ version: 1, transport: 'h2', endpoint: plan.tunnel.endpoint, sni: m.sni, server_pin: m.serverPin, authority: m.authority, keepalive_seconds: MASQUE_KEEPALIVE_SECONDS }),
+    );
   } else if (plan.tunnel) {
     file(
       'wireguard.conf',
@@ -132,11 +135,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   if (plan.dns) {
     const nameservers = dnsServerList(plan, linux.capabilities);
     file('resolv.conf', render('linux', 'resolv.conf.hbs', { ...base, nameservers, search: plan.dns.search, options: RESOLV_CONF_OPTIONS }));
-    file(
-      'resolved.sh',
-      render('linux', 'resolved.sh.hbs', { ...base, nameservers, search: plan.dns.search, defaultLink: f.tunnel ? lx.interface : null }),
-      0o755,
-    );
+    file('resolved.sh', render('linux', 'resolved.sh.hbs', { ...base, nameservers, search: plan.dns.search, defaultLink: f.tunnel ? lx.interface : null }), 0o755);
     const cfg = dnsProxyConfigFromPlan(plan);
     if (cfg) file(DNS_PROXY_FILE, serializeDnsProxyConfig(cfg));
   }

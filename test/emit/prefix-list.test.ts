@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { stableJson } from '../../src/contract/json-file.js';
 import { bytesArtifact, checkedPrefixes, jsonWithPrefixLists, PrefixList, prefixListText, prefixSetText, renderWithPrefixLines } from '../../src/emit/prefix-list.js';
 import { PrefixSet } from '../../src/net/prefix-set.js';
-import { render, renderLines, RenderError } from '../../src/emit/render.js';
+import { Lines, render, renderLines, RenderError } from '../../src/emit/render.js';
 import { joinedBytes } from '../../src/emit/target.js';
 
 describe('prefixListText', () => {
@@ -70,7 +70,13 @@ describe('jsonWithPrefixLists', () => {
   });
 
   it('writes a call list as the Android file has it (lists of two sets, an empty one left out)', () => {
-    const value = { profile: 'Büro', calls: [{ method: 'addRoutes', prefixes: new PrefixList([sets[1]!, sets[5]!, sets[4]!]) }, { method: 'excludeRoutes', prefixes: new PrefixList([sets[0]!]) }] };
+    const value = {
+      profile: 'Büro',
+      calls: [
+        { method: 'addRoutes', prefixes: new PrefixList([sets[1]!, sets[5]!, sets[4]!]) },
+        { method: 'excludeRoutes', prefixes: new PrefixList([sets[0]!]) },
+      ],
+    };
     expect(joinedBytes(jsonWithPrefixLists(value)).toString('utf8')).toBe(stableJson(plain(value)));
     expect(joinedBytes(jsonWithPrefixLists(value)).toString('utf8')).toContain('"prefixes": [\n        "0.0.0.0/0",\n        "::ffff:192.0.2.0/120",\n');
   });
@@ -94,19 +100,74 @@ describe('renderWithPrefixLines', () => {
   const reference = (set: PrefixSet, line: (c: string, last: boolean) => string): string => renderLines(set.toCidrs(), (c, h, i) => line(h.cidr(c), i === set.prefixCount() - 1)).text;
 
   it('writes each list where its marker line is, byte for byte what renderLines over the strings writes', () => {
-    const text = joinedBytes(renderWithPrefixLines((lines) => `head\n${lines(direct, 'route add throw ', ' table 100', '\n').text}mid\n${lines(v6, '\t\t\t', '', ',\n').text}${lines(PrefixSet.empty(4), 'x', 'y', '\n').text}tail\n`)).toString('utf8');
+    const text = joinedBytes(
+      renderWithPrefixLines(
+        (lines) => `head\n${lines(direct, 'route add throw ', ' table 100', '\n').text}mid\n${lines(v6, '\t\t\t', '', ',\n').text}${lines(PrefixSet.empty(4), 'x', 'y', '\n').text}tail\n`,
+      ),
+    ).toString('utf8');
     expect(text).toBe(`head\n${reference(direct, (c) => `route add throw ${c} table 100`)}mid\n${reference(v6, (c, last) => `\t\t\t${c}${last ? '' : ','}`)}tail\n`);
   });
 
   it('renders a real template the same way (ruleset.nft with the Linux view, through {{lines}})', () => {
-    const view = (d4: unknown, d6: unknown) => ({ version: '0', name: 'n', mode: 'warp', table: 'warpc', ifname: 'wg0', fwmark: 1, entries: renderLines([], () => ''), exclude: true, direct4: d4, direct6: d6, tunnel4: renderLines([], () => ''), tunnel6: renderLines([], () => '') });
+    const view = (d4: unknown, d6: unknown) => ({
+      version: '0',
+      name: 'n',
+      mode: 'warp',
+      table: 'warpc',
+      ifname: 'wg0',
+      fwmark: 1,
+      entries: renderLines([], () => ''),
+      exclude: true,
+      direct4: d4,
+      direct6: d6,
+      tunnel4: renderLines([], () => ''),
+      tunnel6: renderLines([], () => ''),
+    });
     const viaSets = joinedBytes(renderWithPrefixLines((lines) => render('linux', 'ruleset.nft.hbs', view(lines(direct, '\t\t\t', '', ',\n'), lines(v6, '\t\t\t', '', ',\n'))))).toString('utf8');
     const el = (set: PrefixSet) => renderLines(set.toCidrs(), (c, h, i) => `\t\t\t${h.cidr(c)}${i < set.prefixCount() - 1 ? ',' : ''}`);
     expect(viaSets).toBe(render('linux', 'ruleset.nft.hbs', view(el(direct), el(v6))));
   });
 
+  it('puts Lines written as bytes in as those bytes, where the template puts their text (entries in ruleset.nft)', () => {
+    const empty = renderLines([], () => '');
+    const view = (entries: unknown) => ({
+      version: '0',
+      name: 'n',
+      mode: 'warp',
+      table: 'warpc',
+      ifname: 'wg0',
+      fwmark: 1,
+      entries,
+      exclude: true,
+      direct4: empty,
+      direct6: empty,
+      tunnel4: empty,
+      tunnel6: empty,
+    });
+    const written = Lines.written(Buffer.from('#   exclude 10.0.0.0/8\n#   exclude 192.0.2.0/24  Büro\n', 'utf8'));
+    const viaBytes = joinedBytes(renderWithPrefixLines((lines) => render('linux', 'ruleset.nft.hbs', view(lines.bytes(written))))).toString('utf8');
+    expect(viaBytes).toBe(render('linux', 'ruleset.nft.hbs', view(written)));
+    expect(viaBytes).toContain('#   exclude 192.0.2.0/24  Büro\ntable inet warpc');
+    // Lines made as text, and empty ones, go in as text.
+    const asText = renderLines(['x'], (v, h) => `# ${h.ident(v)}`);
+    expect(joinedBytes(renderWithPrefixLines((lines) => render('linux', 'ruleset.nft.hbs', view(lines.bytes(asText))))).toString('utf8')).toBe(render('linux', 'ruleset.nft.hbs', view(asText)));
+    expect(joinedBytes(renderWithPrefixLines((lines) => render('linux', 'ruleset.nft.hbs', view(lines.bytes(Lines.written(Buffer.alloc(0))))))).toString('utf8')).toBe(
+      render('linux', 'ruleset.nft.hbs', view(empty)),
+    );
+  });
+
   it('refuses a marker that is used twice or dropped (a template that repeats or hides a list)', () => {
-    expect(() => renderWithPrefixLines((lines) => { const l = lines(direct, '', '', '\n').text; return l + l; })).toThrow(/missing or repeated/);
-    expect(() => renderWithPrefixLines((lines) => { lines(direct, '', '', '\n'); return 'nothing\n'; })).toThrow(/missing or repeated/);
+    expect(() =>
+      renderWithPrefixLines((lines) => {
+        const l = lines(direct, '', '', '\n').text;
+        return l + l;
+      }),
+    ).toThrow(/missing or repeated/);
+    expect(() =>
+      renderWithPrefixLines((lines) => {
+        lines(direct, '', '', '\n');
+        return 'nothing\n';
+      }),
+    ).toThrow(/missing or repeated/);
   });
 });

@@ -136,8 +136,9 @@ export function renderWithPrefixLines(render: (lines: PrefixLines) => string): F
       bytes(written: Lines): Lines {
         const bytes = written.bytes;
         if (bytes === undefined || bytes.length === 0) return written;
-        // The marker's own line end stands for the last line's.
-        lists.push({ bytes: bytes.subarray(0, bytes.length - 1) });
+        // The marker's own line end (`\n`, or `\r\n` once a Windows file's text has them) stands for the last line's.
+        if (bytes[bytes.length - 1] !== 0x0a) throw new Error('prefix list: written lines must end with a line end');
+        lists.push({ bytes: bytes.subarray(0, bytes.length - (bytes.length >= 2 && bytes[bytes.length - 2] === 0x0d ? 2 : 1)) });
         return marker();
       },
     },

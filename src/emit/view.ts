@@ -8,25 +8,36 @@ import { DNS_PROXY_V6_WINDOWS } from '../profile/defaults.js';
 import { Lines, QUOTE_HELPERS, VALUE_HELPERS, type LineHelpers } from './render.js';
 import type { TargetCapabilities } from './target.js';
 
-export interface EntryRow {
-  /** `exclude` or `include` (the list's mode), or `always` for always_tunnel. */
-  readonly action: string;
-  readonly cidr: string;
-  readonly description: string;
+/**
+ * How a target writes one line per address rule (the profile's address entries as written, then
+ * always_tunnel: the plan's rules) into a long list, for comments next to what they became:
+ * `text` writes any rule through the helpers (`action` is the mode, or `always`); `fast` gives
+ * what comes before and after the prefix of an IPv4 entry without a description (nearly every
+ * line of a large list), whose prefix is then written from its number. The two must write the
+ * same line for such an entry (test/emit/lines.test.ts holds every form to it).
+ */
+export interface RuleLineForm {
+  text(rule: AddressRule, action: string, h: LineHelpers): string;
+  fast(action: string, h: LineHelpers): { readonly head: string; readonly tail: string };
+  readonly eol: '\n' | '\r\n';
 }
 
-/** The profile's address entries as written (with always_tunnel), for comments next to what they became. */
-export function splitEntryRows(plan: Plan): EntryRow[] {
-  return plan.split.rules.map((r) => ({ action: r.source === 'always_tunnel' ? 'always' : plan.split.mode, cidr: r.cidr, description: r.description }));
-}
+/** `#   ACTION PREFIX  DESCRIPTION` comment lines: shell, nft and `ip -batch` comments alike. */
+export const COMMENT_LINES: RuleLineForm = {
+  text: (r, action, h) => `#   ${h.ident(action)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}`,
+  fast: (action, h) => ({ head: `#   ${h.ident(action)} `, tail: '' }),
+  eol: '\n',
+};
 
 /**
- * The same rows as `#   ACTION PREFIX  DESCRIPTION` comment lines (shell, nft and `ip -batch`
- * comments alike), all of them or one family's. Each line is rendered once per plan: three
- * Linux files list them, and a large profile has 100,000s.
+ * The plan's address rules as lines of `form`, all of them or one family's, written as bytes
+ * (Lines.written). Each list is written once per plan and form: a large profile has 100,000s of
+ * entries, and a target may list them in several files.
  */
-export function entryCommentLines(plan: Plan, family?: 4 | 6): Lines {
-  let c = ENTRY_COMMENTS.get(plan);
+export function ruleLines(plan: Plan, form: RuleLineForm, family?: 4 | 6): Lines {
+  let forms = RULE_LINES.get(plan);
+  if (forms === undefined) RULE_LINES.set(plan, (forms = new Map()));
+  let c = forms.get(form);
   if (c === undefined) {
     const rules = plan.split.rules;
     const isV6 = new Uint8Array(rules.length);
@@ -38,26 +49,31 @@ export function entryCommentLines(plan: Plan, family?: 4 | 6): Lines {
         n6++;
       }
     }
-    const { bytes, starts, ascii } = commentBytes(rules, plan.split.mode);
+    const { bytes, starts, ascii } = ruleBytes(rules, plan.split.mode, form);
     const all = Lines.written(bytes, ascii);
     // A family's lines are the lines of its rules, copied a run at a time; when the list holds one family only, that family's lines are all of them.
     const only = (v6: number): Lines => Lines.written(selectLines(bytes, starts, isV6, v6), ascii);
     c = { all, v4: n6 === 0 ? all : only(0), v6: n6 === rules.length ? all : only(1) };
-    ENTRY_COMMENTS.set(plan, c);
+    forms.set(form, c);
   }
   return family === undefined ? c.all : family === 4 ? c.v4 : c.v6;
 }
+const RULE_LINES = new WeakMap<Plan, Map<RuleLineForm, { all: Lines; v4: Lines; v6: Lines }>>();
+
+/** The rules as comment lines (COMMENT_LINES): the Linux files and macOS's routes.sh list them. */
+export function entryCommentLines(plan: Plan, family?: 4 | 6): Lines {
+  return ruleLines(plan, COMMENT_LINES, family);
+}
 
 /**
- * The comment lines of `rules` as bytes, with where each line starts (and, last, where the
- * bytes end). An IPv4 entry without a description (nearly every line of a large list) is
- * written from its number after the action word the helpers checked once; any other rule is a
- * line of text from the helpers. `ascii`: no byte is above 0x7f.
+ * The lines of `rules` in `form` as bytes, with where each line starts (and, last, where the
+ * bytes end). `ascii`: no byte is above 0x7f.
  */
-function commentBytes(rules: readonly AddressRule[], mode: Plan['split']['mode']): { bytes: Buffer; starts: Uint32Array; ascii: boolean } {
+function ruleBytes(rules: readonly AddressRule[], mode: Plan['split']['mode'], form: RuleLineForm): { bytes: Buffer; starts: Uint32Array; ascii: boolean } {
   const h: LineHelpers = { ...VALUE_HELPERS, ...QUOTE_HELPERS };
-  const line = (r: AddressRule): string => `#   ${h.ident(r.source === 'always_tunnel' ? 'always' : mode)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}\n`;
-  const head = asciiBytes(`#   ${h.ident(mode)} `, 'action');
+  const { head: headText, tail: tailText } = form.fast(mode, h);
+  const head = asciiBytes(headText, 'line head');
+  const tail = asciiBytes(`${tailText}${form.eol}`, 'line tail');
   const fast = (r: AddressRule): boolean => r.v4 !== undefined && r.v4 >= 0 && r.source === 'entry' && r.description === '';
   // The text lines first (in order, with where they go), to size the buffer.
   const textAt: number[] = [];
@@ -66,9 +82,10 @@ function commentBytes(rules: readonly AddressRule[], mode: Plan['split']['mode']
   let ascii = true;
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
-    if (fast(r)) size += head.length + 19; // the longest IPv4 prefix and the newline
+    if (fast(r))
+      size += head.length + 18 + tail.length; // 18: the longest IPv4 prefix
     else {
-      const t = line(r);
+      const t = `${form.text(r, r.source === 'always_tunnel' ? 'always' : mode, h)}${form.eol}`;
       textAt.push(i);
       texts.push(t);
       const bytes = Buffer.byteLength(t);
@@ -90,7 +107,7 @@ function commentBytes(rules: readonly AddressRule[], mode: Plan['split']['mode']
     at = put(out, at, head);
     at = writeV4(out, at, v4Network(v));
     at = writeLength(out, at, v4Length(v));
-    out[at++] = 0x0a;
+    at = put(out, at, tail);
   }
   starts[rules.length] = at;
   return { bytes: out.subarray(0, at), starts, ascii };
@@ -100,7 +117,7 @@ function commentBytes(rules: readonly AddressRule[], mode: Plan['split']['mode']
 function selectLines(bytes: Buffer, starts: Uint32Array, flags: Uint8Array, flag: number): Buffer {
   const out = Buffer.allocUnsafe(bytes.length);
   let at = 0;
-  for (let i = 0; i < flags.length; ) {
+  for (let i = 0; i < flags.length;) {
     if (flags[i] !== flag) {
       i++;
       continue;
@@ -112,7 +129,6 @@ function selectLines(bytes: Buffer, starts: Uint32Array, flags: Uint8Array, flag
   }
   return out.subarray(0, at);
 }
-const ENTRY_COMMENTS = new WeakMap<Plan, { all: Lines; v4: Lines; v6: Lines }>();
 
 /**
  * The addresses a target points the OS resolver at (empty when the plan leaves DNS to
@@ -178,9 +194,7 @@ export interface FallbackDomainView {
 
 /** The plan's fallback rules for the mobile targets' settings (none when DNS is not handled). */
 export function fallbackDomainViews(plan: Plan): FallbackDomainView[] {
-  return plan.dns
-    ? plan.dns.fallback.map((r) => ({ suffix: r.suffix, servers: r.servers.map((s) => ({ address: s.address, path: s.path })), useSystemResolvers: r.useSystemResolvers }))
-    : [];
+  return plan.dns ? plan.dns.fallback.map((r) => ({ suffix: r.suffix, servers: r.servers.map((s) => ({ address: s.address, path: s.path })), useSystemResolvers: r.useSystemResolvers })) : [];
 }
 
 /** The [Peer] section of a wireguard.conf (Linux, macOS, Windows): null until the profile names the peer's key. */
@@ -194,5 +208,7 @@ export interface WireguardPeerView {
 }
 
 export function wireguardPeerView(t: TunnelPlan): WireguardPeerView | null {
-  return t.protocol === 'wireguard' && t.peerPublicKey ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps } : null;
+  return t.protocol === 'wireguard' && t.peerPublicKey
+    ? { publicKey: t.peerPublicKey, host: t.endpoint.host, port: t.endpoint.port, ipv6: t.endpoint.host.includes(':'), allowedIps: t.allowedIps }
+    : null;
 }

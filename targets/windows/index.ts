@@ -10,15 +10,15 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { powershellQuote, RenderError } from '../../src/emit/quote.js';
 import type { RouteLimit } from '../../src/emit/limits.js';
-import { render, renderLines } from '../../src/emit/render.js';
-import { dnsServerList, dnsServers, splitEntryRows, wireguardPeerView } from '../../src/emit/view.js';
+import { render } from '../../src/emit/render.js';
+import { dnsServerList, dnsServers, ruleLines, wireguardPeerView, type RuleLineForm } from '../../src/emit/view.js';
 import type { Artifact, EmitContext, TargetCapabilities, TargetModule } from '../../src/emit/target.js';
 import { parsePrefix } from '../../src/net/ip.js';
 import { PrefixSet } from '../../src/net/prefix-set.js';
 import type { Plan } from '../../src/plan/types.js';
 import { DNS_PROXY_FILE, serializeDnsProxyConfig } from '../../src/contract/dns-proxy.js';
 import { dnsProxyConfigFromPlan } from '../../src/emit/dns-proxy.js';
-import { bytesArtifact, prefixSetBytes } from '../../src/emit/prefix-list.js';
+import { bytesArtifact, prefixSetBytes, renderWithPrefixLines } from '../../src/emit/prefix-list.js';
 import { windowsOptions } from './options.js';
 
 const NAME = 'windows';
@@ -74,7 +74,6 @@ const WINDOWS_CAPABILITIES: TargetCapabilities = {
 
 /** Remote addresses per firewall rule: Windows Firewall takes at most 1000. */
 export const FIREWALL_CHUNK = 500;
-
 
 /** The firewall rule group, shared by every rule apply.ps1 adds; revert.ps1 removes the group. */
 export function windowsFirewallGroup(plan: Plan): string {
@@ -166,6 +165,17 @@ function psSafe(text: string): string {
   }
 }
 
+/**
+ * apply.ps1's `$SplitTunnelEntries` rows, `,@('ACTION', 'PREFIX', 'DESCRIPTION')` with CRLF: a
+ * description PowerShell cannot hold (a control character) is left out.
+ */
+export const ENTRY_LINES: RuleLineForm = {
+  text: (r, action, h) => `    ,@(${h.ps(action)}, ${h.ps(r.cidr)}, ${h.ps(psSafe(r.description))})`,
+  // A canonical prefix is printable ASCII without a quote: ps() writes it as itself in single quotes.
+  fast: (action, h) => ({ head: `    ,@(${h.ps(action)}, '`, tail: `', ${h.ps('')})` }),
+  eol: '\r\n',
+};
+
 function emit(plan: Plan, ctx: EmitContext): Artifact[] {
   const win = plan.targets.windows;
   const f = plan.features;
@@ -192,7 +202,7 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     ipv4: plan.interface.ipv4,
     ipv6: plan.interface.ipv6,
     mtu: plan.interface.mtu,
-    entries: renderLines(splitEntryRows(plan), (e, h) => `    ,@(${h.ps(e.action)}, ${h.ps(e.cidr)}, ${h.ps(psSafe(e.description))})`),
+    entries: ruleLines(plan, ENTRY_LINES),
     tunnelFiles: lists,
     routeFiles: WINDOWS_ROUTE_FILES,
     chunk: FIREWALL_CHUNK,
@@ -212,7 +222,13 @@ function emit(plan: Plan, ctx: EmitContext): Artifact[] {
     out.push(bytesArtifact(WINDOWS_ROUTE_FILES.v4, prefixSetBytes(plan.split.tunnel.v4, '\r\n')));
     out.push(bytesArtifact(WINDOWS_ROUTE_FILES.v6, prefixSetBytes(plan.split.tunnel.v6, '\r\n')));
   }
-  file('apply.ps1', render(NAME, 'apply.ps1.hbs', view));
+  // The entries (100,000s of lines for a large profile) go in as the bytes ruleLines wrote, CRLF already.
+  out.push(
+    bytesArtifact(
+      'apply.ps1',
+      renderWithPrefixLines((lines) => windowsText('apply.ps1', render(NAME, 'apply.ps1.hbs', { ...view, entries: lines.bytes(view.entries) }))),
+    ),
+  );
   file('revert.ps1', render(NAME, 'revert.ps1.hbs', view));
   file('apply.netsh.cmd', render(NAME, 'apply.netsh.cmd.hbs', view));
   file('revert.netsh.cmd', render(NAME, 'revert.netsh.cmd.hbs', view));

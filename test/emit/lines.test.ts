@@ -4,7 +4,8 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/compile.js';
 import { Lines, render, RenderError, renderLines } from '../../src/emit/render.js';
-import { entryCommentLines } from '../../src/emit/view.js';
+import { COMMENT_LINES, entryCommentLines, ruleLines, type RuleLineForm } from '../../src/emit/view.js';
+import { ENTRY_LINES as WINDOWS_ENTRY_LINES } from '../../targets/windows/index.js';
 import type { AddressRule } from '../../src/plan/types.js';
 import { validProfile } from '../helpers/arbitraries.js';
 
@@ -21,27 +22,57 @@ describe('renderLines', () => {
     expect(() => renderLines(["x'; rm -rf /"], (c, h) => h.ident(c))).toThrow(RenderError);
   });
   it('the lines helper takes nothing but Lines', () => {
-    const view = (entries: unknown) => ({ version: '1.0.0', name: 'p', family: 4, fwmark: 1, table: 2, priority: 3, ifname: 'wg0', exclude: true, entries, direct: renderLines([], () => ''), tunnel: renderLines([], () => ''), directCount: 0, tunnelCount: 0 });
+    const view = (entries: unknown) => ({
+      version: '1.0.0',
+      name: 'p',
+      family: 4,
+      fwmark: 1,
+      table: 2,
+      priority: 3,
+      ifname: 'wg0',
+      exclude: true,
+      entries,
+      direct: renderLines([], () => ''),
+      tunnel: renderLines([], () => ''),
+      directCount: 0,
+      tunnelCount: 0,
+    });
     expect(render('linux', 'routes.batch.hbs', view(renderLines(['x'], (v, h) => `# ${h.ident(v)}`)))).toContain('\n# x\nrule add');
     // Text that did not go through renderLines (say, a profile's description) is refused.
     expect(() => render('linux', 'routes.batch.hbs', view('# x\nroute flush table main'))).toThrow(RenderError);
   });
 });
 
-describe('entryCommentLines', () => {
-  // What the lines are, as one line function through the helpers: the bytes written from entries' numbers must equal it.
-  const reference = (rules: readonly AddressRule[], mode: string): string =>
-    renderLines(rules, (r, h) => `#   ${h.ident(r.source === 'always_tunnel' ? 'always' : mode)} ${h.cidr(r.cidr)}${r.description ? `  ${h.comment(r.description)}` : ''}`).text;
+describe('ruleLines', () => {
+  // What the lines are, as the form's line function through the helpers: the bytes written from entries' numbers must equal it.
+  const reference = (rules: readonly AddressRule[], mode: string, form: RuleLineForm): string =>
+    renderLines(rules, (r, h) => form.text(r, r.source === 'always_tunnel' ? 'always' : mode, h), form.eol).text;
+  const forms: [string, RuleLineForm][] = [
+    ['comments (Linux, macOS)', COMMENT_LINES],
+    ['Windows entry rows', WINDOWS_ENTRY_LINES],
+  ];
 
-  it('are the rules as the helpers write them, all of them and each family', () => {
+  it.each(forms)('%s: are the rules as the line function writes them, all of them and each family', (_, form) => {
     fc.assert(
       fc.property(validProfile, (p) => {
         const plan = analyze(stringify(p)).plan!;
         const rules = plan.split.rules;
         const mode = plan.split.mode;
-        expect(entryCommentLines(plan).text).toBe(reference(rules, mode));
-        expect(entryCommentLines(plan, 4).text).toBe(reference(rules.filter((r) => !r.cidr.includes(':')), mode));
-        expect(entryCommentLines(plan, 6).text).toBe(reference(rules.filter((r) => r.cidr.includes(':')), mode));
+        expect(ruleLines(plan, form).text).toBe(reference(rules, mode, form));
+        expect(ruleLines(plan, form, 4).text).toBe(
+          reference(
+            rules.filter((r) => !r.cidr.includes(':')),
+            mode,
+            form,
+          ),
+        );
+        expect(ruleLines(plan, form, 6).text).toBe(
+          reference(
+            rules.filter((r) => r.cidr.includes(':')),
+            mode,
+            form,
+          ),
+        );
       }),
       { numRuns: 300 },
     );
@@ -59,7 +90,9 @@ describe('entryCommentLines', () => {
     expect(entryCommentLines(plan).text).toBe(
       ['#   include 10.0.0.0/8', '#   include 2001:db8::/32', '#   include 192.0.2.0/24  Büro # 1', '#   include 198.51.100.0/24', '#   always 172.64.128.0/20  always in the tunnel', ''].join('\n'),
     );
-    expect(entryCommentLines(plan, 4).text).toBe(['#   include 10.0.0.0/8', '#   include 192.0.2.0/24  Büro # 1', '#   include 198.51.100.0/24', '#   always 172.64.128.0/20  always in the tunnel', ''].join('\n'));
+    expect(entryCommentLines(plan, 4).text).toBe(
+      ['#   include 10.0.0.0/8', '#   include 192.0.2.0/24  Büro # 1', '#   include 198.51.100.0/24', '#   always 172.64.128.0/20  always in the tunnel', ''].join('\n'),
+    );
     expect(entryCommentLines(plan, 6).text).toBe('#   include 2001:db8::/32\n');
   });
 });

@@ -156,6 +156,12 @@ describe('renderWithPrefixLines', () => {
     );
   });
 
+  it('puts CRLF lines into a text whose line ends became CRLF (a Windows file), and refuses lines without a line end', () => {
+    const crlf = Lines.written(Buffer.from('x\r\ny\r\n'));
+    expect(joinedBytes(renderWithPrefixLines((lines) => `a\n${lines.bytes(crlf).text}b\n`.replace(/\n/g, '\r\n'))).toString('latin1')).toBe('a\r\nx\r\ny\r\nb\r\n');
+    expect(() => renderWithPrefixLines((lines) => lines.bytes(Lines.written(Buffer.from('x'))).text)).toThrow(/line end/);
+  });
+
   it('refuses a marker that is used twice or dropped (a template that repeats or hides a list)', () => {
     expect(() =>
       renderWithPrefixLines((lines) => {

@@ -103,12 +103,24 @@ export const QUOTE_HELPERS = {
  * the line that follows it; the `lines` helper takes nothing else.
  */
 export class Lines {
+  /**
+   * The lines as text: an own property, as templates test it (`{{#if list.text}}`) and Handlebars
+   * reads no prototype property; for lines written as bytes, decoded when first read (a file that
+   * takes the bytes, PrefixLines.bytes, never reads it).
+   */
+  declare readonly text: string;
+
   private constructor(
-    /** An own field (not a getter): templates test it (`{{#if list.text}}`), and Handlebars reads no prototype property. */
-    readonly text: string,
+    text: string | (() => string),
     /** The same as UTF-8, when the lines were written as bytes (renderWithPrefixLines can put them in as they are). */
     readonly bytes?: Uint8Array,
-  ) {}
+  ) {
+    if (typeof text === 'string') Object.defineProperty(this, 'text', { value: text, enumerable: true });
+    else {
+      let decoded: string | undefined;
+      Object.defineProperty(this, 'text', { get: () => (decoded ??= text()), enumerable: true });
+    }
+  }
 
   /** `items`, one line each as `line` writes it through `h`, every line ended by `eol`. */
   static render<T>(items: readonly T[], line: (item: T, h: LineHelpers, index: number) => string, eol = '\n'): Lines {
@@ -126,7 +138,7 @@ export class Lines {
    */
   static written(bytes: Uint8Array, ascii = false): Lines {
     // ASCII (the writer knows) reads as latin1: one copy, no UTF-8 decoding.
-    return new Lines(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(ascii ? 'latin1' : 'utf8'), bytes);
+    return new Lines(() => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(ascii ? 'latin1' : 'utf8'), bytes);
   }
 }
 

@@ -76,8 +76,16 @@ export function readFastYaml(source: string): FastDocument | null {
  * children are its values in key order; a sequence's are also indexed by `items`.
  */
 class Nodes {
-  t = new Int32Array(F * 1024);
+  t: Int32Array;
   n = 0;
+  /**
+   * Room for a text of `lines` lines. A line of a large profile holds two nodes (`- key: value`),
+   * only the first item of a sequence three: sized so, the table is made once rather than grown
+   * by copies (each a large allocation that can set off a full GC); `add` still grows it if need be.
+   */
+  constructor(lines: number) {
+    this.t = new Int32Array(F * Math.max(1024, 2 * lines + 64));
+  }
   /** Each distinct key once; a node names its key by its index here. */
   readonly keys: string[] = [];
   readonly items = new Map<number, number[]>();
@@ -117,7 +125,7 @@ class Reader {
   private start = 0;
   private end = 0;
   private line = 1;
-  private readonly nodes = new Nodes();
+  private readonly nodes: Nodes;
   /** The value of the node the last block, nested or scalar call read (they return its node). */
   private value: unknown = null;
   /** The key keyAt last found, as an index into nodes.keys. */
@@ -125,6 +133,9 @@ class Reader {
 
   constructor(source: string) {
     this.s = source;
+    let lines = 1;
+    for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lines++;
+    this.nodes = new Nodes(lines);
     this.end = this.lineEnd(0);
   }
 
@@ -322,17 +333,13 @@ class Reader {
     const s = this.s;
     const end = this.end;
     const col = k - this.start + 1;
-    const at = (value: unknown, length: number): number => {
-      this.value = value;
-      return this.nodes.add(SCALAR, this.line, col, length, this.line);
-    };
     const c = s.charCodeAt(k);
     if (c === 0x22 /* " */) {
       const close = s.indexOf('"', k + 1);
       if (close < 0 || close >= end) giveUp();
       const inner = s.slice(k + 1, close);
       if (inner.includes('\\') || !TAIL.test(s.slice(close + 1, end))) giveUp();
-      return at(inner, close + 1 - k);
+      return this.scalarNode(inner, col, close + 1 - k);
     }
     if (c === 0x27 /* ' */) {
       let j = k + 1;
@@ -343,7 +350,7 @@ class Reader {
         else break;
       }
       if (!TAIL.test(s.slice(j + 1, end))) giveUp();
-      return at(s.slice(k + 1, j).replace(/''/g, "'"), j + 1 - k);
+      return this.scalarNode(s.slice(k + 1, j).replace(/''/g, "'"), col, j + 1 - k);
     }
     if (INDICATOR.test(s[k]!)) giveUp();
     // A comment starts at a space and a hash, on this line only (indexOf would search the rest of the text).
@@ -361,7 +368,13 @@ class Reader {
     } else if (NULL.test(text)) value = null;
     else if (BOOL.test(text)) value = first === 0x74 || first === 0x54;
     else if (OTHER_CORE.test(text)) giveUp();
-    return at(value, text.length);
+    return this.scalarNode(value, col, text.length);
+  }
+
+  /** A scalar node of the current line, its value kept for the caller. */
+  private scalarNode(value: unknown, col: number, length: number): number {
+    this.value = value;
+    return this.nodes.add(SCALAR, this.line, col, length, this.line);
   }
 }
 

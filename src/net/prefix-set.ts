@@ -87,16 +87,35 @@ export class PrefixSet {
 
   /** Build from IPv4 prefixes written as numbers (`network * 64 + length`, src/net/canonical.ts): no Prefix or bigint each. */
   static fromV4Values(values: ArrayLike<number>): PrefixSet {
-    const n = values.length;
-    const starts = new Float64Array(n);
-    const ends = new Float64Array(n);
+    // Sorted as numbers, prefixes come in order of network (then length): one sort and one sweep
+    // that extends the open interval while the next prefix starts inside it or right after it.
+    const sorted = Float64Array.from(values).sort();
+    const n = sorted.length;
+    const los = new Float64Array(n);
+    const his = new Float64Array(n);
+    let k = 0;
+    let lo = 0;
+    let end = -1; // exclusive; -1: nothing open yet
     for (let i = 0; i < n; i++) {
-      const v = values[i]!;
-      const lo = v4Network(v);
-      starts[i] = lo;
-      ends[i] = lo + 2 ** (32 - v4Length(v));
+      const v = sorted[i]!;
+      const start = v4Network(v);
+      const stop = start + 2 ** (32 - v4Length(v));
+      if (start <= end) {
+        if (stop > end) end = stop;
+        continue;
+      }
+      if (end >= 0) {
+        los[k] = lo;
+        his[k++] = end - 1;
+      }
+      lo = start;
+      end = stop;
     }
-    return PrefixSet.fromHalfOpenV4(starts, ends);
+    if (end >= 0) {
+      los[k] = lo;
+      his[k++] = end - 1;
+    }
+    return new PrefixSet(4, fit(los as unknown as Bound[], k), fit(his as unknown as Bound[], k));
   }
 
   /**
@@ -114,7 +133,7 @@ export class PrefixSet {
     let depth = 0;
     let open = 0;
     let j = 0;
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       if (starts[i]! <= ends[j]!) {
         if (depth++ === 0) open = starts[i]!;
         i++;

@@ -175,17 +175,20 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   /* The address inputs, for the algebra and for explain. */
   const rules: AddressRule[] = [];
   // The listed prefixes: IPv4 as numbers (network * 64 + length: validation made them, no bigint per entry), IPv6 parsed.
-  const listed4: number[] = [];
+  const entries = profile.splitTunnel.entries;
+  const listed4 = new Float64Array(entries.length);
+  let n4 = 0;
   const listed6: Prefix[] = [];
-  for (const e of profile.splitTunnel.entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
     if (e.kind !== 'address') continue;
     // Validation parsed and formatted the entry already (its text is canonical), and the entry is its own rule.
     const packed = entryV4(e);
-    if (packed >= 0) listed4.push(packed);
+    if (packed >= 0) listed4[n4++] = packed;
     else listed6.push(e.prefix ?? mustPrefix(e.address));
     rules.push(e);
   }
-  const listedSet: DualSet = { v4: PrefixSet.fromV4Values(listed4), v6: PrefixSet.fromPrefixes(6, listed6) };
+  const listedSet: DualSet = { v4: PrefixSet.fromV4Values(listed4.subarray(0, n4)), v6: PrefixSet.fromPrefixes(6, listed6) };
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {
     const p = mustPrefix(a.address);
@@ -215,10 +218,7 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     for (const e of profile.splitTunnel.entries) {
       if (e.kind !== 'address') continue;
       const packed = entryV4(e);
-      const inside =
-        packed >= 0
-          ? endpoint4 >= v4Network(packed) && endpoint4 < v4Network(packed) + 2 ** (32 - v4Length(packed))
-          : prefixContains(e.prefix ?? mustPrefix(e.address), endpoint);
+      const inside = packed >= 0 ? endpoint4 >= v4Network(packed) && endpoint4 < v4Network(packed) + 2 ** (32 - v4Length(packed)) : prefixContains(e.prefix ?? mustPrefix(e.address), endpoint);
       if (inside) ds.push(diag('EndpointInsideTunnelOnly', { value: e.address, endpoint: profile.tunnel.endpoint.host }, e.pos));
     }
   }

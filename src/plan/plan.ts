@@ -64,34 +64,52 @@ export const DOH_TUNNEL_WHY = 'it is a DoH address and dns.doh_via is tunnel';
  * answers every address with it.
  */
 export function decideAddress(plan: Pick<Plan, 'serviceMode' | 'features' | 'split'>, address: Address): AddressDecision {
-  const text = formatAddress(address.family, address.value);
-  const path: Path = DualSet.contains(plan.split.tunnel, address) ? 'tunnel' : 'direct';
-  if (!plan.features.routes) return { address: text, path, reason: { kind: 'no_routing', serviceMode: plan.serviceMode } };
-  const same = (s: string): boolean => sameAddress(parseAddress(s)!, address);
-  const bypass = plan.split.bypass.find((b) => same(b.address));
-  if (bypass) return { address: text, path, reason: { kind: 'bypass', bypass } };
-  // The most specific rule of each source that contains the address, in one pass.
-  const { lengths, v4, v6 } = ruleIndex(plan.split.rules);
-  const rules = plan.split.rules;
-  let always = -1;
-  let entry = -1;
-  const a4 = address.family === 4 ? Number(address.value) : -1;
-  for (let i = 0; i < rules.length; i++) {
-    const length = lengths[i]!;
-    if (a4 >= 0) {
-      if (v4[2 * i + 1]! === 0 || a4 < v4[2 * i]! || a4 >= v4[2 * i + 1]!) continue;
-    } else {
-      const p = v6[i];
-      if (p === undefined || !prefixContains(p, address)) continue;
+  return decideAddresses(plan, [address])[0]!;
+}
+
+/** decideAddress for each of `addresses`, in one pass over the rules (a plan decides its DoH addresses and fallback servers against 100,000s). */
+export function decideAddresses(plan: Pick<Plan, 'serviceMode' | 'features' | 'split'>, addresses: readonly Address[]): AddressDecision[] {
+  const out: AddressDecision[] = [];
+  const texts = addresses.map((a) => formatAddress(a.family, a.value));
+  const paths = addresses.map((a): Path => (DualSet.contains(plan.split.tunnel, a) ? 'tunnel' : 'direct'));
+  // The addresses no bypass decides: the rules' turn.
+  const pending: number[] = [];
+  addresses.forEach((address, i) => {
+    if (!plan.features.routes) out[i] = { address: texts[i]!, path: paths[i]!, reason: { kind: 'no_routing', serviceMode: plan.serviceMode } };
+    else {
+      const bypass = plan.split.bypass.find((b) => sameAddress(parseAddress(b.address)!, address));
+      if (bypass) out[i] = { address: texts[i]!, path: paths[i]!, reason: { kind: 'bypass', bypass } };
+      else pending.push(i);
     }
-    if (rules[i]!.source === 'always_tunnel') {
-      if (always < 0 || length > lengths[always]!) always = i;
-    } else if (entry < 0 || length > lengths[entry]!) entry = i;
+  });
+  if (pending.length === 0) return out;
+  // The most specific rule of each source that contains each address.
+  const { lengths, v4, v6, always: fromAlways } = ruleIndex(plan.split.rules);
+  const rules = plan.split.rules;
+  const m = pending.length;
+  const a4 = Float64Array.from(pending, (i) => (addresses[i]!.family === 4 ? Number(addresses[i]!.value) : -1));
+  const always = new Int32Array(m).fill(-1);
+  const entry = new Int32Array(m).fill(-1);
+  for (let r = 0; r < rules.length; r++) {
+    const length = lengths[r]!;
+    const lo = v4[2 * r]!;
+    const hi = v4[2 * r + 1]!;
+    const p = v6[r];
+    for (let k = 0; k < m; k++) {
+      if (hi !== 0 ? a4[k]! < lo || a4[k]! >= hi : a4[k]! >= 0 || p === undefined || !prefixContains(p, addresses[pending[k]!]!)) continue;
+      if (fromAlways[r] === 1) {
+        if (always[k]! < 0 || length > lengths[always[k]!]!) always[k] = r;
+      } else if (entry[k]! < 0 || length > lengths[entry[k]!]!) entry[k] = r;
+    }
   }
-  if (always >= 0) return { address: text, path, reason: { kind: 'always_tunnel', rule: rules[always]! } };
-  if (entry >= 0) return { address: text, path, reason: { kind: 'entry', rule: rules[entry]! } };
-  if (plan.split.dohTunnel.some(same)) return { address: text, path, reason: { kind: 'doh_tunnel' } };
-  return { address: text, path, reason: { kind: 'mode_default', mode: plan.split.mode } };
+  pending.forEach((i, k) => {
+    const d = { address: texts[i]!, path: paths[i]! };
+    if (always[k]! >= 0) out[i] = { ...d, reason: { kind: 'always_tunnel', rule: rules[always[k]!]! } };
+    else if (entry[k]! >= 0) out[i] = { ...d, reason: { kind: 'entry', rule: rules[entry[k]!]! } };
+    else if (plan.split.dohTunnel.some((s) => sameAddress(parseAddress(s)!, addresses[i]!))) out[i] = { ...d, reason: { kind: 'doh_tunnel' } };
+    else out[i] = { ...d, reason: { kind: 'mode_default', mode: plan.split.mode } };
+  });
+  return out;
 }
 
 /**
@@ -105,6 +123,8 @@ interface RuleIndex {
   readonly lengths: Uint8Array;
   readonly v4: Float64Array;
   readonly v6: readonly (Prefix | undefined)[];
+  /** 1 for an always_tunnel rule. */
+  readonly always: Uint8Array;
 }
 const RULE_INDEX = new WeakMap<readonly AddressRule[], RuleIndex>();
 function ruleIndex(rules: readonly AddressRule[]): RuleIndex {
@@ -114,9 +134,11 @@ function ruleIndex(rules: readonly AddressRule[]): RuleIndex {
     const lengths = new Uint8Array(n);
     const v4 = new Float64Array(2 * n);
     const v6: (Prefix | undefined)[] = [];
+    const always = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       // An entry carries what validation parsed (`v4`, or `prefix` for IPv6); an always_tunnel rule is parsed here.
       const r = rules[i]! as AddressRule & { readonly prefix?: Prefix };
+      if (r.source === 'always_tunnel') always[i] = 1;
       let packed = r.v4 ?? -1;
       if (packed < 0) {
         let p = r.prefix;
@@ -136,7 +158,7 @@ function ruleIndex(rules: readonly AddressRule[]): RuleIndex {
       v4[2 * i] = v4Network(packed);
       v4[2 * i + 1] = v4Network(packed) + 2 ** (32 - lengths[i]!);
     }
-    index = { lengths, v4, v6 };
+    index = { lengths, v4, v6, always };
     RULE_INDEX.set(rules, index);
   }
   return index;
@@ -224,7 +246,14 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   }
   const direct = DualSet.complement(tunnel);
   const split: Plan['split'] = { mode: profile.splitTunnel.mode, tunnel, direct, rules, hosts: [], bypass, dohTunnel };
-  const decide = (address: string): AddressDecision => decideAddress({ serviceMode: profile.serviceMode, features, split }, parseAddress(address)!);
+  // The addresses the plan records a decision for, decided together (one pass over the rules).
+  const toDecide = [...new Set([...profile.dns.dohAddresses, ...(features.dns ? profile.fallbackDomains.flatMap((f) => f.dnsServers) : [])])];
+  const decisions = decideAddresses(
+    { serviceMode: profile.serviceMode, features, split },
+    toDecide.map((a) => parseAddress(a)!),
+  );
+  const decided = new Map(toDecide.map((a, i) => [a, decisions[i]!]));
+  const decide = (address: string): AddressDecision => decided.get(address)!;
 
   /* DoH goes inside the tunnel when dns.doh_via says so, unless a bypass or an exclude entry keeps an address out. */
   const dohDecisions = profile.dns.dohAddresses.map(decide);

@@ -97,10 +97,11 @@ export const QUOTE_HELPERS = {
 /**
  * A run of lines rendered in code rather than by a template loop, for the lists a large
  * plan makes long (100,000s of prefixes: Handlebars' `{{#each}}` costs seconds there).
- * Only `renderLines` (Lines.render) makes one, and its line function gets the same typed and quoting
- * helpers a template has (or Lines.written, for bytes written the same way). A template inserts the run with `{{lines name~}}` (each line
- * ends with a newline; `~` drops the template's own), or `{{lines name}}` at the start of
- * the line that follows it; the `lines` helper takes nothing else.
+ * Only `renderLines` (Lines.render) makes one, and its line function gets the same typed and
+ * quoting helpers a template has (or Lines.written, for bytes written the same way). A template
+ * inserts the run with `{{lines name~}}` (each line ends with a newline; `~` drops the template's
+ * own), or `{{lines name}}` at the start of the line that follows it; the `lines` helper takes
+ * nothing else.
  */
 export class Lines {
   /**

@@ -7,7 +7,7 @@
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { v4Length, v4Network } from '../net/canonical.js';
-import { orderV6, prefixLast, type Prefix } from '../net/ip.js';
+import { orderV6Digits, v6Digits, type Prefix } from '../net/ip.js';
 import type { HostPattern } from '../net/names.js';
 import type { Pos } from './types.js';
 
@@ -56,8 +56,8 @@ export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
     packed[i] = v;
     lengths[i] = v >= 0 ? v4Length(v) : x.prefix.length;
   }
-  const { v4, v6 } = sortedPrefixes(items, packed);
-  // Where each item starts, and where it ends (exclusive), by its place in the family's order: IPv4 as numbers, IPv6 as bigints.
+  const { v4, v6, v6Covers } = sortedPrefixes(items, packed, lengths);
+  // Where each IPv4 item starts, and where it ends (exclusive), by its place in the family's order.
   const starts4 = new Float64Array(v4.length);
   const ends4 = new Float64Array(v4.length);
   for (let k = 0; k < v4.length; k++) {
@@ -65,35 +65,21 @@ export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
     starts4[k] = v4Network(packed[i]!);
     ends4[k] = starts4[k]! + 2 ** (32 - lengths[i]!);
   }
-  const starts6: bigint[] = [];
-  const ends6: bigint[] = [];
-  for (let k = 0; k < v6.length; k++) {
-    const p = items[v6[k]!]!.prefix;
-    starts6.push(p.network);
-    ends6.push(prefixLast(p) + 1n);
-  }
-  sweep(items, v4, starts4, ends4, lengths, out);
-  sweep(items, v6, starts6, ends6, lengths, out);
+  sweep(items, v4, (t, k) => ends4[t]! > starts4[k]!, lengths, out);
+  sweep(items, v6, v6Covers, lengths, out);
   return out;
 }
 
 /**
- * The stack sweep over the items of one family in sorted order (`order`: item indexes; `starts`
- * and `ends` by place in it): an item on the stack contains the next one while it ends after
- * that one's start.
+ * The stack sweep over the items of one family in sorted order (`order`: item indexes):
+ * `reaches(t, k)`, by places in `order`, tells whether the item at place t, on the stack,
+ * contains the one at place k (in this order, whether it reaches k's network).
  */
-function sweep(
-  items: readonly ListedPrefix[],
-  order: ArrayLike<number>,
-  starts: ArrayLike<number> | ArrayLike<bigint>,
-  ends: ArrayLike<number> | ArrayLike<bigint>,
-  lengths: Uint8Array,
-  out: Diagnostic[],
-): void {
+function sweep(items: readonly ListedPrefix[], order: ArrayLike<number>, reaches: (t: number, k: number) => boolean, lengths: Uint8Array, out: Diagnostic[]): void {
   // Places in `order`.
   const stack: number[] = [];
   for (let k = 0; k < order.length; k++) {
-    while (stack.length > 0 && !(ends[stack[stack.length - 1]!]! > starts[k]!)) stack.pop();
+    while (stack.length > 0 && !reaches(stack[stack.length - 1]!, k)) stack.pop();
     if (stack.length > 0) {
       const i = order[k]!;
       const t = order[stack[stack.length - 1]!]!;
@@ -104,7 +90,11 @@ function sweep(
         out.push(diag('DuplicateEntry', { what: 'address', value: raw, otherLine: top.pos.line }, x.pos, [{ message: 'first listed here', line: top.pos.line, col: top.pos.col }]));
         continue;
       }
-      out.push(diag('ShadowedEntry', { what: 'address', value: raw, other: top.address, otherLine: top.pos.line }, x.pos, [{ message: `"${top.address}" is listed here`, line: top.pos.line, col: top.pos.col }]));
+      out.push(
+        diag('ShadowedEntry', { what: 'address', value: raw, other: top.address, otherLine: top.pos.line }, x.pos, [
+          { message: `"${top.address}" is listed here`, line: top.pos.line, col: top.pos.col },
+        ]),
+      );
     }
     stack.push(k);
   }
@@ -124,7 +114,9 @@ export function hostRedundancy(items: readonly Listed<HostPattern>[]): Diagnosti
     for (let i = 1; i < labels.length; i++) {
       const cover = first.get(`*.${labels.slice(i).join('.')}`);
       if (cover) {
-        out.push(diag('ShadowedEntry', { what: 'host', value: it.raw, other: cover.text, otherLine: cover.line }, it, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: cover.col }]));
+        out.push(
+          diag('ShadowedEntry', { what: 'host', value: it.raw, other: cover.text, otherLine: cover.line }, it, [{ message: `"${cover.text}" is listed here`, line: cover.line, col: cover.col }]),
+        );
         break;
       }
     }
@@ -136,11 +128,13 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * The indexes of the IPv4 items and of the IPv6 items (by `packed`: an IPv4 item's number, -1
- * for IPv6), each ordered by network, length, then profile order. IPv4 items sort as one 64-bit
- * key each (network, length, index) in a typed array, with no comparator call; IPv6 items by
- * orderV6 (their networks as 32-bit words).
+ * for IPv6), each ordered by network, length, then profile order, and for the IPv6 ones whether
+ * the item at one place contains the network at another (by places in `v6`). IPv4 items sort as
+ * one 64-bit key each (network, length, index) in a typed array, with no comparator call; IPv6
+ * items on their networks' 16-bit digits (orderV6Digits), which the containment test reads too:
+ * no bigint per item.
  */
-function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array): { v4: Uint32Array; v6: Uint32Array } {
+function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array, lengths: Uint8Array): { v4: Uint32Array; v6: Uint32Array; v6Covers: (t: number, k: number) => boolean } {
   const n = packed.length;
   let n4 = 0;
   for (let i = 0; i < n; i++) if (packed[i]! >= 0) n4++;
@@ -169,11 +163,24 @@ function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array): {
   }
   const idx6: number[] = [];
   for (let i = 0; i < n; i++) if (packed[i]! < 0) idx6.push(i);
-  const order = orderV6(
-    idx6.map((i) => items[i]!.prefix.network),
-    idx6.map((i) => items[i]!.prefix.length),
+  // Digits by place in idx6; `order` lists those places sorted.
+  const digits = v6Digits(idx6.map((i) => items[i]!.prefix.network));
+  const order = orderV6Digits(
+    digits,
+    idx6.map((i) => lengths[i]!),
   );
   const v6 = new Uint32Array(order.length);
   for (let k = 0; k < order.length; k++) v6[k] = idx6[order[k]!]!;
-  return { v4, v6 };
+  // The first `length` bits of the two networks agree, a 16-bit digit at a time.
+  const v6Covers = (t: number, k: number): boolean => {
+    const a = 8 * order[t]!;
+    const b = 8 * order[k]!;
+    let bits = lengths[v6[t]!]!;
+    for (let d = 0; bits > 0; d++, bits -= 16) {
+      const x = digits[a + d]! ^ digits[b + d]!;
+      if (bits >= 16 ? x !== 0 : x >>> (16 - bits) !== 0) return false;
+    }
+    return true;
+  };
+  return { v4, v6, v6Covers };
 }

@@ -16,6 +16,7 @@ import {
   mappedIPv4,
   mappedIPv4Prefix,
   nonUnicastKind,
+  orderV6,
   parseAddress,
   parsePrefix,
   prefixContains,
@@ -313,11 +314,17 @@ const v6TextArb: fc.Arbitrary<{ value: bigint; text: string }> = fc
 describe('properties', () => {
   it('format then parse is the identity, and formatting is canonical', () => {
     fc.assert(
-      fc.property(fc.oneof(anyAddressArb, zeroyV6Arb.map((value) => ({ family: 6 as const, value }))), ({ family, value }) => {
-        const text = formatAddress(family, value);
-        expect(parseAddress(text)).toEqual({ family, value });
-        expect(canonicalAddress(text)).toBe(text);
-      }),
+      fc.property(
+        fc.oneof(
+          anyAddressArb,
+          zeroyV6Arb.map((value) => ({ family: 6 as const, value })),
+        ),
+        ({ family, value }) => {
+          const text = formatAddress(family, value);
+          expect(parseAddress(text)).toEqual({ family, value });
+          expect(canonicalAddress(text)).toBe(text);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -447,7 +454,30 @@ describe('IPv4-mapped and non-unicast addresses', () => {
   });
   it('nonUnicastKind: unspecified, broadcast, loopback, multicast; unicast is null', () => {
     const k = (t: string): string | null => nonUnicastKind(addr(t));
-    expect(['0.0.0.0', '255.255.255.255', '127.0.0.1', '127.255.0.9', '224.0.0.1', '239.255.255.255', '::', '::1', 'ff02::1', 'ff0e::101', '::ffff:127.0.0.1'].map((t) => k(t) !== null)).toEqual(Array(11).fill(true));
+    expect(['0.0.0.0', '255.255.255.255', '127.0.0.1', '127.255.0.9', '224.0.0.1', '239.255.255.255', '::', '::1', 'ff02::1', 'ff0e::101', '::ffff:127.0.0.1'].map((t) => k(t) !== null)).toEqual(
+      Array(11).fill(true),
+    );
     expect(['1.1.1.1', '126.255.255.255', '128.0.0.0', '223.255.255.255', '240.0.0.1', '172.16.0.2', '2606:4700::1', 'fe80::1', 'fd00::2', '::2'].map(k)).toEqual(Array(10).fill(null));
+  });
+});
+
+describe('orderV6', () => {
+  // Values drawn from few digits so that they share digits, tie and repeat (the radix passes skip, and stability matters).
+  const digit = fc.constantFrom(0, 1, 0xdb8, 0x2001, 0xffff);
+  const value = fc.array(digit, { minLength: 8, maxLength: 8 }).map((ds) => ds.reduce((v, d) => (v << 16n) | BigInt(d), 0n));
+  const reference = (values: readonly bigint[], lengths?: readonly number[]): number[] =>
+    values.map((_, i) => i).sort((a, b) => (values[a]! < values[b]! ? -1 : values[a]! > values[b]! ? 1 : (lengths ? lengths[a]! - lengths[b]! : 0) || a - b));
+
+  it('orders by value, then length, then index, few or many (the radix sort from 512)', () => {
+    for (const size of [40, 2000]) {
+      fc.assert(
+        fc.property(fc.array(fc.tuple(value, fc.integer({ min: 0, max: 128 })), { minLength: size / 2, maxLength: size }), fc.boolean(), (items, withLengths) => {
+          const values = items.map(([v]) => v);
+          const lengths = withLengths ? items.map(([, l]) => l) : undefined;
+          expect([...orderV6(values, lengths)]).toEqual(reference(values, lengths));
+        }),
+        { numRuns: size > 100 ? 30 : 200 },
+      );
+    }
   });
 });

@@ -96,6 +96,23 @@ describe('bytesArtifact', () => {
 describe('renderWithPrefixLines', () => {
   const direct = PrefixSet.fromCidrs(4, ['10.0.0.0/8', '192.0.2.0/25', '198.51.100.7/32']);
   const v6 = PrefixSet.fromCidrs(6, ['2001:db8::/32', 'fe80::/10']);
+  const empty = renderLines([], () => '');
+  /** The Linux ruleset.nft view, every list empty but those given. */
+  const nftView = (lists: Record<string, unknown>) => ({
+    version: '0',
+    name: 'n',
+    mode: 'warp',
+    table: 'warpc',
+    ifname: 'wg0',
+    fwmark: 1,
+    exclude: true,
+    entries: empty,
+    direct4: empty,
+    direct6: empty,
+    tunnel4: empty,
+    tunnel6: empty,
+    ...lists,
+  });
   /** What a template's `{{lines}}` of renderLines over the strings gives: the reference. */
   const reference = (set: PrefixSet, line: (c: string, last: boolean) => string): string => renderLines(set.toCidrs(), (c, h, i) => line(h.cidr(c), i === set.prefixCount() - 1)).text;
 
@@ -109,41 +126,14 @@ describe('renderWithPrefixLines', () => {
   });
 
   it('renders a real template the same way (ruleset.nft with the Linux view, through {{lines}})', () => {
-    const view = (d4: unknown, d6: unknown) => ({
-      version: '0',
-      name: 'n',
-      mode: 'warp',
-      table: 'warpc',
-      ifname: 'wg0',
-      fwmark: 1,
-      entries: renderLines([], () => ''),
-      exclude: true,
-      direct4: d4,
-      direct6: d6,
-      tunnel4: renderLines([], () => ''),
-      tunnel6: renderLines([], () => ''),
-    });
+    const view = (d4: unknown, d6: unknown) => nftView({ direct4: d4, direct6: d6 });
     const viaSets = joinedBytes(renderWithPrefixLines((lines) => render('linux', 'ruleset.nft.hbs', view(lines(direct, '\t\t\t', '', ',\n'), lines(v6, '\t\t\t', '', ',\n'))))).toString('utf8');
     const el = (set: PrefixSet) => renderLines(set.toCidrs(), (c, h, i) => `\t\t\t${h.cidr(c)}${i < set.prefixCount() - 1 ? ',' : ''}`);
     expect(viaSets).toBe(render('linux', 'ruleset.nft.hbs', view(el(direct), el(v6))));
   });
 
   it('puts Lines written as bytes in as those bytes, where the template puts their text (entries in ruleset.nft)', () => {
-    const empty = renderLines([], () => '');
-    const view = (entries: unknown) => ({
-      version: '0',
-      name: 'n',
-      mode: 'warp',
-      table: 'warpc',
-      ifname: 'wg0',
-      fwmark: 1,
-      entries,
-      exclude: true,
-      direct4: empty,
-      direct6: empty,
-      tunnel4: empty,
-      tunnel6: empty,
-    });
+    const view = (entries: unknown) => nftView({ entries });
     const written = Lines.written(Buffer.from('#   exclude 10.0.0.0/8\n#   exclude 192.0.2.0/24  Büro\n', 'utf8'));
     const viaBytes = joinedBytes(renderWithPrefixLines((lines) => render('linux', 'ruleset.nft.hbs', view(lines.bytes(written))))).toString('utf8');
     expect(viaBytes).toBe(render('linux', 'ruleset.nft.hbs', view(written)));

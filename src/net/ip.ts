@@ -110,14 +110,15 @@ function parseV6(text: string): bigint | null {
   return v6Value(groups);
 }
 
-/** The IPv6 address of eight 16-bit groups, as a bigint (four 32-bit words, then one bigint). */
+/** v6Value's scratch: the groups as 16 bytes. */
+const GROUPS = new DataView(new ArrayBuffer(16));
+
+/** The IPv6 address of eight 16-bit groups, as a bigint: its two 64-bit halves read from the groups' bytes, then one shift and one or. */
 export function v6Value(groups: readonly number[]): bigint {
-  return (
-    (BigInt(groups[0]! * 0x10000 + groups[1]!) << 96n) |
-    (BigInt(groups[2]! * 0x10000 + groups[3]!) << 64n) |
-    (BigInt(groups[4]! * 0x10000 + groups[5]!) << 32n) |
-    BigInt(groups[6]! * 0x10000 + groups[7]!)
-  );
+  for (let i = 0; i < 8; i++) GROUPS.setUint16(2 * i, groups[i]!);
+  const hi = GROUPS.getBigUint64(0);
+  const lo = GROUPS.getBigUint64(8);
+  return hi === 0n ? lo : (hi << 64n) | lo;
 }
 
 /** Parse an IPv4 or IPv6 address; null when it is not one (zone indexes included). */
@@ -156,8 +157,15 @@ export function parsePrefix(text: string): { ok: true; prefix: Prefix } | { ok: 
   return { ok: true, prefix: { family, network: family === 4 ? BigInt(v4) : v6!, length } };
 }
 
+/** Every host mask, by family and prefix length: made once. */
+const HOST_MASKS: Record<Family, readonly bigint[]> = {
+  4: Array.from({ length: 33 }, (_, l) => (1n << BigInt(32 - l)) - 1n),
+  6: Array.from({ length: 129 }, (_, l) => (1n << BigInt(128 - l)) - 1n),
+};
+
 export function hostMaskOf(family: Family, length: number): bigint {
-  return (1n << BigInt(BITS[family] - length)) - 1n;
+  // Made once per family and length: a large IPv6 list asks for one per entry, and each would cost three bigints.
+  return HOST_MASKS[family][length] ?? (1n << BigInt(BITS[family] - length)) - 1n;
 }
 
 export function prefixLast(p: Prefix): bigint {

@@ -1,7 +1,7 @@
 /** View-model pieces several targets render the same way. */
 import { v4Length, v4Network } from '../net/canonical.js';
-import { canonicalAddress } from '../net/ip.js';
-import { asciiBytes, put, writeLength, writeV4 } from '../net/prefix-bytes.js';
+import { canonicalAddress, type Prefix } from '../net/ip.js';
+import { asciiBytes, put, writeLength, writeV4, writeV6 } from '../net/prefix-bytes.js';
 import { PrefixSet } from '../net/prefix-set.js';
 import type { AddressRule, Path, Plan, TunnelPlan } from '../plan/types.js';
 import { DNS_PROXY_V6_WINDOWS } from '../profile/defaults.js';
@@ -12,8 +12,8 @@ import type { TargetCapabilities } from './target.js';
  * How a target writes one line per address rule (the profile's address entries as written, then
  * always_tunnel: the plan's rules) into a long list, for comments next to what they became:
  * `text` writes any rule through the helpers (`action` is the mode, or `always`); `fast` gives
- * what comes before and after the prefix of an IPv4 entry without a description (nearly every
- * line of a large list), whose prefix is then written from its number. The two must write the
+ * what comes before and after the prefix of an entry without a description (nearly every line
+ * of a large list), whose prefix is then written from its numbers. The two must write the
  * same line for such an entry (test/emit/lines.test.ts holds every form to it).
  */
 export interface RuleLineForm {
@@ -74,7 +74,8 @@ function ruleBytes(rules: readonly AddressRule[], mode: Plan['split']['mode'], f
   const { head: headText, tail: tailText } = form.fast(mode, h);
   const head = asciiBytes(headText, 'line head');
   const tail = asciiBytes(`${tailText}${form.eol}`, 'line tail');
-  const fast = (r: AddressRule): boolean => r.v4 !== undefined && r.v4 >= 0 && r.source === 'entry' && r.description === '';
+  // An entry validation parsed: `v4` is its IPv4 number, or -1 with its IPv6 prefix parsed (SplitEntry's `prefix`).
+  const fast = (r: AddressRule): boolean => r.v4 !== undefined && r.source === 'entry' && r.description === '';
   // The text lines first (in order, with where they go), to size the buffer.
   const textAt: number[] = [];
   const texts: string[] = [];
@@ -83,7 +84,7 @@ function ruleBytes(rules: readonly AddressRule[], mode: Plan['split']['mode'], f
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
     if (fast(r))
-      size += head.length + 18 + tail.length; // 18: the longest IPv4 prefix
+      size += head.length + (r.v4! >= 0 ? 18 : 43) + tail.length; // the longest IPv4 and IPv6 prefixes
     else {
       const t = `${form.text(r, r.source === 'always_tunnel' ? 'always' : mode, h)}${form.eol}`;
       textAt.push(i);
@@ -95,6 +96,7 @@ function ruleBytes(rules: readonly AddressRule[], mode: Plan['split']['mode'], f
   }
   const out = Buffer.allocUnsafe(size);
   const starts = new Uint32Array(rules.length + 1);
+  const groups = new Array<number>(8);
   let at = 0;
   let next = 0;
   for (let i = 0; i < rules.length; i++) {
@@ -103,10 +105,16 @@ function ruleBytes(rules: readonly AddressRule[], mode: Plan['split']['mode'], f
       at += out.write(texts[next++]!, at, 'utf8');
       continue;
     }
-    const v = rules[i]!.v4!;
+    const r = rules[i]! as AddressRule & { readonly prefix: Prefix };
+    const v = r.v4!;
     at = put(out, at, head);
-    at = writeV4(out, at, v4Network(v));
-    at = writeLength(out, at, v4Length(v));
+    if (v >= 0) {
+      at = writeV4(out, at, v4Network(v));
+      at = writeLength(out, at, v4Length(v));
+    } else {
+      at = writeV6(out, at, r.prefix.network, groups);
+      at = writeLength(out, at, r.prefix.length);
+    }
     at = put(out, at, tail);
   }
   starts[rules.length] = at;

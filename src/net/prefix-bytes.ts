@@ -59,27 +59,19 @@ function writeGroup(out: Uint8Array, at: number, g: number): number {
   return at;
 }
 
+/** writeV6's scratch: an address's 16 bytes. */
+const V6 = new DataView(new ArrayBuffer(16));
+
 /** formatAddress(6, v) at `at` (RFC 5952, IPv4-mapped addresses dotted); `groups` is scratch of 8. */
 export function writeV6(out: Uint8Array, at: number, v: bigint, groups: number[]): number {
-  const hi = Number(v >> 64n);
-  const lo = v & 0xffffffffffffffffn;
-  const w1 = Number(lo >> 32n);
-  const w0 = Number(lo & 0xffffffffn);
-  if (hi === 0 && w1 === 0xffff) {
+  // The two 64-bit halves into bytes (setBigUint64 takes the low one modulo 2^64), the groups out of them.
+  V6.setBigUint64(0, v >> 64n);
+  V6.setBigUint64(8, v);
+  for (let i = 0; i < 8; i++) groups[i] = V6.getUint16(2 * i);
+  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
     for (const c of '::ffff:') out[at++] = c.charCodeAt(0);
-    return writeV4(out, at, w0);
+    return writeV4(out, at, V6.getUint32(12));
   }
-  // hi < 2^64 is not exact as a double: its groups come from the bigint.
-  const w3 = Number(v >> 96n);
-  const w2 = Number((v >> 64n) & 0xffffffffn);
-  groups[0] = w3 >>> 16;
-  groups[1] = w3 & 0xffff;
-  groups[2] = w2 >>> 16;
-  groups[3] = w2 & 0xffff;
-  groups[4] = w1 >>> 16;
-  groups[5] = w1 & 0xffff;
-  groups[6] = w0 >>> 16;
-  groups[7] = w0 & 0xffff;
   const { start, length } = zeroRunToCompress(groups);
   for (let i = 0; i < 8; i++) {
     if (i === start) {

@@ -605,30 +605,48 @@ function popcount32(v: number): number {
   return (((x + (x >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
 }
 
+/**
+ * The 32-bit words of 0 ≤ v < 2^128 in W (W.getUint32(0) the most significant), for the bit counts
+ * below: one bigint (the shift) per value instead of one per 32 bits. False for v ≥ 2^128.
+ */
+function toWords(v: bigint): boolean {
+  if (v >= TWO_128) return false;
+  W.setBigUint64(0, v >> 64n);
+  W.setBigUint64(8, v); // the low 64 bits: setBigUint64 takes a bigint modulo 2^64
+  return true;
+}
+const W = new DataView(new ArrayBuffer(16));
+const TWO_128 = 1n << 128n;
+
 function popcount(v: bigint): number {
+  if (toWords(v)) return popcount32(W.getUint32(0)) + popcount32(W.getUint32(4)) + popcount32(W.getUint32(8)) + popcount32(W.getUint32(12));
   let n = 0;
   while (v > 0n) {
-    let x = Number(v & 0xffffffffn);
+    n += popcount32(Number(v & 0xffffffffn));
     v >>= 32n;
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    n += (((x + (x >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
   }
   return n;
 }
 
+/** Trailing zero bits of 0 < v < 2^128. */
 function trailingZeros(v: bigint): number {
-  let n = 0;
-  while ((v & 0xffffffffn) === 0n) {
-    v >>= 32n;
-    n += 32;
+  toWords(v);
+  for (let i = 3; i >= 0; i--) {
+    const w = W.getUint32(4 * i);
+    if (w !== 0) return 32 * (3 - i) + 31 - Math.clz32(w & -w);
   }
-  const low = Number(v & 0xffffffffn);
-  return n + 31 - Math.clz32(low & -low);
+  return 128;
 }
 
 /** Number of bits needed for v > 0. */
 function bitLength(v: bigint): number {
+  if (toWords(v)) {
+    for (let i = 0; i < 4; i++) {
+      const w = W.getUint32(4 * i);
+      if (w !== 0) return 32 * (4 - i) - Math.clz32(w);
+    }
+    return 0;
+  }
   let n = 0;
   while (v > 0xffffffffn) {
     v >>= 32n;

@@ -487,52 +487,38 @@ export class PrefixSet {
     const full = out.length - item;
     let at = 0;
     let first = true;
-    if (this.family === 4) {
-      const los = this.los as readonly number[];
-      const his = this.his as readonly number[];
-      for (let i = 0; i < los.length; i++) {
-        let lo = los[i]!;
-        const end = his[i]! + 1;
-        while (lo < end) {
-          // The blocks as blocksV4 finds them, inline (no call per block).
-          const left = end - lo;
+    const v4 = this.family === 4;
+    const groups = new Array<number>(8);
+    for (let i = 0; i < this.los.length; i++) {
+      // The interval's blocks, each the largest aligned at its start that does not run past its end
+      // (as blocksV4 and blocksV6 find them, inline: no call per block); IPv4 on numbers, IPv6 on bigints.
+      let lo4 = v4 ? (this.los[i] as number) : 0;
+      const end4 = v4 ? (this.his[i] as number) + 1 : 0;
+      let lo6 = v4 ? 0n : (this.los[i] as bigint);
+      const hi6 = v4 ? -1n : (this.his[i] as bigint);
+      while (v4 ? lo4 < end4 : lo6 <= hi6) {
+        let size: number;
+        if (v4) {
+          const left = end4 - lo4;
           const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
-          const low = lo === 0 ? 32 : 31 - Math.clz32((lo | 0) & -(lo | 0));
-          const size = low < fits ? low : fits;
-          if (at > full) {
-            yield out.subarray(0, at);
-            at = 0;
-          }
-          if (first) first = false;
-          else at = put(out, at, b);
-          at = put(out, at, h);
-          at = writeV4(out, at, lo);
-          at = writeLength(out, at, 32 - size);
-          at = put(out, at, t);
-          lo += 2 ** size;
+          const low = lo4 === 0 ? 32 : 31 - Math.clz32((lo4 | 0) & -(lo4 | 0));
+          size = low < fits ? low : fits;
+        } else {
+          const fits = bitLength(hi6 - lo6 + 1n) - 1;
+          size = lo6 === 0n ? fits : Math.min(trailingZeros(lo6), fits);
         }
-      }
-    } else {
-      const groups = new Array<number>(8);
-      for (let i = 0; i < this.los.length; i++) {
-        let lo = this.los[i] as bigint;
-        const hi = this.his[i] as bigint;
-        while (lo <= hi) {
-          // The largest block aligned at lo that does not run past hi (as blocksV6).
-          const fits = bitLength(hi - lo + 1n) - 1;
-          const size = lo === 0n ? fits : Math.min(trailingZeros(lo), fits);
-          if (at > full) {
-            yield out.subarray(0, at);
-            at = 0;
-          }
-          if (first) first = false;
-          else at = put(out, at, b);
-          at = put(out, at, h);
-          at = writeV6(out, at, lo, groups);
-          at = writeLength(out, at, 128 - size);
-          at = put(out, at, t);
-          lo += 1n << BigInt(size);
+        if (at > full) {
+          yield out.subarray(0, at);
+          at = 0;
         }
+        if (first) first = false;
+        else at = put(out, at, b);
+        at = put(out, at, h);
+        at = v4 ? writeV4(out, at, lo4) : writeV6(out, at, lo6, groups);
+        at = writeLength(out, at, (v4 ? 32 : 128) - size);
+        at = put(out, at, t);
+        if (v4) lo4 += 2 ** size;
+        else lo6 += 1n << BigInt(size);
       }
     }
     if (at > 0) yield out.subarray(0, at);

@@ -62,18 +62,13 @@ export class PrefixSet {
   /** Build from prefixes of this family (others are ignored by the caller's choice: they throw). */
   static fromPrefixes(family: Family, prefixes: Iterable<Prefix>): PrefixSet {
     if (family === 4) {
-      // IPv4 fits in doubles: no bigint arithmetic and native typed-array sorts.
-      const list = Array.isArray(prefixes) ? (prefixes as readonly Prefix[]) : [...prefixes];
-      const starts = new Float64Array(list.length);
-      const ends = new Float64Array(list.length);
-      for (let i = 0; i < list.length; i++) {
-        const p = list[i]!;
+      // IPv4 fits in doubles: each prefix as one number, no bigint arithmetic, a native typed-array sort.
+      const values: number[] = [];
+      for (const p of prefixes) {
         if (p.family !== family) throw new Error(`PrefixSet(${family}) given an IPv${p.family} prefix`);
-        const lo = Number(p.network);
-        starts[i] = lo;
-        ends[i] = lo + 2 ** (32 - p.length);
+        values.push(Number(p.network) * 64 + p.length);
       }
-      return PrefixSet.fromHalfOpenV4(starts, ends);
+      return PrefixSet.fromV4Values(values);
     }
     const los: bigint[] = [];
     const his: bigint[] = [];
@@ -166,26 +161,18 @@ export class PrefixSet {
 
   /** IPv4 CIDR text straight to numbers: canonical text in one scan, anything else through parsePrefix; no bigint per prefix on the fast path. */
   private static fromCidrsV4(cidrs: Iterable<string>): PrefixSet {
-    const starts: number[] = [];
-    const ends: number[] = [];
+    const values: number[] = [];
     for (const c of cidrs) {
-      const packed = canonicalV4CidrValue(c);
-      let network: number;
-      let length: number;
-      if (packed >= 0) {
-        network = v4Network(packed);
-        length = v4Length(packed);
-      } else {
+      let packed = canonicalV4CidrValue(c);
+      if (packed < 0) {
         const r = parsePrefix(c);
         if (!r.ok) throw new Error(`not a prefix: ${c}`);
         if (r.prefix.family !== 4) throw new Error(`PrefixSet(4) given an IPv${r.prefix.family} prefix`);
-        network = Number(r.prefix.network);
-        length = r.prefix.length;
+        packed = Number(r.prefix.network) * 64 + r.prefix.length;
       }
-      starts.push(network);
-      ends.push(network + 2 ** (32 - length));
+      values.push(packed);
     }
-    return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
+    return PrefixSet.fromV4Values(values);
   }
 
   /** Build from arbitrary inclusive ranges: sorts and merges overlapping and adjacent ones. */

@@ -1,7 +1,7 @@
 /** View-model pieces several targets render the same way. */
 import { v4Length, v4Network } from '../net/canonical.js';
-import { canonicalAddress, type Prefix } from '../net/ip.js';
-import { asciiBytes, put, writeLength, writeV4, writeV6 } from '../net/prefix-bytes.js';
+import { canonicalAddress } from '../net/ip.js';
+import { asciiBytes, put, writeLength, writeV4, writeV6Words } from '../net/prefix-bytes.js';
 import { PrefixSet } from '../net/prefix-set.js';
 import type { AddressRule, Path, Plan, TunnelPlan } from '../plan/types.js';
 import { DNS_PROXY_V6_WINDOWS } from '../profile/defaults.js';
@@ -74,8 +74,8 @@ function ruleBytes(rules: readonly AddressRule[], mode: Plan['split']['mode'], f
   const { head: headText, tail: tailText } = form.fast(mode, h);
   const head = asciiBytes(headText, 'line head');
   const tail = asciiBytes(`${tailText}${form.eol}`, 'line tail');
-  // An entry validation parsed: `v4` is its IPv4 number, or -1 with its IPv6 prefix parsed (SplitEntry's `prefix`).
-  const fast = (r: AddressRule): boolean => r.v4 !== undefined && r.source === 'entry' && r.description === '';
+  // An entry validation parsed: `v4` is its IPv4 number, or -1 with `v6` its IPv6 prefix's place in its list's words.
+  const fast = (r: AddressRule): boolean => r.v4 !== undefined && (r.v4 >= 0 || (r.v6 !== undefined && r.v6 >= 0)) && r.source === 'entry' && r.description === '';
   // The text lines first (in order, with where they go), to size the buffer.
   const textAt: number[] = [];
   const texts: string[] = [];
@@ -96,7 +96,6 @@ function ruleBytes(rules: readonly AddressRule[], mode: Plan['split']['mode'], f
   }
   const out = Buffer.allocUnsafe(size);
   const starts = new Uint32Array(rules.length + 1);
-  const groups = new Array<number>(8);
   let at = 0;
   let next = 0;
   for (let i = 0; i < rules.length; i++) {
@@ -105,15 +104,15 @@ function ruleBytes(rules: readonly AddressRule[], mode: Plan['split']['mode'], f
       at += out.write(texts[next++]!, at, 'utf8');
       continue;
     }
-    const r = rules[i]! as AddressRule & { readonly prefix: Prefix };
+    const r = rules[i]!;
     const v = r.v4!;
     at = put(out, at, head);
     if (v >= 0) {
       at = writeV4(out, at, v4Network(v));
       at = writeLength(out, at, v4Length(v));
     } else {
-      at = writeV6(out, at, r.prefix.network, groups);
-      at = writeLength(out, at, r.prefix.length);
+      at = writeV6Words(out, at, r.v6Prefixes!.words, r.v6!);
+      at = writeLength(out, at, r.v6Prefixes!.lengths[r.v6!]!);
     }
     at = put(out, at, tail);
   }

@@ -5,7 +5,7 @@
  * canonically). A false answer only means "not settled here": callers fall back to
  * parsePrefix + formatPrefix.
  */
-import { zeroRunToCompress } from './ip.js';
+import { zeroRun } from './ip.js';
 
 /**
  * Is `s` canonical IPv4 prefix text? The fast path of the emit `cidr` helper and of
@@ -65,10 +65,10 @@ export function canonicalV6Cidr(s: string): boolean {
 
 /**
  * canonicalV6Cidr's scan, keeping what it read: for canonical text, the prefix length, with
- * the address's eight 16-bit groups in `groups`; -1 for anything else.
+ * the address's eight 16-bit groups in groups[0..7]; -1 for anything else (groups then hold
+ * whatever the scan reached). No array or object is made: a profile lists 100,000s of these.
  */
 export function canonicalV6CidrGroups(s: string, groups: number[]): number {
-  groups.length = 0;
   const slash = s.indexOf('/');
   const n = s.length;
   if (slash < 2 || slash === n - 1 || n - slash > 4) return -1;
@@ -79,6 +79,7 @@ export function canonicalV6CidrGroups(s: string, groups: number[]): number {
     length = length * 10 + (c - 0x30);
   }
   if (length > 128) return -1;
+  let count = 0;
   let gap = -1;
   let i = 0;
   if (s.charCodeAt(0) === 0x3a) {
@@ -96,25 +97,29 @@ export function canonicalV6CidrGroups(s: string, groups: number[]): number {
       else break;
     }
     const digits = i - start;
-    if (digits === 0 || digits > 4 || (digits > 1 && s.charCodeAt(start) === 0x30) || groups.length === 8) return -1;
-    groups.push(v);
+    if (digits === 0 || digits > 4 || (digits > 1 && s.charCodeAt(start) === 0x30) || count === 8) return -1;
+    groups[count++] = v;
     if (i === slash) break;
     if (s.charCodeAt(i) !== 0x3a) return -1; // a dot, an upper-case digit, anything else
     if (s.charCodeAt(i + 1) === 0x3a) {
       if (gap >= 0) return -1;
-      gap = groups.length;
+      gap = count;
       i += 2;
     } else if (++i === slash) return -1;
   }
   // The gap stands for at least two zero groups (one is written as 0).
-  if (gap < 0 ? groups.length !== 8 : groups.length > 6) return -1;
-  const gapLen = gap < 0 ? 0 : 8 - groups.length;
-  if (gap >= 0) groups.splice(gap, 0, ...Array<number>(gapLen).fill(0));
+  if (gap < 0 ? count !== 8 : count > 6) return -1;
+  const gapLen = gap < 0 ? 0 : 8 - count;
+  if (gap >= 0) {
+    // The groups after the gap move up by its length, and it fills with zeros.
+    for (let g = count - 1; g >= gap; g--) groups[g + gapLen] = groups[g]!;
+    for (let g = gap; g < gap + gapLen; g++) groups[g] = 0;
+  }
   // IPv4-mapped addresses are written with a dotted tail: the general check decides.
   if (groups[5] === 0xffff && groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) return -1;
   // The gap must be the first longest run of zero groups of two or more, and the only one compressed.
-  const best = zeroRunToCompress(groups);
-  if (gap < 0 ? best.start >= 0 : best.start !== gap || best.length !== gapLen) return -1;
+  const run = zeroRun(groups);
+  if (gap < 0 ? run >= 0 : run !== gap * 16 + gapLen) return -1;
   // No host bits: every bit past `length` is zero.
   for (let g = 0; g < 8; g++) {
     const keep = Math.min(16, Math.max(0, length - g * 16));

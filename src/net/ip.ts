@@ -183,42 +183,133 @@ export function prefixCovers(outer: Prefix, inner: Prefix): boolean {
 
 /**
  * The indexes of `values` (IPv6 addresses) in ascending order, ties broken by `lengths` (when
- * given) and then by index: sorted on their 16-bit digits (v6Digits, orderV6Digits), as sorting
+ * given) and then by index: sorted on their 32-bit words (v6Words, orderV6Words), as sorting
  * 100,000 bigints by comparison takes most of a second.
  */
 export function orderV6(values: readonly bigint[], lengths?: ArrayLike<number>): Uint32Array {
-  return orderV6Digits(v6Digits(values), lengths);
+  return orderV6Words(v6Words(values), lengths);
 }
 
-/** The eight 16-bit digits of each value (IPv6 addresses), most significant first: digit d of value i at [8 * i + d]. */
-export function v6Digits(values: readonly bigint[]): Uint16Array {
+/** v6Words' scratch: one address as 16 bytes. */
+const WORD_BYTES = new DataView(new ArrayBuffer(16));
+
+/** The four 32-bit words of each value (IPv6 addresses), most significant first: word x of value i at [4 * i + x]. */
+export function v6Words(values: readonly bigint[]): Uint32Array {
   const n = values.length;
-  const digits = new Uint16Array(8 * n);
-  const view = new DataView(new ArrayBuffer(16));
-  const bytes = new Uint8Array(view.buffer);
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    view.setBigUint64(0, v >> 64n); // big-endian, as DataView writes by default
-    view.setBigUint64(8, v); // the low 64 bits: setBigUint64 takes a bigint modulo 2^64
-    for (let d = 0; d < 8; d++) digits[8 * i + d] = (bytes[2 * d]! << 8) | bytes[2 * d + 1]!;
-  }
-  return digits;
+  const words = new Uint32Array(4 * n);
+  for (let i = 0; i < n; i++) putV6Words(words, i, values[i]!);
+  return words;
+}
+
+/** The four 32-bit words of IPv6 address `v` at place `i` of `words` (most significant first). */
+export function putV6Words(words: Uint32Array, i: number, v: bigint): void {
+  WORD_BYTES.setBigUint64(0, v >> 64n); // big-endian, as DataView writes by default
+  WORD_BYTES.setBigUint64(8, v); // the low 64 bits: setBigUint64 takes a bigint modulo 2^64
+  for (let x = 0; x < 4; x++) words[4 * i + x] = WORD_BYTES.getUint32(4 * x);
+}
+
+/** The IPv6 address at place `i` of `words` (four 32-bit words each, most significant first), as a bigint. */
+export function v6WordsValue(words: ArrayLike<number>, i: number): bigint {
+  for (let x = 0; x < 4; x++) WORD_BYTES.setUint32(4 * x, words[4 * i + x]!);
+  const hi = WORD_BYTES.getBigUint64(0);
+  const lo = WORD_BYTES.getBigUint64(8);
+  return hi === 0n ? lo : (hi << 64n) | lo;
 }
 
 /**
- * orderV6 of the values whose digits v6Digits wrote. Many are sorted by a least-significant-digit
- * radix sort on the eight digits (and the length below them), stable passes over typed arrays, a
- * pass skipped where every value has the same digit (a list of /64s under one /32 sorts in two
- * passes and the length's); few by comparison.
+ * IPv6 prefixes as numbers, by place: prefix i's network is words [4i, 4i + 4) (most significant
+ * first, as putV6Words writes them) and its length lengths[i]. A profile's IPv6 Split Tunnel
+ * entries share one: a list of 100,000 makes no bigint or Prefix each, and what reads them at
+ * scale (the redundancy check, the plan's sets, the rule lines) reads the words.
  */
-export function orderV6Digits(digits: Uint16Array, lengths?: ArrayLike<number>): Uint32Array {
-  const n = digits.length / 8;
+export class V6Prefixes {
+  #words = new Uint32Array(0);
+  #lengths = new Uint8Array(0);
+  #count = 0;
+
+  /** Room for `expected` prefixes is made at the first add (a list of IPv4 entries makes none); it grows past them. */
+  constructor(private readonly expected = 16) {}
+
+  /** The networks' words; valid until the next add (which may move them). */
+  get words(): Uint32Array {
+    return this.#words;
+  }
+  get lengths(): Uint8Array {
+    return this.#lengths;
+  }
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Adds the prefix whose network has the eight 16-bit `groups`; returns its place. */
+  addGroups(groups: readonly number[], length: number): number {
+    const i = this.room();
+    for (let x = 0; x < 4; x++) this.#words[4 * i + x] = groups[2 * x]! * 0x10000 + groups[2 * x + 1]!;
+    this.#lengths[i] = length;
+    return i;
+  }
+
+  /** Adds an IPv6 prefix; returns its place. */
+  add(p: Prefix): number {
+    const i = this.room();
+    putV6Words(this.#words, i, p.network);
+    this.#lengths[i] = p.length;
+    return i;
+  }
+
+  /** Adds prefix i of `from`; returns its place here. */
+  addFrom(from: V6Prefixes, i: number): number {
+    const k = this.room();
+    for (let x = 0; x < 4; x++) this.#words[4 * k + x] = from.#words[4 * i + x]!;
+    this.#lengths[k] = from.#lengths[i]!;
+    return k;
+  }
+
+  /** Prefix i as a Prefix (a bigint made when asked). */
+  prefix(i: number): Prefix {
+    return { family: 6, network: v6WordsValue(this.#words, i), length: this.#lengths[i]! };
+  }
+
+  /** Does prefix i hold the address at place j of `words` (four words each)? Its first `length` bits agree. */
+  contains(i: number, words: ArrayLike<number>, j: number): boolean {
+    let bits = this.#lengths[i]!;
+    for (let x = 0; bits > 0; x++, bits -= 32) {
+      const d = (this.#words[4 * i + x]! ^ words[4 * j + x]!) >>> 0;
+      if (bits >= 32 ? d !== 0 : d >>> (32 - bits) !== 0) return false;
+    }
+    return true;
+  }
+
+  /** The place for one more prefix, growing the arrays by doubling. */
+  private room(): number {
+    const i = this.#count++;
+    if (i === this.#lengths.length) {
+      const room = Math.max(this.expected, 2 * i, 1);
+      const words = new Uint32Array(4 * room);
+      words.set(this.#words);
+      this.#words = words;
+      const lengths = new Uint8Array(room);
+      lengths.set(this.#lengths);
+      this.#lengths = lengths;
+    }
+    return i;
+  }
+}
+
+/**
+ * orderV6 of the values whose words v6Words wrote. Many are sorted by a least-significant-digit
+ * radix sort on their eight 16-bit halves of words (and the length below them), stable passes
+ * over typed arrays, a pass skipped where every value has the same digit (a list of /64s under
+ * one /32 sorts in two passes and the length's); few by comparison.
+ */
+export function orderV6Words(words: Uint32Array, lengths?: ArrayLike<number>): Uint32Array {
+  const n = words.length / 4;
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   if (n < 512) {
     // Few: a comparison sort costs less than the passes' 65,536 buckets.
     return order.sort((a, b) => {
-      for (let d = 0; d < 8; d++) if (digits[8 * a + d] !== digits[8 * b + d]) return digits[8 * a + d]! - digits[8 * b + d]!;
+      for (let x = 0; x < 4; x++) if (words[4 * a + x] !== words[4 * b + x]) return words[4 * a + x]! - words[4 * b + x]!;
       return (lengths ? lengths[a]! - lengths[b]! : 0) || a - b;
     });
   }
@@ -239,7 +330,10 @@ export function orderV6Digits(digits: Uint16Array, lengths?: ArrayLike<number>):
     [order, next] = [next, order];
   };
   if (lengths !== undefined) pass((i) => lengths[i]!);
-  for (let d = 7; d >= 0; d--) pass((i) => digits[8 * i + d]!);
+  for (let x = 3; x >= 0; x--) {
+    pass((i) => words[4 * i + x]! & 0xffff);
+    pass((i) => words[4 * i + x]! >>> 16);
+  }
   return order;
 }
 
@@ -269,6 +363,12 @@ export function formatAddress(family: Family, value: bigint): string {
  * groups, the longest of two or more, the first on a tie; start -1 when there is none.
  */
 export function zeroRunToCompress(groups: readonly number[]): { start: number; length: number } {
+  const run = zeroRun(groups);
+  return run < 0 ? { start: -1, length: 0 } : { start: run >> 4, length: run & 15 };
+}
+
+/** zeroRunToCompress as one number, start * 16 + length, or -1 when there is no run: no object for the paths that run per prefix. */
+export function zeroRun(groups: readonly number[]): number {
   let start = -1;
   let length = 1;
   for (let i = 0; i < 8;) {
@@ -284,7 +384,7 @@ export function zeroRunToCompress(groups: readonly number[]): { start: number; l
     }
     i = j;
   }
-  return start < 0 ? { start, length: 0 } : { start, length };
+  return start < 0 ? -1 : start * 16 + length;
 }
 
 export function formatPrefix(p: Prefix): string {

@@ -5,7 +5,7 @@
  * room (the longest prefix is 18 bytes for IPv4, 43 for IPv6). What they write equals
  * formatPrefix's text (test/net/prefix-text.property.test.ts).
  */
-import { zeroRunToCompress } from './ip.js';
+import { zeroRun } from './ip.js';
 
 const SLASH = 0x2f;
 const COLON = 0x3a;
@@ -59,20 +59,38 @@ function writeGroup(out: Uint8Array, at: number, g: number): number {
   return at;
 }
 
-/** writeV6's scratch: an address's 16 bytes. */
+/** writeV6's scratch: an address's 16 bytes, and its eight groups. */
 const V6 = new DataView(new ArrayBuffer(16));
+const GROUPS = new Array<number>(8);
 
-/** formatAddress(6, v) at `at` (RFC 5952, IPv4-mapped addresses dotted); `groups` is scratch of 8. */
-export function writeV6(out: Uint8Array, at: number, v: bigint, groups: number[]): number {
+/** formatAddress(6, v) at `at` (RFC 5952, IPv4-mapped addresses dotted). */
+export function writeV6(out: Uint8Array, at: number, v: bigint): number {
   // The two 64-bit halves into bytes (setBigUint64 takes the low one modulo 2^64), the groups out of them.
   V6.setBigUint64(0, v >> 64n);
   V6.setBigUint64(8, v);
-  for (let i = 0; i < 8; i++) groups[i] = V6.getUint16(2 * i);
+  for (let i = 0; i < 8; i++) GROUPS[i] = V6.getUint16(2 * i);
+  return writeGroups(out, at);
+}
+
+/** writeV6 of the address in `words` (four 32-bit words at `i`, most significant first: src/net/prefix-set.ts's bounds). */
+export function writeV6Words(out: Uint8Array, at: number, words: ArrayLike<number>, i = 0): number {
+  for (let x = 0; x < 4; x++) {
+    GROUPS[2 * x] = words[4 * i + x]! >>> 16;
+    GROUPS[2 * x + 1] = words[4 * i + x]! & 0xffff;
+  }
+  return writeGroups(out, at);
+}
+
+/** The address in GROUPS at `at`. */
+function writeGroups(out: Uint8Array, at: number): number {
+  const groups = GROUPS;
   if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
     for (const c of '::ffff:') out[at++] = c.charCodeAt(0);
-    return writeV4(out, at, V6.getUint32(12));
+    return writeV4(out, at, groups[6]! * 0x10000 + groups[7]!);
   }
-  const { start, length } = zeroRunToCompress(groups);
+  const run = zeroRun(groups);
+  const start = run < 0 ? -1 : run >> 4;
+  const length = run < 0 ? 0 : run & 15;
   for (let i = 0; i < 8; i++) {
     if (i === start) {
       out[at++] = COLON;

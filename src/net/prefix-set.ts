@@ -4,80 +4,156 @@
  * `toPrefixes()` gives the unique minimal CIDR cover (each maximal interval
  * split greedily into the largest aligned blocks).
  *
+ * A bound is 32-bit words in a Uint32Array: one word for an IPv4 address, four for an IPv6
+ * one (the most significant first). The merges compare and step words, written once for
+ * both families, and no operation makes a bigint per interval: a list of 100,000 IPv6
+ * entries makes millions of blocks. Bigints appear only at the edges (an Address or
+ * Prefix in or out).
+ *
  * Instances are immutable.
  */
 import { canonicalV4CidrValue, v4Length, v4Network } from './canonical.js';
-import { MAX, formatPrefix, formatV4Number, orderV6, parsePrefix, type Address, type Family, type Prefix, prefixLast } from './ip.js';
-import { asciiBytes, put, writeLength, writeV4, writeV6 } from './prefix-bytes.js';
+import { formatPrefix, formatV4Number, orderV6Words, parsePrefix, putV6Words, v6WordsValue, type Address, type Family, type Prefix } from './ip.js';
+import { asciiBytes, put, writeLength, writeV4, writeV6Words } from './prefix-bytes.js';
 
-/**
- * An interval bound: a number for IPv4 (exact, and much faster than bigint),
- * a bigint for IPv6. One set holds one kind only, so the algorithms below are
- * written once; `<`, `<=`, `>` compare either kind, and `next`/`prev` step by one.
- */
-type Bound = number | bigint;
+type Words = Uint32Array;
 
-const next = (b: Bound): Bound => (typeof b === 'number' ? b + 1 : b + 1n);
-const prev = (b: Bound): Bound => (typeof b === 'number' ? b - 1 : b - 1n);
-const ZERO: Record<Family, Bound> = { 4: 0, 6: 0n };
-const TOP: Record<Family, Bound> = { 4: Number(MAX[4]), 6: MAX[6] };
+/** Words per bound. */
+const WORDS: Record<Family, number> = { 4: 1, 6: 4 };
+const ONES = 0xffffffff;
 
-/**
- * Room for up to `n` bounds of a family, written by index and cut to length by `fit`:
- * IPv4 bounds live in a presized Float64Array (no growth by push, no boxing), IPv6
- * bounds in an array of bigints.
- */
-function room(family: Family, n: number): Bound[] {
-  return (family === 4 ? new Float64Array(n) : new Array<bigint>(n)) as unknown as Bound[];
+/* ---- Bounds: bound i of a list is words [w * i, w * i + w). ---- */
+
+/** Bound i of a against bound j of b: negative, zero or positive. */
+function cmp(a: Words, i: number, b: Words, j: number, w: number): number {
+  const p = w * i;
+  const q = w * j;
+  for (let x = 0; x < w; x++) {
+    const d = a[p + x]! - b[q + x]!;
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
-function fit(bounds: Bound[], n: number): Bound[] {
-  if (bounds instanceof Float64Array) return (n === bounds.length ? bounds : bounds.slice(0, n)) as unknown as Bound[];
-  bounds.length = n;
-  return bounds;
+/** Is bound i of a exactly one above bound j of b? */
+function isNext(a: Words, i: number, b: Words, j: number, w: number): boolean {
+  const p = w * i;
+  const q = w * j;
+  let x = w - 1;
+  // The low words where adding one carries: all ones in b, zero in a.
+  for (; x >= 0 && b[q + x] === ONES; x--) if (a[p + x] !== 0) return false;
+  if (x < 0 || a[p + x] !== b[q + x]! + 1) return false; // nothing is one above the top
+  for (let y = 0; y < x; y++) if (a[p + y] !== b[q + y]) return false;
+  return true;
+}
+
+/** lo ≤ hi + 1: an interval starting at bound i of `lo` overlaps or touches one ending at bound j of `hi`. */
+function reaches(lo: Words, i: number, hi: Words, j: number, w: number): boolean {
+  return cmp(lo, i, hi, j, w) <= 0 || isNext(lo, i, hi, j, w);
+}
+
+/** Bound k of dst = bound i of src. */
+function copy(dst: Words, k: number, src: Words, i: number, w: number): void {
+  for (let x = 0; x < w; x++) dst[w * k + x] = src[w * i + x]!;
+}
+
+/** Bound k of dst = bound i of src + 1 (src's is not the top; a Uint32Array stores 2^32 as 0). */
+function copyNext(dst: Words, k: number, src: Words, i: number, w: number): void {
+  let carry = 1;
+  for (let x = w - 1; x >= 0; x--) {
+    const v = src[w * i + x]! + carry;
+    dst[w * k + x] = v;
+    carry = v > ONES ? 1 : 0;
+  }
+}
+
+/** Bound k of dst = bound i of src - 1 (src's is not zero; a Uint32Array stores -1 as 2^32 - 1). */
+function copyPrev(dst: Words, k: number, src: Words, i: number, w: number): void {
+  let borrow = 1;
+  for (let x = w - 1; x >= 0; x--) {
+    const v = src[w * i + x]! - borrow;
+    dst[w * k + x] = v;
+    borrow = v < 0 ? 1 : 0;
+  }
+}
+
+function isTop(a: Words, i: number, w: number): boolean {
+  for (let x = 0; x < w; x++) if (a[w * i + x] !== ONES) return false;
+  return true;
+}
+
+/** Bound k of dst = the last address of the prefix whose network is bound i of src and whose length is `length`. */
+function copyLast(dst: Words, k: number, src: Words, i: number, length: number, w: number): void {
+  for (let x = 0; x < w; x++) {
+    const keep = length - 32 * x; // network bits in this word
+    dst[w * k + x] = keep >= 32 ? src[w * i + x]! : keep <= 0 ? ONES : src[w * i + x]! | (ONES >>> keep);
+  }
+}
+
+/** The words of an address value at bound k of dst. */
+function putValue(dst: Words, k: number, v: bigint, w: number): void {
+  if (w === 1) dst[k] = Number(v);
+  else putV6Words(dst, k, v);
+}
+
+/** Bound i of a as a bigint. */
+function valueAt(a: Words, i: number, w: number): bigint {
+  return w === 1 ? BigInt(a[i]!) : v6WordsValue(a, i);
+}
+
+/** Scratch bounds (four words: room for either family) for the operations below; none calls another while it holds one. */
+const A = new Uint32Array(4);
+const B = new Uint32Array(4);
+
+/** Room for n bounds, written by index; `fit` cuts it to the k written (a view: no copy, and the room is at most twice the set). */
+function fit(bounds: Words, k: number, w: number): Words {
+  return w * k === bounds.length ? bounds : bounds.subarray(0, w * k);
 }
 
 export class PrefixSet {
+  /** Words per bound. */
+  private readonly w: number;
   private constructor(
     readonly family: Family,
     /** Interval starts, ascending. */
-    private readonly los: readonly Bound[],
+    private readonly los: Words,
     /** Interval ends (inclusive); his[i] + 1 < los[i + 1]. */
-    private readonly his: readonly Bound[],
-  ) {}
+    private readonly his: Words,
+  ) {
+    this.w = WORDS[family];
+  }
+
+  /** Number of intervals. */
+  private get n(): number {
+    return this.los.length / this.w;
+  }
 
   static empty(family: Family): PrefixSet {
-    return new PrefixSet(family, [], []);
+    return new PrefixSet(family, new Uint32Array(0), new Uint32Array(0));
   }
 
   static all(family: Family): PrefixSet {
-    return new PrefixSet(family, [ZERO[family]], [TOP[family]]);
-  }
-
-  /** A bound of this set's kind for an address value. */
-  private bound(v: bigint): Bound {
-    return this.family === 4 ? Number(v) : v;
+    return new PrefixSet(family, new Uint32Array(WORDS[family]), new Uint32Array(WORDS[family]).fill(ONES));
   }
 
   /** Build from prefixes of this family (others are ignored by the caller's choice: they throw). */
   static fromPrefixes(family: Family, prefixes: Iterable<Prefix>): PrefixSet {
-    if (family === 4) {
-      // IPv4 fits in doubles: each prefix as one number, no bigint arithmetic, a native typed-array sort.
-      const values: number[] = [];
-      for (const p of prefixes) {
-        if (p.family !== family) throw new Error(`PrefixSet(${family}) given an IPv${p.family} prefix`);
-        values.push(Number(p.network) * 64 + p.length);
-      }
-      return PrefixSet.fromV4Values(values);
-    }
-    const los: bigint[] = [];
-    const his: bigint[] = [];
+    const values: number[] = [];
+    const networks: bigint[] = [];
+    const lengths: number[] = [];
     for (const p of prefixes) {
       if (p.family !== family) throw new Error(`PrefixSet(${family}) given an IPv${p.family} prefix`);
-      los.push(p.network);
-      his.push(prefixLast(p));
+      // IPv4 fits in doubles: each prefix as one number, a native typed-array sort.
+      if (family === 4) values.push(Number(p.network) * 64 + p.length);
+      else {
+        networks.push(p.network);
+        lengths.push(p.length);
+      }
     }
-    return PrefixSet.mergeV6(los, his);
+    if (family === 4) return PrefixSet.fromV4Values(values);
+    const words = new Uint32Array(4 * networks.length);
+    for (let i = 0; i < networks.length; i++) putV6Words(words, i, networks[i]!);
+    return PrefixSet.fromV6Words(words, lengths);
   }
 
   /** Build from IPv4 prefixes written as numbers (`network * 64 + length`, src/net/canonical.ts): no Prefix or bigint each. */
@@ -86,8 +162,8 @@ export class PrefixSet {
     // that extends the open interval while the next prefix starts inside it or right after it.
     const sorted = Float64Array.from(values).sort();
     const n = sorted.length;
-    const los = new Float64Array(n);
-    const his = new Float64Array(n);
+    const los = new Uint32Array(n);
+    const his = new Uint32Array(n);
     let k = 0;
     let lo = 0;
     let end = -1; // exclusive; -1: nothing open yet
@@ -110,41 +186,40 @@ export class PrefixSet {
       los[k] = lo;
       his[k++] = end - 1;
     }
-    return new PrefixSet(4, fit(los as unknown as Bound[], k), fit(his as unknown as Bound[], k));
+    return new PrefixSet(4, fit(los, k, 1), fit(his, k, 1));
   }
 
   /**
-   * Union of IPv4 half-open intervals [starts[k], ends[k]) by a sweep over the sorted
-   * starts and the sorted ends: an interval closes when the count of open ones drops to
-   * zero; a start equal to an end comes first, so adjacent intervals merge.
+   * Build from IPv6 prefixes as words: prefix i's network is words [4i, 4i + 4) (most significant
+   * first, as putV6Words writes them), its length lengths[i]. No Prefix or bigint each.
    */
-  private static fromHalfOpenV4(starts: Float64Array, ends: Float64Array): PrefixSet {
-    starts.sort();
-    ends.sort();
-    const n = starts.length;
-    const los = new Float64Array(n);
-    const his = new Float64Array(n);
+  static fromV6Words(words: Uint32Array, lengths: ArrayLike<number>): PrefixSet {
+    const n = lengths.length;
+    const lasts = new Uint32Array(4 * n);
+    for (let i = 0; i < n; i++) copyLast(lasts, i, words, i, lengths[i]!, 4);
+    return PrefixSet.merge(6, words, lasts, orderV6Words(words));
+  }
+
+  /**
+   * The union of inclusive intervals [starts[i], ends[i]] (bounds of the family's width), taken
+   * in `order` (ascending starts): empty ones skipped, overlapping and adjacent ones merged.
+   */
+  private static merge(family: Family, starts: Words, ends: Words, order: ArrayLike<number>): PrefixSet {
+    const w = WORDS[family];
+    const los = new Uint32Array(starts.length);
+    const his = new Uint32Array(starts.length);
     let k = 0;
-    let depth = 0;
-    let open = 0;
-    let j = 0;
-    for (let i = 0; i < n;) {
-      if (starts[i]! <= ends[j]!) {
-        if (depth++ === 0) open = starts[i]!;
-        i++;
+    for (let o = 0; o < order.length; o++) {
+      const i = order[o]!;
+      if (cmp(starts, i, ends, i, w) > 0) continue;
+      if (k > 0 && reaches(starts, i, his, k - 1, w)) {
+        if (cmp(ends, i, his, k - 1, w) > 0) copy(his, k - 1, ends, i, w);
       } else {
-        if (--depth === 0) {
-          los[k] = open;
-          his[k++] = ends[j]! - 1;
-        }
-        j++;
+        copy(los, k, starts, i, w);
+        copy(his, k++, ends, i, w);
       }
     }
-    if (n > 0) {
-      los[k] = open;
-      his[k++] = ends[n - 1]! - 1;
-    }
-    return new PrefixSet(4, fit(los as unknown as Bound[], k), fit(his as unknown as Bound[], k));
+    return new PrefixSet(family, fit(los, k, w), fit(his, k, w));
   }
 
   /** Build from CIDR text; throws on text that does not parse (validate first). */
@@ -177,40 +252,15 @@ export class PrefixSet {
 
   /** Build from arbitrary inclusive ranges: sorts and merges overlapping and adjacent ones. */
   static fromRanges(family: Family, ranges: readonly (readonly [bigint, bigint])[]): PrefixSet {
-    if (family === 4) {
-      const starts: number[] = [];
-      const ends: number[] = [];
-      for (const [lo, hi] of ranges) {
-        if (lo > hi) continue;
-        starts.push(Number(lo));
-        ends.push(Number(hi) + 1);
-      }
-      return PrefixSet.fromHalfOpenV4(Float64Array.from(starts), Float64Array.from(ends));
-    }
-    return PrefixSet.mergeV6(
-      ranges.map((r) => r[0]),
-      ranges.map((r) => r[1]),
-    );
-  }
-
-  /** IPv6 inclusive ranges [starts[k], ends[k]] (empty ones skipped) sorted by start and merged where they overlap or touch. */
-  private static mergeV6(starts: readonly bigint[], ends: readonly bigint[]): PrefixSet {
-    const order = orderV6(starts);
-    const los: bigint[] = [];
-    const his: bigint[] = [];
-    for (let k = 0; k < order.length; k++) {
-      const lo = starts[order[k]!]!;
-      const hi = ends[order[k]!]!;
-      if (lo > hi) continue;
-      const last = his.length - 1;
-      if (last >= 0 && lo <= his[last]! + 1n) {
-        if (hi > his[last]!) his[last] = hi;
-      } else {
-        los.push(lo);
-        his.push(hi);
-      }
-    }
-    return new PrefixSet(6, los, his);
+    const w = WORDS[family];
+    const starts = new Uint32Array(w * ranges.length);
+    const ends = new Uint32Array(w * ranges.length);
+    ranges.forEach(([lo, hi], i) => {
+      putValue(starts, i, lo, w);
+      putValue(ends, i, hi, w);
+    });
+    const order = family === 6 ? orderV6Words(starts) : Uint32Array.from(ranges.keys()).sort((i, j) => starts[i]! - starts[j]!);
+    return PrefixSet.merge(family, starts, ends, order);
   }
 
   get isEmpty(): boolean {
@@ -219,37 +269,39 @@ export class PrefixSet {
 
   /** The maximal intervals, ascending. */
   ranges(): [bigint, bigint][] {
-    return Array.from(this.los, (lo, i) => [BigInt(lo), BigInt(this.his[i]!)]);
+    return Array.from({ length: this.n }, (_, i) => [valueAt(this.los, i, this.w), valueAt(this.his, i, this.w)]);
   }
 
   /** Number of addresses in the set. */
   size(): bigint {
     let n = 0n;
-    for (let i = 0; i < this.los.length; i++) n += BigInt(this.his[i]!) - BigInt(this.los[i]!) + 1n;
+    for (const [lo, hi] of this.ranges()) n += hi - lo + 1n;
     return n;
   }
 
   contains(address: Address | bigint): boolean {
     if (typeof address !== 'bigint' && address.family !== this.family) return false;
-    const addr = this.bound(typeof address === 'bigint' ? address : address.value);
-    const i = this.lastStartingAtOrBefore(addr);
-    return i >= 0 && addr <= this.his[i]!;
+    putValue(A, 0, typeof address === 'bigint' ? address : address.value, this.w);
+    const i = this.lastStartingAtOrBefore(A);
+    return i >= 0 && cmp(A, 0, this.his, i, this.w) <= 0;
   }
 
   /** Is the whole prefix inside the set? */
   covers(p: Prefix): boolean {
     if (p.family !== this.family) return false;
-    const i = this.lastStartingAtOrBefore(this.bound(p.network));
-    return i >= 0 && this.bound(prefixLast(p)) <= this.his[i]!;
+    putValue(A, 0, p.network, this.w);
+    copyLast(B, 0, A, 0, p.length, this.w);
+    const i = this.lastStartingAtOrBefore(A);
+    return i >= 0 && cmp(B, 0, this.his, i, this.w) <= 0;
   }
 
-  /** Binary search: the index of the last interval that starts at or before b, or -1. */
-  private lastStartingAtOrBefore(b: Bound): number {
+  /** Binary search: the index of the last interval that starts at or before bound 0 of b, or -1. */
+  private lastStartingAtOrBefore(b: Words): number {
     let lo = 0;
-    let hi = this.los.length - 1;
+    let hi = this.n - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.los[mid]! <= b) lo = mid + 1;
+      if (cmp(this.los, mid, b, 0, this.w) <= 0) lo = mid + 1;
       else hi = mid - 1;
     }
     return hi;
@@ -260,69 +312,71 @@ export class PrefixSet {
     if (other.isEmpty) return this;
     if (this.isEmpty) return other;
     // Both lists are sorted: merge them in one pass, no re-sorting.
-    const los = room(this.family, this.los.length + other.los.length);
-    const his = room(this.family, this.los.length + other.los.length);
+    const w = this.w;
+    const los = new Uint32Array(this.los.length + other.los.length);
+    const his = new Uint32Array(this.los.length + other.los.length);
+    const n = this.n;
+    const m = other.n;
     let k = 0;
     let i = 0;
     let j = 0;
-    while (i < this.los.length || j < other.los.length) {
-      let lo: Bound;
-      let hi: Bound;
-      if (j >= other.los.length || (i < this.los.length && this.los[i]! <= other.los[j]!)) {
-        lo = this.los[i]!;
-        hi = this.his[i++]!;
+    while (i < n || j < m) {
+      const fromThis = j >= m || (i < n && cmp(this.los, i, other.los, j, w) <= 0);
+      const src = fromThis ? this : other;
+      const at = fromThis ? i++ : j++;
+      if (k > 0 && reaches(src.los, at, his, k - 1, w)) {
+        if (cmp(src.his, at, his, k - 1, w) > 0) copy(his, k - 1, src.his, at, w);
       } else {
-        lo = other.los[j]!;
-        hi = other.his[j++]!;
-      }
-      if (k > 0 && lo <= next(his[k - 1]!)) {
-        if (hi > his[k - 1]!) his[k - 1] = hi;
-      } else {
-        los[k] = lo;
-        his[k++] = hi;
+        copy(los, k, src.los, at, w);
+        copy(his, k++, src.his, at, w);
       }
     }
-    return new PrefixSet(this.family, fit(los, k), fit(his, k));
+    return new PrefixSet(this.family, fit(los, k, w), fit(his, k, w));
   }
 
   complement(): PrefixSet {
-    const los = room(this.family, this.los.length + 1);
-    const his = room(this.family, this.los.length + 1);
+    const w = this.w;
+    const n = this.n;
+    const los = new Uint32Array(w * (n + 1));
+    const his = new Uint32Array(w * (n + 1));
     let k = 0;
-    const top = TOP[this.family];
-    let from = ZERO[this.family];
-    for (let i = 0; i < this.los.length; i++) {
-      if (this.los[i]! > from) {
-        los[k] = from;
-        his[k++] = prev(this.los[i]!);
-      }
-      if (this.his[i]! === top) return new PrefixSet(this.family, fit(los, k), fit(his, k));
-      from = next(this.his[i]!);
+    // The start of the next gap is written at los[k] ahead of time: zero first, then one past each interval.
+    for (let i = 0; i < n; i++) {
+      if (cmp(this.los, i, los, k, w) > 0) copyPrev(his, k++, this.los, i, w);
+      if (isTop(this.his, i, w)) return new PrefixSet(this.family, fit(los, k, w), fit(his, k, w));
+      copyNext(los, k, this.his, i, w);
     }
-    los[k] = from;
-    his[k++] = top;
-    return new PrefixSet(this.family, fit(los, k), fit(his, k));
+    his.fill(ONES, w * k, w * k + w);
+    return new PrefixSet(this.family, fit(los, k + 1, w), fit(his, k + 1, w));
   }
 
   intersect(other: PrefixSet): PrefixSet {
     this.sameFamily(other);
-    const los = room(this.family, this.los.length + other.los.length);
-    const his = room(this.family, this.los.length + other.los.length);
+    const w = this.w;
+    const los = new Uint32Array(this.los.length + other.los.length);
+    const his = new Uint32Array(this.los.length + other.los.length);
+    const n = this.n;
+    const m = other.n;
     let k = 0;
     let i = 0;
     let j = 0;
-    while (i < this.los.length && j < other.los.length) {
-      const lo = this.los[i]! > other.los[j]! ? this.los[i]! : other.los[j]!;
-      const hi = this.his[i]! < other.his[j]! ? this.his[i]! : other.his[j]!;
-      if (lo <= hi) {
-        los[k] = lo;
-        his[k++] = hi;
+    while (i < n && j < m) {
+      // The later start and the earlier end; a piece when they do not cross.
+      const thisStartsLater = cmp(this.los, i, other.los, j, w) > 0;
+      const thisEndsFirst = cmp(this.his, i, other.his, j, w) < 0;
+      const start = thisStartsLater ? this.los : other.los;
+      const startAt = thisStartsLater ? i : j;
+      const end = thisEndsFirst ? this.his : other.his;
+      const endAt = thisEndsFirst ? i : j;
+      if (cmp(start, startAt, end, endAt, w) <= 0) {
+        copy(los, k, start, startAt, w);
+        copy(his, k++, end, endAt, w);
       }
-      if (this.his[i]! < other.his[j]!) i++;
+      if (thisEndsFirst) i++;
       else j++;
     }
     // Pieces of disjoint non-adjacent intervals stay disjoint and non-adjacent.
-    return new PrefixSet(this.family, fit(los, k), fit(his, k));
+    return new PrefixSet(this.family, fit(los, k, w), fit(his, k, w));
   }
 
   subtract(other: PrefixSet): PrefixSet {
@@ -330,35 +384,32 @@ export class PrefixSet {
     if (this.isEmpty || other.isEmpty) return this;
     // One pass: cut each interval of this set by the intervals of other that overlap it.
     // Each interval of other cuts at most one more piece.
-    const los = room(this.family, this.los.length + other.los.length);
-    const his = room(this.family, this.los.length + other.los.length);
-    let n = 0;
+    const w = this.w;
+    // At most n + m pieces, and one more bound for the start written ahead.
+    const los = new Uint32Array(this.los.length + other.los.length + w);
+    const his = new Uint32Array(this.los.length + other.los.length + w);
+    const n = this.n;
     const ol = other.los;
     const oh = other.his;
+    const m = other.n;
+    let out = 0;
     let j = 0;
-    for (let i = 0; i < this.los.length; i++) {
-      let lo = this.los[i]!;
-      const hi = this.his[i]!;
-      while (j < ol.length && oh[j]! < lo) j++;
-      let k = j;
-      while (k < ol.length && ol[k]! <= hi) {
-        if (ol[k]! > lo) {
-          los[n] = lo;
-          his[n++] = prev(ol[k]!);
-        }
-        if (oh[k]! >= hi) {
-          lo = next(hi); // nothing left of this interval
+    for (let i = 0; i < n; i++) {
+      // What is left of interval i starts at los[out], written ahead of time.
+      copy(los, out, this.los, i, w);
+      let left = true;
+      while (j < m && cmp(oh, j, los, out, w) < 0) j++;
+      for (let k = j; k < m && cmp(ol, k, this.his, i, w) <= 0; k++) {
+        if (cmp(ol, k, los, out, w) > 0) copyPrev(his, out++, ol, k, w);
+        if (cmp(oh, k, this.his, i, w) >= 0) {
+          left = false; // nothing left of this interval
           break;
         }
-        lo = next(oh[k]!);
-        k++;
+        copyNext(los, out, oh, k, w);
       }
-      if (lo <= hi) {
-        los[n] = lo;
-        his[n++] = hi;
-      }
+      if (left) copy(his, out++, this.his, i, w);
     }
-    return new PrefixSet(this.family, fit(los, n), fit(his, n));
+    return new PrefixSet(this.family, fit(los, out, w), fit(his, out, w));
   }
 
   equals(other: PrefixSet): boolean {
@@ -380,55 +431,42 @@ export class PrefixSet {
   }
 
   private computePrefixes(): Prefix[] {
-    if (this.family === 4) return this.toPrefixesV4();
     const out: Prefix[] = [];
-    this.blocksV6((network, length) => out.push({ family: 6, network, length }));
+    if (this.family === 4) this.blocksV4((network, length) => out.push({ family: 4, network: BigInt(network), length }));
+    else this.blocksV6((network, length) => out.push({ family: 6, network: v6WordsValue(network, 0), length }));
     return out;
-  }
-
-  /** The minimal IPv6 blocks as (network, length) pairs. */
-  private blocksV6(visit: (network: bigint, length: number) => void): void {
-    for (let i = 0; i < this.los.length; i++) {
-      let lo = this.los[i] as bigint;
-      const hi = this.his[i] as bigint;
-      while (lo <= hi) {
-        // The largest block aligned at lo that does not run past hi.
-        const fits = bitLength(hi - lo + 1n) - 1;
-        const size = lo === 0n ? fits : Math.min(trailingZeros(lo), fits);
-        visit(lo, 128 - size);
-        lo += 1n << BigInt(size);
-      }
-    }
   }
 
   /** The minimal IPv4 blocks as (network, length) pairs, on doubles: every value is exact below 2^53. */
   private blocksV4(visit: (network: number, length: number) => void): void {
     for (let i = 0; i < this.los.length; i++) {
-      let lo = this.los[i] as number;
-      const end = (this.his[i] as number) + 1;
+      let lo = this.los[i]!;
+      const end = this.his[i]! + 1;
       while (lo < end) {
-        // The largest block that does not run past end ...
-        const left = end - lo;
-        const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
-        // ... and is aligned at lo (lo < 2^32; 0 is aligned to everything).
-        const low = lo === 0 ? 32 : 31 - Math.clz32((lo | 0) & -(lo | 0));
-        const size = Math.min(low, fits);
+        const size = blockSizeV4(lo, end);
         visit(lo, 32 - size);
         lo += 2 ** size;
       }
     }
   }
 
-  private toPrefixesV4(): Prefix[] {
-    const out: Prefix[] = [];
-    this.blocksV4((network, length) => out.push({ family: 4, network: BigInt(network), length }));
-    return out;
+  /** The minimal IPv6 blocks as (network, length) pairs; `network` is scratch, valid during the call. */
+  private blocksV6(visit: (network: Words, length: number) => void): void {
+    for (let i = 0; i < this.n; i++) {
+      copy(A, 0, this.los, i, 4);
+      for (;;) {
+        const size = blockSizeV6(A, this.his, i);
+        visit(A, 128 - (size & SIZE));
+        if (size & LAST) break;
+        addPowerOfTwo(A, size);
+      }
+    }
   }
 
   /** The first prefix of the minimal cover (the lowest addresses), without building the rest of it; null for the empty set. */
   firstCidr(): string | null {
     if (this.isEmpty) return null;
-    return formatPrefix(PrefixSet.fromRanges(this.family, [[BigInt(this.los[0]!), BigInt(this.his[0]!)]]).toPrefixes()[0]!);
+    return formatPrefix(new PrefixSet(this.family, this.los.slice(0, this.w), this.his.slice(0, this.w)).toPrefixes()[0]!);
   }
 
   toCidrs(): string[] {
@@ -445,7 +483,7 @@ export class PrefixSet {
   }
 
   /**
-   * The minimal cover as ASCII text written straight from the set's numbers, with no string
+   * The minimal cover as ASCII text written straight from the set's words, with no string
    * per prefix: each prefix as `head` + its canonical text (formatPrefix's, byte for byte:
    * test/net/prefix-text.property.test.ts) + `tail`, and `between` between two.
    * `cidrText('', '\n')` is a prefix list, one a line; `cidrText('"', '"', ',\n  ')` the
@@ -475,24 +513,23 @@ export class PrefixSet {
     let at = 0;
     let first = true;
     const v4 = this.family === 4;
-    const groups = new Array<number>(8);
-    for (let i = 0; i < this.los.length; i++) {
+    // The block's network: IPv4 a number, IPv6 words (its own scratch: a generator's caller may run other set operations between chunks).
+    const lo6 = new Uint32Array(4);
+    for (let i = 0; i < this.n; i++) {
       // The interval's blocks, each the largest aligned at its start that does not run past its end
-      // (as blocksV4 and blocksV6 find them, inline: no call per block); IPv4 on numbers, IPv6 on bigints.
-      let lo4 = v4 ? (this.los[i] as number) : 0;
-      const end4 = v4 ? (this.his[i] as number) + 1 : 0;
-      let lo6 = v4 ? 0n : (this.los[i] as bigint);
-      const hi6 = v4 ? -1n : (this.his[i] as bigint);
-      while (v4 ? lo4 < end4 : lo6 <= hi6) {
+      // (as blocksV4 and blocksV6 find them, inline: no call per block).
+      let lo4 = v4 ? this.los[i]! : 0;
+      const end4 = v4 ? this.his[i]! + 1 : 0;
+      if (!v4) copy(lo6, 0, this.los, i, 4);
+      for (let last = false; !last;) {
         let size: number;
         if (v4) {
-          const left = end4 - lo4;
-          const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
-          const low = lo4 === 0 ? 32 : 31 - Math.clz32((lo4 | 0) & -(lo4 | 0));
-          size = low < fits ? low : fits;
+          size = blockSizeV4(lo4, end4);
+          last = lo4 + 2 ** size === end4;
         } else {
-          const fits = bitLength(hi6 - lo6 + 1n) - 1;
-          size = lo6 === 0n ? fits : Math.min(trailingZeros(lo6), fits);
+          size = blockSizeV6(lo6, this.his, i);
+          last = (size & LAST) !== 0;
+          size &= SIZE;
         }
         if (at > full) {
           yield out.subarray(0, at);
@@ -501,11 +538,11 @@ export class PrefixSet {
         if (first) first = false;
         else at = put(out, at, b);
         at = put(out, at, h);
-        at = v4 ? writeV4(out, at, lo4) : writeV6(out, at, lo6, groups);
+        at = v4 ? writeV4(out, at, lo4) : writeV6Words(out, at, lo6);
         at = writeLength(out, at, (v4 ? 32 : 128) - size);
         at = put(out, at, t);
         if (v4) lo4 += 2 ** size;
-        else lo6 += 1n << BigInt(size);
+        else if (!last) addPowerOfTwo(lo6, size);
       }
     }
     if (at > 0) yield out.subarray(0, at);
@@ -520,8 +557,8 @@ export class PrefixSet {
     if (this.coverText !== undefined) return this.coverText.length;
     if (this.count === undefined) {
       let n = 0;
-      if (this.family === 4) for (let i = 0; i < this.los.length; i++) n += coverCountV4(this.los[i] as number, this.his[i] as number);
-      else for (let i = 0; i < this.los.length; i++) n += coverCount(this.los[i] as bigint, this.his[i] as bigint);
+      if (this.family === 4) for (let i = 0; i < this.los.length; i++) n += coverCountV4(this.los[i]!, this.his[i]!);
+      else for (let i = 0; i < this.n; i++) n += coverCountV6(this.los, this.his, i);
       this.count = n;
     }
     return this.count;
@@ -540,6 +577,71 @@ export class PrefixSet {
 /** cidrChunks' chunk: large enough that a chunk's call costs nothing, small enough to stay in cache. */
 const CHUNK_BYTES = 256 * 1024;
 
+/** The size (log2 of its addresses) of the largest block aligned at lo that does not run past end (exclusive), on numbers: lo < end ≤ 2^32. */
+function blockSizeV4(lo: number, end: number): number {
+  // The largest block that does not run past end ...
+  const left = end - lo;
+  const fits = left >= 2 ** 32 ? 32 : 31 - Math.clz32(left);
+  // ... and is aligned at lo (lo < 2^32; 0 is aligned to everything).
+  const low = lo === 0 ? 32 : 31 - Math.clz32((lo | 0) & -(lo | 0));
+  return low < fits ? low : fits;
+}
+
+/** blockSizeV6's answer: the size in the low bits, LAST set when the block ends the interval. */
+const SIZE = 0xff;
+const LAST = 0x100;
+
+/** blockSizeV6's scratch: hi - lo. */
+const D = new Uint32Array(4);
+
+/**
+ * blockSizeV4 for IPv6 words: the size of the largest block aligned at `lo` (four words at 0) that
+ * does not run past bound i of `his`, with LAST set when it ends exactly there.
+ */
+function blockSizeV6(lo: Words, his: Words, i: number): number {
+  let borrow = 0;
+  for (let x = 3; x >= 0; x--) {
+    const v = his[4 * i + x]! - lo[x]! - borrow;
+    D[x] = v;
+    borrow = v < 0 ? 1 : 0;
+  }
+  // The block may hold up to D + 1 addresses: 2^fits with fits = floor(log2(D + 1)), which is D's bit
+  // length b when D is 2^b - 1 (all ones below b), else b - 1.
+  let b = 0;
+  let ones = true;
+  for (let x = 0; x < 4; x++) {
+    const d = D[x]!;
+    if (d === 0) continue;
+    b = 32 * (4 - x) - Math.clz32(d);
+    ones = ((d + 1) & d) === 0; // (2^32 & d) is 0: a whole word of ones is all ones
+    for (let y = x + 1; y < 4 && ones; y++) ones = D[y] === ONES;
+    break;
+  }
+  const fits = ones ? b : b - 1;
+  let low = 128; // lo's trailing zeros: 0 is aligned to everything
+  for (let x = 3; x >= 0; x--) {
+    const v = lo[x]!;
+    if (v !== 0) {
+      low = 32 * (3 - x) + 31 - Math.clz32(v & -v);
+      break;
+    }
+  }
+  const size = low < fits ? low : fits;
+  // The block ends at hi when D = 2^size - 1.
+  return ones && b === size ? size | LAST : size;
+}
+
+/** a (four words at 0) += 2^bit, bit < 128 (the caller never carries past the top). */
+function addPowerOfTwo(a: Words, bit: number): void {
+  let x = 3 - (bit >> 5);
+  let v = a[x]! + 2 ** (bit & 31);
+  a[x] = v;
+  while (v > ONES && --x >= 0) {
+    v = a[x]! + 1;
+    a[x] = v;
+  }
+}
+
 /**
  * The number of blocks in the minimal CIDR cover of [lo, hi]: split at m, the highest
  * boundary inside the interval (hi with the bits below its highest bit differing from lo
@@ -547,14 +649,11 @@ const CHUNK_BYTES = 256 * 1024;
  * [m, hi] one per set bit of hi + 1 - m, and two equal halves of 2^k make one block.
  */
 export function coverCount(lo: bigint, hi: bigint): number {
-  if (lo === hi) return 1;
-  const k = bitLength(lo ^ hi) - 1;
-  const half = 1n << BigInt(k);
-  const m = hi & ~(half - 1n);
-  const left = m - lo;
-  const right = hi + 1n - m;
-  if (left === half && right === half) return 1;
-  return popcount(left) + popcount(right);
+  const los = new Uint32Array(4);
+  const his = new Uint32Array(4);
+  putV6Words(los, 0, lo);
+  putV6Words(his, 0, hi);
+  return coverCountV6(los, his, 0);
 }
 
 /** coverCount for IPv4 bounds as numbers (below 2^32: no bigint per interval). */
@@ -569,6 +668,58 @@ export function coverCountV4(lo: number, hi: number): number {
   return popcount32(left) + popcount32(right);
 }
 
+/**
+ * coverCount for interval i of IPv6 words. With k the highest bit where lo and hi differ,
+ * m - lo = 2^k - (lo mod 2^k) and hi + 1 - m = (hi mod 2^k) + 1; each is at most 2^k, so
+ * both fit in 128 bits.
+ */
+function coverCountV6(los: Words, his: Words, i: number): number {
+  let k = -1;
+  for (let x = 0; x < 4; x++) {
+    const d = (los[4 * i + x]! ^ his[4 * i + x]!) >>> 0;
+    if (d !== 0) {
+      k = 32 * (3 - x) + 31 - Math.clz32(d);
+      break;
+    }
+  }
+  if (k < 0) return 1;
+  // A = lo mod 2^k, B = hi mod 2^k.
+  for (let x = 0; x < 4; x++) {
+    const keep = k - 32 * (3 - x); // bits of this word below k
+    const mask = keep >= 32 ? ONES : keep <= 0 ? 0 : ONES >>> (32 - keep);
+    A[x] = los[4 * i + x]! & mask;
+    B[x] = his[4 * i + x]! & mask;
+  }
+  const aZero = A[0] === 0 && A[1] === 0 && A[2] === 0 && A[3] === 0;
+  // left = 2^k - A: one block when A is 0, else the bits of the k-bit two's complement of A.
+  let left: number;
+  if (aZero) left = 1;
+  else {
+    copyPrev(A, 0, A, 0, 4); // -A mod 2^k = (~(A - 1)) mod 2^k
+    left = 0;
+    for (let x = 0; x < 4; x++) {
+      const keep = k - 32 * (3 - x);
+      const mask = keep >= 32 ? ONES : keep <= 0 ? 0 : ONES >>> (32 - keep);
+      left += popcount32(~A[x]! & mask);
+    }
+  }
+  // right = B + 1: one block when B is 2^k - 1 (all ones below k), else the bits of B + 1.
+  let bOnes = true;
+  for (let x = 0; x < 4 && bOnes; x++) {
+    const keep = k - 32 * (3 - x);
+    const mask = keep >= 32 ? ONES : keep <= 0 ? 0 : ONES >>> (32 - keep);
+    bOnes = B[x] === mask;
+  }
+  if (aZero && bOnes) return 1;
+  let right: number;
+  if (bOnes) right = 1;
+  else {
+    copyNext(B, 0, B, 0, 4);
+    right = popcount32(B[0]!) + popcount32(B[1]!) + popcount32(B[2]!) + popcount32(B[3]!);
+  }
+  return left + right;
+}
+
 /** Set bits of 0 ≤ v ≤ 2^32 (2^32 itself has one). */
 function popcount32(v: number): number {
   if (v === 2 ** 32) return 1;
@@ -576,56 +727,6 @@ function popcount32(v: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return (((x + (x >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
-}
-
-/**
- * The 32-bit words of 0 ≤ v < 2^128 in W (W.getUint32(0) the most significant), for the bit counts
- * below: one bigint (the shift) per value instead of one per 32 bits. False for v ≥ 2^128.
- */
-function toWords(v: bigint): boolean {
-  if (v >= TWO_128) return false;
-  W.setBigUint64(0, v >> 64n);
-  W.setBigUint64(8, v); // the low 64 bits: setBigUint64 takes a bigint modulo 2^64
-  return true;
-}
-const W = new DataView(new ArrayBuffer(16));
-const TWO_128 = 1n << 128n;
-
-function popcount(v: bigint): number {
-  if (toWords(v)) return popcount32(W.getUint32(0)) + popcount32(W.getUint32(4)) + popcount32(W.getUint32(8)) + popcount32(W.getUint32(12));
-  let n = 0;
-  while (v > 0n) {
-    n += popcount32(Number(v & 0xffffffffn));
-    v >>= 32n;
-  }
-  return n;
-}
-
-/** Trailing zero bits of 0 < v < 2^128. */
-function trailingZeros(v: bigint): number {
-  toWords(v);
-  for (let i = 3; i >= 0; i--) {
-    const w = W.getUint32(4 * i);
-    if (w !== 0) return 32 * (3 - i) + 31 - Math.clz32(w & -w);
-  }
-  return 128;
-}
-
-/** Number of bits needed for v > 0. */
-function bitLength(v: bigint): number {
-  if (toWords(v)) {
-    for (let i = 0; i < 4; i++) {
-      const w = W.getUint32(4 * i);
-      if (w !== 0) return 32 * (4 - i) - Math.clz32(w);
-    }
-    return 0;
-  }
-  let n = 0;
-  while (v > 0xffffffffn) {
-    v >>= 32n;
-    n += 32;
-  }
-  return n + 32 - Math.clz32(Number(v));
 }
 
 /** A pair of sets, one per family: most callers handle both together. */

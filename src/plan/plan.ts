@@ -15,7 +15,7 @@
  */
 import { MASQUE_AUTHORITY } from '../contract/masque.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains, type Address, type Prefix } from '../net/ip.js';
+import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains, putV6Words, V6Prefixes, type Address, type Prefix } from '../net/ip.js';
 import { v4Length, v4Network } from '../net/canonical.js';
 import { DualSet, PrefixSet } from '../net/prefix-set.js';
 import { parseHostPattern } from '../net/names.js';
@@ -84,19 +84,21 @@ export function decideAddresses(plan: Pick<Plan, 'serviceMode' | 'features' | 's
   });
   if (pending.length === 0) return out;
   // The most specific rule of each source that contains each address.
-  const { lengths, v4, v6, always: fromAlways } = ruleIndex(plan.split.rules);
+  const { lengths, v4, v6, at6, always: fromAlways } = ruleIndex(plan.split.rules);
   const rules = plan.split.rules;
   const m = pending.length;
   const a4 = Float64Array.from(pending, (i) => (addresses[i]!.family === 4 ? Number(addresses[i]!.value) : -1));
+  const a6 = new Uint32Array(4 * m);
+  pending.forEach((i, k) => addresses[i]!.family === 6 && putV6Words(a6, k, addresses[i]!.value));
   const always = new Int32Array(m).fill(-1);
   const entry = new Int32Array(m).fill(-1);
   for (let r = 0; r < rules.length; r++) {
     const length = lengths[r]!;
     const lo = v4[2 * r]!;
     const hi = v4[2 * r + 1]!;
-    const p = v6[r];
+    const p = at6[r]!;
     for (let k = 0; k < m; k++) {
-      if (hi !== 0 ? a4[k]! < lo || a4[k]! >= hi : a4[k]! >= 0 || p === undefined || !prefixContains(p, addresses[pending[k]!]!)) continue;
+      if (hi !== 0 ? a4[k]! < lo || a4[k]! >= hi : a4[k]! >= 0 || p < 0 || !v6[r]!.contains(p, a6, k)) continue;
       if (fromAlways[r] === 1) {
         if (always[k]! < 0 || length > lengths[always[k]!]!) always[k] = r;
       } else if (entry[k]! < 0 || length > lengths[entry[k]!]!) entry[k] = r;
@@ -116,13 +118,14 @@ export function decideAddresses(plan: Pick<Plan, 'serviceMode' | 'features' | 's
  * Each rule's prefix as numbers, made once per rule list: a plan decides several addresses against
  * 100,000 rules, and comparing numbers makes no bigint per rule and address. For rule i: its
  * length, and for IPv4 its half-open range [network, end) in `v4` (a pair per rule; an end of 0
- * marks a rule that is not IPv4), for IPv6 its prefix in `v6`. An entry validation parsed (`v4`)
- * is not parsed again.
+ * marks a rule that is not IPv4), for IPv6 its prefix at place at6[i] of v6[i] (at6[i] is -1 for a
+ * rule that is not IPv6). An entry validation parsed (`v4`, `v6`) is not parsed or copied again.
  */
 interface RuleIndex {
   readonly lengths: Uint8Array;
   readonly v4: Float64Array;
-  readonly v6: readonly (Prefix | undefined)[];
+  readonly v6: readonly (V6Prefixes | undefined)[];
+  readonly at6: Int32Array;
   /** 1 for an always_tunnel rule. */
   readonly always: Uint8Array;
 }
@@ -133,22 +136,28 @@ function ruleIndex(rules: readonly AddressRule[]): RuleIndex {
     const n = rules.length;
     const lengths = new Uint8Array(n);
     const v4 = new Float64Array(2 * n);
-    const v6: (Prefix | undefined)[] = [];
+    const v6 = new Array<V6Prefixes | undefined>(n).fill(undefined);
+    const at6 = new Int32Array(n).fill(-1);
+    let parsed6: V6Prefixes | undefined; // the IPv6 rules parsed here
     const always = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      // An entry carries what validation parsed (`v4`, or `prefix` for IPv6); an always_tunnel rule is parsed here.
-      const r = rules[i]! as AddressRule & { readonly prefix?: Prefix };
+      // An entry carries what validation parsed (`v4`, or `v6` in its list's words); an always_tunnel rule is parsed here.
+      const r = rules[i]!;
       if (r.source === 'always_tunnel') always[i] = 1;
+      if (r.v6 !== undefined && r.v6 >= 0) {
+        v6[i] = r.v6Prefixes!;
+        at6[i] = r.v6;
+        lengths[i] = r.v6Prefixes!.lengths[r.v6]!;
+        continue;
+      }
       let packed = r.v4 ?? -1;
       if (packed < 0) {
-        let p = r.prefix;
-        if (p === undefined) {
-          const parsed = parsePrefix(r.cidr);
-          if (!parsed.ok) continue;
-          p = parsed.prefix;
-        }
+        const parsed = parsePrefix(r.cidr);
+        if (!parsed.ok) continue;
+        const p = parsed.prefix;
         if (p.family === 6) {
-          v6[i] = p;
+          v6[i] = parsed6 ??= new V6Prefixes();
+          at6[i] = parsed6.add(p);
           lengths[i] = p.length;
           continue;
         }
@@ -158,7 +167,7 @@ function ruleIndex(rules: readonly AddressRule[]): RuleIndex {
       v4[2 * i] = v4Network(packed);
       v4[2 * i + 1] = v4Network(packed) + 2 ** (32 - lengths[i]!);
     }
-    index = { lengths, v4, v6, always };
+    index = { lengths, v4, v6, at6, always };
     RULE_INDEX.set(rules, index);
   }
   return index;
@@ -169,6 +178,22 @@ function entryV4(e: Extract<SplitEntry, { kind: 'address' }>): number {
   if (e.v4 !== undefined) return e.v4;
   const p = e.prefix ?? mustPrefix(e.address);
   return p.family === 4 ? Number(p.network) * 64 + p.length : -1;
+}
+
+/**
+ * IPv6 address entries' prefixes as words. Validation wrote a list's IPv6 entries into one
+ * V6Prefixes, in order: that one is used as it is (no copy). Entries made elsewhere are copied
+ * or parsed into a new one.
+ */
+function entriesV6(entries: readonly Extract<SplitEntry, { kind: 'address' }>[]): V6Prefixes {
+  const shared = entries[0]?.v6Prefixes;
+  if (shared !== undefined && shared.count === entries.length && entries.every((e, i) => e.v6Prefixes === shared && e.v6 === i)) return shared;
+  const out = new V6Prefixes(entries.length);
+  for (const e of entries) {
+    if (e.v6 !== undefined && e.v6 >= 0) out.addFrom(e.v6Prefixes!, e.v6);
+    else out.add(e.prefix ?? mustPrefix(e.address));
+  }
+  return out;
 }
 
 function sameAddress(a: Address, b: Address): boolean {
@@ -200,17 +225,18 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   const entries = profile.splitTunnel.entries;
   const listed4 = new Float64Array(entries.length);
   let n4 = 0;
-  const listed6: Prefix[] = [];
+  const listed6: Extract<SplitEntry, { kind: 'address' }>[] = [];
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     if (e.kind !== 'address') continue;
     // Validation parsed and formatted the entry already (its text is canonical), and the entry is its own rule.
     const packed = entryV4(e);
     if (packed >= 0) listed4[n4++] = packed;
-    else listed6.push(e.prefix ?? mustPrefix(e.address));
+    else listed6.push(e);
     rules.push(e);
   }
-  const listedSet: DualSet = { v4: PrefixSet.fromV4Values(listed4.subarray(0, n4)), v6: PrefixSet.fromPrefixes(6, listed6) };
+  const v6 = entriesV6(listed6);
+  const listedSet: DualSet = { v4: PrefixSet.fromV4Values(listed4.subarray(0, n4)), v6: PrefixSet.fromV6Words(v6.words.subarray(0, 4 * v6.count), v6.lengths.subarray(0, v6.count)) };
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {
     const p = mustPrefix(a.address);
@@ -237,10 +263,15 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     tunnel = DualSet.subtract(DualSet.union(listedSet, DualSet.of([...always, ...dohTunnel.map((a) => hostPrefix(parseAddress(a)!))])), bypassSet);
     const endpoint = parseAddress(profile.tunnel.endpoint.host)!;
     const endpoint4 = endpoint.family === 4 ? Number(endpoint.value) : -1;
+    const endpoint6 = new Uint32Array(4);
+    if (endpoint.family === 6) putV6Words(endpoint6, 0, endpoint.value);
     for (const e of profile.splitTunnel.entries) {
       if (e.kind !== 'address') continue;
       const packed = entryV4(e);
-      const inside = packed >= 0 ? endpoint4 >= v4Network(packed) && endpoint4 < v4Network(packed) + 2 ** (32 - v4Length(packed)) : prefixContains(e.prefix ?? mustPrefix(e.address), endpoint);
+      let inside: boolean;
+      if (packed >= 0) inside = endpoint4 >= v4Network(packed) && endpoint4 < v4Network(packed) + 2 ** (32 - v4Length(packed));
+      else if (e.v6 !== undefined && e.v6 >= 0) inside = endpoint.family === 6 && e.v6Prefixes!.contains(e.v6, endpoint6, 0);
+      else inside = prefixContains(e.prefix ?? mustPrefix(e.address), endpoint);
       if (inside) ds.push(diag('EndpointInsideTunnelOnly', { value: e.address, endpoint: profile.tunnel.endpoint.host }, e.pos));
     }
   }

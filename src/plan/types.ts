@@ -5,6 +5,7 @@
  * themselves; `warpc explain` answers from the Plan. All prefix sets are
  * minimal and exact (see src/net/prefix-set.ts).
  */
+import type { V6Prefixes } from '../net/ip.js';
 import type { DualSet } from '../net/prefix-set.js';
 import type { HostPattern } from '../net/names.js';
 import type { Pos, Profile, ServiceMode, SplitMode } from '../profile/types.js';
@@ -69,6 +70,9 @@ export interface AddressRule {
    * the rule is an entry validation parsed: what code that reads 100,000s of rules reads instead of the text.
    */
   readonly v4?: number;
+  /** An IPv6 `cidr`'s place in `v6Prefixes` (-1 for IPv4), when the rule is an entry validation parsed: the same, as words. */
+  readonly v6?: number;
+  readonly v6Prefixes?: V6Prefixes;
 }
 
 /** A Split Tunnel host entry, enforced at run time by the DNS proxy. */

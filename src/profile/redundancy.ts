@@ -7,7 +7,7 @@
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { v4Length, v4Network } from '../net/canonical.js';
-import { orderV6Digits, v6Digits, type Prefix } from '../net/ip.js';
+import { orderV6Words, putV6Words, type Prefix, type V6Prefixes } from '../net/ip.js';
 import type { HostPattern } from '../net/names.js';
 import type { Pos } from './types.js';
 
@@ -32,6 +32,9 @@ export interface ListedPrefix {
   readonly prefix: Prefix;
   /** An IPv4 prefix as one number (`network * 64 + length`, src/net/canonical.ts), when the item has it; -1 for IPv6. */
   readonly v4?: number;
+  /** An IPv6 prefix's place in `v6Prefixes` (-1 for IPv4), when the item has it. */
+  readonly v6?: number;
+  readonly v6Prefixes?: V6Prefixes;
   readonly address: string;
   readonly written?: string;
   readonly pos: Pos & { readonly length?: number };
@@ -41,8 +44,8 @@ export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   // Each family in order of network, then length, then profile order; prefixes either nest or are
   // disjoint, so a stack holds the chain of prefixes containing the current one. The sweep reads
-  // numbers (an IPv4 item's bounds and every item's length, by index) and touches an item only to
-  // report it; an IPv4 item with `v4` makes no Prefix at all.
+  // numbers (an IPv4 item's bounds, an IPv6 item's words, every item's length, by index) and touches
+  // an item only to report it; an item with `v4` and `v6` makes no Prefix at all.
   const n = items.length;
   const packed = new Float64Array(n);
   const lengths = new Uint8Array(n);
@@ -54,7 +57,7 @@ export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
       v = p.family === 4 ? Number(p.network) * 64 + p.length : -1;
     }
     packed[i] = v;
-    lengths[i] = v >= 0 ? v4Length(v) : x.prefix.length;
+    lengths[i] = v >= 0 ? v4Length(v) : x.v6 !== undefined && x.v6 >= 0 ? x.v6Prefixes!.lengths[x.v6]! : x.prefix.length;
   }
   const { v4, v6, v6Covers } = sortedPrefixes(items, packed, lengths);
   // Where each IPv4 item starts, and where it ends (exclusive), by its place in the family's order.
@@ -131,7 +134,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * for IPv6), each ordered by network, length, then profile order, and for the IPv6 ones whether
  * the item at one place contains the network at another (by places in `v6`). IPv4 items sort as
  * one 64-bit key each (network, length, index) in a typed array, with no comparator call; IPv6
- * items on their networks' 16-bit digits (orderV6Digits), which the containment test reads too:
+ * items on their networks' 32-bit words (orderV6Words), which the containment test reads too:
  * no bigint per item.
  */
 function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array, lengths: Uint8Array): { v4: Uint32Array; v6: Uint32Array; v6Covers: (t: number, k: number) => boolean } {
@@ -163,22 +166,29 @@ function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array, le
   }
   const idx6: number[] = [];
   for (let i = 0; i < n; i++) if (packed[i]! < 0) idx6.push(i);
-  // Digits by place in idx6; `order` lists those places sorted.
-  const digits = v6Digits(idx6.map((i) => items[i]!.prefix.network));
-  const order = orderV6Digits(
-    digits,
+  // Words by place in idx6 (copied from the items' shared words, or from a Prefix); `order` lists those places sorted.
+  const words = new Uint32Array(4 * idx6.length);
+  for (let k = 0; k < idx6.length; k++) {
+    const x = items[idx6[k]!]!;
+    if (x.v6 !== undefined && x.v6 >= 0) {
+      const from = x.v6Prefixes!.words;
+      for (let w = 0; w < 4; w++) words[4 * k + w] = from[4 * x.v6 + w]!;
+    } else putV6Words(words, k, x.prefix.network);
+  }
+  const order = orderV6Words(
+    words,
     idx6.map((i) => lengths[i]!),
   );
   const v6 = new Uint32Array(order.length);
   for (let k = 0; k < order.length; k++) v6[k] = idx6[order[k]!]!;
-  // The first `length` bits of the two networks agree, a 16-bit digit at a time.
+  // The first `length` bits of the two networks agree, a 32-bit word at a time.
   const v6Covers = (t: number, k: number): boolean => {
-    const a = 8 * order[t]!;
-    const b = 8 * order[k]!;
+    const a = 4 * order[t]!;
+    const b = 4 * order[k]!;
     let bits = lengths[v6[t]!]!;
-    for (let d = 0; bits > 0; d++, bits -= 16) {
-      const x = digits[a + d]! ^ digits[b + d]!;
-      if (bits >= 16 ? x !== 0 : x >>> (16 - bits) !== 0) return false;
+    for (let x = 0; bits > 0; x++, bits -= 32) {
+      const d = (words[a + x]! ^ words[b + x]!) >>> 0;
+      if (bits >= 32 ? d !== 0 : d >>> (32 - bits) !== 0) return false;
     }
     return true;
   };

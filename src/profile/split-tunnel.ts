@@ -5,7 +5,7 @@
  */
 import { diag } from '../diagnostics/diagnostic.js';
 import { canonicalV4CidrValue, canonicalV6CidrGroups, v4Length, v4Network } from '../net/canonical.js';
-import { formatPrefix, v6Value, type Prefix } from '../net/ip.js';
+import { formatPrefix, V6Prefixes, type Prefix } from '../net/ip.js';
 import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseHostPattern, type HostPattern } from '../net/names.js';
 import { NAME_REASON, type Checker } from './checker.js';
 import * as D from './defaults.js';
@@ -57,16 +57,18 @@ class WrittenAddress {
     readonly description: string,
     /** An IPv4 prefix as a number (`network * 64 + length`, src/net/canonical.ts), -1 for IPv6: no bigint per entry. */
     readonly v4: number,
-    /** An IPv6 prefix, parsed; undefined for IPv4. */
-    private readonly v6: Prefix | undefined,
+    /** An IPv6 prefix's place in `v6Prefixes`, -1 for IPv4: no bigint per entry either. */
+    readonly v6: number,
+    /** The list's IPv6 prefixes, shared by its entries. */
+    readonly v6Prefixes: V6Prefixes,
     /** The address as the profile wrote it, when that is not the canonical `address`. */
     readonly written: string | undefined,
     private readonly index: number,
     private readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
   ) {}
-  /** The prefix as a Prefix; an IPv4 one is made when asked (the plan and the redundancy check read `v4`). */
+  /** The prefix as a Prefix, made when asked (the plan, the redundancy check and the rule lines read `v4` and `v6`). */
   get prefix(): Prefix {
-    return this.v6 ?? { family: 4, network: BigInt(v4Network(this.v4)), length: v4Length(this.v4) };
+    return this.v6 >= 0 ? this.v6Prefixes.prefix(this.v6) : { family: 4, network: BigInt(v4Network(this.v4)), length: v4Length(this.v4) };
   }
   get kind(): 'address' {
     return 'address';
@@ -101,7 +103,8 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
     const listedPrefixes: ListedPrefix[] = [];
     const listedHosts: Listed<HostPattern>[] = [];
     const written = raw.split_tunnel!.entries!;
-    const groups: number[] = [];
+    const groups = new Array<number>(8).fill(0);
+    const v6Prefixes = new V6Prefixes(written.length);
     for (let i = 0; i < written.length; i++) {
       const e = written[i]!;
       const description = e.description ?? '';
@@ -118,17 +121,17 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
         // anything else goes through the checker, which reports what is wrong, and is formatted.
         let packed = canonicalV4CidrValue(e.address);
         const v6Length = packed < 0 ? canonicalV6CidrGroups(e.address, groups) : -1;
-        let v6: Prefix | undefined;
+        let v6 = -1;
         let canonical = e.address;
-        if (packed < 0 && v6Length >= 0) v6 = { family: 6, network: v6Value(groups), length: v6Length };
+        if (packed < 0 && v6Length >= 0) v6 = v6Prefixes.addGroups(groups, v6Length);
         else if (packed < 0) {
           const p = prefix(e.address, ['split_tunnel', 'entries', i, 'address']);
           if (!p) continue;
           canonical = formatPrefix(p);
           if (p.family === 4) packed = Number(p.network) * 64 + p.length;
-          else v6 = p;
+          else v6 = v6Prefixes.add(p);
         }
-        const entry = new WrittenAddress(canonical, description, packed, v6, canonical === e.address ? undefined : e.address, i, c.locate);
+        const entry = new WrittenAddress(canonical, description, packed, v6, v6Prefixes, canonical === e.address ? undefined : e.address, i, c.locate);
         listedPrefixes.push(entry);
         entries.push(entry);
       } else {

@@ -4,7 +4,7 @@
  * Field names follow the YAML contract (schema/profile.schema.json) converted to
  * camelCase. Positions (`Pos`) point back into the YAML for diagnostics.
  */
-import type { Prefix } from '../net/ip.js';
+import type { Prefix, V6Prefixes } from '../net/ip.js';
 
 import type { RawProfile } from './schema.js';
 
@@ -43,6 +43,9 @@ export type SplitEntry =
        * IPv6), when validation parsed it: what the plan and the redundancy check read at scale.
        */
       readonly v4?: number;
+      /** An IPv6 prefix's place in `v6Prefixes` (-1 for IPv4), when validation parsed it: the same, as words. */
+      readonly v6?: number;
+      readonly v6Prefixes?: V6Prefixes;
       /** The address as the profile wrote it, when that is not the canonical `address` (diagnostics quote it). */
       readonly written?: string;
     }

@@ -22,6 +22,8 @@ import {
   prefixContains,
   prefixCovers,
   prefixLast,
+  putV6Words,
+  V6Prefixes,
   type Address,
   type Family,
   type Prefix,
@@ -481,3 +483,45 @@ describe('orderV6', () => {
     }
   });
 });
+
+describe('V6Prefixes', () => {
+  const prefix6 = fc.tuple(fc.bigInt({ min: 0n, max: MAX[6] }), fc.integer({ min: 0, max: 128 })).map(([a, length]): Prefix => ({ family: 6, network: a & ~hostMaskOf(6, length) & MAX[6], length }));
+
+  it('keeps each prefix by place, past the room it expected, and copies from another', () => {
+    fc.assert(
+      fc.property(fc.array(prefix6, { maxLength: 40 }), fc.integer({ min: 0, max: 8 }), (ps, expected) => {
+        const list = new V6Prefixes(expected);
+        ps.forEach((p, i) => {
+          // Half as groups (the canonical-text scan's form), half as Prefix.
+          if (i % 2 === 0) expect(list.add(p)).toBe(i);
+          else expect(list.addGroups(groupsOf(p.network), p.length)).toBe(i);
+        });
+        expect(list.count).toBe(ps.length);
+        expect(ps.map((_, i) => list.prefix(i))).toEqual(ps);
+        const copy = new V6Prefixes();
+        ps.forEach((_, i) => copy.addFrom(list, ps.length - 1 - i));
+        expect(ps.map((_, i) => copy.prefix(i))).toEqual([...ps].reverse());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('contains() agrees with prefixContains, at the prefix, its ends and around them', () => {
+    fc.assert(
+      fc.property(prefix6, fc.bigInt({ min: 0n, max: MAX[6] }), (p, other) => {
+        const list = new V6Prefixes();
+        list.add(p);
+        const probes = [p.network, prefixLast(p), p.network - 1n, prefixLast(p) + 1n, other].filter((a) => a >= 0n && a <= MAX[6]);
+        const words = new Uint32Array(4 * probes.length);
+        probes.forEach((a, j) => putV6Words(words, j, a));
+        probes.forEach((a, j) => expect(list.contains(0, words, j), formatAddress(6, a)).toBe(prefixContains(p, { family: 6, value: a })));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+/** The eight 16-bit groups of an IPv6 value. */
+function groupsOf(v: bigint): number[] {
+  return Array.from({ length: 8 }, (_, g) => Number((v >> BigInt(112 - 16 * g)) & 0xffffn));
+}

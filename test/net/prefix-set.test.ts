@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import IPCIDR from 'ip-cidr';
 import { oracleAddress, oraclePrefix } from '../helpers/oracle.js';
 import { describe, expect, it } from 'vitest';
-import { BITS, MAX, formatAddress, formatPrefix, hostMaskOf, parsePrefix, prefixLast, type Family, type Prefix } from '../../src/net/ip.js';
+import { BITS, MAX, formatAddress, formatPrefix, hostMaskOf, parsePrefix, prefixLast, putV6Words, type Family, type Prefix } from '../../src/net/ip.js';
 import { coverCount, coverCountV4, DualSet, PrefixSet } from '../../src/net/prefix-set.js';
 import { mulberry32 } from '../../bench/lib/prng.js';
 
@@ -101,6 +101,9 @@ const WINDOWS: Window[] = [
   { name: 'IPv6 at MAX', family: 6, base: MAX[6] + 1n - BigInt(SIZE) },
   { name: 'IPv6 straddling ::ffff:0:0', family: 6, base: (0xffffn << 32n) - 2048n },
   { name: 'IPv6 straddling 8000::', family: 6, base: (1n << 127n) - 2048n },
+  // Where a step carries from one 32-bit word of a bound into the next (the sets hold IPv6 bounds as four words).
+  { name: 'IPv6 straddling ::1:0:0:0:0 (2^64)', family: 6, base: (1n << 64n) - 2048n },
+  { name: 'IPv6 straddling 0:1:: (2^96)', family: 6, base: (1n << 96n) - 2048n },
 ];
 
 type Shape = { kind: 'prefix'; offset: number; size: number } | { kind: 'range'; from: number; to: number };
@@ -182,10 +185,34 @@ describe.each(WINDOWS)('small universe: $name', (w) => {
         const A = build(w, sa);
         const B = build(w, sb);
         expectMatchesBits(w, A.set, A.bits, false, true);
-        expectMatchesBits(w, A.set.union(B.set), zip(A.bits, B.bits, (x, y) => x | y), false, false);
-        expectMatchesBits(w, A.set.intersect(B.set), zip(A.bits, B.bits, (x, y) => x & y), false, false);
-        expectMatchesBits(w, A.set.subtract(B.set), zip(A.bits, B.bits, (x, y) => x & (1 - y)), false, false);
-        expectMatchesBits(w, A.set.complement(), A.bits.map((x) => 1 - x), true, true);
+        expectMatchesBits(
+          w,
+          A.set.union(B.set),
+          zip(A.bits, B.bits, (x, y) => x | y),
+          false,
+          false,
+        );
+        expectMatchesBits(
+          w,
+          A.set.intersect(B.set),
+          zip(A.bits, B.bits, (x, y) => x & y),
+          false,
+          false,
+        );
+        expectMatchesBits(
+          w,
+          A.set.subtract(B.set),
+          zip(A.bits, B.bits, (x, y) => x & (1 - y)),
+          false,
+          false,
+        );
+        expectMatchesBits(
+          w,
+          A.set.complement(),
+          A.bits.map((x) => 1 - x),
+          true,
+          true,
+        );
       }),
       { numRuns: 50 },
     );
@@ -235,9 +262,11 @@ const prefixArb = (family: Family): fc.Arbitrary<Prefix> => {
   const address = fc.oneof(
     fc.bigInt({ min: 0n, max: MAX[family] }),
     // clustered near interesting places so that random prefixes touch, nest and abut
-    fc.constantFrom(0n, MAX[family], family === 6 ? 0xffffn << 32n : 0x0a000000n).chain((c) =>
-      fc.bigInt({ min: -65536n, max: 65536n }).map((d) => (c + d < 0n ? 0n : c + d > MAX[family] ? MAX[family] : c + d)),
-    ),
+    fc
+      .constantFrom(0n, MAX[family], ...(family === 6 ? [0xffffn << 32n, 1n << 64n, 1n << 96n] : [0x0a000000n]))
+      .chain((c) => fc.bigInt({ min: -65536n, max: 65536n }).map((d) => (c + d < 0n ? 0n : c + d > MAX[family] ? MAX[family] : c + d))),
+    // 32-bit words from a few values (IPv6 bounds are four words): bounds that agree in some words and step or carry in others.
+    fc.array(fc.constantFrom(0, 1, 2, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff), { minLength: bits / 32, maxLength: bits / 32 }).map((ws) => ws.reduce((v, w) => (v << 32n) | BigInt(w), 0n)),
   );
   const length = fc.oneof(fc.integer({ min: 0, max: bits }), fc.integer({ min: bits - 20, max: bits }));
   return fc.tuple(address, length).map(([a, length]) => ({ family, network: a & ~hostMaskOf(family, length) & MAX[family], length }));
@@ -265,6 +294,24 @@ describe('fromV4Values', () => {
       fc.property(prefixesArb(4), (pa) => {
         const values = pa.map((p) => Number(p.network) * 64 + p.length);
         expect(PrefixSet.fromV4Values(values).equals(PrefixSet.fromPrefixes(4, pa))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('fromV6Words', () => {
+  it('builds from IPv6 networks as words and their lengths the set fromPrefixes builds', () => {
+    fc.assert(
+      fc.property(prefixesArb(6), (pa) => {
+        const words = new Uint32Array(4 * pa.length);
+        pa.forEach((p, i) => putV6Words(words, i, p.network));
+        expect(
+          PrefixSet.fromV6Words(
+            words,
+            Uint8Array.from(pa, (p) => p.length),
+          ).ranges(),
+        ).toEqual(PrefixSet.fromPrefixes(6, pa).ranges());
       }),
       { numRuns: 300 },
     );
@@ -322,7 +369,11 @@ describe.each([4, 6] as const)('full range, IPv%i', (family) => {
         expect(A.subtract(B).equals(A.intersect(B.complement()))).toBe(true);
         expect(A.union(B).equals(B.union(A))).toBe(true);
         expect(A.intersect(B).equals(B.intersect(A))).toBe(true);
-        expect(A.union(B).union(C).equals(A.union(B.union(C)))).toBe(true);
+        expect(
+          A.union(B)
+            .union(C)
+            .equals(A.union(B.union(C))),
+        ).toBe(true);
         expect(A.intersect(B.union(C)).equals(A.intersect(B).union(A.intersect(C)))).toBe(true);
         expect(A.union(A.complement()).equals(all)).toBe(true);
         expect(A.intersect(A.complement()).isEmpty).toBe(true);
@@ -361,9 +412,7 @@ describe.each([4, 6] as const)('full range, IPv%i', (family) => {
         const A = PrefixSet.fromPrefixes(family, pa);
         const member = intervalMember(A.ranges());
         const candidates = [...pa, ...pb].flatMap((p) =>
-          p.length < BITS[family]
-            ? [p, { ...p, length: p.length + 1 }, { ...p, network: p.network + (1n << BigInt(BITS[family] - p.length - 1)), length: p.length + 1 }]
-            : [p],
+          p.length < BITS[family] ? [p, { ...p, length: p.length + 1 }, { ...p, network: p.network + (1n << BigInt(BITS[family] - p.length - 1)), length: p.length + 1 }] : [p],
         );
         for (const p of candidates) {
           expect(A.covers(p)).toBe(member(p.network, prefixLast(p)) === 'all');
@@ -443,22 +492,25 @@ describe('edge cases', () => {
   });
 
   it('the familiar exclusions', () => {
-    expect(PrefixSet.all(4).subtract(cidrs(4, ['10.0.0.0/8'])).toCidrs()).toEqual([
-      '0.0.0.0/5',
-      '8.0.0.0/7',
-      '11.0.0.0/8',
-      '12.0.0.0/6',
-      '16.0.0.0/4',
-      '32.0.0.0/3',
-      '64.0.0.0/2',
-      '128.0.0.0/1',
-    ]);
+    expect(
+      PrefixSet.all(4)
+        .subtract(cidrs(4, ['10.0.0.0/8']))
+        .toCidrs(),
+    ).toEqual(['0.0.0.0/5', '8.0.0.0/7', '11.0.0.0/8', '12.0.0.0/6', '16.0.0.0/4', '32.0.0.0/3', '64.0.0.0/2', '128.0.0.0/1']);
     expect(cidrs(4, ['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/23']).toCidrs()).toEqual(['10.0.0.0/22']);
     expect(cidrs(4, ['10.0.1.0/24', '10.0.2.0/24']).toCidrs()).toEqual(['10.0.1.0/24', '10.0.2.0/24']); // adjacent, not mergeable
     expect(cidrs(4, ['10.0.1.0/24', '10.0.2.0/24']).ranges()).toEqual([[0x0a000100n, 0x0a0002ffn]]); // but one interval
     expect(cidrs(4, ['10.0.0.0/8', '10.1.0.0/16']).toCidrs()).toEqual(['10.0.0.0/8']);
-    expect(cidrs(6, ['::/0']).subtract(cidrs(6, ['::ffff:0:0/96'])).prefixCount()).toBe(96);
-    expect(cidrs(6, ['2001:db8::/32']).subtract(cidrs(6, ['2001:db8::/33'])).toCidrs()).toEqual(['2001:db8:8000::/33']);
+    expect(
+      cidrs(6, ['::/0'])
+        .subtract(cidrs(6, ['::ffff:0:0/96']))
+        .prefixCount(),
+    ).toBe(96);
+    expect(
+      cidrs(6, ['2001:db8::/32'])
+        .subtract(cidrs(6, ['2001:db8::/33']))
+        .toCidrs(),
+    ).toEqual(['2001:db8:8000::/33']);
   });
 
   it('fromRanges merges overlapping and adjacent ranges and skips empty ones', () => {

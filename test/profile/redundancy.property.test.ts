@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatPrefix, prefixCovers, type Prefix } from '../../src/net/ip.js';
+import { formatPrefix, prefixCovers, V6Prefixes, type Prefix } from '../../src/net/ip.js';
 import { prefixRedundancy, type ListedPrefix } from '../../src/profile/redundancy.js';
 
 /** Few distinct networks and lengths, so that lists nest and repeat often. */
@@ -16,18 +16,24 @@ const prefix: fc.Arbitrary<Prefix> = fc.oneof(
     const network = BigInt((n * 0x20000000) >>> 0) & ~((1n << BigInt(32 - length)) - 1n);
     return { family: 4, network, length };
   }),
-  fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 6 })).map(([n, len]): Prefix => {
-    const length = [0, 1, 3, 64, 96, 127, 128][len]!;
-    const network = (BigInt(n) << 125n) & ~((1n << BigInt(128 - length)) - 1n);
+  // Networks that differ in the top bits and in each 32-bit word below, so that the words' order and containment are both tested.
+  fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 10 })).map(([n, m, len]): Prefix => {
+    const length = [0, 1, 3, 32, 33, 64, 95, 96, 97, 127, 128][len]!;
+    const spread = (BigInt(n) << 125n) | (BigInt(m & 1) << 95n) | (BigInt(m >> 1) << 31n) | BigInt(m);
+    const network = spread & ~((1n << BigInt(128 - length)) - 1n);
     return { family: 6, network, length };
   }),
 );
 
-/** The items, some carrying an IPv4 prefix as the number split tunnel entries hold (`network * 64 + length`). */
+/**
+ * The items, some carrying their prefix as split tunnel entries hold it: an IPv4 one as a number
+ * (`network * 64 + length`), an IPv6 one as a place in the list's shared V6Prefixes.
+ */
 function listed(prefixes: readonly Prefix[], numbered: readonly boolean[] = []): ListedPrefix[] {
+  const v6Prefixes = new V6Prefixes(2);
   return prefixes.map((p, i) => ({
     prefix: p,
-    ...(numbered[i] ? { v4: p.family === 4 ? Number(p.network) * 64 + p.length : -1 } : {}),
+    ...(numbered[i] ? { v4: p.family === 4 ? Number(p.network) * 64 + p.length : -1, ...(p.family === 6 ? { v6: v6Prefixes.add(p), v6Prefixes } : {}) } : {}),
     address: formatPrefix(p),
     pos: { line: i + 1, col: 5, path: ['split_tunnel', 'entries', i, 'address'] },
   }));
@@ -36,7 +42,10 @@ function listed(prefixes: readonly Prefix[], numbered: readonly boolean[] = []):
 function reference(items: readonly ListedPrefix[]): { code: string; line: number; other: number }[] {
   const order = items
     .map((x, i) => ({ x, i }))
-    .sort((a, b) => a.x.prefix.family - b.x.prefix.family || (a.x.prefix.network < b.x.prefix.network ? -1 : a.x.prefix.network > b.x.prefix.network ? 1 : 0) || a.x.prefix.length - b.x.prefix.length || a.i - b.i);
+    .sort(
+      (a, b) =>
+        a.x.prefix.family - b.x.prefix.family || (a.x.prefix.network < b.x.prefix.network ? -1 : a.x.prefix.network > b.x.prefix.network ? 1 : 0) || a.x.prefix.length - b.x.prefix.length || a.i - b.i,
+    );
   const out: { code: string; line: number; other: number }[] = [];
   for (const { x, i } of order) {
     const same = items.findIndex((y) => y.prefix.family === x.prefix.family && y.prefix.network === x.prefix.network && y.prefix.length === x.prefix.length);

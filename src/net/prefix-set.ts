@@ -77,6 +77,33 @@ function copyPrev(dst: Words, k: number, src: Words, i: number, w: number): void
   }
 }
 
+/** Bounds [from, to) of a, each + 1 in place (none is the top). */
+function stepUp(a: Words, from: number, to: number, w: number): void {
+  for (let b = from; b < to; b++) {
+    for (let x = w * b + w - 1; x >= w * b; x--) {
+      const v = a[x]! + 1;
+      a[x] = v;
+      if (v <= ONES) break; // no carry
+    }
+  }
+}
+
+/** Bounds [from, to) of a, each - 1 in place (none is zero). */
+function stepDown(a: Words, from: number, to: number, w: number): void {
+  for (let b = from; b < to; b++) {
+    for (let x = w * b + w - 1; x >= w * b; x--) {
+      const v = a[x]! - 1;
+      a[x] = v;
+      if (v >= 0) break; // no borrow
+    }
+  }
+}
+
+function isZero(a: Words, i: number, w: number): boolean {
+  for (let x = 0; x < w; x++) if (a[w * i + x] !== 0) return false;
+  return true;
+}
+
 function isTop(a: Words, i: number, w: number): boolean {
   for (let x = 0; x < w; x++) if (a[w * i + x] !== ONES) return false;
   return true;
@@ -337,17 +364,23 @@ export class PrefixSet {
   complement(): PrefixSet {
     const w = this.w;
     const n = this.n;
-    const los = new Uint32Array(w * (n + 1));
-    const his = new Uint32Array(w * (n + 1));
-    let k = 0;
-    // The start of the next gap is written at los[k] ahead of time: zero first, then one past each interval.
-    for (let i = 0; i < n; i++) {
-      if (cmp(this.los, i, los, k, w) > 0) copyPrev(his, k++, this.los, i, w);
-      if (isTop(this.his, i, w)) return new PrefixSet(this.family, fit(los, k, w), fit(his, k, w));
-      copyNext(los, k, this.his, i, w);
-    }
-    his.fill(ONES, w * k, w * k + w);
-    return new PrefixSet(this.family, fit(los, k + 1, w), fit(his, k + 1, w));
+    if (n === 0) return PrefixSet.all(this.family);
+    // The gaps: before the first interval (unless it starts at zero), between each two, after the
+    // last (unless it ends at the top). Their bounds are the intervals' bounds stepped by one,
+    // copied in bulk and stepped in place: no call per gap.
+    const head = isZero(this.los, 0, w) ? 0 : 1;
+    const tail = isTop(this.his, n - 1, w) ? 0 : 1;
+    const k = head + n - 1 + tail;
+    const los = new Uint32Array(w * k); // the head gap starts at zero, as made
+    const his = new Uint32Array(w * k);
+    // Starts: one past each interval's end (but the top's).
+    los.set(this.his.subarray(0, w * (n - 1 + tail)), w * head);
+    stepUp(los, head, k, w);
+    // Ends: one before each interval's start (but zero's), then the top.
+    his.set(this.los.subarray(w * (1 - head), w * n));
+    stepDown(his, 0, n - 1 + head, w);
+    if (tail) his.fill(ONES, w * (k - 1));
+    return new PrefixSet(this.family, los, his);
   }
 
   intersect(other: PrefixSet): PrefixSet {
@@ -670,8 +703,10 @@ export function coverCountV4(lo: number, hi: number): number {
 
 /**
  * coverCount for interval i of IPv6 words. With k the highest bit where lo and hi differ,
- * m - lo = 2^k - (lo mod 2^k) and hi + 1 - m = (hi mod 2^k) + 1; each is at most 2^k, so
- * both fit in 128 bits.
+ * A = lo mod 2^k and B = hi mod 2^k: m - lo = 2^k - A, whose set bits number
+ * k - popcount(A - 1) = k + 1 - popcount(A) - tz(A) (1 when A is 0), and hi + 1 - m = B + 1,
+ * whose set bits number popcount(B) + 1 - (trailing ones of B) (1 when B is 2^k - 1). Counts
+ * of bits per word: nothing is stepped or copied.
  */
 function coverCountV6(los: Words, his: Words, i: number): number {
   let k = -1;
@@ -683,40 +718,26 @@ function coverCountV6(los: Words, his: Words, i: number): number {
     }
   }
   if (k < 0) return 1;
-  // A = lo mod 2^k, B = hi mod 2^k.
-  for (let x = 0; x < 4; x++) {
+  let popA = 0;
+  let tzA = -1; // -1 while A's words so far (from the lowest) are zero
+  let popB = 0;
+  let onesB = -1; // B's trailing ones, -1 while B's words so far are all ones
+  let bFull = true; // B = 2^k - 1
+  for (let x = 3; x >= 0; x--) {
     const keep = k - 32 * (3 - x); // bits of this word below k
-    const mask = keep >= 32 ? ONES : keep <= 0 ? 0 : ONES >>> (32 - keep);
-    A[x] = los[4 * i + x]! & mask;
-    B[x] = his[4 * i + x]! & mask;
+    if (keep <= 0) break;
+    const mask = keep >= 32 ? ONES : ONES >>> (32 - keep);
+    const a = (los[4 * i + x]! & mask) >>> 0;
+    const b = (his[4 * i + x]! & mask) >>> 0;
+    popA += popcount32(a);
+    popB += popcount32(b);
+    if (tzA < 0 && a !== 0) tzA = 32 * (3 - x) + 31 - Math.clz32(a & -a);
+    if (b !== mask) bFull = false;
+    if (onesB < 0 && b !== ONES) onesB = 32 * (3 - x) + 31 - Math.clz32(~b & (b + 1)); // the lowest zero bit of b
   }
-  const aZero = A[0] === 0 && A[1] === 0 && A[2] === 0 && A[3] === 0;
-  // left = 2^k - A: one block when A is 0, else the bits of the k-bit two's complement of A.
-  let left: number;
-  if (aZero) left = 1;
-  else {
-    copyPrev(A, 0, A, 0, 4); // -A mod 2^k = (~(A - 1)) mod 2^k
-    left = 0;
-    for (let x = 0; x < 4; x++) {
-      const keep = k - 32 * (3 - x);
-      const mask = keep >= 32 ? ONES : keep <= 0 ? 0 : ONES >>> (32 - keep);
-      left += popcount32(~A[x]! & mask);
-    }
-  }
-  // right = B + 1: one block when B is 2^k - 1 (all ones below k), else the bits of B + 1.
-  let bOnes = true;
-  for (let x = 0; x < 4 && bOnes; x++) {
-    const keep = k - 32 * (3 - x);
-    const mask = keep >= 32 ? ONES : keep <= 0 ? 0 : ONES >>> (32 - keep);
-    bOnes = B[x] === mask;
-  }
-  if (aZero && bOnes) return 1;
-  let right: number;
-  if (bOnes) right = 1;
-  else {
-    copyNext(B, 0, B, 0, 4);
-    right = popcount32(B[0]!) + popcount32(B[1]!) + popcount32(B[2]!) + popcount32(B[3]!);
-  }
+  if (tzA < 0 && bFull) return 1; // [lo, hi] is one aligned block of 2^(k+1)
+  const left = tzA < 0 ? 1 : k + 1 - popA - tzA;
+  const right = bFull ? 1 : popB + 1 - onesB;
   return left + right;
 }
 

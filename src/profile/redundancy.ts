@@ -164,11 +164,16 @@ function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array, le
     idx.sort((i, j) => packed[i]! - packed[j]! || i - j);
     v4.set(idx);
   }
-  const idx6: number[] = [];
-  for (let i = 0; i < n; i++) if (packed[i]! < 0) idx6.push(i);
-  // Words by place in idx6 (copied from the items' shared words, or from a Prefix); `order` lists those places sorted.
-  const words = new Uint32Array(4 * idx6.length);
-  for (let k = 0; k < idx6.length; k++) {
+  const n6 = n - n4;
+  const idx6 = new Uint32Array(n6);
+  for (let i = 0, k = 0; i < n; i++) if (packed[i]! < 0) idx6[k++] = i;
+  // Words by place in idx6: the items' shared V6Prefixes itself when they are its prefixes in order
+  // (a validated list's IPv6 entries), else copied from it or from each Prefix. `order` lists the places sorted.
+  const shared = n6 > 0 ? items[idx6[0]!]!.v6Prefixes : undefined;
+  let inOrder = shared !== undefined && shared.count === n6;
+  for (let k = 0; inOrder && k < n6; k++) inOrder = items[idx6[k]!]!.v6 === k && items[idx6[k]!]!.v6Prefixes === shared;
+  const words = inOrder ? shared!.words.subarray(0, 4 * n6) : new Uint32Array(4 * n6);
+  for (let k = 0; !inOrder && k < n6; k++) {
     const x = items[idx6[k]!]!;
     if (x.v6 !== undefined && x.v6 >= 0) {
       const from = x.v6Prefixes!.words;

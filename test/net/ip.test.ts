@@ -17,12 +17,14 @@ import {
   mappedIPv4Prefix,
   nonUnicastKind,
   orderV6,
+  orderV6Words,
   parseAddress,
   parsePrefix,
   prefixContains,
   prefixCovers,
   prefixLast,
   putV6Words,
+  v6Words,
   V6Prefixes,
   type Address,
   type Family,
@@ -480,6 +482,23 @@ describe('orderV6', () => {
         }),
         { numRuns: size > 100 ? 30 : 200 },
       );
+    }
+  });
+});
+
+describe('orderV6Words', () => {
+  it('sorts on every digit that varies, even when one value alone differs, in any digit (the radix sort skips the others)', () => {
+    const n = 600;
+    for (let digit = 0; digit < 8; digit++) {
+      for (const odd of [0, n - 1, 300]) {
+        const values = Array.from({ length: n }, () => 0x20010db8n << 96n);
+        // Every value equal but one, which is lower in `digit` (the others hold 0x8000 there).
+        for (let i = 0; i < n; i++) values[i] = values[i]! | (0x8000n << BigInt(112 - 16 * digit));
+        values[odd] = values[odd]! & ~(0xffffn << BigInt(112 - 16 * digit));
+        const order = [...orderV6Words(v6Words(values))];
+        expect(order[0], `digit ${digit}, odd value at ${odd}`).toBe(odd);
+        expect(order.slice(1)).toEqual(Array.from({ length: n }, (_, i) => i).filter((i) => i !== odd));
+      }
     }
   });
 });

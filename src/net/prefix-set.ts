@@ -52,6 +52,26 @@ function reaches(lo: Words, i: number, hi: Words, j: number, w: number): boolean
   return cmp(lo, i, hi, j, w) <= 0 || isNext(lo, i, hi, j, w);
 }
 
+/** The first of bounds [from, to) of `his` (ascending) that reaches bound j of `lo` (his + 1 ≥ lo), or `to`: a binary search. */
+function firstReaching(his: Words, from: number, to: number, lo: Words, j: number, w: number): number {
+  while (from < to) {
+    const mid = (from + to) >> 1;
+    if (reaches(lo, j, his, mid, w)) to = mid;
+    else from = mid + 1;
+  }
+  return from;
+}
+
+/** The first of bounds [from, to) of `his` (ascending) at or above bound j of `b`, or `to`: a binary search. */
+function firstAtOrAbove(his: Words, from: number, to: number, b: Words, j: number, w: number): number {
+  while (from < to) {
+    const mid = (from + to) >> 1;
+    if (cmp(his, mid, b, j, w) >= 0) to = mid;
+    else from = mid + 1;
+  }
+  return from;
+}
+
 /** Bound k of dst = bound i of src. */
 function copy(dst: Words, k: number, src: Words, i: number, w: number): void {
   for (let x = 0; x < w; x++) dst[w * k + x] = src[w * i + x]!;
@@ -221,30 +241,55 @@ export class PrefixSet {
    * first, as putV6Words writes them), its length lengths[i]. No Prefix or bigint each.
    */
   static fromV6Words(words: Uint32Array, lengths: ArrayLike<number>): PrefixSet {
-    const n = lengths.length;
-    const lasts = new Uint32Array(4 * n);
-    for (let i = 0; i < n; i++) copyLast(lasts, i, words, i, lengths[i]!, 4);
-    return PrefixSet.merge(6, words, lasts, orderV6Words(words));
+    return PrefixSet.merge(6, words, { lengths }, orderV6Words(words));
   }
 
   /**
    * The union of inclusive intervals [starts[i], ends[i]] (bounds of the family's width), taken
    * in `order` (ascending starts): empty ones skipped, overlapping and adjacent ones merged.
+   * The ends are given as bounds, or as prefix lengths (each interval the prefix at its start: no array of ends is made).
    */
-  private static merge(family: Family, starts: Words, ends: Words, order: ArrayLike<number>): PrefixSet {
+  private static merge(family: Family, starts: Words, given: { ends: Words } | { lengths: ArrayLike<number> }, order: ArrayLike<number>): PrefixSet {
     const w = WORDS[family];
+    const lengths = 'lengths' in given ? given.lengths : undefined;
+    const ends = 'ends' in given ? given.ends : new Uint32Array(w); // with lengths: the current prefix's end
     const los = new Uint32Array(starts.length);
     const his = new Uint32Array(starts.length);
+    // The open interval is his[k - 1]; `after` holds its end + 1 (none past the top). The loop
+    // compares words inline, with no call per range: it runs once over 100,000s of them.
+    const after = new Uint32Array(w);
+    let open = false; // an interval is open and does not end at the top
     let k = 0;
     for (let o = 0; o < order.length; o++) {
-      const i = order[o]!;
-      if (cmp(starts, i, ends, i, w) > 0) continue;
-      if (k > 0 && reaches(starts, i, his, k - 1, w)) {
-        if (cmp(ends, i, his, k - 1, w) > 0) copy(his, k - 1, ends, i, w);
-      } else {
-        copy(los, k, starts, i, w);
-        copy(his, k++, ends, i, w);
+      const p = w * order[o]!;
+      if (lengths !== undefined) copyLast(ends, 0, starts, order[o]!, lengths[order[o]!]!, w);
+      const q = lengths === undefined ? p : 0; // where the end's words are
+      let c = 0; // start - end, by sign; an empty range is skipped
+      for (let x = 0; x < w && c === 0; x++) c = starts[p + x]! - ends[q + x]!;
+      if (c > 0) continue;
+      let reach = k > 0 && !open; // the open interval ends at the top: everything reaches it
+      if (open) {
+        let d = 0; // start - (end + 1)
+        for (let x = 0; x < w && d === 0; x++) d = starts[p + x]! - after[x]!;
+        reach = d <= 0;
       }
+      if (reach) {
+        let e = 0; // this range's end - the open interval's
+        for (let x = 0; x < w && e === 0; x++) e = ends[q + x]! - his[w * (k - 1) + x]!;
+        if (e <= 0) continue;
+      } else {
+        for (let x = 0; x < w; x++) los[w * k + x] = starts[p + x]!;
+        k++;
+      }
+      // The open interval ends at this range's end.
+      let carry = 1;
+      for (let x = w - 1; x >= 0; x--) {
+        const v = ends[q + x]!;
+        his[w * (k - 1) + x] = v;
+        after[x] = v + carry;
+        carry = carry === 1 && v === ONES ? 1 : 0;
+      }
+      open = carry === 0;
     }
     return new PrefixSet(family, fit(los, k, w), fit(his, k, w));
   }
@@ -287,7 +332,7 @@ export class PrefixSet {
       putValue(ends, i, hi, w);
     });
     const order = family === 6 ? orderV6Words(starts) : Uint32Array.from(ranges.keys()).sort((i, j) => starts[i]! - starts[j]!);
-    return PrefixSet.merge(family, starts, ends, order);
+    return PrefixSet.merge(family, starts, { ends }, order);
   }
 
   get isEmpty(): boolean {
@@ -309,7 +354,7 @@ export class PrefixSet {
   contains(address: Address | bigint): boolean {
     if (typeof address !== 'bigint' && address.family !== this.family) return false;
     putValue(A, 0, typeof address === 'bigint' ? address : address.value, this.w);
-    const i = this.lastStartingAtOrBefore(A);
+    const i = this.lastStartingAtOrBefore(A, 0);
     return i >= 0 && cmp(A, 0, this.his, i, this.w) <= 0;
   }
 
@@ -318,26 +363,46 @@ export class PrefixSet {
     if (p.family !== this.family) return false;
     putValue(A, 0, p.network, this.w);
     copyLast(B, 0, A, 0, p.length, this.w);
-    const i = this.lastStartingAtOrBefore(A);
+    const i = this.lastStartingAtOrBefore(A, 0);
     return i >= 0 && cmp(B, 0, this.his, i, this.w) <= 0;
   }
 
-  /** Binary search: the index of the last interval that starts at or before bound 0 of b, or -1. */
-  private lastStartingAtOrBefore(b: Words): number {
+  /** Binary search: the index of the last interval that starts at or before bound j of b, or -1. */
+  private lastStartingAtOrBefore(b: Words, j: number): number {
     let lo = 0;
     let hi = this.n - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (cmp(this.los, mid, b, 0, this.w) <= 0) lo = mid + 1;
+      if (cmp(this.los, mid, b, j, this.w) <= 0) lo = mid + 1;
       else hi = mid - 1;
     }
     return hi;
   }
 
+  /**
+   * Is `other` a few intervals, each inside one of this set's (`inside`) or each clear of all of
+   * them (not `inside`)? A binary search each. A set operation with such a set answers a set it
+   * has (a plan unites and subtracts 100,000s of intervals with a few): no copy. False for many.
+   */
+  private fewAll(other: PrefixSet, inside: boolean): boolean {
+    const m = other.n;
+    if (m === 0 || 16 * m > this.n) return false;
+    for (let j = 0; j < m; j++) {
+      if (inside) {
+        const i = this.lastStartingAtOrBefore(other.los, j);
+        if (i < 0 || cmp(this.his, i, other.his, j, this.w) < 0) return false;
+      } else {
+        const i = this.lastStartingAtOrBefore(other.his, j);
+        if (i >= 0 && cmp(this.his, i, other.los, j, this.w) >= 0) return false;
+      }
+    }
+    return true;
+  }
+
   union(other: PrefixSet): PrefixSet {
     this.sameFamily(other);
-    if (other.isEmpty) return this;
-    if (this.isEmpty) return other;
+    if (other.isEmpty || this.fewAll(other, true)) return this;
+    if (this.isEmpty || other.fewAll(this, true)) return other;
     // Both lists are sorted: merge them in one pass, no re-sorting.
     const w = this.w;
     const los = new Uint32Array(this.los.length + other.los.length);
@@ -348,6 +413,25 @@ export class PrefixSet {
     let i = 0;
     let j = 0;
     while (i < n || j < m) {
+      // A run of one side's intervals that stand clear of the open interval and end before the other
+      // side's next one starts (not touching it) is the union's as it is: copied in bulk (a plan unites
+      // 100,000s of intervals with a few).
+      if (i < n && (k === 0 || !reaches(this.los, i, his, k - 1, w))) {
+        const r = j < m ? firstReaching(this.his, i, n, other.los, j, w) : n;
+        if (r > i) {
+          k = PrefixSet.copyRunOf(los, his, k, this, i, r);
+          i = r;
+          continue;
+        }
+      }
+      if (j < m && (k === 0 || !reaches(other.los, j, his, k - 1, w))) {
+        const r = i < n ? firstReaching(other.his, j, m, this.los, i, w) : m;
+        if (r > j) {
+          k = PrefixSet.copyRunOf(los, his, k, other, j, r);
+          j = r;
+          continue;
+        }
+      }
       const fromThis = j >= m || (i < n && cmp(this.los, i, other.los, j, w) <= 0);
       const src = fromThis ? this : other;
       const at = fromThis ? i++ : j++;
@@ -414,7 +498,7 @@ export class PrefixSet {
 
   subtract(other: PrefixSet): PrefixSet {
     this.sameFamily(other);
-    if (this.isEmpty || other.isEmpty) return this;
+    if (this.isEmpty || other.isEmpty || this.fewAll(other, false)) return this;
     // One pass: cut each interval of this set by the intervals of other that overlap it.
     // Each interval of other cuts at most one more piece.
     const w = this.w;
@@ -428,10 +512,17 @@ export class PrefixSet {
     let out = 0;
     let j = 0;
     for (let i = 0; i < n; i++) {
+      while (j < m && cmp(oh, j, this.los, i, w) < 0) j++;
+      // The intervals that end before other's next one starts are untouched: copied in bulk.
+      const r = j < m ? firstAtOrAbove(this.his, i, n, ol, j, w) : n;
+      if (r > i) {
+        out = PrefixSet.copyRunOf(los, his, out, this, i, r);
+        i = r - 1;
+        continue;
+      }
       // What is left of interval i starts at los[out], written ahead of time.
       copy(los, out, this.los, i, w);
       let left = true;
-      while (j < m && cmp(oh, j, los, out, w) < 0) j++;
       for (let k = j; k < m && cmp(ol, k, this.his, i, w) <= 0; k++) {
         if (cmp(ol, k, los, out, w) > 0) copyPrev(his, out++, ol, k, w);
         if (cmp(oh, k, this.his, i, w) >= 0) {
@@ -443,6 +534,14 @@ export class PrefixSet {
       if (left) copy(his, out++, this.his, i, w);
     }
     return new PrefixSet(this.family, fit(los, out, w), fit(his, out, w));
+  }
+
+  /** Intervals [from, to) of `set` at place k of los and his; returns the place after them. */
+  private static copyRunOf(los: Words, his: Words, k: number, set: PrefixSet, from: number, to: number): number {
+    const w = set.w;
+    los.set(set.los.subarray(w * from, w * to), w * k);
+    his.set(set.his.subarray(w * from, w * to), w * k);
+    return k + to - from;
   }
 
   equals(other: PrefixSet): boolean {

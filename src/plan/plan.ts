@@ -253,11 +253,16 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   }
 
   let tunnel: DualSet;
+  let direct: DualSet | undefined;
   let dohTunnel: string[] = [];
   if (!routed) {
     tunnel = DualSet.empty();
   } else if (profile.splitTunnel.mode === 'exclude') {
-    tunnel = DualSet.subtract(DualSet.union(DualSet.complement(listedSet), DualSet.of(always)), bypassSet);
+    // ((all − excluded) ∪ always) − bypass is all − ((excluded − always) ∪ bypass): the direct set
+    // first, the tunnel its complement. The same sets, one complement fewer, and with few always
+    // and bypass addresses against many entries, the subtraction and union answer the entries' own set.
+    direct = DualSet.union(DualSet.subtract(listedSet, DualSet.of(always)), bypassSet);
+    tunnel = DualSet.complement(direct);
   } else {
     dohTunnel = profile.dns.dohVia === 'tunnel' && features.dns ? [...profile.dns.dohAddresses] : [];
     tunnel = DualSet.subtract(DualSet.union(listedSet, DualSet.of([...always, ...dohTunnel.map((a) => hostPrefix(parseAddress(a)!))])), bypassSet);
@@ -275,7 +280,7 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
       if (inside) ds.push(diag('EndpointInsideTunnelOnly', { value: e.address, endpoint: profile.tunnel.endpoint.host }, e.pos));
     }
   }
-  const direct = DualSet.complement(tunnel);
+  direct ??= DualSet.complement(tunnel);
   const split: Plan['split'] = { mode: profile.splitTunnel.mode, tunnel, direct, rules, hosts: [], bypass, dohTunnel };
   // The addresses the plan records a decision for, decided together (one pass over the rules).
   const toDecide = [...new Set([...profile.dns.dohAddresses, ...(features.dns ? profile.fallbackDomains.flatMap((f) => f.dnsServers) : [])])];

@@ -352,32 +352,37 @@ describe.each([4, 6] as const)('full range, IPv%i', (family) => {
       return { ...p, network: p.network & ~hostMaskOf(family, length), length };
     });
     fc.assert(
-      fc.property(fc.array(longPrefix, { minLength: 300, maxLength: 500 }), fc.array(fc.tuple(fc.nat(), fc.constantFrom(-2, 0, 1, 'last' as const)), { maxLength: 4 }), fc.array(prefixArb(family), { maxLength: 1 }), (pa, picks, extra) => {
-        // A few of A's own prefixes, their lower halves or last addresses (inside), or their
-        // grandparents (across or around them), and one anywhere.
-        const bits = BITS[family];
-        const pb = [
-          ...picks.map(([k, step]) => {
-            const p = pa[k % pa.length]!;
-            if (step === 'last') return { family, network: prefixLast(p), length: bits };
-            const length = Math.min(bits, Math.max(0, p.length + step));
-            return { ...p, network: p.network & ~hostMaskOf(family, length), length };
-          }),
-          ...extra,
-        ];
-        const A = PrefixSet.fromPrefixes(family, pa);
-        const B = PrefixSet.fromPrefixes(family, pb);
-        const U = A.union(B);
-        const U2 = B.union(A);
-        const D = A.subtract(B);
-        for (const x of probes(family, pa, pb)) {
-          const a = inAny(pa, x);
-          const b = inAny(pb, x);
-          expect(U.contains(x)).toBe(a || b);
-          expect(U2.contains(x)).toBe(a || b);
-          expect(D.contains(x)).toBe(a && !b);
-        }
-      }),
+      fc.property(
+        fc.array(longPrefix, { minLength: 300, maxLength: 500 }),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(-2, 0, 1, 'last' as const)), { maxLength: 4 }),
+        fc.array(prefixArb(family), { maxLength: 1 }),
+        (pa, picks, extra) => {
+          // A few of A's own prefixes, their lower halves or last addresses (inside), or their
+          // grandparents (across or around them), and one anywhere.
+          const bits = BITS[family];
+          const pb = [
+            ...picks.map(([k, step]) => {
+              const p = pa[k % pa.length]!;
+              if (step === 'last') return { family, network: prefixLast(p), length: bits };
+              const length = Math.min(bits, Math.max(0, p.length + step));
+              return { ...p, network: p.network & ~hostMaskOf(family, length), length };
+            }),
+            ...extra,
+          ];
+          const A = PrefixSet.fromPrefixes(family, pa);
+          const B = PrefixSet.fromPrefixes(family, pb);
+          const U = A.union(B);
+          const U2 = B.union(A);
+          const D = A.subtract(B);
+          for (const x of probes(family, pa, pb)) {
+            const a = inAny(pa, x);
+            const b = inAny(pb, x);
+            expect(U.contains(x)).toBe(a || b);
+            expect(U2.contains(x)).toBe(a || b);
+            expect(D.contains(x)).toBe(a && !b);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });

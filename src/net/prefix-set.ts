@@ -1,7 +1,8 @@
 /**
  * Sets of addresses of one family, as sorted, disjoint, non-adjacent inclusive
- * intervals. Union, intersection, subtraction and complement are linear merges;
- * `toPrefixes()` gives the unique minimal CIDR cover (each maximal interval
+ * intervals. Union, intersection, subtraction and complement are linear merges (a run
+ * of intervals the other set does not touch is copied in bulk, and a few intervals
+ * against many may answer a set at hand); `toPrefixes()` gives the unique minimal CIDR cover (each maximal interval
  * split greedily into the largest aligned blocks).
  *
  * A bound is 32-bit words in a Uint32Array: one word for an IPv4 address, four for an IPv6

@@ -3,9 +3,23 @@ import { createHash } from 'node:crypto';
 import type { Manifest, ManifestFile } from '../contract/manifest.js';
 import { chunksOf, type FileBytes } from './target.js';
 
+/** SHA-256 of bytes, or of text as UTF-8. */
 export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  if (typeof data !== 'string') return createHash('sha256').update(data).digest('hex');
+  // Text is encoded a piece at a time: a 100,000-entry profile is megabytes, and encoding it whole
+  // would copy it into fresh memory. A piece never ends inside a surrogate pair (its halves alone
+  // would encode as U+FFFD each), so the bytes hashed are the text's UTF-8.
+  const hash = createHash('sha256');
+  for (let i = 0; i < data.length; ) {
+    let end = Math.min(data.length, i + TEXT_PIECE);
+    const last = data.charCodeAt(end - 1);
+    if (end < data.length && last >= 0xd800 && last <= 0xdbff) end--;
+    hash.update(data.slice(i, end), 'utf8');
+    i = end;
+  }
+  return hash.digest('hex');
 }
+const TEXT_PIECE = 64 * 1024;
 
 /** A file's manifest row; `bytes`, when given, is `text` already encoded (hashed as it is, piece by piece, not encoded again). */
 export function manifestEntry(path: string, f: { text: string; mode: number; bytes?: FileBytes }): ManifestFile {

@@ -124,7 +124,7 @@ export interface PrefixLines {
  */
 export function renderWithPrefixLines(render: (lines: PrefixLines) => string): FileBytes {
   const nonce = markerNonce();
-  const lists: ({ set: PrefixSet; head: string; tail: string; between: string } | { bytes: Uint8Array })[] = [];
+  const lists: ({ set: PrefixSet; head: string; tail: string; between: string } | { bytes: Uint8Array[] })[] = [];
   const marker = (): Lines => renderLines([`${nonce}${lists.length - 1}`], (m) => m);
   const lines: PrefixLines = Object.assign(
     (set: PrefixSet, head: string, tail: string, between: string): Lines => {
@@ -134,11 +134,14 @@ export function renderWithPrefixLines(render: (lines: PrefixLines) => string): F
     },
     {
       bytes(written: Lines): Lines {
-        const bytes = written.bytes;
-        if (bytes === undefined || bytes.length === 0) return written;
+        const pieces = written.pieces?.filter((p) => p.length > 0);
+        if (pieces === undefined || pieces.length === 0) return written;
         // The marker's own line end (`\n`, or `\r\n` once a Windows file's text has them) stands for the last line's.
-        if (bytes[bytes.length - 1] !== 0x0a) throw new Error('prefix list: written lines must end with a line end');
-        lists.push({ bytes: bytes.subarray(0, bytes.length - (bytes.length >= 2 && bytes[bytes.length - 2] === 0x0d ? 2 : 1)) });
+        const last = pieces[pieces.length - 1]!;
+        if (last[last.length - 1] !== 0x0a) throw new Error('prefix list: written lines must end with a line end');
+        // A line is never split between pieces, so a CR before the last LF is in the same piece.
+        pieces[pieces.length - 1] = last.subarray(0, last.length - (last.length >= 2 && last[last.length - 2] === 0x0d ? 2 : 1));
+        lists.push({ bytes: pieces });
         return marker();
       },
     },
@@ -146,7 +149,7 @@ export function renderWithPrefixLines(render: (lines: PrefixLines) => string): F
   const text = render(lines);
   return splice(
     text,
-    lists.map((l, i) => ({ marker: `${nonce}${i}`, bytes: () => ('bytes' in l ? [l.bytes] : [() => l.set.cidrChunks(l.head, l.tail, l.between)]) })),
+    lists.map((l, i) => ({ marker: `${nonce}${i}`, bytes: () => ('bytes' in l ? l.bytes : [() => l.set.cidrChunks(l.head, l.tail, l.between)]) })),
   );
 }
 

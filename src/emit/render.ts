@@ -113,8 +113,8 @@ export class Lines {
 
   private constructor(
     text: string | (() => string),
-    /** The same as UTF-8, when the lines were written as bytes (renderWithPrefixLines can put them in as they are). */
-    readonly bytes?: Uint8Array,
+    /** The same as UTF-8 in pieces, when the lines were written as bytes (renderWithPrefixLines puts them in as they are). */
+    readonly pieces?: readonly Uint8Array[],
   ) {
     if (typeof text === 'string') Object.defineProperty(this, 'text', { value: text, enumerable: true });
     else {
@@ -135,11 +135,12 @@ export class Lines {
    * Lines written as UTF-8 bytes, every line ended: for a list a large plan makes long, where a
    * string per line is most of the cost. The writer puts in only what a line function could:
    * text from the helpers, or a value written from numbers (src/net/prefix-bytes.ts). `ascii`: the
-   * writer knows every byte is below 0x80.
+   * writer knows every byte is below 0x80. The bytes may come in pieces (views of a larger list's), one after another.
    */
-  static written(bytes: Uint8Array, ascii = false): Lines {
+  static written(bytes: Uint8Array | readonly Uint8Array[], ascii = false): Lines {
+    const pieces = bytes instanceof Uint8Array ? [bytes] : bytes;
     // ASCII (the writer knows) reads as latin1: one copy, no UTF-8 decoding.
-    return new Lines(() => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(ascii ? 'latin1' : 'utf8'), bytes);
+    return new Lines(() => Buffer.concat(pieces).toString(ascii ? 'latin1' : 'utf8'), pieces);
   }
 }
 

@@ -149,6 +149,12 @@ describe('renderWithPrefixLines', () => {
   it('puts CRLF lines into a text whose line ends became CRLF (a Windows file), and refuses lines without a line end', () => {
     const crlf = Lines.written(Buffer.from('x\r\ny\r\n'));
     expect(joinedBytes(renderWithPrefixLines((lines) => `a\n${lines.bytes(crlf).text}b\n`.replace(/\n/g, '\r\n'))).toString('latin1')).toBe('a\r\nx\r\ny\r\nb\r\n');
+    // Lines in pieces (a family's runs of a longer list), an empty piece among them, go in as the same bytes.
+    for (const eol of ['\n', '\r\n']) {
+      const pieces = Lines.written([Buffer.from(`x${eol}`), Buffer.alloc(0), Buffer.from(`y${eol}z${eol}`), Buffer.alloc(0)]);
+      expect(pieces.text).toBe(`x${eol}y${eol}z${eol}`);
+      expect(joinedBytes(renderWithPrefixLines((lines) => `a\n${lines.bytes(pieces).text}b\n`.replace(/\n/g, eol))).toString('latin1')).toBe(`a${eol}x${eol}y${eol}z${eol}b${eol}`);
+    }
     expect(() => renderWithPrefixLines((lines) => lines.bytes(Lines.written(Buffer.from('x'))).text)).toThrow(/line end/);
   });
 

@@ -10,7 +10,7 @@ export function sha256(data: string | Uint8Array): string {
   // would copy it into fresh memory. A piece never ends inside a surrogate pair (its halves alone
   // would encode as U+FFFD each), so the bytes hashed are the text's UTF-8.
   const hash = createHash('sha256');
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     let end = Math.min(data.length, i + TEXT_PIECE);
     const last = data.charCodeAt(end - 1);
     if (end < data.length && last >= 0xd800 && last <= 0xdbff) end--;

@@ -59,16 +59,8 @@ export function prefixRedundancy(items: readonly ListedPrefix[]): Diagnostic[] {
     packed[i] = v;
     lengths[i] = v >= 0 ? v4Length(v) : x.v6 !== undefined && x.v6 >= 0 ? x.v6Prefixes!.lengths[x.v6]! : x.prefix.length;
   }
-  const { v4, v6, v6Covers } = sortedPrefixes(items, packed, lengths);
-  // Where each IPv4 item starts, and where it ends (exclusive), by its place in the family's order.
-  const starts4 = new Float64Array(v4.length);
-  const ends4 = new Float64Array(v4.length);
-  for (let k = 0; k < v4.length; k++) {
-    const i = v4[k]!;
-    starts4[k] = v4Network(packed[i]!);
-    ends4[k] = starts4[k]! + 2 ** (32 - lengths[i]!);
-  }
-  sweep(items, v4, (t, k) => ends4[t]! > starts4[k]!, lengths, out);
+  const { v4, v4Covers, v6, v6Covers } = sortedPrefixes(items, packed, lengths);
+  sweep(items, v4, v4Covers, lengths, out);
   sweep(items, v6, v6Covers, lengths, out);
   return out;
 }
@@ -137,11 +129,20 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * items on their networks' 32-bit words (orderV6Words), which the containment test reads too:
  * no bigint per item.
  */
-function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array, lengths: Uint8Array): { v4: Uint32Array; v6: Uint32Array; v6Covers: (t: number, k: number) => boolean } {
+function sortedPrefixes(
+  items: readonly ListedPrefix[],
+  packed: Float64Array,
+  lengths: Uint8Array,
+): { v4: Uint32Array; v4Covers: (t: number, k: number) => boolean; v6: Uint32Array; v6Covers: (t: number, k: number) => boolean } {
   const n = packed.length;
   let n4 = 0;
   for (let i = 0; i < n; i++) if (packed[i]! >= 0) n4++;
   const v4 = new Uint32Array(n4);
+  // The item at place t reaches the network of the one at place k (it ends past it).
+  let v4Covers = (t: number, k: number): boolean => {
+    const a = packed[v4[t]!]!;
+    return v4Network(a) + 2 ** (32 - v4Length(a)) > v4Network(packed[v4[k]!]!);
+  };
   if (n4 > 0 && n < 2 ** 26 && LITTLE_ENDIAN) {
     // Each key is (network << 32) | (length << 26) | index, written as two 32-bit halves
     // (no bigint per item): the native sort of the 64-bit array orders them.
@@ -157,6 +158,8 @@ function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array, le
     }
     keys.sort();
     for (let j = 0; j < n4; j++) v4[j] = halves[2 * j]! & 0x3ffffff;
+    // The keys hold each place's network and length in order: read there, not through `packed`.
+    v4Covers = (t, k) => halves[2 * t + 1]! + 2 ** (32 - (halves[2 * t]! >>> 26)) > halves[2 * k + 1]!;
   } else if (n4 > 0) {
     // `packed` orders by network, then length.
     const idx: number[] = [];
@@ -197,5 +200,5 @@ function sortedPrefixes(items: readonly ListedPrefix[], packed: Float64Array, le
     }
     return true;
   };
-  return { v4, v6, v6Covers };
+  return { v4, v4Covers, v6, v6Covers };
 }

@@ -56,6 +56,13 @@ const INDICATOR = /[-?:,[\]{}#&*!|>'"%@`]/;
 const SCALAR = 0;
 const MAP = 1;
 const SEQ = 2;
+/**
+ * A sequence item that is a one-key map with a scalar value on the dash's line (`- address: ...`,
+ * the form of a long list): one node for the map and its value. Its fields are a map's, but the
+ * first child holds the value's column and length (column * 2^16 + length) and the key field the
+ * map's one key (a sequence item has no key of its own).
+ */
+const COMPACT = 3;
 /** Fields of one node in the table: kind, line, col, length, key line, first child, next sibling, key. */
 const F = 8;
 
@@ -108,6 +115,22 @@ class Nodes {
     t[o + 6] = -1;
     t[o + 7] = -1;
     return id;
+  }
+
+  /**
+   * Make map `id` a COMPACT node when its one child is a scalar on its line, the last node added
+   * (a long list of `- address: ...` items then holds one node an item, not two).
+   */
+  compact(id: number): void {
+    const t = this.t;
+    const o = id * F;
+    const child = t[o + 5]!;
+    const c = child * F;
+    if (child !== this.n - 1 || t[c] !== SCALAR || t[c + 6] !== -1 || t[c + 1] !== t[o + 1] || t[c + 2]! >= 0x10000 || t[c + 3]! >= 0x10000) return;
+    t[o] = COMPACT;
+    t[o + 5] = t[c + 2]! * 0x10000 + t[c + 3]!;
+    t[o + 7] = t[c + 7]!;
+    this.n--;
   }
 
   /** The index in `keys` of the key written at s[from, to), added when new (no string made for a key seen before). */
@@ -309,6 +332,7 @@ class Reader {
           const value: Record<string, unknown> = {};
           node = this.map(k - this.start, this.line, value, after);
           this.value = value;
+          nodes.compact(node);
         } else {
           node = this.scalar(k);
           this.nextLine();
@@ -383,7 +407,8 @@ function locate(t: Int32Array, keys: readonly string[], items: ReadonlyMap<numbe
   let keyOf = -1;
   let keyCol = 0;
   let keyLength = 0;
-  for (const seg of path) {
+  for (let at = 0; at < path.length; at++) {
+    const seg = path[at]!;
     keyOf = -1;
     let next = -1;
     const kind = t[node * F];
@@ -400,6 +425,13 @@ function locate(t: Int32Array, keys: readonly string[], items: ReadonlyMap<numbe
         }
       }
     } else if (kind === SEQ && typeof seg === 'number') next = items.get(node)?.[seg] ?? -1;
+    else if (kind === COMPACT && keys[t[node * F + 7]!] === seg) {
+      // The map's one value, a scalar on the item's line: nothing is below it (its key, when it ends the path).
+      const line = t[node * F + 1]!;
+      if (key && at === path.length - 1) return { line, col: t[node * F + 2]!, length: seg.length };
+      const value = t[node * F + 5]!;
+      return { line, col: Math.floor(value / 0x10000), length: Math.max(1, value % 0x10000) };
+    }
     if (next < 0) break;
     node = next;
   }

@@ -180,16 +180,11 @@ function entryV4(e: Extract<SplitEntry, { kind: 'address' }>): number {
   return p.family === 4 ? Number(p.network) * 64 + p.length : -1;
 }
 
-/**
- * IPv6 address entries' prefixes as words. Validation wrote a list's IPv6 entries into one
- * V6Prefixes, in order: that one is used as it is (no copy). Entries made elsewhere are copied
- * or parsed into a new one.
- */
+/** The IPv6 prefixes of address entries made elsewhere than one validated list (copied, or parsed), as words. */
 function entriesV6(entries: readonly Extract<SplitEntry, { kind: 'address' }>[]): V6Prefixes {
-  const shared = entries[0]?.v6Prefixes;
-  if (shared !== undefined && shared.count === entries.length && entries.every((e, i) => e.v6Prefixes === shared && e.v6 === i)) return shared;
   const out = new V6Prefixes(entries.length);
   for (const e of entries) {
+    if (entryV4(e) >= 0) continue;
     if (e.v6 !== undefined && e.v6 >= 0) out.addFrom(e.v6Prefixes!, e.v6);
     else out.add(e.prefix ?? mustPrefix(e.address));
   }
@@ -220,22 +215,26 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   const bypassSet = DualSet.of(bypass.map((b) => hostPrefix(parseAddress(b.address)!)));
 
   /* The address inputs, for the algebra and for explain. */
-  const rules: AddressRule[] = [];
-  // The listed prefixes: IPv4 as numbers (network * 64 + length: validation made them, no bigint per entry), IPv6 parsed.
-  const entries = profile.splitTunnel.entries;
-  const listed4 = new Float64Array(entries.length);
+  // Validation parsed and formatted each address entry already (its text is canonical), and the entry is its own rule.
+  const rules: AddressRule[] = profile.splitTunnel.entries.filter((e) => e.kind === 'address');
+  // The listed prefixes: IPv4 as numbers (network * 64 + length: validation made them, no bigint per entry), IPv6 as
+  // words: the list's own V6Prefixes when validation wrote every IPv6 entry into it, in order (no copy, no array of them).
+  const listed4 = new Float64Array(rules.length);
   let n4 = 0;
-  const listed6: Extract<SplitEntry, { kind: 'address' }>[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    if (e.kind !== 'address') continue;
-    // Validation parsed and formatted the entry already (its text is canonical), and the entry is its own rule.
+  let n6 = 0;
+  let shared6: V6Prefixes | undefined;
+  let inOrder6 = true;
+  for (let i = 0; i < rules.length; i++) {
+    const e = rules[i] as Extract<SplitEntry, { kind: 'address' }>;
     const packed = entryV4(e);
     if (packed >= 0) listed4[n4++] = packed;
-    else listed6.push(e);
-    rules.push(e);
+    else {
+      if (n6 === 0) shared6 = e.v6Prefixes;
+      inOrder6 &&= shared6 !== undefined && e.v6Prefixes === shared6 && e.v6 === n6;
+      n6++;
+    }
   }
-  const v6 = entriesV6(listed6);
+  const v6 = inOrder6 && shared6 !== undefined && shared6.count === n6 ? shared6 : entriesV6(rules as Extract<SplitEntry, { kind: 'address' }>[]);
   const listedSet: DualSet = { v4: PrefixSet.fromV4Values(listed4.subarray(0, n4)), v6: PrefixSet.fromV6Words(v6.words.subarray(0, 4 * v6.count), v6.lengths.subarray(0, v6.count)) };
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {

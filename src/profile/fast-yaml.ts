@@ -280,7 +280,8 @@ class Reader {
       if (after < 0) giveUp();
       const keyId = this.key;
       const key = nodes.keys[keyId]!;
-      if (key === '__proto__') giveUp();
+      // A key the core schema reads as null (the parser's value names it ''), and one that would set a prototype: the full parser decides.
+      if (key === '__proto__' || NULL.test(key)) giveUp();
       if (first < 0) first = keyId;
       else {
         seen ??= new Set([first]);
@@ -377,16 +378,29 @@ class Reader {
       return this.scalarNode(s.slice(k + 1, j).replace(/''/g, "'"), col, j + 1 - k);
     }
     if (INDICATOR.test(s[k]!)) giveUp();
-    // A comment starts at a space and a hash, on this line only (indexOf would search the rest of the text).
+    // One scan, on this line only (indexOf would search the rest of the text): where a comment starts
+    // (a space and a hash), whether a colon is followed by a space (a mapping), and whether a colon or
+    // a slash rules out every core form but a string (an address: no pattern to try).
     let stop = k;
-    while (stop < end && !(s.charCodeAt(stop) === 0x20 && s.charCodeAt(stop + 1) === 0x23)) stop++;
+    let colonSpace = false;
+    let onlyString = false;
+    for (; stop < end; stop++) {
+      const c = s.charCodeAt(stop);
+      if (c === 0x20 && s.charCodeAt(stop + 1) === 0x23) break;
+      if (c === 0x3a) {
+        onlyString = true;
+        if (s.charCodeAt(stop + 1) === 0x20) colonSpace = true;
+      } else if (c === 0x2f) onlyString = true;
+    }
     while (stop > k && s.charCodeAt(stop - 1) === 0x20) stop--;
     const text = s.slice(k, stop);
-    if (text.includes(': ') || text.endsWith(':')) giveUp();
+    if (colonSpace || text.endsWith(':')) giveUp();
     let value: unknown = text;
     const first = text.charCodeAt(0);
-    if (first >= 0x30 && first <= 0x39) {
-      // Digits first: a decimal int, or a string such as an address ("10.0.0.0/8").
+    if (onlyString) {
+      // No int, float, null or bool has a colon or a slash.
+    } else if (first >= 0x30 && first <= 0x39) {
+      // Digits first: a decimal int, or a string such as an address ("10.0.0.0").
       if (INT.test(text)) value = Number(text);
       else if (OTHER_CORE.test(text)) giveUp();
     } else if (NULL.test(text)) value = null;

@@ -91,7 +91,7 @@ describe('fast YAML reader', () => {
     'plain', 'with space', '10.0.0.0/8', '2001:db8::/32', '"dq"', '"d\\"q"', "'sq'", "'it''s'", "''", '""', '1', '0777', '-1', '+1', '1.5', '1e3',
     '0x1f', '0o17', '.inf', '.NaN', 'true', 'False', 'TRUE', 'yes', 'on', 'null', 'Null', '~', 'a: b', 'a:', 'a:b', 'a #c', 'a#c', '#c', '- x',
     '[a]', '{a: 1}', '&x a', '*x', '!!str a', '|', '>', '@a', '`a', '%a', '?', ':a', ',a', 'a,b', 'a [b]', '"a" b', "'a'b", '"a" #c', '9'.repeat(16),
-    'é', '"un', "'un", '---', '...', '', '   ', '# only a comment',
+    'é', '"un', "'un", '---', '...', '', '   ', '# only a comment', '1:30', '1/2', '0x1f:0', 'true/false', 'null:', '.inf/1', '10.0.0.0/8 # c',
   ];
   const scalar = fc.constantFrom(...SCALARS);
   const key = fc.constantFrom(...KEYS);

@@ -9,7 +9,7 @@ import { formatPrefix, V6Prefixes, type Prefix } from '../net/ip.js';
 import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseHostPattern, type HostPattern } from '../net/names.js';
 import { NAME_REASON, type Checker } from './checker.js';
 import * as D from './defaults.js';
-import { hostRedundancy, prefixRedundancy, type Listed, type ListedPrefix } from './redundancy.js';
+import { hostRedundancy, prefixRedundancy, type Listed } from './redundancy.js';
 import type { RawProfile } from './schema.js';
 import type { Pos, Profile, ServiceMode, SplitEntry } from './types.js';
 
@@ -100,7 +100,6 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
       );
     }
   } else {
-    const listedPrefixes: ListedPrefix[] = [];
     const listedHosts: Listed<HostPattern>[] = [];
     const written = raw.split_tunnel!.entries!;
     const groups = new Array<number>(8).fill(0);
@@ -132,7 +131,6 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
           else v6 = v6Prefixes.add(p);
         }
         const entry = new WrittenAddress(canonical, description, packed, v6, v6Prefixes, canonical === e.address ? undefined : e.address, i, c.locate);
-        listedPrefixes.push(entry);
         entries.push(entry);
       } else {
         const here = at(['split_tunnel', 'entries', i, 'host']);
@@ -160,6 +158,8 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
         entries.push({ kind: 'host', host: text, description, pos: here, isDefault: false });
       }
     }
+    // The address entries are WrittenAddresses, the redundancy check's items as they are (the whole list when it has no host entry).
+    const listedPrefixes = (listedHosts.length === 0 ? entries : entries.filter((e) => e.kind === 'address')) as WrittenAddress[];
     ds.push(...prefixRedundancy(listedPrefixes), ...hostRedundancy(listedHosts));
     if (splitMode === 'include' && raw.split_tunnel!.entries!.length === 0) {
       ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'entries'])));

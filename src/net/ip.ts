@@ -216,6 +216,15 @@ export function v6WordsValue(words: ArrayLike<number>, i: number): bigint {
   return hi === 0n ? lo : (hi << 64n) | lo;
 }
 
+/** Do the first `bits` bits of the IPv6 addresses at place i of `a` and place j of `b` (four 32-bit words each) agree? */
+export function sameV6Bits(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, bits: number): boolean {
+  for (let x = 0; bits > 0; x++, bits -= 32) {
+    const d = (a[4 * i + x]! ^ b[4 * j + x]!) >>> 0;
+    if (bits >= 32 ? d !== 0 : d >>> (32 - bits) !== 0) return false;
+  }
+  return true;
+}
+
 /**
  * IPv6 prefixes as numbers, by place: prefix i's network is words [4i, 4i + 4) (most significant
  * first, as putV6Words writes them) and its length lengths[i]. A profile's IPv6 Split Tunnel
@@ -272,12 +281,7 @@ export class V6Prefixes {
 
   /** Does prefix i hold the address at place j of `words` (four words each)? Its first `length` bits agree. */
   contains(i: number, words: ArrayLike<number>, j: number): boolean {
-    let bits = this.#lengths[i]!;
-    for (let x = 0; bits > 0; x++, bits -= 32) {
-      const d = (this.#words[4 * i + x]! ^ words[4 * j + x]!) >>> 0;
-      if (bits >= 32 ? d !== 0 : d >>> (32 - bits) !== 0) return false;
-    }
-    return true;
+    return sameV6Bits(this.#words, i, words, j, this.#lengths[i]!);
   }
 
   /** The place for one more prefix, growing the arrays by doubling. */

@@ -7,7 +7,7 @@
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { v4Length, v4Network } from '../net/canonical.js';
-import { orderV6Words, putV6Words, type Prefix, type V6Prefixes } from '../net/ip.js';
+import { orderV6Words, putV6Words, sameV6Bits, type Prefix, type V6Prefixes } from '../net/ip.js';
 import type { HostPattern } from '../net/names.js';
 import type { Pos } from './types.js';
 
@@ -189,16 +189,7 @@ function sortedPrefixes(
   );
   const v6 = new Uint32Array(order.length);
   for (let k = 0; k < order.length; k++) v6[k] = idx6[order[k]!]!;
-  // The first `length` bits of the two networks agree, a 32-bit word at a time.
-  const v6Covers = (t: number, k: number): boolean => {
-    const a = 4 * order[t]!;
-    const b = 4 * order[k]!;
-    let bits = lengths[v6[t]!]!;
-    for (let x = 0; bits > 0; x++, bits -= 32) {
-      const d = (words[a + x]! ^ words[b + x]!) >>> 0;
-      if (bits >= 32 ? d !== 0 : d >>> (32 - bits) !== 0) return false;
-    }
-    return true;
-  };
+  // The first `length` bits of the two networks agree.
+  const v6Covers = (t: number, k: number): boolean => sameV6Bits(words, order[t]!, words, order[k]!, lengths[v6[t]!]!);
   return { v4, v4Covers, v6, v6Covers };
 }

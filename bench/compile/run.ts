@@ -2,14 +2,16 @@
  * Bench: the compiler at scale, and the CLI's start-up.
  *
  *   npm run build && node dist/bench/compile/run.js [--sizes 10000,100000,1000000] [--families 4,6]
- *       [--commands floor,check,linux,all] [--baseline OTHER/dist/src/cli/main.js] [--timeout 300] [--runs 5]
+ *       [--commands floor,check,linux,all] [--baseline OTHER/dist/src/cli/main.js] [--timeout 300] [--runs 5] [--repeat 1]
  *
  * For each size and family it writes a profile of that many excluded prefixes (IPv4: distinct /24s
  * spread over the whole space; IPv6: distinct /64s under 2001:db8::/32), then runs the built CLI
  * (`warpc check`, `warpc compile --target linux`, `warpc compile --target all`) under GNU time and
  * prints wall time, CPU time (user + system), peak RSS and what it wrote. With --baseline, the same commands run with another
  * build of warpc (a checkout of an older commit, built) in the same run, row by row, so the two
- * columns share the machine's mood. A run past --timeout seconds is stopped and reported as such.
+ * columns share the machine's mood. With --repeat N, each row is run N times (warpc and the baseline
+ * alternating) and each column shows its run of median wall time: one run moves by ±10% on a
+ * shared machine. A run past --timeout seconds is stopped and reported as such.
  *
  * "warpc" is the bin the package installs (package.json's `bin`: dist/bin/warpc.js, the CLI
  * bundled by `npm run build`); --baseline names any other entry point (another build's
@@ -38,6 +40,7 @@ const COMMANDS = arg('--commands', 'check,linux,all').split(',');
 const BASELINE = process.argv.includes('--baseline') ? resolve(arg('--baseline', '')) : null;
 const TIMEOUT_S = Number(arg('--timeout', '300'));
 const RUNS = Number(arg('--runs', '5'));
+const REPEAT = Number(arg('--repeat', '1'));
 
 /** A profile of `n` excluded prefixes of one family; deterministic, every prefix distinct. */
 export function scaleProfile(n: number, family: 4 | 6): string {
@@ -114,6 +117,12 @@ function cell(r: Run): string {
   return r.status === 'ok' || r.status === 'errors (exit 1)' ? `${r.wallS.toFixed(2)} s (cpu ${r.cpuS.toFixed(2)} s) / ${r.rssMB.toFixed(0)} MB${r.status === 'ok' ? '' : ' (exit 1)'}` : r.status;
 }
 
+/** The run of median wall time (a failed run counts as the slowest). */
+function medianRun(runs: readonly Run[]): Run {
+  const sorted = [...runs].sort((a, b) => (Number.isNaN(a.wallS) ? Infinity : a.wallS) - (Number.isNaN(b.wallS) ? Infinity : b.wallS));
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 function median(xs: number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 }
@@ -165,7 +174,9 @@ function main(): void {
         .map((x) => x.toFixed(2))
         .join(' ')}`,
     );
-    console.log(`warpc compile bench: node ${process.version}, warpc ${CLI}, sizes ${SIZES.join('/')}, timeout ${TIMEOUT_S} s${BASELINE ? `, baseline ${BASELINE}` : ''}`);
+    console.log(
+      `warpc compile bench: node ${process.version}, warpc ${CLI}, sizes ${SIZES.join('/')}, timeout ${TIMEOUT_S} s${BASELINE ? `, baseline ${BASELINE}` : ''}${REPEAT > 1 ? `, each row the median of ${REPEAT} runs` : ''}`,
+    );
     const head = BASELINE
       ? '| entries | family | command | warpc: wall (cpu) / peak RSS | baseline: wall (cpu) / peak RSS | written |'
       : '| entries | family | command | wall (cpu) / peak RSS | written |';
@@ -177,7 +188,18 @@ function main(): void {
         for (const command of COMMANDS) {
           const out = join(tmp, 'out');
           const args = command === 'check' ? ['check', profile, '--format', 'json'] : ['compile', profile, '--target', command, '--out', out, '--format', 'json'];
-          const ours = timed(command === 'floor' ? 'floor' : CLI, args);
+          // --repeat rounds, warpc and the baseline alternating; the last of warpc's outputs is measured.
+          const ourRuns: Run[] = [];
+          const theirRuns: Run[] = [];
+          for (let r = 0; r < REPEAT; r++) {
+            if (r > 0) rmSync(out, { recursive: true, force: true });
+            if (BASELINE && command !== 'floor') {
+              theirRuns.push(timed(BASELINE, args));
+              rmSync(out, { recursive: true, force: true });
+            }
+            ourRuns.push(timed(command === 'floor' ? 'floor' : CLI, args));
+          }
+          const ours = medianRun(ourRuns);
           let written = '—';
           if (command !== 'check' && command !== 'floor') {
             try {
@@ -188,11 +210,8 @@ function main(): void {
             rmSync(out, { recursive: true, force: true });
           }
           let row = `| ${n.toLocaleString('en')} | IPv${family} | ${command === 'check' ? 'check' : command === 'floor' ? 'floor: node reads and splits the profile' : `compile --target ${command}`} | ${cell(ours)} |`;
-          if (BASELINE && command !== 'floor') {
-            const theirs = timed(BASELINE, args);
-            rmSync(out, { recursive: true, force: true });
-            row += ` ${cell(theirs)} |`;
-          } else if (BASELINE) row += ' — |';
+          if (BASELINE && command !== 'floor') row += ` ${cell(medianRun(theirRuns))} |`;
+          else if (BASELINE) row += ' — |';
           console.log(`${row} ${written} |`);
         }
         rmSync(profile, { force: true });

@@ -59,20 +59,13 @@ function writeGroup(out: Uint8Array, at: number, g: number): number {
   return at;
 }
 
-/** writeV6's scratch: an address's 16 bytes, and its eight groups. */
-const V6 = new DataView(new ArrayBuffer(16));
+/** writeV6Words' scratch: an address's eight groups. */
 const GROUPS = new Array<number>(8);
 
-/** formatAddress(6, v) at `at` (RFC 5952, IPv4-mapped addresses dotted). */
-export function writeV6(out: Uint8Array, at: number, v: bigint): number {
-  // The two 64-bit halves into bytes (setBigUint64 takes the low one modulo 2^64), the groups out of them.
-  V6.setBigUint64(0, v >> 64n);
-  V6.setBigUint64(8, v);
-  for (let i = 0; i < 8; i++) GROUPS[i] = V6.getUint16(2 * i);
-  return writeGroups(out, at);
-}
-
-/** writeV6 of the address in `words` (four 32-bit words at `i`, most significant first: src/net/prefix-set.ts's bounds). */
+/**
+ * formatAddress(6, v) at `at` (RFC 5952, IPv4-mapped addresses dotted), for the address in `words`:
+ * four 32-bit words at place `i`, most significant first (src/net/prefix-set.ts's bounds).
+ */
 export function writeV6Words(out: Uint8Array, at: number, words: ArrayLike<number>, i = 0): number {
   for (let x = 0; x < 4; x++) {
     GROUPS[2 * x] = words[4 * i + x]! >>> 16;

@@ -417,21 +417,17 @@ export class PrefixSet {
       // A run of one side's intervals that stand clear of the open interval and end before the other
       // side's next one starts (not touching it) is the union's as it is: copied in bulk (a plan unites
       // 100,000s of intervals with a few).
-      if (i < n && (k === 0 || !reaches(this.los, i, his, k - 1, w))) {
-        const r = j < m ? firstReaching(this.his, i, n, other.los, j, w) : n;
-        if (r > i) {
-          k = PrefixSet.copyRunOf(los, his, k, this, i, r);
-          i = r;
-          continue;
-        }
+      const ri = i < n ? PrefixSet.clearRun(this, i, other, j, his, k) : i;
+      if (ri > i) {
+        k = PrefixSet.copyRunOf(los, his, k, this, i, ri);
+        i = ri;
+        continue;
       }
-      if (j < m && (k === 0 || !reaches(other.los, j, his, k - 1, w))) {
-        const r = i < n ? firstReaching(other.his, j, m, this.los, i, w) : m;
-        if (r > j) {
-          k = PrefixSet.copyRunOf(los, his, k, other, j, r);
-          j = r;
-          continue;
-        }
+      const rj = j < m ? PrefixSet.clearRun(other, j, this, i, his, k) : j;
+      if (rj > j) {
+        k = PrefixSet.copyRunOf(los, his, k, other, j, rj);
+        j = rj;
+        continue;
       }
       const fromThis = j >= m || (i < n && cmp(this.los, i, other.los, j, w) <= 0);
       const src = fromThis ? this : other;
@@ -535,6 +531,15 @@ export class PrefixSet {
       if (left) copy(his, out++, this.his, i, w);
     }
     return new PrefixSet(this.family, fit(los, out, w), fit(his, out, w));
+  }
+
+  /**
+   * For union: where the run of `a`'s intervals from i ends that stand clear of the open interval
+   * (his[k - 1]) and end before b's interval j starts, not touching it; i when there is none.
+   */
+  private static clearRun(a: PrefixSet, i: number, b: PrefixSet, j: number, his: Words, k: number): number {
+    if (k > 0 && reaches(a.los, i, his, k - 1, a.w)) return i;
+    return j < b.n ? firstReaching(a.his, i, a.n, b.los, j, a.w) : a.n;
   }
 
   /** Intervals [from, to) of `set` at place k of los and his; returns the place after them. */

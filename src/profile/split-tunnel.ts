@@ -66,7 +66,7 @@ class WrittenAddress {
     private readonly index: number,
     private readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
   ) {}
-  /** The prefix as a Prefix, made when asked (the plan, the redundancy check and the rule lines read `v4` and `v6`). */
+  /** The prefix as a Prefix, made when asked (the plan and the redundancy check read `v4` and `v6`; the rule lines `v4` or the text). */
   get prefix(): Prefix {
     return this.v6 >= 0 ? this.v6Prefixes.prefix(this.v6) : { family: 4, network: BigInt(v4Network(this.v4)), length: v4Length(this.v4) };
   }

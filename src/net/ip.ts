@@ -110,16 +110,12 @@ function parseV6(text: string): bigint | null {
   return v6Value(groups);
 }
 
-/** v6Value's scratch: the groups as 16 bytes. */
-const GROUPS = new DataView(new ArrayBuffer(16));
-
-/** The IPv6 address of eight 16-bit groups, as a bigint: its two 64-bit halves read from the groups' bytes, then one shift and one or. */
-export function v6Value(groups: readonly number[]): bigint {
-  for (let i = 0; i < 8; i++) GROUPS.setUint16(2 * i, groups[i]!);
-  const hi = GROUPS.getBigUint64(0);
-  const lo = GROUPS.getBigUint64(8);
-  return hi === 0n ? lo : (hi << 64n) | lo;
+/** The IPv6 address of eight 16-bit groups, as a bigint (its four words through v6WordsValue). */
+function v6Value(groups: readonly number[]): bigint {
+  for (let x = 0; x < 4; x++) V6_WORDS[x] = groups[2 * x]! * 0x10000 + groups[2 * x + 1]!;
+  return v6WordsValue(V6_WORDS, 0);
 }
+const V6_WORDS = new Uint32Array(4);
 
 /** Parse an IPv4 or IPv6 address; null when it is not one (zone indexes included). */
 export function parseAddress(text: string): Address | null {
@@ -229,7 +225,7 @@ export function sameV6Bits(a: ArrayLike<number>, i: number, b: ArrayLike<number>
  * IPv6 prefixes as numbers, by place: prefix i's network is words [4i, 4i + 4) (most significant
  * first, as putV6Words writes them) and its length lengths[i]. A profile's IPv6 Split Tunnel
  * entries share one: a list of 100,000 makes no bigint or Prefix each, and what reads them at
- * scale (the redundancy check, the plan's sets, the rule lines) reads the words.
+ * scale (the redundancy check, the plan's sets and rule index) reads the words.
  */
 export class V6Prefixes {
   #words = new Uint32Array(0);
@@ -301,6 +297,24 @@ export class V6Prefixes {
 }
 
 /**
+ * The V6Prefixes whose places 0, 1, … hold the IPv6 prefixes of `items` (those `isV6` picks), in
+ * order and nothing else: what a validated list's entries share, to be read in place. Undefined
+ * when they share none (entries made elsewhere, the defaults).
+ */
+export function sharedV6Prefixes(items: readonly { readonly v6?: number; readonly v6Prefixes?: V6Prefixes }[], isV6: (i: number) => boolean): V6Prefixes | undefined {
+  let shared: V6Prefixes | undefined;
+  let k = 0;
+  for (let i = 0; i < items.length; i++) {
+    if (!isV6(i)) continue;
+    const x = items[i]!;
+    if (k === 0) shared = x.v6Prefixes;
+    if (shared === undefined || x.v6Prefixes !== shared || x.v6 !== k) return undefined;
+    k++;
+  }
+  return shared !== undefined && shared.count === k ? shared : undefined;
+}
+
+/**
  * orderV6 of the values whose words v6Words wrote. Many are sorted by a least-significant-digit
  * radix sort on their eight 16-bit halves of words (and the length below them): stable passes
  * over typed arrays, only for the digits that vary (one scan finds them: a list of /64s under
@@ -367,22 +381,17 @@ export function formatAddress(family: Family, value: bigint): string {
     const w = Number((value >> BigInt(i * 32)) & 0xffffffffn);
     groups.push(w >>> 16, w & 0xffff);
   }
-  const { start: bestStart, length: bestLen } = zeroRunToCompress(groups);
+  const run = zeroRun(groups);
   const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  if (run < 0) return hex.join(':');
+  return `${hex.slice(0, run >> 4).join(':')}::${hex.slice((run >> 4) + (run & 15)).join(':')}`;
 }
 
 /**
- * RFC 5952: the run of zero groups that `::` stands for in the canonical text of eight
- * groups, the longest of two or more, the first on a tie; start -1 when there is none.
+ * RFC 5952: the run of zero groups that `::` stands for in the canonical text of eight groups,
+ * the longest of two or more, the first on a tie, as one number: start * 16 + length, or -1
+ * when there is none (no object: the writers run it per prefix).
  */
-export function zeroRunToCompress(groups: readonly number[]): { start: number; length: number } {
-  const run = zeroRun(groups);
-  return run < 0 ? { start: -1, length: 0 } : { start: run >> 4, length: run & 15 };
-}
-
-/** zeroRunToCompress as one number, start * 16 + length, or -1 when there is no run: no object for the paths that run per prefix. */
 export function zeroRun(groups: readonly number[]): number {
   let start = -1;
   let length = 1;

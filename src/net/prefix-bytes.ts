@@ -67,16 +67,11 @@ const GROUPS = new Array<number>(8);
  * four 32-bit words at place `i`, most significant first (src/net/prefix-set.ts's bounds).
  */
 export function writeV6Words(out: Uint8Array, at: number, words: ArrayLike<number>, i = 0): number {
-  for (let x = 0; x < 4; x++) {
-    GROUPS[2 * x] = words[4 * i + x]! >>> 16;
-    GROUPS[2 * x + 1] = words[4 * i + x]! & 0xffff;
-  }
-  return writeGroups(out, at);
-}
-
-/** The address in GROUPS at `at`. */
-function writeGroups(out: Uint8Array, at: number): number {
   const groups = GROUPS;
+  for (let x = 0; x < 4; x++) {
+    groups[2 * x] = words[4 * i + x]! >>> 16;
+    groups[2 * x + 1] = words[4 * i + x]! & 0xffff;
+  }
   if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
     for (const c of '::ffff:') out[at++] = c.charCodeAt(0);
     return writeV4(out, at, groups[6]! * 0x10000 + groups[7]!);

@@ -15,7 +15,7 @@
  */
 import { MASQUE_AUTHORITY } from '../contract/masque.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains, putV6Words, V6Prefixes, type Address, type Prefix } from '../net/ip.js';
+import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains, putV6Words, sharedV6Prefixes, V6Prefixes, type Address, type Prefix } from '../net/ip.js';
 import { v4Length, v4Network } from '../net/canonical.js';
 import { DualSet, PrefixSet } from '../net/prefix-set.js';
 import { parseHostPattern } from '../net/names.js';
@@ -84,21 +84,17 @@ export function decideAddresses(plan: Pick<Plan, 'serviceMode' | 'features' | 's
   });
   if (pending.length === 0) return out;
   // The most specific rule of each source that contains each address.
-  const { lengths, v4, v6, at6, always: fromAlways } = ruleIndex(plan.split.rules);
+  const index = ruleIndex(plan.split.rules);
+  const { lengths, always: fromAlways } = index;
   const rules = plan.split.rules;
   const m = pending.length;
-  const a4 = Float64Array.from(pending, (i) => (addresses[i]!.family === 4 ? Number(addresses[i]!.value) : -1));
-  const a6 = new Uint32Array(4 * m);
-  pending.forEach((i, k) => addresses[i]!.family === 6 && putV6Words(a6, k, addresses[i]!.value));
+  const numbers = addressNumbers(pending.map((i) => addresses[i]!));
   const always = new Int32Array(m).fill(-1);
   const entry = new Int32Array(m).fill(-1);
   for (let r = 0; r < rules.length; r++) {
     const length = lengths[r]!;
-    const lo = v4[2 * r]!;
-    const hi = v4[2 * r + 1]!;
-    const p = at6[r]!;
     for (let k = 0; k < m; k++) {
-      if (hi !== 0 ? a4[k]! < lo || a4[k]! >= hi : a4[k]! >= 0 || p < 0 || !v6[r]!.contains(p, a6, k)) continue;
+      if (!ruleHolds(index, r, numbers, k)) continue;
       if (fromAlways[r] === 1) {
         if (always[k]! < 0 || length > lengths[always[k]!]!) always[k] = r;
       } else if (entry[k]! < 0 || length > lengths[entry[k]!]!) entry[k] = r;
@@ -173,6 +169,28 @@ function ruleIndex(rules: readonly AddressRule[]): RuleIndex {
   return index;
 }
 
+/** Addresses as numbers for ruleHolds: an IPv4 one in `v4` (-1 for IPv6), an IPv6 one as four words at its place in `v6`. */
+interface AddressNumbers {
+  readonly v4: Float64Array;
+  readonly v6: Uint32Array;
+}
+function addressNumbers(addresses: readonly Address[]): AddressNumbers {
+  const v4 = Float64Array.from(addresses, (a) => (a.family === 4 ? Number(a.value) : -1));
+  const v6 = new Uint32Array(4 * addresses.length);
+  addresses.forEach((a, k) => {
+    if (a.family === 6) putV6Words(v6, k, a.value);
+  });
+  return { v4, v6 };
+}
+
+/** Does rule r of the index hold address k? */
+function ruleHolds(index: RuleIndex, r: number, a: AddressNumbers, k: number): boolean {
+  const hi = index.v4[2 * r + 1]!;
+  if (hi !== 0) return a.v4[k]! >= index.v4[2 * r]! && a.v4[k]! < hi;
+  const p = index.at6[r]!;
+  return a.v4[k]! < 0 && p >= 0 && index.v6[r]!.contains(p, a.v6, k);
+}
+
 /** An address entry's IPv4 prefix as a number (`network * 64 + length`), -1 for IPv6: what validation made, or parsed now. */
 function entryV4(e: Extract<SplitEntry, { kind: 'address' }>): number {
   if (e.v4 !== undefined) return e.v4;
@@ -220,21 +238,15 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   // The listed prefixes: IPv4 as numbers (network * 64 + length: validation made them, no bigint per entry), IPv6 as
   // words: the list's own V6Prefixes when validation wrote every IPv6 entry into it, in order (no copy, no array of them).
   const listed4 = new Float64Array(rules.length);
+  const isV4 = new Uint8Array(rules.length);
   let n4 = 0;
-  let n6 = 0;
-  let shared6: V6Prefixes | undefined;
-  let inOrder6 = true;
   for (let i = 0; i < rules.length; i++) {
-    const e = rules[i] as Extract<SplitEntry, { kind: 'address' }>;
-    const packed = entryV4(e);
-    if (packed >= 0) listed4[n4++] = packed;
-    else {
-      if (n6 === 0) shared6 = e.v6Prefixes;
-      inOrder6 &&= shared6 !== undefined && e.v6Prefixes === shared6 && e.v6 === n6;
-      n6++;
-    }
+    const packed = entryV4(rules[i] as Extract<SplitEntry, { kind: 'address' }>);
+    if (packed < 0) continue;
+    listed4[n4++] = packed;
+    isV4[i] = 1;
   }
-  const v6 = inOrder6 && shared6 !== undefined && shared6.count === n6 ? shared6 : entriesV6(rules as Extract<SplitEntry, { kind: 'address' }>[]);
+  const v6 = sharedV6Prefixes(rules, (i) => isV4[i] === 0) ?? entriesV6(rules as Extract<SplitEntry, { kind: 'address' }>[]);
   const listedSet: DualSet = { v4: PrefixSet.fromV4Values(listed4.subarray(0, n4)), v6: PrefixSet.fromV6Words(v6.words.subarray(0, 4 * v6.count), v6.lengths.subarray(0, v6.count)) };
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {
@@ -265,19 +277,13 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
   } else {
     dohTunnel = profile.dns.dohVia === 'tunnel' && features.dns ? [...profile.dns.dohAddresses] : [];
     tunnel = DualSet.subtract(DualSet.union(listedSet, DualSet.of([...always, ...dohTunnel.map((a) => hostPrefix(parseAddress(a)!))])), bypassSet);
-    const endpoint = parseAddress(profile.tunnel.endpoint.host)!;
-    const endpoint4 = endpoint.family === 4 ? Number(endpoint.value) : -1;
-    const endpoint6 = new Uint32Array(4);
-    if (endpoint.family === 6) putV6Words(endpoint6, 0, endpoint.value);
-    for (const e of profile.splitTunnel.entries) {
-      if (e.kind !== 'address') continue;
-      const packed = entryV4(e);
-      let inside: boolean;
-      if (packed >= 0) inside = endpoint4 >= v4Network(packed) && endpoint4 < v4Network(packed) + 2 ** (32 - v4Length(packed));
-      else if (e.v6 !== undefined && e.v6 >= 0) inside = endpoint.family === 6 && e.v6Prefixes!.contains(e.v6, endpoint6, 0);
-      else inside = prefixContains(e.prefix ?? mustPrefix(e.address), endpoint);
-      if (inside) ds.push(diag('EndpointInsideTunnelOnly', { value: e.address, endpoint: profile.tunnel.endpoint.host }, e.pos));
-    }
+    // The entries that hold the endpoint (which bypasses the tunnel all the same), by the rule index
+    // decideAddresses reads too (made once for the rules).
+    const index = ruleIndex(rules);
+    const endpoint = addressNumbers([parseAddress(profile.tunnel.endpoint.host)!]);
+    rules.forEach((e, r) => {
+      if (e.source === 'entry' && ruleHolds(index, r, endpoint, 0)) ds.push(diag('EndpointInsideTunnelOnly', { value: e.cidr, endpoint: profile.tunnel.endpoint.host }, e.pos));
+    });
   }
   direct ??= DualSet.complement(tunnel);
   const split: Plan['split'] = { mode: profile.splitTunnel.mode, tunnel, direct, rules, hosts: [], bypass, dohTunnel };

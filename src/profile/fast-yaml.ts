@@ -397,15 +397,16 @@ class Reader {
     if (colonSpace || text.endsWith(':')) giveUp();
     let value: unknown = text;
     const first = text.charCodeAt(0);
-    if (onlyString) {
-      // No int, float, null or bool has a colon or a slash.
-    } else if (first >= 0x30 && first <= 0x39) {
-      // Digits first: a decimal int, or a string such as an address ("10.0.0.0").
-      if (INT.test(text)) value = Number(text);
+    // No int, float, null or bool has a colon or a slash: only other text is tried against them.
+    if (!onlyString) {
+      if (first >= 0x30 && first <= 0x39) {
+        // Digits first: a decimal int, or a string such as an address ("10.0.0.0").
+        if (INT.test(text)) value = Number(text);
+        else if (OTHER_CORE.test(text)) giveUp();
+      } else if (NULL.test(text)) value = null;
+      else if (BOOL.test(text)) value = first === 0x74 || first === 0x54;
       else if (OTHER_CORE.test(text)) giveUp();
-    } else if (NULL.test(text)) value = null;
-    else if (BOOL.test(text)) value = first === 0x74 || first === 0x54;
-    else if (OTHER_CORE.test(text)) giveUp();
+    }
     return this.scalarNode(value, col, text.length);
   }
 

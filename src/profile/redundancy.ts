@@ -7,7 +7,7 @@
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { v4Length, v4Network } from '../net/canonical.js';
-import { orderV6Words, putV6Words, sameV6Bits, type Prefix, type V6Prefixes } from '../net/ip.js';
+import { orderV6Words, putV6Words, sameV6Bits, sharedV6Prefixes, type Prefix, type V6Prefixes } from '../net/ip.js';
 import type { HostPattern } from '../net/names.js';
 import type { Pos } from './types.js';
 
@@ -172,11 +172,9 @@ function sortedPrefixes(
   for (let i = 0, k = 0; i < n; i++) if (packed[i]! < 0) idx6[k++] = i;
   // Words by place in idx6: the items' shared V6Prefixes itself when they are its prefixes in order
   // (a validated list's IPv6 entries), else copied from it or from each Prefix. `order` lists the places sorted.
-  const shared = n6 > 0 ? items[idx6[0]!]!.v6Prefixes : undefined;
-  let inOrder = shared !== undefined && shared.count === n6;
-  for (let k = 0; inOrder && k < n6; k++) inOrder = items[idx6[k]!]!.v6 === k && items[idx6[k]!]!.v6Prefixes === shared;
-  const words = inOrder ? shared!.words.subarray(0, 4 * n6) : new Uint32Array(4 * n6);
-  for (let k = 0; !inOrder && k < n6; k++) {
+  const shared = sharedV6Prefixes(items, (i) => packed[i]! < 0);
+  const words = shared ? shared.words.subarray(0, 4 * n6) : new Uint32Array(4 * n6);
+  for (let k = 0; !shared && k < n6; k++) {
     const x = items[idx6[k]!]!;
     if (x.v6 !== undefined && x.v6 >= 0) {
       const from = x.v6Prefixes!.words;

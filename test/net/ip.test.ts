@@ -24,6 +24,7 @@ import {
   prefixCovers,
   prefixLast,
   putV6Words,
+  sharedV6Prefixes,
   v6Words,
   V6Prefixes,
   type Address,
@@ -500,6 +501,23 @@ describe('orderV6Words', () => {
         expect(order.slice(1)).toEqual(Array.from({ length: n }, (_, i) => i).filter((i) => i !== odd));
       }
     }
+  });
+});
+
+describe('sharedV6Prefixes', () => {
+  it('names the V6Prefixes that holds the picked items at places 0, 1, … in order, and nothing else', () => {
+    const list = new V6Prefixes();
+    const p = (n: bigint): Prefix => ({ family: 6, network: n << 64n, length: 64 });
+    const items = [{ v6: list.add(p(1n)), v6Prefixes: list }, { v6: -1 }, { v6: list.add(p(2n)), v6Prefixes: list }];
+    const isV6 = (i: number): boolean => i !== 1;
+    expect(sharedV6Prefixes(items, isV6)).toBe(list);
+    // Out of order, from another list, without one, or with the list holding more: none.
+    expect(sharedV6Prefixes([items[2]!, items[1]!, items[0]!], isV6)).toBeUndefined();
+    const other = new V6Prefixes();
+    expect(sharedV6Prefixes([items[0]!, items[1]!, { v6: other.add(p(2n)), v6Prefixes: other }], isV6)).toBeUndefined();
+    expect(sharedV6Prefixes([items[0]!, items[1]!, {}], isV6)).toBeUndefined();
+    expect(sharedV6Prefixes(items.slice(0, 2), (i) => i === 0)).toBeUndefined();
+    expect(sharedV6Prefixes([], () => true)).toBeUndefined();
   });
 });
 

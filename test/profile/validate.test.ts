@@ -38,6 +38,10 @@ describe('warnings', () => {
     expect(codes('version: 1\nservice_mode: 1dot1\nsplit_tunnel: { entries: [{ address: 10.0.0.0/8 }] }\n')).toEqual(['WARPC0038@3']);
     expect(codes('version: 1\nsplit_tunnel: { mode: include, entries: [{ address: 162.159.192.0/22 }] }\ntunnel: { peer_public_key: "bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=" }\n')).toEqual(['WARPC0039@2']);
     expect(codes('version: 1\nalways_tunnel: [162.159.137.0/24]\ntunnel: { peer_public_key: "bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=" }\n')).toEqual(['WARPC0037@2']);
+    // An IPv6 endpoint: only the IPv6 entry that holds it (block style: the fast reader's entries, their prefixes as words).
+    const v6 = ['version: 1', 'split_tunnel:', '  mode: include', '  entries:', '    - address: 2606:4700:d0::/48', '    - address: 2606:4700:d1::/48', '    - address: 10.0.0.0/8'];
+    const v6Tunnel = 'tunnel: { endpoint: "[2606:4700:d0::a29f:c001]:2408", peer_public_key: "bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=" }';
+    expect(codes(`${[...v6, v6Tunnel].join('\n')}\n`)).toEqual(['WARPC0039@5']);
   });
   it('a DoH address that cannot go into the tunnel although dns.doh_via is tunnel', () => {
     const key = 'tunnel: { endpoint: "10.9.9.9:2408", peer_public_key: "bmXOC+F1FxEMF9dyiK2H5/1SUtzH0JuVo51h2wPfgyo=" }\n';

@@ -84,7 +84,7 @@ export function pitfallWarnings(doc: LoadedDocument, profile: Profile, plan: Pla
 
   /* The device's own address, when the profile sets it, inside an excluded range: the CGNAT trap. */
   if (plan.features.routes && plan.split.mode === 'exclude') {
-    const written = (doc.value as { interface?: Record<string, unknown> } | null)?.interface ?? {};
+    const written = (doc.valueAt(['interface']) ?? {}) as Record<string, unknown>;
     for (const field of ['ipv4', 'ipv6'] as const) {
       if (written[field] === undefined) continue;
       const text = profile.interface[field];

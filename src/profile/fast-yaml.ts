@@ -10,7 +10,11 @@
  * It reads the source in place (offsets, no string per line) and keeps positions
  * in a table of numbers, not an object per node: a 100,000-entry profile reads in
  * a fraction of the time and memory the full parser takes, and leaves the garbage
- * collector little to trace.
+ * collector little to trace. A list of one-key items with string values (`- address:
+ * 10.0.0.0/8`, the form of every long list) is kept as a PackedList: the key and each
+ * value's place in the text, no object or string per item. `value` makes such lists
+ * the objects the full parser's value holds, on first read; a caller that reads one
+ * long list as text asks for `packed` (load.ts, LoadedDocument.valueWith).
  *
  * Anything outside that subset (flow collections, block scalars, multi-line or
  * escaped scalars, anchors, tags, tabs, CR, directives, documents, duplicate
@@ -27,12 +31,69 @@ export interface FastPos {
 }
 
 export interface FastDocument {
+  /** The value the full parser's toJS() makes: every packed list as its objects (made on first read, then kept). */
   readonly value: Record<string, unknown>;
+  /** The value as read: each list of one-key string items a PackedList. */
+  readonly packed: Record<string, unknown>;
   /**
    * The position of `path` (or of its nearest existing ancestor), or with `key` of the key
    * that names its last segment: what the full parser's locate answers.
    */
   locate(path: readonly (string | number)[], key?: boolean): FastPos;
+}
+
+/**
+ * A block sequence whose every item is a one-key map with a string value on the dash's line,
+ * the same key each time (`- address: 10.0.0.0/8`): the key, and each value's text as its place
+ * in the source. Only a value whose text is a span of the source is packed (a plain or quoted
+ * scalar without escapes or doubled quotes).
+ */
+export class PackedList {
+  constructor(
+    readonly source: string,
+    /** The items' one key. */
+    readonly key: string,
+    /** Item i's value is source[spans[2i], spans[2i + 1]). */
+    private readonly spans: Int32Array,
+    readonly length: number,
+  ) {}
+  /** Where item i's value starts in the source. */
+  start(i: number): number {
+    return this.spans[2 * i]!;
+  }
+  /** Where item i's value ends in the source (exclusive). */
+  end(i: number): number {
+    return this.spans[2 * i + 1]!;
+  }
+  /** Item i's value. */
+  text(i: number): string {
+    return this.source.slice(this.spans[2 * i]!, this.spans[2 * i + 1]!);
+  }
+  /** The items as the full parser's value holds them: an object with the one key each. */
+  items(): Record<string, string>[] {
+    const out: Record<string, string>[] = [];
+    for (let i = 0; i < this.length; i++) {
+      const item: Record<string, string> = {};
+      item[this.key] = this.text(i);
+      out.push(item);
+    }
+    return out;
+  }
+}
+
+/**
+ * `value` (the fast reader's `packed`, or part of it) with every PackedList made into its items,
+ * except the list `keep`, which stays as it is. Objects and arrays on the way are copied; scalars are shared.
+ */
+export function unpacked(value: unknown, keep: PackedList | null = null): unknown {
+  if (value instanceof PackedList) return value === keep ? value : value.items();
+  if (Array.isArray(value)) return value.map((v) => unpacked(v, keep));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value)) out[k] = unpacked((value as Record<string, unknown>)[k], keep);
+    return out;
+  }
+  return value;
 }
 
 class GiveUp extends Error {}
@@ -63,6 +124,8 @@ const SEQ = 2;
  * map's one key (a sequence item has no key of its own).
  */
 const COMPACT = 3;
+/** What scalar() leaves in `value`, asked for a span, when the scalar is a string it has not made. */
+const SPAN = Symbol('span');
 /** Fields of one node in the table: kind, line, col, length, key line, first child, next sibling, key. */
 const F = 8;
 
@@ -153,6 +216,9 @@ class Reader {
   private value: unknown = null;
   /** The key keyAt last found, as an index into nodes.keys. */
   private key = -1;
+  /** Where the string scalar() last read with `span` stands in the text, when its value is SPAN. */
+  private spanStart = 0;
+  private spanEnd = 0;
 
   constructor(source: string) {
     this.s = source;
@@ -172,7 +238,14 @@ class Reader {
     this.skipBlank();
     if (!this.atEnd()) giveUp();
     const { t, keys, items } = this.nodes;
-    return { value, locate: (path, key = false) => locate(t, keys, items, path, key) };
+    let whole: Record<string, unknown> | undefined;
+    return {
+      packed: value,
+      get value() {
+        return (whole ??= unpacked(value) as Record<string, unknown>);
+      },
+      locate: (path, key = false) => locate(t, keys, items, path, key),
+    };
   }
 
   private lineEnd(from: number): number {
@@ -229,12 +302,7 @@ class Reader {
 
   /** The block node starting on the current line at indentation `ind`, the value of the key or dash on line `keyLine`. */
   private block(ind: number, keyLine: number): number {
-    if (this.isDash(ind)) {
-      const value: unknown[] = [];
-      const node = this.seq(ind, keyLine, value);
-      this.value = value;
-      return node;
-    }
+    if (this.isDash(ind)) return this.seq(ind, keyLine);
     const value: Record<string, unknown> = {};
     const node = this.map(ind, keyLine, value, this.keyAt(this.start + ind));
     this.value = value;
@@ -253,12 +321,7 @@ class Reader {
     if (!this.atEnd()) {
       const next = this.indent();
       if (next > ind) return this.block(next, keyLine);
-      if (next === ind && sameIndentSeq && this.isDash(ind)) {
-        const value: unknown[] = [];
-        const node = this.seq(ind, keyLine, value);
-        this.value = value;
-        return node;
-      }
+      if (next === ind && sameIndentSeq && this.isDash(ind)) return this.seq(ind, keyLine);
     }
     this.value = null;
     return this.nodes.add(SCALAR, keyLine, k + 1, 0, keyLine);
@@ -311,36 +374,61 @@ class Reader {
     return self;
   }
 
-  /** A block sequence whose dashes stand at column `ind`, the first on the current line. */
-  private seq(ind: number, keyLine: number, out: unknown[]): number {
+  /**
+   * A block sequence whose dashes stand at column `ind`, the first on the current line; its value
+   * (an array, or a PackedList) is left in `value`. Items are packed while each is `- key: text`
+   * with the list's one key and a string on its line (packedItem): a span each, no object. The
+   * first item that is not makes the packed ones objects, and the rest is read as any list.
+   */
+  private seq(ind: number, keyLine: number): number {
     const nodes = this.nodes;
     const self = nodes.add(SEQ, this.line, ind + 1, this.end - this.start - ind, keyLine);
     const items: number[] = [];
     nodes.items.set(self, items);
     const s = this.s;
+    let out: unknown[] | null = null;
+    let packKey = -1;
+    let spans = new Int32Array(64);
     for (;;) {
       const dash = this.start + ind;
       let k = dash + 1;
       while (k < this.end && s.charCodeAt(k) === 0x20) k++;
-      let node: number;
+      let node = -1;
       if (k >= this.end || s.charCodeAt(k) === 0x23) {
         if (k === dash + 1 && k < this.end) giveUp();
+        out ??= unpackSpans(s, nodes.keys[packKey]!, spans, items.length);
         node = this.nested(ind, k - this.start, false);
       } else if (s.charCodeAt(k) === 0x2d && (k + 1 === this.end || s.charCodeAt(k + 1) === 0x20)) giveUp();
       else {
         const after = this.keyAt(k);
-        if (after >= 0) {
+        if (after >= 0 && out === null) {
+          node = this.packedItem(ind, k, after, packKey);
+          if (node >= 0) {
+            packKey = this.key;
+            if (2 * items.length + 2 > spans.length) {
+              const bigger = new Int32Array(spans.length * 2);
+              bigger.set(spans);
+              spans = bigger;
+            }
+            spans[2 * items.length] = this.spanStart;
+            spans[2 * items.length + 1] = this.spanEnd;
+          } else out = unpackSpans(s, nodes.keys[packKey]!, spans, items.length);
+        }
+        if (node >= 0) {
+          // Packed: nothing to add to `out`.
+        } else if (after >= 0) {
           const value: Record<string, unknown> = {};
           node = this.map(k - this.start, this.line, value, after);
           this.value = value;
           nodes.compact(node);
         } else {
+          out ??= unpackSpans(s, nodes.keys[packKey]!, spans, items.length);
           node = this.scalar(k);
           this.nextLine();
         }
       }
       items.push(node);
-      out.push(this.value);
+      if (out !== null) out.push(this.value);
       this.skipBlank();
       if (this.atEnd()) break;
       const next = this.indent();
@@ -350,11 +438,60 @@ class Reader {
     }
     for (let i = 1; i < items.length; i++) nodes.t[items[i - 1]! * F + 6] = items[i]!;
     if (items.length > 0) nodes.t[self * F + 5] = items[0]!;
+    this.value = out ?? new PackedList(s, nodes.keys[packKey]!, spans, items.length);
     return self;
   }
 
-  /** A single-line scalar starting at offset k of the current line, the rest of the line being spaces or a comment. */
-  private scalar(k: number): number {
+  /**
+   * The item `- key: text` whose key stands at offset k (keyAt read it; `after` is past its colon)
+   * as one COMPACT node and no object, when its key is `packKey` (any, for -1), its value a string
+   * on this line whose text is a span of the source (left in spanStart/spanEnd), and the map has
+   * no second key. Otherwise -1, with the reader and the node table as they were: the caller reads
+   * the item as any other (and gives up where that gives up).
+   */
+  private packedItem(ind: number, k: number, after: number, packKey: number): number {
+    const keyId = this.key;
+    const key = this.nodes.keys[keyId]!;
+    if ((packKey >= 0 && keyId !== packKey) || key === '__proto__' || NULL.test(key)) return -1;
+    const s = this.s;
+    let v = after;
+    while (v < this.end && s.charCodeAt(v) === 0x20) v++;
+    if (v >= this.end || s.charCodeAt(v) === 0x23) return -1;
+    const { start, end, line } = this;
+    const n = this.nodes.n;
+    const node = this.scalar(v, true);
+    const t = this.nodes.t;
+    const o = node * F;
+    const valueCol = t[o + 2]!;
+    const valueLength = t[o + 3]!;
+    if (this.value === SPAN && valueCol < 0x10000 && valueLength < 0x10000) {
+      this.nextLine();
+      this.skipBlank();
+      if (this.atEnd() || this.indent() <= ind) {
+        // The node scalar() added becomes the item's: a map's fields, as compact() would leave them.
+        t[o] = COMPACT;
+        t[o + 2] = k - start + 1;
+        t[o + 3] = end - k;
+        t[o + 4] = line;
+        t[o + 5] = valueCol * 0x10000 + valueLength;
+        t[o + 6] = -1;
+        t[o + 7] = keyId;
+        return node;
+      }
+    }
+    this.start = start;
+    this.end = end;
+    this.line = line;
+    this.nodes.n = n;
+    return -1;
+  }
+
+  /**
+   * A single-line scalar starting at offset k of the current line, the rest of the line being spaces
+   * or a comment. With `span`, a string whose text is a span of the source is not made: `value` is
+   * SPAN, and spanStart/spanEnd say where it stands.
+   */
+  private scalar(k: number, span = false): number {
     const s = this.s;
     const end = this.end;
     const col = k - this.start + 1;
@@ -362,9 +499,9 @@ class Reader {
     if (c === 0x22 /* " */) {
       const close = s.indexOf('"', k + 1);
       if (close < 0 || close >= end) giveUp();
-      const inner = s.slice(k + 1, close);
-      if (inner.includes('\\') || !TAIL.test(s.slice(close + 1, end))) giveUp();
-      return this.scalarNode(inner, col, close + 1 - k);
+      const escape = s.indexOf('\\', k + 1);
+      if ((escape >= 0 && escape < close) || !TAIL.test(s.slice(close + 1, end))) giveUp();
+      return span ? this.spanNode(k + 1, close, col, close + 1 - k) : this.scalarNode(s.slice(k + 1, close), col, close + 1 - k);
     }
     if (c === 0x27 /* ' */) {
       let j = k + 1;
@@ -375,6 +512,8 @@ class Reader {
         else break;
       }
       if (!TAIL.test(s.slice(j + 1, end))) giveUp();
+      const doubled = s.indexOf("''", k + 1);
+      if (span && (doubled < 0 || doubled >= j)) return this.spanNode(k + 1, j, col, j + 1 - k);
       return this.scalarNode(s.slice(k + 1, j).replace(/''/g, "'"), col, j + 1 - k);
     }
     if (INDICATOR.test(s[k]!)) giveUp();
@@ -393,8 +532,9 @@ class Reader {
       } else if (c === 0x2f) onlyString = true;
     }
     while (stop > k && s.charCodeAt(stop - 1) === 0x20) stop--;
+    if (colonSpace || s.charCodeAt(stop - 1) === 0x3a) giveUp();
+    if (span && onlyString) return this.spanNode(k, stop, col, stop - k);
     const text = s.slice(k, stop);
-    if (colonSpace || text.endsWith(':')) giveUp();
     let value: unknown = text;
     const first = text.charCodeAt(0);
     // No int, float, null or bool has a colon or a slash: only other text is tried against them.
@@ -407,6 +547,7 @@ class Reader {
       else if (BOOL.test(text)) value = first === 0x74 || first === 0x54;
       else if (OTHER_CORE.test(text)) giveUp();
     }
+    if (span && typeof value === 'string') return this.spanNode(k, stop, col, text.length);
     return this.scalarNode(value, col, text.length);
   }
 
@@ -415,6 +556,18 @@ class Reader {
     this.value = value;
     return this.nodes.add(SCALAR, this.line, col, length, this.line);
   }
+
+  /** A scalar node of the current line whose value is the string source[from, to), not made. */
+  private spanNode(from: number, to: number, col: number, length: number): number {
+    this.spanStart = from;
+    this.spanEnd = to;
+    return this.scalarNode(SPAN, col, length);
+  }
+}
+
+/** Packed items so far as the objects of an unpacked list (the list has just turned out not to be packable). */
+function unpackSpans(s: string, key: string | undefined, spans: Int32Array, count: number): unknown[] {
+  return count === 0 ? [] : new PackedList(s, key!, spans, count).items();
 }
 
 function locate(t: Int32Array, keys: readonly string[], items: ReadonlyMap<number, number[]>, path: readonly (string | number)[], key: boolean): FastPos {

@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import type * as YamlNs from 'yaml';
 import type { Document, Node } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { readFastYaml } from './fast-yaml.js';
+import { PackedList, readFastYaml, unpacked } from './fast-yaml.js';
+
+export { PackedList };
 
 export interface Located {
   line: number;
@@ -17,8 +19,18 @@ export interface Located {
 }
 
 export interface LoadedDocument {
+  /** The whole value, as the full parser's toJS() makes it (for the fast reader's document, made on first read). */
   readonly value: unknown;
   readonly source: string;
+  /** The value at `path` (undefined where the path leads nowhere): reading one section does not make the whole value. */
+  valueAt(path: readonly (string | number)[]): unknown;
+  /**
+   * The value, but with the list at `path` left as the fast reader packed it, when it did and the
+   * items' one key is among `keys`: `list` is then that list (src/profile/fast-yaml.ts PackedList),
+   * and the value holds an empty array in its place. Otherwise the whole value, and null. A reader
+   * of one long list (the split tunnel entries) reads it so: no object or string per item.
+   */
+  valueWith(path: readonly string[], keys: readonly string[]): { value: unknown; list: PackedList | null };
   /** Position of the value at `path`, or of its nearest existing ancestor. `key` points at the mapping key instead. */
   locate(path: readonly (string | number)[], opts?: { key?: boolean }): Located;
 }
@@ -59,7 +71,25 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
   // without a node per token, and holds every position a diagnostic can ask for.
   const fast = readFastYaml(source);
   if (fast) {
-    return { doc: { value: fast.value, source, locate: (path, opts = {}) => fast.locate(path, opts.key === true) }, diagnostics: [] };
+    const doc: LoadedDocument = {
+      get value() {
+        return fast.value;
+      },
+      source,
+      valueAt: (path) => unpacked(walk(fast.packed, path)),
+      valueWith(path, keys) {
+        const list = walk(fast.packed, path);
+        if (!(list instanceof PackedList) || !keys.includes(list.key)) return { value: fast.value, list: null };
+        const value = unpacked(fast.packed, list);
+        // The path leads through objects only (a list's items are never packed lists): set the empty array there.
+        let at = value as Record<string, unknown>;
+        for (const seg of path.slice(0, -1)) at = at[seg] as Record<string, unknown>;
+        at[path[path.length - 1]!] = [];
+        return { value, list };
+      },
+      locate: (path, opts = {}) => fast.locate(path, opts.key === true),
+    };
+    return { doc, diagnostics: [] };
   }
   return loadWithParser(source);
 }
@@ -138,6 +168,8 @@ export function loadWithParser(source: string): { doc: LoadedDocument | null; di
   const loaded: LoadedDocument = {
     value,
     source,
+    valueAt: (path) => walk(value, path),
+    valueWith: () => ({ value, list: null }),
     locate(path, opts = {}) {
       let node: unknown = doc.contents;
       let keyNode: Node | null = null;
@@ -189,6 +221,17 @@ function propsAt(source: string, valueStart: number): { offset: number; length: 
     best = { offset: k, length: j - k };
     i = k;
   }
+}
+
+/** The value at `path` below `value`, or undefined. */
+function walk(value: unknown, path: readonly (string | number)[]): unknown {
+  let at = value;
+  for (const seg of path) {
+    if (at instanceof PackedList) at = at.items();
+    if (at === null || typeof at !== 'object' || !Object.hasOwn(at, seg)) return undefined;
+    at = (at as Record<string | number, unknown>)[seg];
+  }
+  return at;
 }
 
 function firstLine(s: string): string {

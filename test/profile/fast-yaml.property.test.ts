@@ -5,14 +5,16 @@
  * key, missing children); anything else it must refuse (null), so that the
  * full parser reads it. Checked on every fixture profile and on random texts built
  * from the subset's grammar with hostile variations (comments, quotes, odd indents,
- * numbers, indicator characters, keys without values).
+ * numbers, indicator characters, keys without values). Lists of one-key string items
+ * are packed (no object per item): each packed list must hold the parser's items, and
+ * the loaded document's valueAt and valueWith must answer what the parser's value does.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { readFastYaml } from '../../src/profile/fast-yaml.js';
+import { PackedList, readFastYaml } from '../../src/profile/fast-yaml.js';
 import { loadProfileSource, loadWithParser } from '../../src/profile/load.js';
 
 /** What the full parser says: the value and every scalar's position by path; null when it reports anything. */
@@ -44,12 +46,41 @@ function paths(value: unknown, path: (string | number)[], out: (string | number)
   return out;
 }
 
+/** The value at `path`, or undefined. */
+function at(value: unknown, path: readonly (string | number)[]): unknown {
+  let v = value;
+  for (const seg of path) v = v !== null && typeof v === 'object' && Object.hasOwn(v, seg) ? (v as Record<string, unknown>)[seg as string] : undefined;
+  return v;
+}
+
+/** Every PackedList in the fast reader's packed value, with its path. */
+function packedLists(value: unknown, path: (string | number)[], out: [(string | number)[], PackedList][]): [(string | number)[], PackedList][] {
+  if (value instanceof PackedList) out.push([path, value]);
+  else if (Array.isArray(value)) value.forEach((v, i) => packedLists(v, [...path, i], out));
+  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) packedLists(v, [...path, k], out);
+  return out;
+}
+
 function agree(text: string): 'fast' | 'refused' {
   const fast = readFastYaml(text);
   if (fast === null) return 'refused';
   const ref = reference(text);
   expect(ref, `the fast reader accepted what the parser refuses:\n${text}`).not.toBeNull();
   expect(fast.value).toStrictEqual(ref!.value);
+  // Packed lists hold the parser's items; the loaded document reads any path, or a packed list as text, the same.
+  const doc = loadProfileSource(text).doc!;
+  for (const path of paths(ref!.value, [], [])) expect(doc.valueAt(path), `${JSON.stringify(path)} in\n${text}`).toStrictEqual(at(ref!.value, path));
+  for (const [path, list] of packedLists(fast.packed, [], [])) {
+    expect(list.items(), `${JSON.stringify(path)} in\n${text}`).toStrictEqual(at(ref!.value, path));
+    if (!path.every((seg) => typeof seg === 'string')) continue; // valueWith takes a path of keys
+    const keys = path as string[];
+    const { value, list: got } = doc.valueWith(keys, [list.key]);
+    expect(got?.items()).toStrictEqual(list.items());
+    const expected = structuredClone(ref!.value) as Record<string, unknown>;
+    (at(expected, keys.slice(0, -1)) as Record<string, unknown>)[keys[keys.length - 1]!] = [];
+    expect(value).toStrictEqual(expected);
+    expect(doc.valueWith(keys, [`${list.key}x`]).list).toBeNull();
+  }
   // Every scalar where the parser has it (an empty value has length 0 there, at least 1 from locate).
   for (const [path, at] of ref!.scalars) expect(fast.locate(JSON.parse(path) as (string | number)[]), `${path} in\n${text}`).toEqual({ ...at, length: Math.max(1, at.length) });
   // locate() answers from the fast reader alone what the full parser's reading answers, for every path.
@@ -84,6 +115,39 @@ describe('fast YAML reader', () => {
     // Collections and keys too.
     expect(loaded.locate(['split_tunnel', 'entries', 3])).toEqual({ line: 11, col: 7, length: 20 });
     expect(loaded.locate(['split_tunnel', 'mode'], { key: true })).toEqual({ line: 3, col: 3, length: 4 });
+  });
+
+  it('packs a list of one-key string items, and makes objects of it from the first item that is not one', () => {
+    type Item = { kind: 'one'; key: string; text: string } | { kind: 'two'; text: string } | { kind: 'scalar'; text: string } | { kind: 'nested' };
+    const VALUES = ['10.0.0.0/8', '2001:db8::/32', 'example.com', '"dq"', "'sq'", "'it''s'", '"a:b"', '1', 'true', 'null', '~', '10.0.0.1 # c', '"x" # c', 'é'];
+    const item: fc.Arbitrary<Item> = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ kind: fc.constant('one' as const), key: fc.constantFrom('address', 'address', 'host'), text: fc.constantFrom(...VALUES) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('two' as const), text: fc.constantFrom(...VALUES) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('scalar' as const), text: fc.constantFrom(...VALUES) }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'nested' as const }) },
+    );
+    const lines = (i: Item): string[] =>
+      i.kind === 'one' ? [`    - ${i.key}: ${i.text}`] : i.kind === 'two' ? [`    - address: ${i.text}`, '      description: two keys'] : i.kind === 'scalar' ? [`    - ${i.text}`] : ['    -', '      address: 10.0.0.0/8'];
+    let packed = 0;
+    let unpackedLater = 0;
+    fc.assert(
+      fc.property(fc.array(item, { minLength: 1, maxLength: 8 }), fc.boolean(), (items, blank) => {
+        const text = `split_tunnel:\n  entries:\n${items.map((i) => lines(i).join('\n')).join(blank ? '\n\n  # between\n' : '\n')}\nname: after\n`;
+        expect(agree(text)).toBe('fast');
+        const fast = readFastYaml(text)!;
+        const list = (fast.packed.split_tunnel as Record<string, unknown>).entries;
+        // Packed exactly when every item is `- key: text` with one key and a string whose text is its span.
+        const ref = (fast.value.split_tunnel as Record<string, unknown[]>).entries!;
+        const span = (i: Item): boolean => i.kind === 'one' && typeof Object.values(ref[items.indexOf(i)] as object)[0] === 'string' && !i.text.includes("''");
+        const packable = items.every((i) => span(i) && i.kind === 'one' && i.key === (items[0] as { key: string }).key);
+        expect(list instanceof PackedList, text).toBe(packable);
+        if (packable) packed++;
+        else if (span(items[0]!)) unpackedLater++;
+      }),
+      { numRuns: 1500 },
+    );
+    expect(packed).toBeGreaterThan(50);
+    expect(unpackedLater).toBeGreaterThan(50);
   });
 
   const KEYS = ['version', 'name', 'mode', 'entries', 'address', 'description', 'a', 'b', '__proto__', 'x y', 'k'];

@@ -20,11 +20,11 @@ export function canonicalV4Cidr(s: string): boolean {
 /**
  * canonicalV4Cidr's scan, keeping what it read: `network * 64 + length` for canonical
  * text (exact in a double: below 2^38), -1 for anything else. `v4Network` and `v4Length`
- * take it apart.
+ * take it apart. The text is s[from, to) (all of `s` by default): a value read in place.
  */
-export function canonicalV4CidrValue(s: string): number {
-  const n = s.length;
-  let i = 0;
+export function canonicalV4CidrValue(s: string, from = 0, to = s.length): number {
+  const n = to;
+  let i = from;
   let value = 0;
   for (let part = 0; part < 5; part++) {
     const start = i;
@@ -67,11 +67,14 @@ export function canonicalV6Cidr(s: string): boolean {
  * canonicalV6Cidr's scan, keeping what it read: for canonical text, the prefix length, with
  * the address's eight 16-bit groups in groups[0..7]; -1 for anything else (groups then hold
  * whatever the scan reached). No array or object is made: a profile lists 100,000s of these.
+ * The text is s[from, to) (all of `s` by default).
  */
-export function canonicalV6CidrGroups(s: string, groups: number[]): number {
-  const slash = s.indexOf('/');
-  const n = s.length;
-  if (slash < 2 || slash === n - 1 || n - slash > 4) return -1;
+export function canonicalV6CidrGroups(s: string, groups: number[], from = 0, to = s.length): number {
+  const n = to;
+  // The slash stands within the last four characters (a length of 1–3 digits): search there, not the rest of `s`.
+  let slash = n - 2;
+  while (slash >= from && slash >= n - 4 && s.charCodeAt(slash) !== 0x2f) slash--;
+  if (slash < from + 2 || slash < n - 4 || s.charCodeAt(slash) !== 0x2f) return -1;
   let length = 0;
   for (let i = slash + 1; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -81,11 +84,11 @@ export function canonicalV6CidrGroups(s: string, groups: number[]): number {
   if (length > 128) return -1;
   let count = 0;
   let gap = -1;
-  let i = 0;
-  if (s.charCodeAt(0) === 0x3a) {
-    if (s.charCodeAt(1) !== 0x3a) return -1;
+  let i = from;
+  if (s.charCodeAt(from) === 0x3a) {
+    if (s.charCodeAt(from + 1) !== 0x3a) return -1;
     gap = 0;
-    i = 2;
+    i = from + 2;
   }
   while (i < slash) {
     const start = i;

@@ -10,6 +10,7 @@ import { aLabelOf, addressLike, dropTrailingDot, formatHostPattern, parseHostPat
 import { NAME_REASON, type Checker } from './checker.js';
 import * as D from './defaults.js';
 import { hostRedundancy, prefixRedundancy, type Listed } from './redundancy.js';
+import type { PackedList } from './load.js';
 import type { RawProfile } from './schema.js';
 import type { Pos, Profile, ServiceMode, SplitEntry } from './types.js';
 
@@ -45,27 +46,46 @@ class EntryPos implements Pos {
   }
 }
 
+/** What one list's WrittenAddresses share: one object, not a field each. */
+class EntryList {
+  constructor(
+    /** The list's IPv6 prefixes. */
+    readonly v6Prefixes: V6Prefixes,
+    /** The list as the reader packed it, whose text an entry written canonically reads as its address; null when the entries were objects. */
+    readonly texts: PackedList | null,
+    readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
+  ) {}
+}
+
 /**
  * An address entry the profile wrote. It is also the plan's rule for it (`cidr`, `source`) and
- * the redundancy check's item, so a list of 100,000 entries makes one record each; the fields
- * every entry of its kind shares are answered by the class, and its position is made when asked.
+ * the redundancy check's item, so a list of 100,000 entries makes one record each, and no string
+ * when the list is packed and the entry canonical (its address is then read from the text, when
+ * asked); the fields every entry of its kind shares are answered by the class or the list, and its
+ * position is made when asked.
  */
 class WrittenAddress {
   #pos: EntryPos | undefined;
   constructor(
-    readonly address: string,
+    /** The canonical address, or null when it is the packed list's text of this entry. */
+    private readonly canonical: string | null,
     readonly description: string,
     /** An IPv4 prefix as a number (`network * 64 + length`, src/net/canonical.ts), -1 for IPv6: no bigint per entry. */
     readonly v4: number,
     /** An IPv6 prefix's place in `v6Prefixes`, -1 for IPv4: no bigint per entry either. */
     readonly v6: number,
-    /** The list's IPv6 prefixes, shared by its entries. */
-    readonly v6Prefixes: V6Prefixes,
     /** The address as the profile wrote it, when that is not the canonical `address`. */
     readonly written: string | undefined,
     private readonly index: number,
-    private readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
+    private readonly list: EntryList,
   ) {}
+  get address(): string {
+    return this.canonical ?? this.list.texts!.text(this.index);
+  }
+  /** The list's IPv6 prefixes, shared by its entries. */
+  get v6Prefixes(): V6Prefixes {
+    return this.list.v6Prefixes;
+  }
   /** The prefix as a Prefix, made when asked (the plan and the redundancy check read `v4` and `v6`; the rule lines `v4` or the text). */
   get prefix(): Prefix {
     return this.v6 >= 0 ? this.v6Prefixes.prefix(this.v6) : { family: 4, network: BigInt(v4Network(this.v4)), length: v4Length(this.v4) };
@@ -83,15 +103,19 @@ class WrittenAddress {
     return false;
   }
   get pos(): EntryPos {
-    return (this.#pos ??= new EntryPos(this.index, 'address', this.locate));
+    return (this.#pos ??= new EntryPos(this.index, 'address', this.list.locate));
   }
 }
 
-export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c: Checker): Profile['splitTunnel'] {
+/**
+ * `list` is the entry list as text when the reader packed it (LoadedDocument.valueWith: `raw`
+ * then holds an empty list in its place), null when `raw` holds the entries.
+ */
+export function validateSplitTunnel(raw: RawProfile, list: PackedList | null, serviceMode: ServiceMode, c: Checker): Profile['splitTunnel'] {
   const { ds, at, defaultPos, prefix } = c;
   /* -------- split tunnel -------- */
   const splitMode = raw.split_tunnel?.mode ?? D.DEFAULT_SPLIT_TUNNEL_MODE;
-  const entriesAreDefault = raw.split_tunnel?.entries === undefined;
+  const entriesAreDefault = list === null && raw.split_tunnel?.entries === undefined;
   const entries: SplitEntry[] = [];
   if (entriesAreDefault) {
     if (splitMode === 'exclude') {
@@ -102,10 +126,25 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
   } else {
     const listedHosts: Listed<HostPattern>[] = [];
     const written = raw.split_tunnel!.entries!;
+    const count = list?.length ?? written.length;
+    const packedAddress = list?.key === 'address';
     const groups = new Array<number>(8).fill(0);
-    const v6Prefixes = new V6Prefixes(written.length);
-    for (let i = 0; i < written.length; i++) {
-      const e = written[i]!;
+    const v6Prefixes = new V6Prefixes(count);
+    const shared = new EntryList(v6Prefixes, list, c.locate);
+    for (let i = 0; i < count; i++) {
+      if (packedAddress) {
+        // A packed `- address: ...` item: canonical text is read in place, and the entry keeps no string.
+        const from = list.start(i);
+        const to = list.end(i);
+        const packed = canonicalV4CidrValue(list.source, from, to);
+        const v6Length = packed < 0 ? canonicalV6CidrGroups(list.source, groups, from, to) : -1;
+        if (packed >= 0 || v6Length >= 0) {
+          entries.push(new WrittenAddress(null, '', packed, v6Length >= 0 ? v6Prefixes.addGroups(groups, v6Length) : -1, undefined, i, shared));
+          continue;
+        }
+      }
+      // A packed item has its one key and no description.
+      const e = list === null ? written[i]! : packedAddress ? { address: list.text(i) } : { host: list.text(i) };
       const description = e.description ?? '';
       if (e.address !== undefined && e.host !== undefined) {
         ds.push(diag('EntryBothAddressAndHost', {}, at(['split_tunnel', 'entries', i])));
@@ -130,7 +169,7 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
           if (p.family === 4) packed = Number(p.network) * 64 + p.length;
           else v6 = v6Prefixes.add(p);
         }
-        const entry = new WrittenAddress(canonical, description, packed, v6, v6Prefixes, canonical === e.address ? undefined : e.address, i, c.locate);
+        const entry = new WrittenAddress(canonical, description, packed, v6, canonical === e.address ? undefined : e.address, i, shared);
         entries.push(entry);
       } else {
         const here = at(['split_tunnel', 'entries', i, 'host']);
@@ -161,7 +200,7 @@ export function validateSplitTunnel(raw: RawProfile, serviceMode: ServiceMode, c
     // The address entries are WrittenAddresses, the redundancy check's items as they are (the whole list when it has no host entry).
     const listedPrefixes = (listedHosts.length === 0 ? entries : entries.filter((e) => e.kind === 'address')) as WrittenAddress[];
     ds.push(...prefixRedundancy(listedPrefixes), ...hostRedundancy(listedHosts));
-    if (splitMode === 'include' && raw.split_tunnel!.entries!.length === 0) {
+    if (splitMode === 'include' && count === 0) {
       ds.push(diag('IncludeModeEmpty', {}, at(['split_tunnel', 'entries'])));
     }
   }

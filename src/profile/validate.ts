@@ -39,10 +39,13 @@ const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
  */
 export function validateProfile(doc: LoadedDocument, targets: readonly TargetOptions[]): { profile: Profile | null; diagnostics: Diagnostic[] } {
   const validate = schemaValidator(targets);
-  if (!validate(doc.value)) {
+  // A long entry list of `- address: ...` (or `- host: ...`) items comes as text, not objects: each such
+  // item meets the schema (a string under an allowed key), so the schema checks the rest, with an empty list.
+  const { value, list } = doc.valueWith(['split_tunnel', 'entries'], ['address', 'host']);
+  if (!validate(value)) {
     return { profile: null, diagnostics: schemaDiagnostics(validate.errors ?? [], doc) };
   }
-  const raw = doc.value as RawProfile;
+  const raw = value as RawProfile;
   const c = profileChecker(doc);
   const { ds, at } = c;
 
@@ -52,7 +55,7 @@ export function validateProfile(doc: LoadedDocument, targets: readonly TargetOpt
   }
 
   const serviceMode = raw.service_mode ?? D.DEFAULT_SERVICE_MODE;
-  const splitTunnel = validateSplitTunnel(raw, serviceMode, c);
+  const splitTunnel = validateSplitTunnel(raw, list, serviceMode, c);
   const fallback = validateFallbackDomains(raw, serviceMode, c);
   const alwaysTunnel = validateAlwaysTunnel(raw, c);
   const iface = validateInterface(raw, c);

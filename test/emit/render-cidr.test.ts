@@ -1,7 +1,7 @@
 /** The cidr helper's IPv4 fast path accepts exactly the canonical IPv4 prefixes the general check accepts. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalV4Cidr, canonicalV6Cidr } from '../../src/net/canonical.js';
+import { canonicalV4Cidr, canonicalV4CidrValue, canonicalV6Cidr, canonicalV6CidrGroups } from '../../src/net/canonical.js';
 import { VALUE_HELPERS } from '../../src/emit/render.js';
 import { formatPrefix, parsePrefix } from '../../src/net/ip.js';
 
@@ -68,5 +68,26 @@ describe('cidr IPv6 fast path', () => {
     for (const s of ['::/0', '2001:db8::/32', 'fe80::/10', '::1/128', '1:0:0:1::/64', '1::1:0:0:1/128']) expect(canonicalV6Cidr(s), s).toBe(general6(s));
     for (const s of ['2001:0db8::/32', '2001:DB8::/32', '1:0:0:1:0:0:0:1/128', '1::0:1/128', '2001:db8::1/64', '::ffff:0:0/96', '::/00', '::/129', '1:2:3:4:5:6:7::/128'])
       expect(canonicalV6Cidr(s), s).toBe(general6(s) && !s.startsWith('::ffff'));
+  });
+  it('reads a span of a longer text (a value in place in a profile) as it reads the span alone', () => {
+    const text = fc.oneof(
+      fc.constantFrom('10.0.0.0/8', '10.0.0.1/8', '10.0.0.0', '0.0.0.0/0', '1.2.3.4/32', '::/0', '2001:db8::/32', '2001:db8::', '2001:db8::/', '2001:db8::/1/2', '/64', '1::/64', '::1/128', '::ffff:0:0/96', 'ab/12', ''),
+      fc.tuple(fc.array(fc.constantFrom('0', '1', 'db8', ':', '::', '.', '/', '12', '255'), { maxLength: 8 })).map(([p]) => p.join('')),
+    );
+    const around = fc.constantFrom('', ' ', '/', '/64', '1', ':', '\n    - address: 10.0.0.0/8', '\n    - address: 2001:db8::/64', '- address: ');
+    fc.assert(
+      fc.property(around, text, around, (before, s, after) => {
+        const whole = `${before}${s}${after}`;
+        const from = before.length;
+        const to = from + s.length;
+        expect(canonicalV4CidrValue(whole, from, to), JSON.stringify([before, s, after])).toBe(canonicalV4CidrValue(s));
+        const alone: number[] = [];
+        const inPlace: number[] = [];
+        const length = canonicalV6CidrGroups(s, alone);
+        expect(canonicalV6CidrGroups(whole, inPlace, from, to), JSON.stringify([before, s, after])).toBe(length);
+        if (length >= 0) expect(inPlace).toEqual(alone);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -388,8 +388,9 @@ class Reader {
     const s = this.s;
     let out: unknown[] | null = null;
     let packKey = -1;
-    let spans = new Int32Array(64);
+    const spans = new Spans();
     for (;;) {
+      if (out === null && packKey >= 0) this.packedRun(ind, packKey, items, spans);
       const dash = this.start + ind;
       let k = dash + 1;
       while (k < this.end && s.charCodeAt(k) === 0x20) k++;
@@ -405,13 +406,7 @@ class Reader {
           node = this.packedItem(ind, k, after, packKey);
           if (node >= 0) {
             packKey = this.key;
-            if (2 * items.length + 2 > spans.length) {
-              const bigger = new Int32Array(spans.length * 2);
-              bigger.set(spans);
-              spans = bigger;
-            }
-            spans[2 * items.length] = this.spanStart;
-            spans[2 * items.length + 1] = this.spanEnd;
+            spans.push(this.spanStart, this.spanEnd);
           } else out = unpackSpans(s, nodes.keys[packKey]!, spans, items.length);
         }
         if (node >= 0) {
@@ -438,8 +433,57 @@ class Reader {
     }
     for (let i = 1; i < items.length; i++) nodes.t[items[i - 1]! * F + 6] = items[i]!;
     if (items.length > 0) nodes.t[self * F + 5] = items[0]!;
-    this.value = out ?? new PackedList(s, nodes.keys[packKey]!, spans, items.length);
+    this.value = out ?? new PackedList(s, nodes.keys[packKey]!, spans.at, items.length);
     return self;
+  }
+
+  /**
+   * The plainest items of a packed list, in one tight loop: lines `- key: value` written exactly so
+   * (the dash at column `ind`, one space after it and after the colon, `key` the list's), each value
+   * an address-like plain scalar (hex digits, `.`, `:`, `/`: a colon or slash in it, a digit or letter
+   * first, no colon last) that ends its line, each line followed by another such dash. Each is what
+   * seq and packedItem would read from it (a string, one COMPACT node), without their checks: none of
+   * them can fail on such a line. Stops at the first line that is not one, the reader at its start:
+   * a dash at `ind`, which seq reads.
+   */
+  private packedRun(ind: number, packKey: number, items: number[], spans: Spans): void {
+    const s = this.s;
+    const n = s.length;
+    const key = this.nodes.keys[packKey]!;
+    const head = `${' '.repeat(ind)}- ${key}: `;
+    const dash = `${' '.repeat(ind)}- `;
+    const keyCol = ind + 3;
+    const valueCol = head.length + 1;
+    const t0 = this.nodes;
+    let p = this.start;
+    let line = this.line;
+    while (s.startsWith(head, p)) {
+      const v = p + head.length;
+      const first = s.charCodeAt(v);
+      if (!((first >= 0x30 && first <= 0x39) || (first >= 0x61 && first <= 0x66) || (first >= 0x41 && first <= 0x46))) break;
+      let q = v + 1;
+      let stringOnly = false;
+      for (; q < n; q++) {
+        const c = s.charCodeAt(q);
+        if (c === 0x3a || c === 0x2f) stringOnly = true;
+        else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) || c === 0x2e)) break;
+      }
+      // The value ends its line, and the next line is the next item's dash (so this item has one key).
+      if (!stringOnly || q >= n || s.charCodeAt(q) !== 0x0a || s.charCodeAt(q - 1) === 0x3a || !s.startsWith(dash, q + 1) || q - p >= 0x10000) break;
+      const node = t0.add(COMPACT, line, keyCol, q - p - keyCol + 1, line);
+      const o = node * F;
+      t0.t[o + 5] = valueCol * 0x10000 + (q - v);
+      t0.t[o + 7] = packKey;
+      items.push(node);
+      spans.push(v, q);
+      p = q + 1;
+      line++;
+    }
+    if (p !== this.start) {
+      this.start = p;
+      this.line = line;
+      this.end = this.lineEnd(p);
+    }
   }
 
   /**
@@ -566,8 +610,23 @@ class Reader {
 }
 
 /** Packed items so far as the objects of an unpacked list (the list has just turned out not to be packable). */
-function unpackSpans(s: string, key: string | undefined, spans: Int32Array, count: number): unknown[] {
-  return count === 0 ? [] : new PackedList(s, key!, spans, count).items();
+function unpackSpans(s: string, key: string | undefined, spans: Spans, count: number): unknown[] {
+  return count === 0 ? [] : new PackedList(s, key!, spans.at, count).items();
+}
+
+/** Pairs of offsets, grown by doubling. */
+class Spans {
+  at = new Int32Array(128);
+  private n = 0;
+  push(from: number, to: number): void {
+    if (this.n + 2 > this.at.length) {
+      const bigger = new Int32Array(this.at.length * 2);
+      bigger.set(this.at);
+      this.at = bigger;
+    }
+    this.at[this.n++] = from;
+    this.at[this.n++] = to;
+  }
 }
 
 function locate(t: Int32Array, keys: readonly string[], items: ReadonlyMap<number, number[]>, path: readonly (string | number)[], key: boolean): FastPos {

@@ -46,45 +46,92 @@ class EntryPos implements Pos {
   }
 }
 
-/** What one list's WrittenAddresses share: one object, not a field each. */
+/**
+ * One list's address entries, a column each: what a WrittenAddress answers is read here by its
+ * index. The columns of fields nearly every entry of a long list leaves at the default (its own
+ * text, a description, the written form) are made at the first entry that needs them.
+ */
 class EntryList {
+  /** Each entry's IPv4 prefix as a number (`network * 64 + length`, src/net/canonical.ts), -1 for IPv6. */
+  readonly v4: Float64Array;
+  /** Each entry's IPv6 prefix's place in `v6Prefixes`, -1 for IPv4. */
+  readonly v6: Int32Array;
+  /** Each entry's canonical address, where it is not the packed list's text of the entry (all of them when the entries were objects). */
+  private canonical: (string | undefined)[] | undefined;
+  private descriptions: string[] | undefined;
+  private written: (string | undefined)[] | undefined;
+  /** The positions asked for, by index. */
+  private readonly positions = new Map<number, EntryPos>();
+
   constructor(
+    count: number,
     /** The list's IPv6 prefixes. */
     readonly v6Prefixes: V6Prefixes,
     /** The list as the reader packed it, whose text an entry written canonically reads as its address; null when the entries were objects. */
-    readonly texts: PackedList | null,
-    readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
-  ) {}
+    private readonly texts: PackedList | null,
+    private readonly locate: (path: readonly (string | number)[]) => { line: number; col: number; length: number },
+  ) {
+    this.v4 = new Float64Array(count);
+    this.v6 = new Int32Array(count);
+  }
+
+  /** Entry `index`: its prefix (`v4` or `v6`, the other -1), and what differs from the defaults (its text is the packed list's, no description, written canonically). */
+  set(index: number, v4: number, v6: number, canonical?: string, description?: string, written?: string): WrittenAddress {
+    this.v4[index] = v4;
+    this.v6[index] = v6;
+    if (canonical !== undefined) (this.canonical ??= [])[index] = canonical;
+    if (description) (this.descriptions ??= [])[index] = description;
+    if (written !== undefined) (this.written ??= [])[index] = written;
+    return new WrittenAddress(index, this);
+  }
+  address(index: number): string {
+    return this.canonical?.[index] ?? this.texts!.text(index);
+  }
+  description(index: number): string {
+    return this.descriptions?.[index] ?? '';
+  }
+  writtenAs(index: number): string | undefined {
+    return this.written?.[index];
+  }
+  pos(index: number): EntryPos {
+    let at = this.positions.get(index);
+    if (at === undefined) this.positions.set(index, (at = new EntryPos(index, 'address', this.locate)));
+    return at;
+  }
 }
 
 /**
  * An address entry the profile wrote. It is also the plan's rule for it (`cidr`, `source`) and
- * the redundancy check's item, so a list of 100,000 entries makes one record each, and no string
- * when the list is packed and the entry canonical (its address is then read from the text, when
- * asked); the fields every entry of its kind shares are answered by the class or the list, and its
- * position is made when asked.
+ * the redundancy check's item. A list of 100,000 entries makes one of these each, and it is only
+ * a handle: its fields are the list's columns (EntryList), and the fields every entry of its kind
+ * shares are answered by the class.
  */
 class WrittenAddress {
-  #pos: EntryPos | undefined;
   constructor(
-    /** The canonical address, or null when it is the packed list's text of this entry. */
-    private readonly canonical: string | null,
-    readonly description: string,
-    /** An IPv4 prefix as a number (`network * 64 + length`, src/net/canonical.ts), -1 for IPv6: no bigint per entry. */
-    readonly v4: number,
-    /** An IPv6 prefix's place in `v6Prefixes`, -1 for IPv4: no bigint per entry either. */
-    readonly v6: number,
-    /** The address as the profile wrote it, when that is not the canonical `address`. */
-    readonly written: string | undefined,
     private readonly index: number,
     private readonly list: EntryList,
   ) {}
   get address(): string {
-    return this.canonical ?? this.list.texts!.text(this.index);
+    return this.list.address(this.index);
+  }
+  get description(): string {
+    return this.list.description(this.index);
+  }
+  /** An IPv4 prefix as a number (`network * 64 + length`, src/net/canonical.ts), -1 for IPv6: no bigint per entry. */
+  get v4(): number {
+    return this.list.v4[this.index]!;
+  }
+  /** An IPv6 prefix's place in `v6Prefixes`, -1 for IPv4: no bigint per entry either. */
+  get v6(): number {
+    return this.list.v6[this.index]!;
   }
   /** The list's IPv6 prefixes, shared by its entries. */
   get v6Prefixes(): V6Prefixes {
     return this.list.v6Prefixes;
+  }
+  /** The address as the profile wrote it, when that is not the canonical `address`. */
+  get written(): string | undefined {
+    return this.list.writtenAs(this.index);
   }
   /** The prefix as a Prefix, made when asked (the plan and the redundancy check read `v4` and `v6`; the rule lines `v4` or the text). */
   get prefix(): Prefix {
@@ -103,7 +150,7 @@ class WrittenAddress {
     return false;
   }
   get pos(): EntryPos {
-    return (this.#pos ??= new EntryPos(this.index, 'address', this.list.locate));
+    return this.list.pos(this.index);
   }
 }
 
@@ -130,7 +177,7 @@ export function validateSplitTunnel(raw: RawProfile, list: PackedList | null, se
     const packedAddress = list?.key === 'address';
     const groups = new Array<number>(8).fill(0);
     const v6Prefixes = new V6Prefixes(count);
-    const shared = new EntryList(v6Prefixes, list, c.locate);
+    const addresses = new EntryList(count, v6Prefixes, list, c.locate);
     for (let i = 0; i < count; i++) {
       if (packedAddress) {
         // A packed `- address: ...` item: canonical text is read in place, and the entry keeps no string.
@@ -139,7 +186,7 @@ export function validateSplitTunnel(raw: RawProfile, list: PackedList | null, se
         const packed = canonicalV4CidrValue(list.source, from, to);
         const v6Length = packed < 0 ? canonicalV6CidrGroups(list.source, groups, from, to) : -1;
         if (packed >= 0 || v6Length >= 0) {
-          entries.push(new WrittenAddress(null, '', packed, v6Length >= 0 ? v6Prefixes.addGroups(groups, v6Length) : -1, undefined, i, shared));
+          entries.push(addresses.set(i, packed, v6Length >= 0 ? v6Prefixes.addGroups(groups, v6Length) : -1));
           continue;
         }
       }
@@ -169,8 +216,7 @@ export function validateSplitTunnel(raw: RawProfile, list: PackedList | null, se
           if (p.family === 4) packed = Number(p.network) * 64 + p.length;
           else v6 = v6Prefixes.add(p);
         }
-        const entry = new WrittenAddress(canonical, description, packed, v6, canonical === e.address ? undefined : e.address, i, shared);
-        entries.push(entry);
+        entries.push(addresses.set(i, packed, v6, canonical, description, canonical === e.address ? undefined : e.address));
       } else {
         const here = at(['split_tunnel', 'entries', i, 'host']);
         const asAddress = addressLike(dropTrailingDot(e.host!));

@@ -119,7 +119,9 @@ describe('fast YAML reader', () => {
 
   it('packs a list of one-key string items, and makes objects of it from the first item that is not one', () => {
     type Item = { kind: 'one'; key: string; text: string } | { kind: 'two'; text: string } | { kind: 'scalar'; text: string } | { kind: 'nested' };
+    // Address-like values and near misses of the tight loop's form (a colon last, no colon or slash, a trailing space, a letter past f).
     const VALUES = ['10.0.0.0/8', '2001:db8::/32', 'example.com', '"dq"', "'sq'", "'it''s'", '"a:b"', '1', 'true', 'null', '~', '10.0.0.1 # c', '"x" # c', 'é'];
+    VALUES.push('2001:DB8::/32', '2001:db8:', '1:', 'a:b', 'A/1', '10.0.0.0/8 ', '1.2', '12', 'ab', '1g/8', '::/0', '1::', '0x1f/2');
     const item: fc.Arbitrary<Item> = fc.oneof(
       { weight: 6, arbitrary: fc.record({ kind: fc.constant('one' as const), key: fc.constantFrom('address', 'address', 'host'), text: fc.constantFrom(...VALUES) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('two' as const), text: fc.constantFrom(...VALUES) }) },
@@ -133,7 +135,11 @@ describe('fast YAML reader', () => {
     fc.assert(
       fc.property(fc.array(item, { minLength: 1, maxLength: 8 }), fc.boolean(), (items, blank) => {
         const text = `split_tunnel:\n  entries:\n${items.map((i) => lines(i).join('\n')).join(blank ? '\n\n  # between\n' : '\n')}\nname: after\n`;
-        expect(agree(text)).toBe('fast');
+        if (agree(text) === 'refused') {
+          // Only these values make the reader leave the text to the parser (a colon first or last, a float).
+          expect(items.some((i) => i.kind !== 'nested' && (i.text.startsWith(':') || i.text.endsWith(':') || i.text === '1.2'))).toBe(true);
+          return;
+        }
         const fast = readFastYaml(text)!;
         const list = (fast.packed.split_tunnel as Record<string, unknown>).entries;
         // Packed exactly when every item is `- key: text` with one key and a string whose text is its span.

@@ -13,7 +13,7 @@
  *
  * Instances are immutable.
  */
-import { canonicalV4CidrValue, v4Length, v4Network } from './canonical.js';
+import { canonicalV4CidrValue, POW2, v4Length, v4Network } from './canonical.js';
 import { formatPrefix, formatV4Number, orderV6Words, parsePrefix, putV6Words, v6WordsValue, type Address, type Family, type Prefix } from './ip.js';
 import { asciiBytes, put, writeLength, writeV4, writeV6Words } from './prefix-bytes.js';
 
@@ -218,7 +218,7 @@ export class PrefixSet {
     for (let i = 0; i < n; i++) {
       const v = sorted[i]!;
       const start = v4Network(v);
-      const stop = start + 2 ** (32 - v4Length(v));
+      const stop = start + POW2[32 - v4Length(v)]!;
       if (start <= end) {
         if (stop > end) end = stop;
         continue;
@@ -583,7 +583,7 @@ export class PrefixSet {
       while (lo < end) {
         const size = blockSizeV4(lo, end);
         visit(lo, 32 - size);
-        lo += 2 ** size;
+        lo += POW2[size]!;
       }
     }
   }
@@ -663,7 +663,7 @@ export class PrefixSet {
         let size: number;
         if (v4) {
           size = blockSizeV4(lo4, end4);
-          last = lo4 + 2 ** size === end4;
+          last = lo4 + POW2[size]! === end4;
         } else {
           size = blockSizeV6(lo6, this.his, i);
           last = (size & LAST) !== 0;
@@ -679,7 +679,7 @@ export class PrefixSet {
         at = v4 ? writeV4(out, at, lo4) : writeV6Words(out, at, lo6);
         at = writeLength(out, at, (v4 ? 32 : 128) - size);
         at = put(out, at, t);
-        if (v4) lo4 += 2 ** size;
+        if (v4) lo4 += POW2[size]!;
         else if (!last) addPowerOfTwo(lo6, size);
       }
     }
@@ -772,7 +772,7 @@ function blockSizeV6(lo: Words, his: Words, i: number): number {
 /** a (four words at 0) += 2^bit, bit < 128 (the caller never carries past the top). */
 function addPowerOfTwo(a: Words, bit: number): void {
   let x = 3 - (bit >> 5);
-  let v = a[x]! + 2 ** (bit & 31);
+  let v = a[x]! + POW2[bit & 31]!;
   a[x] = v;
   while (v > ONES && --x >= 0) {
     v = a[x]! + 1;
@@ -798,7 +798,7 @@ export function coverCount(lo: bigint, hi: bigint): number {
 export function coverCountV4(lo: number, hi: number): number {
   if (lo === hi) return 1;
   const k = 31 - Math.clz32((lo ^ hi) >>> 0);
-  const half = 2 ** k;
+  const half = POW2[k]!;
   const m = hi - (hi % half);
   const left = m - lo;
   const right = hi + 1 - m;

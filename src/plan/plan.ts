@@ -16,7 +16,7 @@
 import { MASQUE_AUTHORITY } from '../contract/masque.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains, putV6Words, sharedV6Prefixes, V6Prefixes, type Address, type Prefix } from '../net/ip.js';
-import { v4Length, v4Network } from '../net/canonical.js';
+import { POW2, v4Length, v4Network } from '../net/canonical.js';
 import { DualSet, PrefixSet } from '../net/prefix-set.js';
 import { parseHostPattern } from '../net/names.js';
 import { DNS_PROXY_SELF_NAMES, DNS_PROXY_V4, DNS_PROXY_V6, LOCAL_PROXY } from '../profile/defaults.js';
@@ -161,7 +161,7 @@ function ruleIndex(rules: readonly AddressRule[]): RuleIndex {
       }
       lengths[i] = v4Length(packed);
       v4[2 * i] = v4Network(packed);
-      v4[2 * i + 1] = v4Network(packed) + 2 ** (32 - lengths[i]!);
+      v4[2 * i + 1] = v4Network(packed) + POW2[32 - lengths[i]!]!;
     }
     index = { lengths, v4, v6, at6, always };
     RULE_INDEX.set(rules, index);

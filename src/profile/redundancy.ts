@@ -6,7 +6,7 @@
  * broader one, whichever comes first in the profile.
  */
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { v4Length, v4Network } from '../net/canonical.js';
+import { POW2, v4Length, v4Network } from '../net/canonical.js';
 import { orderV6Words, putV6Words, sameV6Bits, sharedV6Prefixes, type Prefix, type V6Prefixes } from '../net/ip.js';
 import type { HostPattern } from '../net/names.js';
 import type { Pos } from './types.js';
@@ -141,7 +141,7 @@ function sortedPrefixes(
   // The item at place t reaches the network of the one at place k (it ends past it).
   let v4Covers = (t: number, k: number): boolean => {
     const a = packed[v4[t]!]!;
-    return v4Network(a) + 2 ** (32 - v4Length(a)) > v4Network(packed[v4[k]!]!);
+    return v4Network(a) + POW2[32 - v4Length(a)]! > v4Network(packed[v4[k]!]!);
   };
   if (n4 > 0 && n < 2 ** 26 && LITTLE_ENDIAN) {
     // Each key is (network << 32) | (length << 26) | index, written as two 32-bit halves
@@ -159,7 +159,7 @@ function sortedPrefixes(
     keys.sort();
     for (let j = 0; j < n4; j++) v4[j] = halves[2 * j]! & 0x3ffffff;
     // The keys hold each place's network and length in order: read there, not through `packed`.
-    v4Covers = (t, k) => halves[2 * t + 1]! + 2 ** (32 - (halves[2 * t]! >>> 26)) > halves[2 * k + 1]!;
+    v4Covers = (t, k) => halves[2 * t + 1]! + POW2[32 - (halves[2 * t]! >>> 26)]! > halves[2 * k + 1]!;
   } else if (n4 > 0) {
     // `packed` orders by network, then length.
     const idx: number[] = [];

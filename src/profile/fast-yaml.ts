@@ -397,7 +397,7 @@ class Reader {
       let node = -1;
       if (k >= this.end || s.charCodeAt(k) === 0x23) {
         if (k === dash + 1 && k < this.end) giveUp();
-        out ??= unpackSpans(s, nodes.keys[packKey]!, spans, items.length);
+        out ??= unpackSpans(s, nodes.keys[packKey], spans, items.length);
         node = this.nested(ind, k - this.start, false);
       } else if (s.charCodeAt(k) === 0x2d && (k + 1 === this.end || s.charCodeAt(k + 1) === 0x20)) giveUp();
       else {
@@ -407,7 +407,7 @@ class Reader {
           if (node >= 0) {
             packKey = this.key;
             spans.push(this.spanStart, this.spanEnd);
-          } else out = unpackSpans(s, nodes.keys[packKey]!, spans, items.length);
+          } else out = unpackSpans(s, nodes.keys[packKey], spans, items.length);
         }
         if (node >= 0) {
           // Packed: nothing to add to `out`.
@@ -417,7 +417,7 @@ class Reader {
           this.value = value;
           nodes.compact(node);
         } else {
-          out ??= unpackSpans(s, nodes.keys[packKey]!, spans, items.length);
+          out ??= unpackSpans(s, nodes.keys[packKey], spans, items.length);
           node = this.scalar(k);
           this.nextLine();
         }
@@ -433,14 +433,14 @@ class Reader {
     }
     for (let i = 1; i < items.length; i++) nodes.t[items[i - 1]! * F + 6] = items[i]!;
     if (items.length > 0) nodes.t[self * F + 5] = items[0]!;
-    this.value = out ?? new PackedList(s, nodes.keys[packKey]!, spans.at, items.length);
+    this.value = out ?? new PackedList(s, nodes.keys[packKey]!, spans.pairs, items.length);
     return self;
   }
 
   /**
    * The plainest items of a packed list, in one tight loop: lines `- key: value` written exactly so
    * (the dash at column `ind`, one space after it and after the colon, `key` the list's), each value
-   * an address-like plain scalar (hex digits, `.`, `:`, `/`: a colon or slash in it, a digit or letter
+   * an address-like plain scalar (hex digits, `.`, `:`, `/`: a colon or slash in it, a hex digit
    * first, no colon last) that ends its line, each line followed by another such dash. Each is what
    * seq and packedItem would read from it (a string, one COMPACT node), without their checks: none of
    * them can fail on such a line. Stops at the first line that is not one, the reader at its start:
@@ -543,8 +543,7 @@ class Reader {
     if (c === 0x22 /* " */) {
       const close = s.indexOf('"', k + 1);
       if (close < 0 || close >= end) giveUp();
-      const escape = s.indexOf('\\', k + 1);
-      if ((escape >= 0 && escape < close) || !TAIL.test(s.slice(close + 1, end))) giveUp();
+      if (holds(s, '\\', k + 1, close) || !TAIL.test(s.slice(close + 1, end))) giveUp();
       return span ? this.spanNode(k + 1, close, col, close + 1 - k) : this.scalarNode(s.slice(k + 1, close), col, close + 1 - k);
     }
     if (c === 0x27 /* ' */) {
@@ -556,8 +555,7 @@ class Reader {
         else break;
       }
       if (!TAIL.test(s.slice(j + 1, end))) giveUp();
-      const doubled = s.indexOf("''", k + 1);
-      if (span && (doubled < 0 || doubled >= j)) return this.spanNode(k + 1, j, col, j + 1 - k);
+      if (span && !holds(s, "''", k + 1, j)) return this.spanNode(k + 1, j, col, j + 1 - k);
       return this.scalarNode(s.slice(k + 1, j).replace(/''/g, "'"), col, j + 1 - k);
     }
     if (INDICATOR.test(s[k]!)) giveUp();
@@ -609,23 +607,33 @@ class Reader {
   }
 }
 
+/**
+ * Does s[from, to) hold `what`? Searched there only: indexOf would search the rest of the text
+ * when it is not there, once per scalar of a long list.
+ */
+function holds(s: string, what: string, from: number, to: number): boolean {
+  const c = what.charCodeAt(0);
+  for (let i = from; i + what.length <= to; i++) if (s.charCodeAt(i) === c && s.startsWith(what, i)) return true;
+  return false;
+}
+
 /** Packed items so far as the objects of an unpacked list (the list has just turned out not to be packable). */
 function unpackSpans(s: string, key: string | undefined, spans: Spans, count: number): unknown[] {
-  return count === 0 ? [] : new PackedList(s, key!, spans.at, count).items();
+  return count === 0 ? [] : new PackedList(s, key ?? '', spans.pairs, count).items();
 }
 
 /** Pairs of offsets, grown by doubling. */
 class Spans {
-  at = new Int32Array(128);
+  pairs = new Int32Array(128);
   private n = 0;
   push(from: number, to: number): void {
-    if (this.n + 2 > this.at.length) {
-      const bigger = new Int32Array(this.at.length * 2);
-      bigger.set(this.at);
-      this.at = bigger;
+    if (this.n + 2 > this.pairs.length) {
+      const bigger = new Int32Array(this.pairs.length * 2);
+      bigger.set(this.pairs);
+      this.pairs = bigger;
     }
-    this.at[this.n++] = from;
-    this.at[this.n++] = to;
+    this.pairs[this.n++] = from;
+    this.pairs[this.n++] = to;
   }
 }
 

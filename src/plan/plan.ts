@@ -246,7 +246,7 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     listed4[n4++] = packed;
     isV4[i] = 1;
   }
-  const v6 = sharedV6Prefixes(rules, (i) => isV4[i] === 0) ?? entriesV6(rules as Extract<SplitEntry, { kind: 'address' }>[]);
+  const v6 = n4 === rules.length ? new V6Prefixes(0) : (sharedV6Prefixes(rules, (i) => isV4[i] === 0) ?? entriesV6(rules as Extract<SplitEntry, { kind: 'address' }>[]));
   const listedSet: DualSet = { v4: PrefixSet.fromV4Values(listed4.subarray(0, n4)), v6: PrefixSet.fromV6Words(v6.words.subarray(0, 4 * v6.count), v6.lengths.subarray(0, v6.count)) };
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {

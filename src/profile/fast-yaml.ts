@@ -10,11 +10,12 @@
  * It reads the source in place (offsets, no string per line) and keeps positions
  * in a table of numbers, not an object per node: a 100,000-entry profile reads in
  * a fraction of the time and memory the full parser takes, and leaves the garbage
- * collector little to trace. A list of one-key items with string values (`- address:
- * 10.0.0.0/8`, the form of every long list) is kept as a PackedList: the key and each
- * value's place in the text, no object or string per item. `value` makes such lists
- * the objects the full parser's value holds, on first read; a caller that reads one
- * long list as text asks for `packed` (load.ts, LoadedDocument.valueWith).
+ * collector little to trace. A list whose items are maps of single-line string values
+ * (`- address: 10.0.0.0/8`, perhaps with `description: ...` below: the form of every
+ * long list) is kept as a PackedList: each value's place in the text, no object or
+ * string per item. `value` makes such lists the objects the full parser's value holds,
+ * on first read; a caller that reads one long list as text asks for `packed` (load.ts,
+ * LoadedDocument.valueWith).
  *
  * Anything outside that subset (flow collections, block scalars, multi-line or
  * escaped scalars, anchors, tags, tabs, CR, directives, documents, duplicate
@@ -33,7 +34,7 @@ export interface FastPos {
 export interface FastDocument {
   /** The value the full parser's toJS() makes: every packed list as its objects (made on first read, then kept). */
   readonly value: Record<string, unknown>;
-  /** The value as read: each list of one-key string items a PackedList. */
+  /** The value as read: each list of maps of string values a PackedList. */
   readonly packed: Record<string, unknown>;
   /**
    * The position of `path` (or of its nearest existing ancestor), or with `key` of the key
@@ -43,43 +44,84 @@ export interface FastDocument {
 }
 
 /**
- * A block sequence whose every item is a one-key map with a string value on the dash's line,
- * the same key each time (`- address: 10.0.0.0/8`): the key, and each value's text as its place
- * in the source. Only a value whose text is a span of the source is packed (a plain or quoted
- * scalar without escapes or doubled quotes).
+ * A block sequence whose every item is a map of single-line string values, its first on the
+ * dash's line (`- address: 10.0.0.0/8`, perhaps with `description: ...` below): each value as
+ * its place in the source, no object or string per item. Only a value whose text is a span of the
+ * source is packed (a plain or quoted scalar without escapes or doubled quotes), and a list has
+ * at most MAX_PACKED_KEYS keys.
  */
 export class PackedList {
+  /** Where item i's other values start in `more` (in fours), made when first asked; null when no item has one. */
+  private moreFrom: Int32Array | null | undefined;
+
   constructor(
     readonly source: string,
-    /** The items' one key. */
-    readonly key: string,
-    /** Item i's value is source[spans[2i], spans[2i + 1]). */
+    /** Every key an item has, in the order first met. */
+    readonly keys: readonly string[],
+    /** Item i's first key (the one on its dash's line), as its index in `keys`. */
+    private readonly firsts: Uint8Array,
+    /** Item i's first value is source[spans[2i], spans[2i + 1]). */
     private readonly spans: Int32Array,
+    /** The items' other values, in the order written: item, key index, start, end. */
+    private readonly more: Int32Array,
+    private readonly moreCount: number,
     readonly length: number,
   ) {}
-  /** Where item i's value starts in the source. */
+  /** Item i's first key. */
+  firstKey(i: number): string {
+    return this.keys[this.firsts[i]!]!;
+  }
+  /** Where item i's first value starts in the source. */
   start(i: number): number {
     return this.spans[2 * i]!;
   }
-  /** Where item i's value ends in the source (exclusive). */
+  /** Where item i's first value ends in the source (exclusive). */
   end(i: number): number {
     return this.spans[2 * i + 1]!;
   }
-  /** Item i's value. */
-  text(i: number): string {
-    return this.source.slice(this.spans[2 * i]!, this.spans[2 * i + 1]!);
+  /** Does item i have a key other than its first? */
+  hasMore(i: number): boolean {
+    const from = this.index();
+    return from !== null && from[i + 1]! > from[i]!;
   }
-  /** The items as the full parser's value holds them: an object with the one key each. */
+  /** Item i's value of `key`, or undefined when it has none. */
+  text(i: number, key: string = this.firstKey(i)): string | undefined {
+    if (key === this.firstKey(i)) return this.source.slice(this.spans[2 * i]!, this.spans[2 * i + 1]!);
+    const from = this.index();
+    if (from === null) return undefined;
+    for (let j = from[i]!; j < from[i + 1]!; j++) if (this.keys[this.more[4 * j + 1]!] === key) return this.source.slice(this.more[4 * j + 2]!, this.more[4 * j + 3]!);
+    return undefined;
+  }
+  /** Item i as the full parser's value holds it: an object with its keys in the order written. */
+  item(i: number): Record<string, string> {
+    const item: Record<string, string> = {};
+    item[this.firstKey(i)] = this.source.slice(this.spans[2 * i]!, this.spans[2 * i + 1]!);
+    const from = this.index();
+    if (from !== null) for (let j = from[i]!; j < from[i + 1]!; j++) item[this.keys[this.more[4 * j + 1]!]!] = this.source.slice(this.more[4 * j + 2]!, this.more[4 * j + 3]!);
+    return item;
+  }
+  /** The items as the full parser's value holds them. */
   items(): Record<string, string>[] {
     const out: Record<string, string>[] = [];
-    for (let i = 0; i < this.length; i++) {
-      const item: Record<string, string> = {};
-      item[this.key] = this.text(i);
-      out.push(item);
-    }
+    for (let i = 0; i < this.length; i++) out.push(this.item(i));
     return out;
   }
+  private index(): Int32Array | null {
+    if (this.moreFrom === undefined) {
+      if (this.moreCount === 0) this.moreFrom = null;
+      else {
+        const from = new Int32Array(this.length + 1);
+        for (let j = 0; j < this.moreCount; j++) from[this.more[4 * j]! + 1] = from[this.more[4 * j]! + 1]! + 1;
+        for (let i = 0; i < this.length; i++) from[i + 1] = from[i + 1]! + from[i]!;
+        this.moreFrom = from;
+      }
+    }
+    return this.moreFrom;
+  }
 }
+
+/** The most keys a packed list's items have between them (the split tunnel's: address, host, description). */
+const MAX_PACKED_KEYS = 4;
 
 /**
  * `value` (the fast reader's `packed`, or part of it) with every PackedList made into its items,
@@ -216,6 +258,8 @@ class Reader {
   private value: unknown = null;
   /** The key keyAt last found, as an index into nodes.keys. */
   private key = -1;
+  /** packedItem's scratch: the values of the item it reads. */
+  private readonly itemValues: number[] = [];
   /** Where the string scalar() last read with `span` stands in the text, when its value is SPAN. */
   private spanStart = 0;
   private spanEnd = 0;
@@ -376,9 +420,9 @@ class Reader {
 
   /**
    * A block sequence whose dashes stand at column `ind`, the first on the current line; its value
-   * (an array, or a PackedList) is left in `value`. Items are packed while each is `- key: text`
-   * with the list's one key and a string on its line (packedItem): a span each, no object. The
-   * first item that is not makes the packed ones objects, and the rest is read as any list.
+   * (an array, or a PackedList) is left in `value`. Items are packed while each is a map of string
+   * values on their own lines, its first on the dash's (packedItem): spans, no object. The first
+   * item that is not makes the packed ones objects, and the rest is read as any list.
    */
   private seq(ind: number, keyLine: number): number {
     const nodes = this.nodes;
@@ -387,27 +431,24 @@ class Reader {
     nodes.items.set(self, items);
     const s = this.s;
     let out: unknown[] | null = null;
-    let packKey = -1;
-    const spans = new Spans();
+    const packing = new Packing();
     for (;;) {
-      if (out === null && packKey >= 0) this.packedRun(ind, packKey, items, spans);
+      // After an item of one value, the next may be the plainest form too (not after one of more: a list of those has none).
+      if (out === null && packing.count > 0 && !packing.lastHasMore) this.packedRun(ind, packing, items);
       const dash = this.start + ind;
       let k = dash + 1;
       while (k < this.end && s.charCodeAt(k) === 0x20) k++;
       let node = -1;
       if (k >= this.end || s.charCodeAt(k) === 0x23) {
         if (k === dash + 1 && k < this.end) giveUp();
-        out ??= unpackSpans(s, nodes.keys[packKey], spans, items.length);
+        out ??= packing.unpack(s, nodes.keys);
         node = this.nested(ind, k - this.start, false);
       } else if (s.charCodeAt(k) === 0x2d && (k + 1 === this.end || s.charCodeAt(k + 1) === 0x20)) giveUp();
       else {
         const after = this.keyAt(k);
         if (after >= 0 && out === null) {
-          node = this.packedItem(ind, k, after, packKey);
-          if (node >= 0) {
-            packKey = this.key;
-            spans.push(this.spanStart, this.spanEnd);
-          } else out = unpackSpans(s, nodes.keys[packKey], spans, items.length);
+          node = this.packedItem(ind, k, after, packing);
+          if (node < 0) out = packing.unpack(s, nodes.keys);
         }
         if (node >= 0) {
           // Packed: nothing to add to `out`.
@@ -417,7 +458,7 @@ class Reader {
           this.value = value;
           nodes.compact(node);
         } else {
-          out ??= unpackSpans(s, nodes.keys[packKey], spans, items.length);
+          out ??= packing.unpack(s, nodes.keys);
           node = this.scalar(k);
           this.nextLine();
         }
@@ -433,28 +474,28 @@ class Reader {
     }
     for (let i = 1; i < items.length; i++) nodes.t[items[i - 1]! * F + 6] = items[i]!;
     if (items.length > 0) nodes.t[self * F + 5] = items[0]!;
-    this.value = out ?? new PackedList(s, nodes.keys[packKey]!, spans.pairs, items.length);
+    this.value = out ?? packing.list(s, nodes.keys);
     return self;
   }
 
   /**
    * The plainest items of a packed list, in one tight loop: lines `- key: value` written exactly so
-   * (the dash at column `ind`, one space after it and after the colon, `key` the list's), each value
-   * an address-like plain scalar (hex digits, `.`, `:`, `/`: a colon or slash in it, a hex digit
-   * first, no colon last) that ends its line, each line followed by another such dash. Each is what
-   * seq and packedItem would read from it (a string, one COMPACT node), without their checks: none of
-   * them can fail on such a line. Stops at the first line that is not one, the reader at its start:
-   * a dash at `ind`, which seq reads.
+   * (the dash at column `ind`, one space after it and after the colon, `key` the list's first), each
+   * value an address-like plain scalar (hex digits, `.`, `:`, `/`: a colon or slash in it, a hex
+   * digit first, no colon last) that ends its line, each line followed by another such dash. Each is
+   * what seq and packedItem would read from it (a string, one COMPACT node), without their checks:
+   * none of them can fail on such a line. Stops at the first line that is not one, the reader at its
+   * start: a dash at `ind`, which seq reads.
    */
-  private packedRun(ind: number, packKey: number, items: number[], spans: Spans): void {
+  private packedRun(ind: number, packing: Packing, items: number[]): void {
     const s = this.s;
     const n = s.length;
-    const key = this.nodes.keys[packKey]!;
-    const head = `${' '.repeat(ind)}- ${key}: `;
-    const dash = `${' '.repeat(ind)}- `;
+    const keyId = packing.keyIds[0]!;
+    const dash = (packing.runDash ??= `${' '.repeat(ind)}- `);
+    const head = (packing.runHead ??= `${dash}${this.nodes.keys[keyId]!}: `);
     const keyCol = ind + 3;
     const valueCol = head.length + 1;
-    const t0 = this.nodes;
+    const nodes = this.nodes;
     let p = this.start;
     let line = this.line;
     while (s.startsWith(head, p)) {
@@ -470,12 +511,12 @@ class Reader {
       }
       // The value ends its line, and the next line is the next item's dash (so this item has one key).
       if (!stringOnly || q >= n || s.charCodeAt(q) !== 0x0a || s.charCodeAt(q - 1) === 0x3a || !s.startsWith(dash, q + 1) || q - p >= 0x10000) break;
-      const node = t0.add(COMPACT, line, keyCol, q - p - keyCol + 1, line);
+      const node = nodes.add(COMPACT, line, keyCol, q - p - keyCol + 1, line);
       const o = node * F;
-      t0.t[o + 5] = valueCol * 0x10000 + (q - v);
-      t0.t[o + 7] = packKey;
+      nodes.t[o + 5] = valueCol * 0x10000 + (q - v);
+      nodes.t[o + 7] = keyId;
       items.push(node);
-      spans.push(v, q);
+      packing.add(0, v, q);
       p = q + 1;
       line++;
     }
@@ -487,46 +528,62 @@ class Reader {
   }
 
   /**
-   * The item `- key: text` whose key stands at offset k (keyAt read it; `after` is past its colon)
-   * as one COMPACT node and no object, when its key is `packKey` (any, for -1), its value a string
-   * on this line whose text is a span of the source (left in spanStart/spanEnd), and the map has
-   * no second key. Otherwise -1, with the reader and the node table as they were: the caller reads
-   * the item as any other (and gives up where that gives up).
+   * The item whose first key stands at offset k (keyAt read it; `after` is past its colon), read as
+   * map() would read it (one MAP node and a SCALAR node a value, or one COMPACT node for one value)
+   * but with no object, its values recorded in `packing`: when each value is a string on its key's
+   * line whose text is a span of the source, each key stands at the first's column, and the list
+   * has room for its keys. Otherwise -1, with the reader, the node table and `packing` as they
+   * were: the caller reads the item as any other (and gives up where that gives up).
    */
-  private packedItem(ind: number, k: number, after: number, packKey: number): number {
-    const keyId = this.key;
-    const key = this.nodes.keys[keyId]!;
-    if ((packKey >= 0 && keyId !== packKey) || key === '__proto__' || NULL.test(key)) return -1;
-    const s = this.s;
-    let v = after;
-    while (v < this.end && s.charCodeAt(v) === 0x20) v++;
-    if (v >= this.end || s.charCodeAt(v) === 0x23) return -1;
-    const { start, end, line } = this;
-    const n = this.nodes.n;
-    const node = this.scalar(v, true);
-    const t = this.nodes.t;
-    const o = node * F;
-    const valueCol = t[o + 2]!;
-    const valueLength = t[o + 3]!;
-    if (this.value === SPAN && valueCol < 0x10000 && valueLength < 0x10000) {
+  private packedItem(ind: number, k: number, after: number, packing: Packing): number {
+    const nodes = this.nodes;
+    const { start, end, line, key: firstKey } = this;
+    const n = nodes.n;
+    const keyCol = k - start;
+    const self = nodes.add(MAP, line, keyCol + 1, end - k, line);
+    // The item's values: key index, start, end (three numbers each).
+    const values = this.itemValues;
+    values.length = 0;
+    let last = -1;
+    for (let at = after; ;) {
+      const keyId = this.key;
+      const key = nodes.keys[keyId]!;
+      const index = packing.keyIndex(keyId);
+      if (index < 0 || key === '__proto__' || NULL.test(key)) break;
+      let duplicate = false;
+      for (let j = 0; j < values.length; j += 3) if (values[j] === index) duplicate = true;
+      if (duplicate) break;
+      const s = this.s;
+      let v = at;
+      while (v < this.end && s.charCodeAt(v) === 0x20) v++;
+      if (v >= this.end || s.charCodeAt(v) === 0x23) break;
+      const node = this.scalar(v, true);
+      if (this.value !== SPAN) break;
+      nodes.t[node * F + 7] = keyId;
+      if (last < 0) nodes.t[self * F + 5] = node;
+      else nodes.t[last * F + 6] = node;
+      last = node;
+      values.push(index, this.spanStart, this.spanEnd);
       this.nextLine();
       this.skipBlank();
       if (this.atEnd() || this.indent() <= ind) {
-        // The node scalar() added becomes the item's: a map's fields, as compact() would leave them.
-        t[o] = COMPACT;
-        t[o + 2] = k - start + 1;
-        t[o + 3] = end - k;
-        t[o + 4] = line;
-        t[o + 5] = valueCol * 0x10000 + valueLength;
-        t[o + 6] = -1;
-        t[o + 7] = keyId;
-        return node;
+        // The item ends here: what map() and compact() leave, and its values recorded.
+        nodes.compact(self);
+        packing.add(values[0]!, values[1]!, values[2]!);
+        for (let j = 3; j < values.length; j += 3) packing.addMore(values[j]!, values[j + 1]!, values[j + 2]!);
+        return self;
       }
+      // Another key of this item at the first's column, or nothing this reading takes.
+      if (this.indent() !== keyCol) break;
+      at = this.keyAt(this.start + keyCol);
+      if (at < 0) break;
     }
+    // Not taken (the caller then makes the list objects: a key this item added to it is never read).
     this.start = start;
     this.end = end;
     this.line = line;
-    this.nodes.n = n;
+    this.key = firstKey;
+    nodes.n = n;
     return -1;
   }
 
@@ -560,26 +617,31 @@ class Reader {
     }
     if (INDICATOR.test(s[k]!)) giveUp();
     // One scan, on this line only (indexOf would search the rest of the text): where a comment starts
-    // (a space and a hash), whether a colon is followed by a space (a mapping), and whether a colon or
-    // a slash rules out every core form but a string (an address: no pattern to try).
+    // (a space and a hash), whether a colon is followed by a space (a mapping), and whether a colon, a
+    // slash or a space inside the text rules out every core form but a string (an address, a
+    // description: no pattern to try).
     let stop = k;
     let colonSpace = false;
     let onlyString = false;
+    let space = -1; // the first space
     for (; stop < end; stop++) {
       const c = s.charCodeAt(stop);
-      if (c === 0x20 && s.charCodeAt(stop + 1) === 0x23) break;
-      if (c === 0x3a) {
+      if (c === 0x20) {
+        if (s.charCodeAt(stop + 1) === 0x23) break;
+        if (space < 0) space = stop;
+      } else if (c === 0x3a) {
         onlyString = true;
         if (s.charCodeAt(stop + 1) === 0x20) colonSpace = true;
       } else if (c === 0x2f) onlyString = true;
     }
     while (stop > k && s.charCodeAt(stop - 1) === 0x20) stop--;
     if (colonSpace || s.charCodeAt(stop - 1) === 0x3a) giveUp();
+    if (space >= 0 && space < stop) onlyString = true; // a space with text after it: no int, float, null or bool has one
     if (span && onlyString) return this.spanNode(k, stop, col, stop - k);
     const text = s.slice(k, stop);
     let value: unknown = text;
     const first = text.charCodeAt(0);
-    // No int, float, null or bool has a colon or a slash: only other text is tried against them.
+    // No int, float, null or bool has a colon, a slash or an inner space: only other text is tried against them.
     if (!onlyString) {
       if (first >= 0x30 && first <= 0x39) {
         // Digits first: a decimal int, or a string such as an address ("10.0.0.0").
@@ -617,24 +679,74 @@ function holds(s: string, what: string, from: number, to: number): boolean {
   return false;
 }
 
-/** Packed items so far as the objects of an unpacked list (the list has just turned out not to be packable). */
-function unpackSpans(s: string, key: string | undefined, spans: Spans, count: number): unknown[] {
-  return count === 0 ? [] : new PackedList(s, key ?? '', spans.pairs, count).items();
+/** A packed list as it is read: its keys, and each item's values, grown by doubling. */
+class Packing {
+  /** The list's keys, as indexes in the reader's keys, in the order met. */
+  readonly keyIds: number[] = [];
+  count = 0;
+  /** Whether the last item has more than one value. */
+  lastHasMore = false;
+  /** packedRun's line starts: `- ` at the list's column, and with the list's first key. */
+  runDash: string | undefined;
+  runHead: string | undefined;
+  private firsts = new Uint8Array(128);
+  private spans = new Int32Array(256);
+  private more = new Int32Array(0);
+  private moreCount = 0;
+
+  /** The list's index of key `keyId`, added when new; -1 when the list has all the keys it may have. */
+  keyIndex(keyId: number): number {
+    const at = this.keyIds.indexOf(keyId);
+    if (at >= 0 || this.keyIds.length === MAX_PACKED_KEYS) return at;
+    this.keyIds.push(keyId);
+    return this.keyIds.length - 1;
+  }
+
+  /** A new item, its first value (key index `key`) at source[from, to). */
+  add(key: number, from: number, to: number): void {
+    if (this.count === this.firsts.length) {
+      this.firsts = grown(this.firsts, new Uint8Array(2 * this.firsts.length));
+      this.spans = grown(this.spans, new Int32Array(2 * this.spans.length));
+    }
+    this.firsts[this.count] = key;
+    this.spans[2 * this.count] = from;
+    this.spans[2 * this.count + 1] = to;
+    this.count++;
+    this.lastHasMore = false;
+  }
+
+  /** Another value of the last item. */
+  addMore(key: number, from: number, to: number): void {
+    if (4 * this.moreCount + 4 > this.more.length) this.more = grown(this.more, new Int32Array(Math.max(64, 2 * this.more.length)));
+    this.lastHasMore = true;
+    const at = 4 * this.moreCount++;
+    this.more[at] = this.count - 1;
+    this.more[at + 1] = key;
+    this.more[at + 2] = from;
+    this.more[at + 3] = to;
+  }
+
+  list(source: string, keys: readonly string[]): PackedList {
+    return new PackedList(
+      source,
+      this.keyIds.map((k) => keys[k]!),
+      this.firsts,
+      this.spans,
+      this.more,
+      this.moreCount,
+      this.count,
+    );
+  }
+
+  /** The items so far as objects: the list has just turned out not to be packable. */
+  unpack(source: string, keys: readonly string[]): unknown[] {
+    return this.count === 0 ? [] : this.list(source, keys).items();
+  }
 }
 
-/** Pairs of offsets, grown by doubling. */
-class Spans {
-  pairs = new Int32Array(128);
-  private n = 0;
-  push(from: number, to: number): void {
-    if (this.n + 2 > this.pairs.length) {
-      const bigger = new Int32Array(this.pairs.length * 2);
-      bigger.set(this.pairs);
-      this.pairs = bigger;
-    }
-    this.pairs[this.n++] = from;
-    this.pairs[this.n++] = to;
-  }
+function grown<T extends Uint8Array | Int32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }
 
 function locate(t: Int32Array, keys: readonly string[], items: ReadonlyMap<number, number[]>, path: readonly (string | number)[], key: boolean): FastPos {

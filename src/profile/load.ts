@@ -25,8 +25,8 @@ export interface LoadedDocument {
   /** The value at `path` (undefined where the path leads nowhere): reading one section does not make the whole value. */
   valueAt(path: readonly (string | number)[]): unknown;
   /**
-   * The value, but with the list at `path` left as the fast reader packed it, when it did and the
-   * items' one key is among `keys`: `list` is then that list (src/profile/fast-yaml.ts PackedList),
+   * The value, but with the list at `path` left as the fast reader packed it, when it did and every
+   * key its items have is among `keys`: `list` is then that list (src/profile/fast-yaml.ts PackedList),
    * and the value holds an empty array in its place. Otherwise the whole value, and null. A reader
    * of one long list (the split tunnel entries) reads it so: no object or string per item.
    */
@@ -79,7 +79,7 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
       valueAt: (path) => unpacked(walk(fast.packed, path)),
       valueWith(path, keys) {
         const list = walk(fast.packed, path);
-        if (!(list instanceof PackedList) || !keys.includes(list.key)) return { value: fast.value, list: null };
+        if (!(list instanceof PackedList) || !list.keys.every((k) => keys.includes(k))) return { value: fast.value, list: null };
         const value = unpacked(fast.packed, list);
         // The path leads through objects only (a list's items are never packed lists): set the empty array there.
         let at = value as Record<string, unknown>;
@@ -227,7 +227,15 @@ function propsAt(source: string, valueStart: number): { offset: number; length: 
 function walk(value: unknown, path: readonly (string | number)[]): unknown {
   let at = value;
   for (const seg of path) {
-    if (at instanceof PackedList) at = at.items();
+    if (at instanceof PackedList) {
+      // One item, not the whole list (a list of 100,000 is made only for a path that is not an index).
+      if (typeof seg === 'number') {
+        if (!Number.isInteger(seg) || seg < 0 || seg >= at.length) return undefined;
+        at = at.item(seg);
+        continue;
+      }
+      at = at.items();
+    }
     if (at === null || typeof at !== 'object' || !Object.hasOwn(at, seg)) return undefined;
     at = (at as Record<string | number, unknown>)[seg];
   }

@@ -24,6 +24,9 @@ const DEFINITIONS = {
   },
 } as const;
 
+/** The longest description the schema takes, in code points (as ajv counts maxLength). */
+export const DESCRIPTION_MAX_LENGTH = DEFINITIONS.description.maxLength;
+
 /** Every section but `targets`, in the order the schema lists them. */
 const SHARED_PROPERTIES = {
   version: { description: 'Profile format version.', type: 'integer' },

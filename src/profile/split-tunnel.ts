@@ -85,7 +85,7 @@ class EntryList {
     return new WrittenAddress(index, this);
   }
   address(index: number): string {
-    return this.canonical?.[index] ?? this.texts!.text(index);
+    return this.canonical?.[index] ?? this.texts!.text(index)!; // the item's first value, its address
   }
   description(index: number): string {
     return this.descriptions?.[index] ?? '';
@@ -174,24 +174,24 @@ export function validateSplitTunnel(raw: RawProfile, list: PackedList | null, se
     const listedHosts: Listed<HostPattern>[] = [];
     const written = raw.split_tunnel!.entries!;
     const count = list?.length ?? written.length;
-    const packedAddress = list?.key === 'address';
     const groups = new Array<number>(8).fill(0);
     const v6Prefixes = new V6Prefixes(count);
     const addresses = new EntryList(count, v6Prefixes, list, c.locate);
     for (let i = 0; i < count; i++) {
-      if (packedAddress) {
-        // A packed `- address: ...` item: canonical text is read in place, and the entry keeps no string.
+      if (list !== null && list.firstKey(i) === 'address' && (!list.hasMore(i) || list.text(i, 'host') === undefined)) {
+        // A packed item written `- address: ...` (perhaps with a description): canonical text is read in
+        // place, and the entry keeps no string of its address.
         const from = list.start(i);
         const to = list.end(i);
         const packed = canonicalV4CidrValue(list.source, from, to);
         const v6Length = packed < 0 ? canonicalV6CidrGroups(list.source, groups, from, to) : -1;
         if (packed >= 0 || v6Length >= 0) {
-          entries.push(addresses.set(i, packed, v6Length >= 0 ? v6Prefixes.addGroups(groups, v6Length) : -1));
+          const description = list.hasMore(i) ? list.text(i, 'description') : undefined;
+          entries.push(addresses.set(i, packed, v6Length >= 0 ? v6Prefixes.addGroups(groups, v6Length) : -1, undefined, description));
           continue;
         }
       }
-      // A packed item has its one key and no description.
-      const e = list === null ? written[i]! : packedAddress ? { address: list.text(i) } : { host: list.text(i) };
+      const e: { address?: string; host?: string; description?: string } = list === null ? written[i]! : list.item(i);
       const description = e.description ?? '';
       if (e.address !== undefined && e.host !== undefined) {
         ds.push(diag('EntryBothAddressAndHost', {}, at(['split_tunnel', 'entries', i])));

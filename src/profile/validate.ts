@@ -16,7 +16,8 @@ import { profileChecker, type Checker } from './checker.js';
 import * as D from './defaults.js';
 import type { LoadedDocument } from './load.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
-import { profileSchemaText, type RawProfile } from './schema.js';
+import { DESCRIPTION_MAX_LENGTH, profileSchemaText, type RawProfile } from './schema.js';
+import type { PackedList } from './load.js';
 import { checkInteropSections } from '../interop/sections.js';
 import { validateSplitTunnel } from './split-tunnel.js';
 import { validateTargetOptions, type TargetOptions } from './target-options.js';
@@ -39,9 +40,11 @@ const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
  */
 export function validateProfile(doc: LoadedDocument, targets: readonly TargetOptions[]): { profile: Profile | null; diagnostics: Diagnostic[] } {
   const validate = schemaValidator(targets);
-  // A long entry list of `- address: ...` (or `- host: ...`) items comes as text, not objects: each such
-  // item meets the schema (a string under an allowed key), so the schema checks the rest, with an empty list.
-  const { value, list } = doc.valueWith(['split_tunnel', 'entries'], ['address', 'host']);
+  // A long entry list (`- address: ...`, `- host: ...`, perhaps with `description: ...`) comes as text, not
+  // objects: such an item meets the schema (strings under allowed keys) when its description is not too
+  // long, so the schema checks the rest, with an empty list. A list with a longer one goes to the schema whole.
+  const packed = doc.valueWith(['split_tunnel', 'entries'], ['address', 'host', 'description']);
+  const { value, list } = packed.list !== null && !descriptionsFit(packed.list) ? { value: doc.value, list: null } : packed;
   if (!validate(value)) {
     return { profile: null, diagnostics: schemaDiagnostics(validate.errors ?? [], doc) };
   }
@@ -85,6 +88,16 @@ export function validateProfile(doc: LoadedDocument, targets: readonly TargetOpt
     deployment: raw.deployment ?? null,
   };
   return { profile, diagnostics: ds };
+}
+
+/** Does every description of a packed entry list meet the schema's maxLength (code points, as ajv counts them)? */
+function descriptionsFit(list: PackedList): boolean {
+  if (!list.keys.includes('description')) return true;
+  for (let i = 0; i < list.length; i++) {
+    const d = list.hasMore(i) || list.firstKey(i) === 'description' ? list.text(i, 'description') : undefined;
+    if (d !== undefined && d.length > DESCRIPTION_MAX_LENGTH && [...d].length > DESCRIPTION_MAX_LENGTH) return false;
+  }
+  return true;
 }
 
 function validateFallbackDomains(raw: RawProfile, serviceMode: ServiceMode, c: Checker): { fallbackDomains: FallbackDomain[]; fallbackDomainsAreDefault: boolean } {

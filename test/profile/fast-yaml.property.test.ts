@@ -5,7 +5,7 @@
  * key, missing children); anything else it must refuse (null), so that the
  * full parser reads it. Checked on every fixture profile and on random texts built
  * from the subset's grammar with hostile variations (comments, quotes, odd indents,
- * numbers, indicator characters, keys without values). Lists of one-key string items
+ * numbers, indicator characters, keys without values). Lists of maps of string values
  * are packed (no object per item): each packed list must hold the parser's items, and
  * the loaded document's valueAt and valueWith must answer what the parser's value does.
  */
@@ -67,6 +67,7 @@ function agree(text: string): 'fast' | 'refused' {
   const ref = reference(text);
   expect(ref, `the fast reader accepted what the parser refuses:\n${text}`).not.toBeNull();
   expect(fast.value).toStrictEqual(ref!.value);
+  expect(JSON.stringify(fast.value), 'keys in the order written').toBe(JSON.stringify(ref!.value));
   // Packed lists hold the parser's items; the loaded document reads any path, or a packed list as text, the same.
   const doc = loadProfileSource(text).doc!;
   for (const path of paths(ref!.value, [], [])) expect(doc.valueAt(path), `${JSON.stringify(path)} in\n${text}`).toStrictEqual(at(ref!.value, path));
@@ -74,12 +75,12 @@ function agree(text: string): 'fast' | 'refused' {
     expect(list.items(), `${JSON.stringify(path)} in\n${text}`).toStrictEqual(at(ref!.value, path));
     if (!path.every((seg) => typeof seg === 'string')) continue; // valueWith takes a path of keys
     const keys = path as string[];
-    const { value, list: got } = doc.valueWith(keys, [list.key]);
+    const { value, list: got } = doc.valueWith(keys, list.keys);
     expect(got?.items()).toStrictEqual(list.items());
     const expected = structuredClone(ref!.value) as Record<string, unknown>;
     (at(expected, keys.slice(0, -1)) as Record<string, unknown>)[keys[keys.length - 1]!] = [];
     expect(value).toStrictEqual(expected);
-    expect(doc.valueWith(keys, [`${list.key}x`]).list).toBeNull();
+    expect(doc.valueWith(keys, list.keys.slice(1)).list).toBeNull();
   }
   // Every scalar where the parser has it (an empty value has length 0 there, at least 1 from locate).
   for (const [path, at] of ref!.scalars) expect(fast.locate(JSON.parse(path) as (string | number)[]), `${path} in\n${text}`).toEqual({ ...at, length: Math.max(1, at.length) });
@@ -117,42 +118,59 @@ describe('fast YAML reader', () => {
     expect(loaded.locate(['split_tunnel', 'mode'], { key: true })).toEqual({ line: 3, col: 3, length: 4 });
   });
 
-  it('packs a list of one-key string items, and makes objects of it from the first item that is not one', () => {
-    type Item = { kind: 'one'; key: string; text: string } | { kind: 'two'; text: string } | { kind: 'scalar'; text: string } | { kind: 'nested' };
+  it('packs a list of maps of string values, and makes objects of it from the first item that is not one', () => {
+    type Item =
+      | { kind: 'one'; key: string; text: string }
+      | { kind: 'two'; text: string; description: string; comment: boolean }
+      | { kind: 'keys'; count: number }
+      | { kind: 'scalar'; text: string }
+      | { kind: 'nested' };
     // Address-like values and near misses of the tight loop's form (a colon last, no colon or slash, a trailing space, a letter past f).
     const VALUES = ['10.0.0.0/8', '2001:db8::/32', 'example.com', '"dq"', "'sq'", "'it''s'", '"a:b"', '1', 'true', 'null', '~', '10.0.0.1 # c', '"x" # c', 'é'];
     VALUES.push('2001:DB8::/32', '2001:db8:', '1:', 'a:b', 'A/1', '10.0.0.0/8 ', '1.2', '12', 'ab', '1g/8', '::/0', '1::', '0x1f/2');
+    const value = fc.constantFrom(...VALUES);
     const item: fc.Arbitrary<Item> = fc.oneof(
-      { weight: 6, arbitrary: fc.record({ kind: fc.constant('one' as const), key: fc.constantFrom('address', 'address', 'host'), text: fc.constantFrom(...VALUES) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('two' as const), text: fc.constantFrom(...VALUES) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('scalar' as const), text: fc.constantFrom(...VALUES) }) },
+      { weight: 6, arbitrary: fc.record({ kind: fc.constant('one' as const), key: fc.constantFrom('address', 'address', 'host'), text: value }) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('two' as const), text: value, description: fc.oneof(value, fc.constant('office 1')), comment: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('keys' as const), count: fc.integer({ min: 2, max: 6 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('scalar' as const), text: value }) },
       { weight: 1, arbitrary: fc.constant({ kind: 'nested' as const }) },
     );
-    const lines = (i: Item): string[] =>
-      i.kind === 'one' ? [`    - ${i.key}: ${i.text}`] : i.kind === 'two' ? [`    - address: ${i.text}`, '      description: two keys'] : i.kind === 'scalar' ? [`    - ${i.text}`] : ['    -', '      address: 10.0.0.0/8'];
+    const lines = (i: Item): string[] => {
+      if (i.kind === 'one') return [`    - ${i.key}: ${i.text}`];
+      if (i.kind === 'two') return [`    - address: ${i.text}`, ...(i.comment ? ['      # note'] : []), `      description: ${i.description}`];
+      if (i.kind === 'keys') return [`    - k0: a`, ...Array.from({ length: i.count - 1 }, (_, j) => `      k${j + 1}: b`)];
+      return i.kind === 'scalar' ? [`    - ${i.text}`] : ['    -', '      address: 10.0.0.0/8'];
+    };
+    const texts = (i: Item): string[] => (i.kind === 'one' || i.kind === 'scalar' ? [i.text] : i.kind === 'two' ? [i.text, i.description] : []);
+    const keys = (i: Item): string[] => (i.kind === 'one' ? [i.key] : i.kind === 'two' ? ['address', 'description'] : i.kind === 'keys' ? Array.from({ length: i.count }, (_, j) => `k${j}`) : []);
     let packed = 0;
+    let packedTwo = 0;
     let unpackedLater = 0;
     fc.assert(
       fc.property(fc.array(item, { minLength: 1, maxLength: 8 }), fc.boolean(), (items, blank) => {
         const text = `split_tunnel:\n  entries:\n${items.map((i) => lines(i).join('\n')).join(blank ? '\n\n  # between\n' : '\n')}\nname: after\n`;
         if (agree(text) === 'refused') {
           // Only these values make the reader leave the text to the parser (a colon first or last, a float).
-          expect(items.some((i) => i.kind !== 'nested' && (i.text.startsWith(':') || i.text.endsWith(':') || i.text === '1.2'))).toBe(true);
+          expect(items.flatMap(texts).some((t) => t.startsWith(':') || t.endsWith(':') || t === '1.2')).toBe(true);
           return;
         }
         const fast = readFastYaml(text)!;
         const list = (fast.packed.split_tunnel as Record<string, unknown>).entries;
-        // Packed exactly when every item is `- key: text` with one key and a string whose text is its span.
+        // Packed exactly when every item is a map whose every value is a string whose text is its span, and the items have four keys at most between them.
         const ref = (fast.value.split_tunnel as Record<string, unknown[]>).entries!;
-        const span = (i: Item): boolean => i.kind === 'one' && typeof Object.values(ref[items.indexOf(i)] as object)[0] === 'string' && !i.text.includes("''");
-        const packable = items.every((i) => span(i) && i.kind === 'one' && i.key === (items[0] as { key: string }).key);
+        const spans = (i: Item, at: number): boolean =>
+          (i.kind === 'one' || i.kind === 'two' || i.kind === 'keys') && Object.values(ref[at] as object).every((v) => typeof v === 'string') && !texts(i).some((t) => t.includes("''"));
+        const packable = items.every(spans) && new Set(items.flatMap(keys)).size <= 4;
         expect(list instanceof PackedList, text).toBe(packable);
         if (packable) packed++;
-        else if (span(items[0]!)) unpackedLater++;
+        if (packable && items.some((i) => i.kind === 'two')) packedTwo++;
+        else if (!packable && spans(items[0]!, 0)) unpackedLater++;
       }),
-      { numRuns: 1500 },
+      { numRuns: 2000 },
     );
     expect(packed).toBeGreaterThan(50);
+    expect(packedTwo).toBeGreaterThan(20);
     expect(unpackedLater).toBeGreaterThan(50);
   });
 

@@ -56,7 +56,7 @@ function same(text: string): boolean {
   expect(fast === null, text).toBe(full === null);
   if (!fast || !full) return false;
   expect(reading(fast), text).toStrictEqual(reading(full));
-  return fast.valueWith(['split_tunnel', 'entries'], ['address', 'host']).list !== null;
+  return fast.valueWith(['split_tunnel', 'entries'], ['address', 'host', 'description']).list !== null;
 }
 
 function profiles(dir: string): string[] {
@@ -102,23 +102,44 @@ describe('a packed entry list', () => {
     '1.2.3.4/24',
   ];
   const HOSTS = ['example.com', '*.example.com', 'a.example.com', 'EXAMPLE.com', '10.0.0.1', 'bad..name', 'münchen.de', 'intranet.'];
-  type Entry = { key: 'address' | 'host'; value: string; description: boolean };
+  // Descriptions: none, short, as long as the schema takes (256 code points: 512 UTF-16 units of emoji), one longer (an error the schema reports).
+  const DESCRIPTIONS = [null, 'noted', '"quoted note"', 'x'.repeat(256), 'x'.repeat(257), '😀'.repeat(256), '😀'.repeat(257), '12'];
+  type Entry = { key: 'address' | 'host' | 'description'; value: string; description: string | null; other: 'none' | 'host' | 'first' };
   const entry: fc.Arbitrary<Entry> = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ key: fc.constant('address' as const), value: fc.constantFrom(...ADDRESSES), description: fc.constant(false) }) },
-    { weight: 1, arbitrary: fc.record({ key: fc.constant('host' as const), value: fc.constantFrom(...HOSTS), description: fc.constant(false) }) },
-    { weight: 1, arbitrary: fc.record({ key: fc.constantFrom('address' as const, 'host' as const), value: fc.constantFrom(...ADDRESSES, ...HOSTS), description: fc.boolean() }) },
+    { weight: 4, arbitrary: fc.record({ key: fc.constant('address' as const), value: fc.constantFrom(...ADDRESSES), description: fc.constant(null), other: fc.constant('none' as const) }) },
+    { weight: 1, arbitrary: fc.record({ key: fc.constant('host' as const), value: fc.constantFrom(...HOSTS), description: fc.constant(null), other: fc.constant('none' as const) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        key: fc.constantFrom('address' as const, 'host' as const, 'description' as const),
+        value: fc.constantFrom(...ADDRESSES, ...HOSTS),
+        description: fc.constantFrom(...DESCRIPTIONS),
+        // Another key: a host beside the address (an error), or the description written first.
+        other: fc.constantFrom('none' as const, 'none' as const, 'host' as const, 'first' as const),
+      }),
+    },
   );
+  const lines = (e: Entry): string[] => {
+    const rest = [...(e.other === 'host' && e.key !== 'host' ? ['host: example.org'] : []), ...(e.description !== null && e.key !== 'description' ? [`description: ${e.description}`] : [])];
+    const all = e.other === 'first' ? [...rest, `${e.key}: ${e.value}`] : [`${e.key}: ${e.value}`, ...rest];
+    return all.map((l, i) => `${i === 0 ? '    - ' : '      '}${l}`);
+  };
 
   it('reads as the objects do, on random lists', () => {
     let packed = 0;
+    let withDescriptions = 0;
     fc.assert(
       fc.property(fc.array(entry, { minLength: 0, maxLength: 12 }), fc.constantFrom('exclude', 'include'), fc.boolean(), (entries, mode, iface) => {
-        const lines = ['version: 1', ...(iface ? ['interface:', '  ipv4: 10.1.2.3'] : []), 'split_tunnel:', `  mode: ${mode}`, `  entries:${entries.length === 0 ? ' []' : ''}`];
-        for (const e of entries) lines.push(`    - ${e.key}: ${e.value}`, ...(e.description ? ['      description: noted'] : []));
-        if (same(`${lines.join('\n')}\n`)) packed++;
+        const text = ['version: 1', ...(iface ? ['interface:', '  ipv4: 10.1.2.3'] : []), 'split_tunnel:', `  mode: ${mode}`, `  entries:${entries.length === 0 ? ' []' : ''}`];
+        for (const e of entries) text.push(...lines(e));
+        if (same(`${text.join('\n')}\n`)) {
+          packed++;
+          if (entries.some((e) => e.description !== null)) withDescriptions++;
+        }
       }),
-      { numRuns: 400 },
+      { numRuns: 500 },
     );
-    expect(packed).toBeGreaterThan(40);
+    expect(packed).toBeGreaterThan(60);
+    expect(withDescriptions).toBeGreaterThan(20);
   });
 });

@@ -20,6 +20,13 @@ function casesIn(dir: string): Fixture[] {
 export const validFixtures = (): Fixture[] => casesIn(FIXTURES_DIR);
 export const errorFixtures = (): Fixture[] => casesIn(join(FIXTURES_DIR, '_error_'));
 
+/** The text of every YAML file below fixtures/ (profiles of every case, error cases and others), a BOM dropped. */
+export function fixtureYamlTexts(): string[] {
+  return listFiles(FIXTURES_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => readFileSync(join(FIXTURES_DIR, f), 'utf8').replace(/^\ufeff/, ''));
+}
+
 /** Every file below `dir`, as `/`-separated relative paths. */
 export function listFiles(dir: string, prefix = ''): string[] {
   if (!existsSync(dir)) return [];

@@ -9,11 +9,10 @@
  * are packed (no object per item): each packed list must hold the parser's items, and
  * the loaded document's valueAt and valueWith must answer what the parser's value does.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { fixtureYamlTexts } from '../helpers/fixtures.js';
 import { PackedList, readFastYaml } from '../../src/profile/fast-yaml.js';
 import { loadProfileSource, loadWithParser } from '../../src/profile/load.js';
 
@@ -92,17 +91,9 @@ function agree(text: string): 'fast' | 'refused' {
   return 'fast';
 }
 
-function profiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((e) => {
-    const full = join(dir, e);
-    if (statSync(full).isDirectory()) return profiles(full);
-    return e.endsWith('.yaml') ? [full] : [];
-  });
-}
-
 describe('fast YAML reader', () => {
   it('agrees with the parser on every fixture profile, and reads the plain ones itself', () => {
-    const results = profiles(join(import.meta.dirname, '../../fixtures')).map((f) => agree(readFileSync(f, 'utf8').replace(/^\ufeff/, '')));
+    const results = fixtureYamlTexts().map(agree);
     expect(results.filter((r) => r === 'fast').length).toBeGreaterThan(5);
   });
 

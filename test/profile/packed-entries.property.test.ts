@@ -5,10 +5,9 @@
  * same entries and the same plan. Checked on every fixture profile and on random lists of
  * canonical, non-canonical, invalid, duplicate and shadowing entries.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fixtureYamlTexts } from '../helpers/fixtures.js';
 import { targetOptions } from '../../src/compile.js';
 import { sortDiagnostics } from '../../src/diagnostics/diagnostic.js';
 import { TARGETS } from '../../src/emit/registry.js';
@@ -59,17 +58,9 @@ function same(text: string): boolean {
   return fast.valueWith(['split_tunnel', 'entries'], ['address', 'host', 'description']).list !== null;
 }
 
-function profiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((e) => {
-    const full = join(dir, e);
-    if (statSync(full).isDirectory()) return profiles(full);
-    return e.endsWith('.yaml') ? [full] : [];
-  });
-}
-
 describe('a packed entry list', () => {
   it('reads as the objects do, in every fixture profile', () => {
-    const packed = profiles(join(import.meta.dirname, '../../fixtures')).filter((f) => same(readFileSync(f, 'utf8').replace(/^\ufeff/, '')));
+    const packed = fixtureYamlTexts().filter(same);
     expect(packed.length).toBeGreaterThan(0);
   });
 

@@ -198,11 +198,12 @@ function entryV4(e: Extract<SplitEntry, { kind: 'address' }>): number {
   return p.family === 4 ? Number(p.network) * 64 + p.length : -1;
 }
 
-/** The IPv6 prefixes of address entries made elsewhere than one validated list (copied, or parsed), as words. */
-function entriesV6(entries: readonly Extract<SplitEntry, { kind: 'address' }>[]): V6Prefixes {
+/** The IPv6 prefixes of the address entries `isV4` does not mark, made elsewhere than one validated list (copied, or parsed), as words. */
+function entriesV6(entries: readonly Extract<SplitEntry, { kind: 'address' }>[], isV4: Uint8Array): V6Prefixes {
   const out = new V6Prefixes(entries.length);
-  for (const e of entries) {
-    if (entryV4(e) >= 0) continue;
+  for (let i = 0; i < entries.length; i++) {
+    if (isV4[i] === 1) continue;
+    const e = entries[i]!;
     if (e.v6 !== undefined && e.v6 >= 0) out.addFrom(e.v6Prefixes!, e.v6);
     else out.add(e.prefix ?? mustPrefix(e.address));
   }
@@ -246,7 +247,7 @@ export function buildPlan(profile: Profile): { plan: Plan; diagnostics: Diagnost
     listed4[n4++] = packed;
     isV4[i] = 1;
   }
-  const v6 = n4 === rules.length ? new V6Prefixes(0) : (sharedV6Prefixes(rules, (i) => isV4[i] === 0) ?? entriesV6(rules as Extract<SplitEntry, { kind: 'address' }>[]));
+  const v6 = sharedV6Prefixes(rules, (i) => isV4[i] === 0) ?? entriesV6(rules as Extract<SplitEntry, { kind: 'address' }>[], isV4);
   const listedSet: DualSet = { v4: PrefixSet.fromV4Values(listed4.subarray(0, n4)), v6: PrefixSet.fromV6Words(v6.words.subarray(0, 4 * v6.count), v6.lengths.subarray(0, v6.count)) };
   const always: Prefix[] = [];
   for (const a of profile.alwaysTunnel) {

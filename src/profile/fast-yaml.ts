@@ -79,26 +79,28 @@ export class PackedList {
   end(i: number): number {
     return this.spans[2 * i + 1]!;
   }
-  /** Does item i have a key other than its first? */
-  hasMore(i: number): boolean {
-    const from = this.index();
-    return from !== null && from[i + 1]! > from[i]!;
-  }
-  /** Item i's value of `key`, or undefined when it has none. */
+  /** Item i's value of `key` (its first value by default), or undefined when it has none. */
   text(i: number, key: string = this.firstKey(i)): string | undefined {
     if (key === this.firstKey(i)) return this.source.slice(this.spans[2 * i]!, this.spans[2 * i + 1]!);
     const from = this.index();
     if (from === null) return undefined;
-    for (let j = from[i]!; j < from[i + 1]!; j++) if (this.keys[this.more[4 * j + 1]!] === key) return this.source.slice(this.more[4 * j + 2]!, this.more[4 * j + 3]!);
+    for (let j = from[i]!; j < from[i + 1]!; j++) if (this.moreKey(j) === key) return this.moreText(j);
     return undefined;
   }
   /** Item i as the full parser's value holds it: an object with its keys in the order written. */
   item(i: number): Record<string, string> {
     const item: Record<string, string> = {};
-    item[this.firstKey(i)] = this.source.slice(this.spans[2 * i]!, this.spans[2 * i + 1]!);
+    item[this.firstKey(i)] = this.text(i)!;
     const from = this.index();
-    if (from !== null) for (let j = from[i]!; j < from[i + 1]!; j++) item[this.keys[this.more[4 * j + 1]!]!] = this.source.slice(this.more[4 * j + 2]!, this.more[4 * j + 3]!);
+    if (from !== null) for (let j = from[i]!; j < from[i + 1]!; j++) item[this.moreKey(j)] = this.moreText(j);
     return item;
+  }
+  /** The key and the text of the items' other value j. */
+  private moreKey(j: number): string {
+    return this.keys[this.more[4 * j + 1]!]!;
+  }
+  private moreText(j: number): string {
+    return this.source.slice(this.more[4 * j + 2]!, this.more[4 * j + 3]!);
   }
   /** The items as the full parser's value holds them. */
   items(): Record<string, string>[] {
@@ -684,8 +686,6 @@ class Packing {
   /** The list's keys, as indexes in the reader's keys, in the order met. */
   readonly keyIds: number[] = [];
   count = 0;
-  /** Whether the last item has more than one value. */
-  lastHasMore = false;
   /** packedRun's line starts: `- ` at the list's column, and with the list's first key. */
   runDash: string | undefined;
   runHead: string | undefined;
@@ -702,6 +702,11 @@ class Packing {
     return this.keyIds.length - 1;
   }
 
+  /** Whether the last item has more than one value (the last other value is its). */
+  get lastHasMore(): boolean {
+    return this.moreCount > 0 && this.more[4 * (this.moreCount - 1)] === this.count - 1;
+  }
+
   /** A new item, its first value (key index `key`) at source[from, to). */
   add(key: number, from: number, to: number): void {
     if (this.count === this.firsts.length) {
@@ -712,13 +717,11 @@ class Packing {
     this.spans[2 * this.count] = from;
     this.spans[2 * this.count + 1] = to;
     this.count++;
-    this.lastHasMore = false;
   }
 
   /** Another value of the last item. */
   addMore(key: number, from: number, to: number): void {
     if (4 * this.moreCount + 4 > this.more.length) this.more = grown(this.more, new Int32Array(Math.max(64, 2 * this.more.length)));
-    this.lastHasMore = true;
     const at = 4 * this.moreCount++;
     this.more[at] = this.count - 1;
     this.more[at + 1] = key;

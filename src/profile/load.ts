@@ -81,7 +81,7 @@ export function loadProfileSource(source: string): { doc: LoadedDocument | null;
         const list = walk(fast.packed, path);
         if (!(list instanceof PackedList) || !list.keys.every((k) => keys.includes(k))) return { value: fast.value, list: null };
         const value = unpacked(fast.packed, list);
-        // The path leads through objects only (a list's items are never packed lists): set the empty array there.
+        // The path is keys, so it leads through maps (copies, in `value`): the empty list goes at its end.
         let at = value as Record<string, unknown>;
         for (const seg of path.slice(0, -1)) at = at[seg] as Record<string, unknown>;
         at[path[path.length - 1]!] = [];

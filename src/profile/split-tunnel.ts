@@ -178,7 +178,7 @@ export function validateSplitTunnel(raw: RawProfile, list: PackedList | null, se
     const v6Prefixes = new V6Prefixes(count);
     const addresses = new EntryList(count, v6Prefixes, list, c.locate);
     for (let i = 0; i < count; i++) {
-      if (list !== null && list.firstKey(i) === 'address' && (!list.hasMore(i) || list.text(i, 'host') === undefined)) {
+      if (list !== null && list.firstKey(i) === 'address' && list.text(i, 'host') === undefined) {
         // A packed item written `- address: ...` (perhaps with a description): canonical text is read in
         // place, and the entry keeps no string of its address.
         const from = list.start(i);
@@ -186,8 +186,7 @@ export function validateSplitTunnel(raw: RawProfile, list: PackedList | null, se
         const packed = canonicalV4CidrValue(list.source, from, to);
         const v6Length = packed < 0 ? canonicalV6CidrGroups(list.source, groups, from, to) : -1;
         if (packed >= 0 || v6Length >= 0) {
-          const description = list.hasMore(i) ? list.text(i, 'description') : undefined;
-          entries.push(addresses.set(i, packed, v6Length >= 0 ? v6Prefixes.addGroups(groups, v6Length) : -1, undefined, description));
+          entries.push(addresses.set(i, packed, v6Length >= 0 ? v6Prefixes.addGroups(groups, v6Length) : -1, undefined, list.text(i, 'description')));
           continue;
         }
       }

@@ -94,7 +94,7 @@ export function validateProfile(doc: LoadedDocument, targets: readonly TargetOpt
 function descriptionsFit(list: PackedList): boolean {
   if (!list.keys.includes('description')) return true;
   for (let i = 0; i < list.length; i++) {
-    const d = list.hasMore(i) || list.firstKey(i) === 'description' ? list.text(i, 'description') : undefined;
+    const d = list.text(i, 'description');
     if (d !== undefined && d.length > DESCRIPTION_MAX_LENGTH && [...d].length > DESCRIPTION_MAX_LENGTH) return false;
   }
   return true;
